@@ -1,0 +1,78 @@
+//! Errors of the signalling layer and the client-facing error codes they map to.
+
+use crate::ids::{AgentId, CallId};
+use serde::{Deserialize, Serialize};
+
+/// Error codes sent to clients in `error` messages. Documented in `docs/protocol.md`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame was not valid JSON or not a JSON object.
+    BadJson,
+    /// `type` is missing or names no known message.
+    UnknownType,
+    /// A field is missing or has the wrong type.
+    BadMessage,
+    /// The frame exceeds the size limit.
+    TooLarge,
+    /// The client asked for a protocol version the server does not speak.
+    UnsupportedVersion,
+    /// The action needs a logged-in agent or supervisor.
+    NotAuthenticated,
+    /// Username or password is wrong.
+    BadCredentials,
+    /// The sender's role or call does not allow this action.
+    Forbidden,
+    /// The call, peer or user does not exist (or is not visible to the sender).
+    NotFound,
+    /// The action is not valid in the current state (accepting twice, listening to an ended call).
+    WrongState,
+    /// The SDP offer or ICE candidate could not be used.
+    BadSdp,
+    /// Too many messages in a short time.
+    RateLimited,
+    /// The server is shutting down.
+    ShuttingDown,
+    /// Something failed inside the server; details are in the server log only.
+    Internal,
+}
+
+/// A signalling failure. Every variant maps to one [`ErrorCode`]; the message is safe to show.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum SignalError {
+    #[error("call {0} not found")]
+    CallNotFound(CallId),
+    #[error("agent {0} not found")]
+    AgentNotFound(AgentId),
+    #[error("call {call} is not offered to or assigned to agent {agent}")]
+    NotYourCall { call: CallId, agent: AgentId },
+    #[error("call {call} is {state}; cannot {action}")]
+    CallWrongState {
+        call: CallId,
+        state: &'static str,
+        action: &'static str,
+    },
+    #[error("agent is {state}; cannot {action}")]
+    AgentWrongState {
+        state: &'static str,
+        action: &'static str,
+    },
+    #[error("this session already has a call")]
+    AlreadyInCall,
+    #[error("{0}")]
+    Forbidden(String),
+}
+
+impl SignalError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            SignalError::CallNotFound(_) | SignalError::AgentNotFound(_) => ErrorCode::NotFound,
+            SignalError::NotYourCall { .. } | SignalError::Forbidden(_) => ErrorCode::Forbidden,
+            SignalError::CallWrongState { .. }
+            | SignalError::AgentWrongState { .. }
+            | SignalError::AlreadyInCall => ErrorCode::WrongState,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, SignalError>;

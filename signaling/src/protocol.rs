@@ -1,0 +1,380 @@
+//! The WebSocket wire protocol, version 1 (`docs/protocol.md` is the reference for client authors).
+//!
+//! Every frame is one JSON object with a `type` field. A client may add a string or number `id`
+//! to any request; replies and errors caused by that request carry it back as `re`.
+//! This module owns only the shapes of messages and their parsing; what they do lives in
+//! [`crate::center`] and in the server shell.
+
+use crate::error::ErrorCode;
+use crate::ids::{AgentId, CallId, PeerId, SessionId, SupervisorId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The protocol version this crate speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Largest accepted client frame, in bytes (an SDP offer with video is about 6 KB).
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// What a customer tells about themselves when calling. Everything is optional.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CallerInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    /// Free-form key/value pairs passed through by the embedding website (order id, page, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// A trickled ICE candidate, as the browser's `RTCIceCandidate.toJSON()` gives it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IceCandidate {
+    pub candidate: String,
+    #[serde(default, rename = "sdpMid", skip_serializing_if = "Option::is_none")]
+    pub sdp_mid: Option<String>,
+    #[serde(
+        default,
+        rename = "sdpMLineIndex",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sdp_mline_index: Option<u16>,
+}
+
+/// Availability an agent may choose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentAvailability {
+    Available,
+    Away,
+}
+
+/// Messages from client to server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMessage {
+    /// Customer: start a call with an SDP offer (audio, optionally a video transceiver).
+    StartCall {
+        sdp: String,
+        #[serde(default)]
+        caller: CallerInfo,
+    },
+    /// Any peer owner: trickle one ICE candidate for one of its peer connections.
+    IceCandidate {
+        peer_id: PeerId,
+        candidate: IceCandidate,
+    },
+    /// Customer or agent: stop (or resume) sending its audio to the other party.
+    Mute { call_id: CallId, muted: bool },
+    /// Customer or agent: end the call.
+    HangUp { call_id: CallId },
+    /// Agent or supervisor: authenticate this connection.
+    Login { username: String, password: String },
+    /// Agent: become available for calls, or away.
+    SetState { state: AgentAvailability },
+    /// Agent: accept an offered call, with the SDP offer of the agent's peer connection.
+    Accept { call_id: CallId, sdp: String },
+    /// Agent: decline an offered call; it is offered to the next agent.
+    Decline { call_id: CallId },
+    /// Supervisor: listen silently to a live call, with a receive-only SDP offer.
+    Listen { call_id: CallId, sdp: String },
+    /// Supervisor: stop listening.
+    StopListening { call_id: CallId },
+    /// Anyone: keep-alive; answered with `pong`.
+    Ping,
+}
+
+impl ClientMessage {
+    /// Every `type` value a client may send.
+    pub const TYPES: &'static [&'static str] = &[
+        "start_call",
+        "ice_candidate",
+        "mute",
+        "hang_up",
+        "login",
+        "set_state",
+        "accept",
+        "decline",
+        "listen",
+        "stop_listening",
+        "ping",
+    ];
+}
+
+/// A parsed client frame: the message and the request id to echo back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClientFrame {
+    pub id: Option<serde_json::Value>,
+    pub message: ClientMessage,
+}
+
+/// A parse failure: the code, a safe message, and the request id if one could be read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParseError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub id: Option<serde_json::Value>,
+}
+
+/// Parse one client text frame, telling apart bad JSON, unknown types and bad fields.
+pub fn parse_client_frame(text: &str) -> Result<ClientFrame, ParseError> {
+    if text.len() > MAX_FRAME_BYTES {
+        return Err(ParseError {
+            code: ErrorCode::TooLarge,
+            message: format!("frame is {} bytes; limit is {MAX_FRAME_BYTES}", text.len()),
+            id: None,
+        });
+    }
+    let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| ParseError {
+        code: ErrorCode::BadJson,
+        message: format!("invalid JSON: {e}"),
+        id: None,
+    })?;
+    let obj = value.as_object_mut().ok_or_else(|| ParseError {
+        code: ErrorCode::BadJson,
+        message: "a frame must be a JSON object".into(),
+        id: None,
+    })?;
+    let id = obj.remove("id").filter(|v| v.is_string() || v.is_number());
+    let ty = match obj.get("type") {
+        Some(serde_json::Value::String(t)) => t.clone(),
+        _ => {
+            return Err(ParseError {
+                code: ErrorCode::UnknownType,
+                message: "missing string field `type`".into(),
+                id,
+            })
+        }
+    };
+    if !ClientMessage::TYPES.contains(&ty.as_str()) {
+        return Err(ParseError {
+            code: ErrorCode::UnknownType,
+            message: format!("unknown message type `{}`", truncate(&ty, 40)),
+            id,
+        });
+    }
+    let message = serde_json::from_value(value).map_err(|e| ParseError {
+        code: ErrorCode::BadMessage,
+        message: format!("bad `{ty}` message: {e}"),
+        id: id.clone(),
+    })?;
+    Ok(ClientFrame { id, message })
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}
+
+/// Who ended a call, or why it ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    CustomerHungUp,
+    AgentHungUp,
+    CustomerDisconnected,
+    AgentDisconnected,
+    MediaFailed,
+    ServerShutdown,
+}
+
+/// A call's state as the customer and the dashboards see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallStateName {
+    Queued,
+    Ringing,
+    Connected,
+    Ended,
+}
+
+/// An agent's state as dashboards and the agent see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentStateName {
+    Away,
+    Available,
+    Ringing,
+    OnCall,
+    WrapUp,
+}
+
+/// One call in the supervisor's live view.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CallView {
+    pub call_id: CallId,
+    pub state: CallStateName,
+    pub caller: CallerInfo,
+    /// Seconds since the call started.
+    pub duration_s: f64,
+    /// Seconds in the current state.
+    pub state_s: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<AgentId>,
+    pub listeners: Vec<SupervisorId>,
+}
+
+/// One agent in the supervisor's live view.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AgentView {
+    pub agent_id: AgentId,
+    pub name: String,
+    pub state: AgentStateName,
+    /// Seconds in the current state.
+    pub state_s: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call_id: Option<CallId>,
+}
+
+/// One waiting call in the supervisor's live view, in queue order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QueueEntryView {
+    pub call_id: CallId,
+    pub position: usize,
+    pub waiting_s: f64,
+}
+
+/// Messages from server to client.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// First frame on every connection.
+    Welcome {
+        protocol: u32,
+        session_id: SessionId,
+    },
+    /// Answer to `start_call`, `accept` or `listen`: the server's SDP answer for a peer connection.
+    Answer {
+        call_id: CallId,
+        peer_id: PeerId,
+        sdp: String,
+    },
+    /// A trickled server ICE candidate for one peer connection.
+    IceCandidate {
+        peer_id: PeerId,
+        candidate: IceCandidate,
+    },
+    /// The customer's (and the agent's) view of a call's progress.
+    CallState {
+        call_id: CallId,
+        state: CallStateName,
+        /// 1-based place in the queue (queued only).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        position: Option<usize>,
+        /// Estimated wait in seconds (queued only).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        estimated_wait_s: Option<u64>,
+        /// Why the call ended (ended only).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<EndReason>,
+    },
+    /// The other party muted or unmuted.
+    PeerMuted {
+        call_id: CallId,
+        role: String,
+        muted: bool,
+    },
+    /// Answer to `login`.
+    LoggedIn {
+        username: String,
+        name: String,
+        role: String,
+    },
+    /// An agent's own state changed (also after `set_state`).
+    AgentState {
+        state: AgentStateName,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        call_id: Option<CallId>,
+    },
+    /// An agent is offered a call; accept or decline within `timeout_s`.
+    CallOffered {
+        call_id: CallId,
+        caller: CallerInfo,
+        waited_s: f64,
+        timeout_s: u64,
+    },
+    /// The offer was withdrawn (timed out, or the customer hung up).
+    OfferWithdrawn { call_id: CallId, reason: String },
+    /// Supervisors: the whole live view, pushed whenever it changes.
+    Dashboard {
+        calls: Vec<CallView>,
+        agents: Vec<AgentView>,
+        queue: Vec<QueueEntryView>,
+    },
+    /// Supervisors: listening stopped (asked for, or the call ended).
+    ListenStopped { call_id: CallId },
+    /// Answer to `ping`.
+    Pong,
+    /// A request was refused; nothing changed.
+    Error {
+        code: ErrorCode,
+        message: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        re: Option<serde_json::Value>,
+    },
+}
+
+impl ServerMessage {
+    pub fn error(code: ErrorCode, message: impl Into<String>, re: Option<serde_json::Value>) -> Self {
+        ServerMessage::Error {
+            code,
+            message: message.into(),
+            re,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("server messages always serialize")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_start_call_with_caller_and_id() {
+        let f = parse_client_frame(
+            r#"{"type":"start_call","id":7,"sdp":"v=0","caller":{"name":"Ann","metadata":{"order":"42"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(f.id, Some(serde_json::json!(7)));
+        match f.message {
+            ClientMessage::StartCall { sdp, caller } => {
+                assert_eq!(sdp, "v=0");
+                assert_eq!(caller.name.as_deref(), Some("Ann"));
+                assert_eq!(caller.metadata["order"], "42");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn classifies_bad_frames() {
+        assert_eq!(parse_client_frame("{").unwrap_err().code, ErrorCode::BadJson);
+        assert_eq!(parse_client_frame("[1]").unwrap_err().code, ErrorCode::BadJson);
+        assert_eq!(
+            parse_client_frame(r#"{"type":"fly"}"#).unwrap_err().code,
+            ErrorCode::UnknownType
+        );
+        assert_eq!(
+            parse_client_frame(r#"{"sdp":"x"}"#).unwrap_err().code,
+            ErrorCode::UnknownType
+        );
+        let e = parse_client_frame(r#"{"type":"accept","id":"a1"}"#).unwrap_err();
+        assert_eq!(e.code, ErrorCode::BadMessage);
+        assert_eq!(e.id, Some(serde_json::json!("a1")));
+        let big = format!(r#"{{"type":"ping","pad":"{}"}}"#, "x".repeat(MAX_FRAME_BYTES));
+        assert_eq!(parse_client_frame(&big).unwrap_err().code, ErrorCode::TooLarge);
+    }
+
+    #[test]
+    fn every_listed_type_is_a_variant() {
+        for t in ClientMessage::TYPES {
+            let e = parse_client_frame(&format!(r#"{{"type":"{t}"}}"#));
+            // Either it parses (no required fields) or it fails on fields, never on the type.
+            if let Err(e) = e {
+                assert_eq!(e.code, ErrorCode::BadMessage, "type {t}");
+            }
+        }
+    }
+}

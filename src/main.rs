@@ -1,1 +1,218 @@
-fn main(){}
+//! `switchboard`: the contact-centre media server binary. Wires the `signaling` call center to
+//! the `media` SFU, serves the web pages, stores accounts and calls, exposes metrics.
+
+#![forbid(unsafe_code)]
+
+mod app;
+mod auth;
+mod config;
+mod http;
+mod metrics;
+mod store;
+mod ws;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(name = "switchboard", version, about = "Contact-centre media server: browser calls, queue, agents, supervisors")]
+struct Cli {
+    /// TOML configuration file (flags and SWITCHBOARD_* variables override it).
+    #[arg(long, env = "SWITCHBOARD_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    /// HTTP/WebSocket listen address [default: 127.0.0.1:8080].
+    #[arg(long, env = "SWITCHBOARD_LISTEN", global = true)]
+    listen: Option<SocketAddr>,
+    /// Directory for the database [default: ./data].
+    #[arg(long, env = "SWITCHBOARD_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
+    /// Directory holding the web pages and SDK [default: the checkout's web-client/].
+    #[arg(long, env = "SWITCHBOARD_WEB_ROOT")]
+    web_root: Option<PathBuf>,
+    /// Seed demo accounts: agents alice and bob, supervisor sam, password "demo".
+    #[arg(long, env = "SWITCHBOARD_DEMO")]
+    demo: bool,
+    /// TLS certificate (PEM); with --tls-key serves https/wss.
+    #[arg(long, env = "SWITCHBOARD_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, env = "SWITCHBOARD_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Local IPs to bind media (UDP) on; repeatable. 0.0.0.0 = every non-loopback interface.
+    #[arg(long = "media-ip", env = "SWITCHBOARD_MEDIA_IPS", value_delimiter = ',')]
+    media_ips: Vec<IpAddr>,
+    /// Address to advertise in ICE candidates (public IP behind NAT); repeatable.
+    #[arg(long = "public-ip", env = "SWITCHBOARD_PUBLIC_IPS", value_delimiter = ',')]
+    public_ips: Vec<String>,
+    /// UDP port range for media, e.g. 40000-40999.
+    #[arg(long, env = "SWITCHBOARD_UDP_PORTS", value_parser = parse_range)]
+    udp_ports: Option<(u16, u16)>,
+    /// Log format.
+    #[arg(long, env = "SWITCHBOARD_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Create or update an agent or supervisor account.
+    AddUser {
+        #[arg(long)]
+        username: String,
+        /// Display name [default: the username].
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, value_parser = ["agent", "supervisor"])]
+        role: String,
+        /// The password; if absent it is read from the first line of standard input.
+        #[arg(long, env = "SWITCHBOARD_PASSWORD")]
+        password: Option<String>,
+    },
+}
+
+fn parse_range(s: &str) -> Result<(u16, u16), String> {
+    let (a, b) = s.split_once('-').ok_or("expected MIN-MAX")?;
+    let a: u16 = a.trim().parse().map_err(|_| "bad MIN")?;
+    let b: u16 = b.trim().parse().map_err(|_| "bad MAX")?;
+    if a == 0 || b < a {
+        return Err("need 0 < MIN <= MAX".into());
+    }
+    Ok((a, b))
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging(&cli.log_format);
+    let mut config = config::Config::load(cli.config.as_deref())?;
+    if let Some(l) = cli.listen {
+        config.listen = l;
+    }
+    if let Some(d) = &cli.data_dir {
+        config.data_dir = d.clone();
+    }
+    if let Some(w) = &cli.web_root {
+        config.web_root = w.clone();
+    }
+    config.demo |= cli.demo;
+    if cli.tls_cert.is_some() {
+        config.tls_cert = cli.tls_cert.clone();
+        config.tls_key = cli.tls_key.clone();
+    }
+    if !cli.media_ips.is_empty() {
+        config.media.bind_ips = cli.media_ips.clone();
+    }
+    if !cli.public_ips.is_empty() {
+        config.media.public_ips = cli.public_ips.clone();
+    }
+    if let Some((a, b)) = cli.udp_ports {
+        config.media.port_min = a;
+        config.media.port_max = b;
+    }
+
+    let store = store::Store::open(&config.data_dir)?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::AddUser {
+            username,
+            name,
+            role,
+            password,
+        } => {
+            let password = match password {
+                Some(p) => p,
+                None => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            let role = store::AccountRole::parse(&role).context("role")?;
+            auth::add_user(&store, &username, name.as_deref().unwrap_or(&username), role, &password)?;
+            println!("account {username} ({}) saved in {}", role.as_str(), config.data_dir.display());
+            Ok(())
+        }
+        Command::Serve => {
+            if config.demo {
+                auth::seed_demo(&store)?;
+            }
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?
+                .block_on(serve(config, store))
+        }
+    }
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,webrtc=warn,rtc=warn,rtc_ice=error,rtc_dtls=warn".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn serve(config: config::Config, store: store::Store) -> anyhow::Result<()> {
+    let listen = config.listen;
+    let tls = config.tls_cert.clone().zip(config.tls_key.clone());
+    let demo = config.demo;
+    let app = app::App::start(config, store)?;
+    let router = http::router(app.clone());
+    let handle = axum_server::Handle::new();
+
+    let shutdown_app = app.clone();
+    let shutdown_handle = handle.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down: ending calls and closing peers");
+        shutdown_app.shutdown().await;
+        // Let the goodbye frames go out before connections close.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        shutdown_handle.graceful_shutdown(Some(Duration::from_secs(5)));
+    });
+
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%listen, demo, "switchboard listening");
+    eprintln!(
+        "Switchboard on {scheme}://{listen}/  (agent: /agent, supervisor: /supervisor{})",
+        if demo { "; demo logins alice/demo, bob/demo, sam/demo" } else { "" }
+    );
+    let service = router.into_make_service();
+    match tls {
+        Some((cert, key)) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
+                .await
+                .with_context(|| format!("TLS: cannot load {} / {}", cert.display(), key.display()))?;
+            axum_server::bind_rustls(listen, tls)
+                .handle(handle)
+                .serve(service)
+                .await?
+        }
+        None => axum_server::bind(listen).handle(handle).serve(service).await?,
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,199 @@
+//! One participant's peer connection: its published sources, its subscriber slots, and the
+//! connection-state events the shell needs to detect drops.
+
+use crate::down_track::DownTrack;
+use crate::metrics::MediaMetrics;
+use crate::room::Room;
+use crate::routing::{Kind, Role};
+use crate::source::Source;
+use crate::{MediaError, ParticipantId, Result, RoomId};
+use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use tokio::sync::{mpsc, Notify};
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+use webrtc::peer_connection::{
+    PeerConnection, PeerConnectionEventHandler, RTCIceCandidateInit, RTCIceGatheringState,
+    RTCPeerConnectionState,
+};
+
+/// What happened to a peer connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MediaEventKind {
+    /// ICE and DTLS are up; media flows.
+    Connected,
+    /// Consent checks are failing; may recover.
+    Disconnected,
+    /// ICE gave up: the participant is gone.
+    Failed,
+    Closed,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MediaEvent {
+    pub room: RoomId,
+    pub participant: ParticipantId,
+    pub kind: MediaEventKind,
+}
+
+/// State shared between a peer and its event handler (which exists before the peer does).
+pub(crate) struct PeerShared {
+    pub(crate) room_id: RoomId,
+    pub(crate) participant: ParticipantId,
+    pub(crate) role: Role,
+    pub(crate) room: Weak<Room>,
+    pub(crate) sources: Mutex<Vec<Arc<Source>>>,
+    pub(crate) muted: AtomicBool,
+    pub(crate) events: mpsc::UnboundedSender<MediaEvent>,
+    pub(crate) gathered: Notify,
+    pub(crate) metrics: MediaMetrics,
+}
+
+pub(crate) struct Handler(pub(crate) Arc<PeerShared>);
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
+        if state == RTCIceGatheringState::Complete {
+            self.0.gathered.notify_one();
+        }
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        let kind = match state {
+            RTCPeerConnectionState::Connected => MediaEventKind::Connected,
+            RTCPeerConnectionState::Disconnected => MediaEventKind::Disconnected,
+            RTCPeerConnectionState::Failed => MediaEventKind::Failed,
+            RTCPeerConnectionState::Closed => MediaEventKind::Closed,
+            _ => return,
+        };
+        tracing::debug!(room = %self.0.room_id, participant = %self.0.participant, ?kind, "peer state");
+        let _ = self.0.events.send(MediaEvent {
+            room: self.0.room_id.clone(),
+            participant: self.0.participant.clone(),
+            kind,
+        });
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let shared = self.0.clone();
+        let kind = match track.kind().await {
+            RtpCodecKind::Video => Kind::Video,
+            _ => Kind::Audio,
+        };
+        let ssrc = track.ssrcs().await.first().copied().unwrap_or(0);
+        let source = Arc::new(Source::new(
+            shared.role,
+            kind,
+            Some(track.clone()),
+            ssrc,
+            shared.metrics.clone(),
+        ));
+        source.set_muted(kind == Kind::Audio && shared.muted.load(Ordering::Relaxed));
+        shared.sources.lock().expect("lock").push(source.clone());
+        if let Some(room) = shared.room.upgrade() {
+            room.rewire();
+        }
+        tracing::debug!(room = %shared.room_id, participant = %shared.participant, kind = kind.as_str(), ssrc, "publishing");
+        tokio::spawn(async move {
+            while let Some(ev) = track.poll().await {
+                match ev {
+                    TrackRemoteEvent::OnRtpPacket(p) => source.forward(&p),
+                    TrackRemoteEvent::OnEnded => break,
+                    _ => {}
+                }
+            }
+            shared
+                .sources
+                .lock()
+                .expect("lock")
+                .retain(|s| !Arc::ptr_eq(s, &source));
+            if let Some(room) = shared.room.upgrade() {
+                room.rewire();
+            }
+        });
+    }
+}
+
+/// A participant's peer connection in a room.
+pub struct Peer {
+    pub(crate) shared: Arc<PeerShared>,
+    pub(crate) pc: Arc<dyn PeerConnection>,
+    pub(crate) slots: Vec<Arc<DownTrack>>,
+    closed: AtomicBool,
+}
+
+impl Peer {
+    pub(crate) fn new(
+        shared: Arc<PeerShared>,
+        pc: Arc<dyn PeerConnection>,
+        slots: Vec<Arc<DownTrack>>,
+    ) -> Self {
+        shared.metrics.peer_connections.inc();
+        Self {
+            shared,
+            pc,
+            slots,
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    pub fn id(&self) -> &ParticipantId {
+        &self.shared.participant
+    }
+
+    pub fn role(&self) -> Role {
+        self.shared.role
+    }
+
+    pub(crate) fn sources(&self) -> Vec<Arc<Source>> {
+        self.shared.sources.lock().expect("lock").clone()
+    }
+
+    /// Stop (or resume) forwarding this participant's audio to anyone.
+    pub fn set_muted(&self, muted: bool) {
+        self.shared.muted.store(muted, Ordering::Relaxed);
+        for s in self.sources() {
+            if s.kind == Kind::Audio {
+                s.set_muted(muted);
+            }
+        }
+    }
+
+    /// Apply a trickled remote ICE candidate.
+    pub async fn add_ice_candidate(&self, candidate: RTCIceCandidateInit) -> Result<()> {
+        if candidate.candidate.trim().is_empty() {
+            // End-of-candidates marker: nothing to add.
+            return Ok(());
+        }
+        self.pc
+            .add_ice_candidate(candidate)
+            .await
+            .map_err(|e| MediaError::BadCandidate(e.to_string()))
+    }
+
+    /// Close the connection. Idempotent.
+    pub async fn close(&self) {
+        if self.closed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        self.shared.metrics.peer_connections.dec();
+        if let Err(e) = self.pc.close().await {
+            tracing::debug!(participant = %self.shared.participant, "close: {e}");
+        }
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        if !self.closed.swap(true, Ordering::SeqCst) {
+            self.shared.metrics.peer_connections.dec();
+            let pc = self.pc.clone();
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move {
+                    let _ = pc.close().await;
+                });
+            }
+        }
+    }
+}

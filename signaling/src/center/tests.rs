@@ -1,0 +1,192 @@
+use super::*;
+
+fn t0() -> Instant {
+    Instant::now()
+}
+
+fn drain(c: &mut CallCenter) -> Vec<Output> {
+    std::iter::from_fn(|| c.poll_output()).collect()
+}
+
+fn offers_to(outs: &[Output]) -> Vec<(AgentId, CallId)> {
+    outs.iter()
+        .filter_map(|o| match o {
+            Output::ToAgent(a, ServerMessage::CallOffered { call_id, .. }) => {
+                Some((a.clone(), call_id.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn available(c: &mut CallCenter, now: Instant, name: &str) -> AgentId {
+    let a = AgentId::from(name);
+    c.agent_login(now, a.clone(), name.to_uppercase());
+    c.set_availability(now, &a, true).unwrap();
+    a
+}
+
+#[test]
+fn longest_idle_available_agent_gets_the_call() {
+    let now = t0();
+    let mut c = CallCenter::new(CenterConfig::default());
+    let bob = available(&mut c, now, "bob");
+    let _amy = available(&mut c, now + Duration::from_secs(5), "amy");
+    drain(&mut c);
+    c.start_call(now + Duration::from_secs(10), "c1".into(), CallerInfo::default());
+    assert_eq!(offers_to(&drain(&mut c)), vec![(bob, "c1".into())]);
+}
+
+#[test]
+fn waiting_customers_get_positions_and_estimates() {
+    let now = t0();
+    let mut c = CallCenter::new(CenterConfig::default());
+    c.start_call(now, "c1".into(), CallerInfo::default());
+    c.start_call(now, "c2".into(), CallerInfo::default());
+    let outs = drain(&mut c);
+    let last_c2 = outs
+        .iter()
+        .rev()
+        .find_map(|o| match o {
+            Output::ToCustomer(id, ServerMessage::CallState { position, estimated_wait_s, .. })
+                if id.as_str() == "c2" =>
+            {
+                Some((*position, *estimated_wait_s))
+            }
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(last_c2, (Some(2), Some(360)));
+    // The first caller hangs up: the second moves to position 1.
+    c.end_call(now, &"c1".into(), EndReason::CustomerHungUp).unwrap();
+    let outs = drain(&mut c);
+    assert!(outs.iter().any(|o| matches!(o,
+        Output::ToCustomer(id, ServerMessage::CallState { position: Some(1), .. }) if id.as_str() == "c2")));
+    assert_eq!(c.queue_len(), 1);
+}
+
+#[test]
+fn decline_moves_the_call_to_the_next_agent() {
+    let now = t0();
+    let mut c = CallCenter::new(CenterConfig::default());
+    let a = available(&mut c, now, "a");
+    let b = available(&mut c, now + Duration::from_secs(1), "b");
+    c.start_call(now, "c1".into(), CallerInfo::default());
+    drain(&mut c);
+    c.decline(now, &a, &"c1".into()).unwrap();
+    let outs = drain(&mut c);
+    assert_eq!(offers_to(&outs), vec![(b.clone(), "c1".into())]);
+    // The decliner is available again but is not offered the same call.
+    assert_eq!(c.census().agents["available"], 1);
+    // Declining a call that is not yours is refused and changes nothing.
+    assert_eq!(
+        c.decline(now, &a, &"c1".into()).unwrap_err().code(),
+        crate::ErrorCode::Forbidden
+    );
+    assert_eq!(c.agent_of(&"c1".into()), Some(b));
+}
+
+#[test]
+fn unanswered_offer_times_out_to_next_agent_and_sets_first_away() {
+    let now = t0();
+    let cfg = CenterConfig { ring_timeout_s: 15, ..Default::default() };
+    let mut c = CallCenter::new(cfg);
+    let a = available(&mut c, now, "a");
+    let b = available(&mut c, now + Duration::from_secs(1), "b");
+    c.start_call(now, "c1".into(), CallerInfo::default());
+    drain(&mut c);
+    assert_eq!(c.poll_timeout(), Some(now + Duration::from_secs(15)));
+    c.handle_timeout(now + Duration::from_secs(14));
+    assert!(offers_to(&drain(&mut c)).is_empty());
+    c.handle_timeout(now + Duration::from_secs(15));
+    let outs = drain(&mut c);
+    assert!(outs.iter().any(|o| matches!(o,
+        Output::ToAgent(x, ServerMessage::OfferWithdrawn { reason, .. }) if *x == a && reason == "timeout")));
+    assert_eq!(offers_to(&outs), vec![(b, "c1".into())]);
+    assert!(outs.iter().any(|o| matches!(o,
+        Output::ToAgent(x, ServerMessage::AgentState { state: AgentStateName::Away, .. }) if *x == a)));
+}
+
+#[test]
+fn accept_then_media_connects_and_hang_up_wraps_up() {
+    let now = t0();
+    let cfg = CenterConfig { wrap_up_s: 10, ..Default::default() };
+    let mut c = CallCenter::new(cfg);
+    let a = available(&mut c, now, "a");
+    let call: CallId = "c1".into();
+    c.start_call(now, call.clone(), CallerInfo::default());
+    c.media_up(now + Duration::from_millis(300), &call, Party::Customer).unwrap();
+    c.accept(now + Duration::from_secs(2), &a, &call).unwrap();
+    // Accepting twice is a state error.
+    assert_eq!(c.accept(now, &a, &call).unwrap_err().code(), crate::ErrorCode::WrongState);
+    drain(&mut c);
+    c.media_up(now + Duration::from_millis(2400), &call, Party::Agent).unwrap();
+    let outs = drain(&mut c);
+    assert!(outs.iter().any(|o| matches!(o,
+        Output::Milestone(_, Milestone::TwoWay { since_accept }) if *since_accept == Duration::from_millis(400))));
+    assert!(outs.iter().any(|o| matches!(o,
+        Output::ToCustomer(_, ServerMessage::CallState { state: CallStateName::Connected, .. }))));
+    assert_eq!(c.census().calls_connected, 1);
+
+    let end = now + Duration::from_secs(60);
+    c.end_call(end, &call, EndReason::AgentHungUp).unwrap();
+    let outs = drain(&mut c);
+    assert!(outs.contains(&Output::CloseCall(call.clone(), EndReason::AgentHungUp)));
+    assert_eq!(c.census().agents["wrap_up"], 1);
+    assert!(c.call_ids().is_empty());
+    // Hanging up an ended call is refused.
+    assert!(c.end_call(end, &call, EndReason::AgentHungUp).is_err());
+    c.handle_timeout(end + Duration::from_secs(10));
+    assert_eq!(c.census().agents["available"], 1);
+}
+
+#[test]
+fn only_the_assigned_agent_may_act_on_a_call() {
+    let now = t0();
+    let mut c = CallCenter::new(CenterConfig::default());
+    let a = available(&mut c, now, "a");
+    let intruder = AgentId::from("x");
+    c.agent_login(now, intruder.clone(), "X".into());
+    let call: CallId = "c1".into();
+    c.start_call(now, call.clone(), CallerInfo::default());
+    assert_eq!(c.accept(now, &intruder, &call).unwrap_err().code(), crate::ErrorCode::Forbidden);
+    c.accept(now, &a, &call).unwrap();
+    assert!(c.check_party(&call, Party::Agent, Some(&intruder)).is_err());
+    assert!(c.set_muted(&call, Party::Agent, Some(&intruder), true).is_err());
+    assert!(!c.is_muted(&call, Party::Agent));
+    assert!(c.check_party(&call, Party::Agent, Some(&a)).is_ok());
+}
+
+#[test]
+fn agent_dropping_mid_call_ends_it_and_customer_is_told() {
+    let now = t0();
+    let mut c = CallCenter::new(CenterConfig::default());
+    let a = available(&mut c, now, "a");
+    let call: CallId = "c1".into();
+    c.start_call(now, call.clone(), CallerInfo::default());
+    c.accept(now, &a, &call).unwrap();
+    drain(&mut c);
+    c.agent_logout(now, &a);
+    let outs = drain(&mut c);
+    assert!(outs.iter().any(|o| matches!(o,
+        Output::ToCustomer(_, ServerMessage::CallState { state: CallStateName::Ended,
+            reason: Some(EndReason::AgentDisconnected), .. }))));
+    assert!(c.call_ids().is_empty());
+}
+
+#[test]
+fn listeners_are_stopped_when_the_call_ends() {
+    let now = t0();
+    let mut c = CallCenter::new(CenterConfig::default());
+    let sup = SupervisorId::from("s");
+    c.supervisor_login(sup.clone());
+    let call: CallId = "c1".into();
+    c.start_call(now, call.clone(), CallerInfo::default());
+    c.start_listening(&call, &sup).unwrap();
+    assert!(c.start_listening(&call, &sup).is_err());
+    drain(&mut c);
+    c.end_call(now, &call, EndReason::CustomerHungUp).unwrap();
+    let outs = drain(&mut c);
+    assert!(outs.iter().any(|o| matches!(o, Output::ToSupervisor(s, ServerMessage::ListenStopped { .. }) if *s == sup)));
+    assert!(c.check_listen(&call, &sup).is_err());
+}

@@ -1,0 +1,101 @@
+//! Prometheus metrics of the server (`/metrics`). Media metrics are registered by `media`.
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
+use signaling::center::Census;
+
+#[derive(Clone)]
+pub struct Metrics {
+    pub registry: Registry,
+    pub active_calls: IntGauge,
+    pub calls_by_state: IntGaugeVec,
+    pub queue_length: IntGauge,
+    pub agents_by_state: IntGaugeVec,
+    pub calls_ended: IntCounterVec,
+    pub call_setup: HistogramVec,
+    pub call_duration: Histogram,
+    pub ws_sessions: IntGauge,
+    pub ws_errors: IntCounterVec,
+}
+
+impl Metrics {
+    pub fn new() -> prometheus::Result<Self> {
+        let registry = Registry::new();
+        let setup_buckets = vec![
+            0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0,
+        ];
+        let m = Self {
+            active_calls: IntGauge::new("switchboard_active_calls", "Calls not yet ended")?,
+            calls_by_state: IntGaugeVec::new(
+                Opts::new("switchboard_calls", "Live calls by state"),
+                &["state"],
+            )?,
+            queue_length: IntGauge::new("switchboard_queue_length", "Calls waiting for an agent")?,
+            agents_by_state: IntGaugeVec::new(
+                Opts::new("switchboard_agents", "Logged-in agents by state"),
+                &["state"],
+            )?,
+            calls_ended: IntCounterVec::new(
+                Opts::new("switchboard_calls_ended_total", "Ended calls by reason"),
+                &["reason"],
+            )?,
+            call_setup: HistogramVec::new(
+                HistogramOpts::new(
+                    "switchboard_call_setup_seconds",
+                    "Call setup time: offer_to_connected (customer offer to media up), accept_to_two_way (agent accept to both sides' media up)",
+                )
+                .buckets(setup_buckets),
+                &["phase"],
+            )?,
+            call_duration: Histogram::with_opts(
+                HistogramOpts::new("switchboard_call_duration_seconds", "Call duration, start to end")
+                    .buckets(vec![10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 3600.0]),
+            )?,
+            ws_sessions: IntGauge::new("switchboard_ws_sessions", "Open WebSocket sessions")?,
+            ws_errors: IntCounterVec::new(
+                Opts::new("switchboard_ws_errors_total", "Errors sent to clients, by code"),
+                &["code"],
+            )?,
+            registry,
+        };
+        m.registry.register(Box::new(m.active_calls.clone()))?;
+        m.registry.register(Box::new(m.calls_by_state.clone()))?;
+        m.registry.register(Box::new(m.queue_length.clone()))?;
+        m.registry.register(Box::new(m.agents_by_state.clone()))?;
+        m.registry.register(Box::new(m.calls_ended.clone()))?;
+        m.registry.register(Box::new(m.call_setup.clone()))?;
+        m.registry.register(Box::new(m.call_duration.clone()))?;
+        m.registry.register(Box::new(m.ws_sessions.clone()))?;
+        m.registry.register(Box::new(m.ws_errors.clone()))?;
+        Ok(m)
+    }
+
+    /// Set the gauges from the call center's counts.
+    pub fn set_census(&self, c: &Census, queue_len: usize) {
+        let active = c.calls_queued + c.calls_ringing + c.calls_connected;
+        self.active_calls.set(active as i64);
+        self.calls_by_state
+            .with_label_values(&["queued"])
+            .set(c.calls_queued as i64);
+        self.calls_by_state
+            .with_label_values(&["ringing"])
+            .set(c.calls_ringing as i64);
+        self.calls_by_state
+            .with_label_values(&["connected"])
+            .set(c.calls_connected as i64);
+        self.queue_length.set(queue_len as i64);
+        for (state, n) in &c.agents {
+            self.agents_by_state.with_label_values(&[state]).set(*n as i64);
+        }
+    }
+
+    pub fn render(&self) -> String {
+        let mut buf = vec![];
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut buf)
+            .expect("text encoding");
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}

@@ -1,0 +1,537 @@
+//! One WebSocket session: parse frames, check the sender's role and call, act, reply.
+//!
+//! Every request is checked against the session's identity before anything changes; a refused
+//! request gets an `error` frame for this session only.
+
+use crate::app::{App, Outbound, PeerInfo, PeerOwner};
+use crate::store::AccountRole;
+use axum::extract::ws::{Message, WebSocket};
+use futures::{SinkExt, StreamExt};
+use media::{MediaError, ParticipantId, Role, RoomId};
+use signaling::center::Party;
+use signaling::protocol::{
+    parse_client_frame, AgentAvailability, ClientMessage, EndReason, ServerMessage,
+    PROTOCOL_VERSION,
+};
+use signaling::{AgentId, CallId, ErrorCode, PeerId, SessionId, SignalError, SupervisorId};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::mpsc;
+use tracing::Instrument;
+
+/// Who is on the other end of a session.
+#[derive(Clone, Debug, PartialEq)]
+enum Identity {
+    Anonymous,
+    Customer(CallId),
+    Agent(AgentId),
+    Supervisor(SupervisorId),
+}
+
+/// A refused request.
+struct Refusal {
+    code: ErrorCode,
+    message: String,
+}
+
+impl Refusal {
+    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<SignalError> for Refusal {
+    fn from(e: SignalError) -> Self {
+        Self::new(e.code(), e.to_string())
+    }
+}
+
+impl From<MediaError> for Refusal {
+    fn from(e: MediaError) -> Self {
+        match e {
+            MediaError::BadSdp(_) | MediaError::BadCandidate(_) => {
+                Self::new(ErrorCode::BadSdp, e.to_string())
+            }
+            MediaError::RoomNotFound(_) | MediaError::ParticipantNotFound(_) => {
+                Self::new(ErrorCode::NotFound, e.to_string())
+            }
+            other => {
+                tracing::error!("media: {other}");
+                Self::new(ErrorCode::Internal, "media setup failed")
+            }
+        }
+    }
+}
+
+type Reply = Result<(), Refusal>;
+
+/// Token bucket: `RATE` messages per second, bursts of `BURST`.
+struct RateLimit {
+    tokens: f64,
+    last: Instant,
+}
+
+const RATE: f64 = 20.0;
+const BURST: f64 = 60.0;
+
+impl RateLimit {
+    fn allow(&mut self, now: Instant) -> bool {
+        self.tokens = (self.tokens + (now - self.last).as_secs_f64() * RATE).min(BURST);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+struct Session {
+    app: Arc<App>,
+    id: SessionId,
+    identity: Identity,
+}
+
+pub async fn run(app: Arc<App>, socket: WebSocket) {
+    let id = SessionId::random();
+    let span = tracing::info_span!("session", session = %id);
+    serve(app, socket, id).instrument(span).await
+}
+
+async fn serve(app: Arc<App>, socket: WebSocket, id: SessionId) {
+    let (mut sink, mut stream) = socket.split();
+    let (tx, mut rx) = mpsc::channel::<Outbound>(256);
+    app.add_session(id.clone(), tx);
+    let writer = tokio::spawn(async move {
+        while let Some(out) = rx.recv().await {
+            match out {
+                Outbound::Text(t) => {
+                    if sink.send(Message::Text(t.into())).await.is_err() {
+                        break;
+                    }
+                }
+                Outbound::Close => {
+                    let _ = sink.send(Message::Close(None)).await;
+                    break;
+                }
+            }
+        }
+    });
+    let mut session = Session {
+        app: app.clone(),
+        id: id.clone(),
+        identity: Identity::Anonymous,
+    };
+    app.send(
+        &id,
+        &ServerMessage::Welcome {
+            protocol: PROTOCOL_VERSION,
+            session_id: id.clone(),
+        },
+    );
+    let mut rate = RateLimit {
+        tokens: BURST,
+        last: Instant::now(),
+    };
+    while let Some(msg) = stream.next().await {
+        let text = match msg {
+            Ok(Message::Text(t)) => t.to_string(),
+            Ok(Message::Binary(_)) => {
+                session.refuse(None, Refusal::new(ErrorCode::BadJson, "binary frames are not supported"));
+                continue;
+            }
+            Ok(Message::Close(_)) | Err(_) => break,
+            Ok(_) => continue,
+        };
+        if !rate.allow(Instant::now()) {
+            session.refuse(None, Refusal::new(ErrorCode::RateLimited, "too many messages; slow down"));
+            continue;
+        }
+        if app.shutting_down.load(Ordering::Relaxed) {
+            session.refuse(None, Refusal::new(ErrorCode::ShuttingDown, "the server is shutting down"));
+            continue;
+        }
+        match parse_client_frame(&text) {
+            Ok(frame) => {
+                let re = frame.id.clone();
+                if let Err(r) = session.handle(frame.message).await {
+                    session.refuse(re, r);
+                }
+            }
+            Err(e) => session.refuse(e.id, Refusal::new(e.code, e.message)),
+        }
+    }
+    session.cleanup();
+    app.remove_session(&id);
+    writer.abort();
+}
+
+impl Session {
+    fn send(&self, msg: &ServerMessage) {
+        self.app.send(&self.id, msg);
+    }
+
+    fn refuse(&self, re: Option<serde_json::Value>, r: Refusal) {
+        let code = serde_json::to_value(r.code)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        tracing::debug!(code = %code, "refused: {}", r.message);
+        self.app.metrics.ws_errors.with_label_values(&[&code]).inc();
+        self.send(&ServerMessage::error(r.code, r.message, re));
+    }
+
+    async fn handle(&mut self, msg: ClientMessage) -> Reply {
+        match msg {
+            ClientMessage::Ping => {
+                self.send(&ServerMessage::Pong);
+                Ok(())
+            }
+            ClientMessage::Login { username, password } => self.login(username, password).await,
+            ClientMessage::StartCall { sdp, caller } => self.start_call(sdp, caller).await,
+            ClientMessage::IceCandidate { peer_id, candidate } => {
+                self.ice_candidate(peer_id, candidate).await
+            }
+            ClientMessage::Mute { call_id, muted } => {
+                let (party, agent) = self.party_for(&call_id)?;
+                self.app
+                    .with_center(|c, _| c.set_muted(&call_id, party, agent.as_ref(), muted))?;
+                self.app.mute_media(&call_id, party, muted);
+                Ok(())
+            }
+            ClientMessage::HangUp { call_id } => {
+                let (party, agent) = self.party_for(&call_id)?;
+                let reason = match party {
+                    Party::Customer => EndReason::CustomerHungUp,
+                    Party::Agent => EndReason::AgentHungUp,
+                };
+                self.app.with_center(|c, now| {
+                    c.check_party(&call_id, party, agent.as_ref())?;
+                    c.end_call(now, &call_id, reason)
+                })?;
+                Ok(())
+            }
+            ClientMessage::SetState { state } => {
+                let agent = self.agent()?;
+                self.app.with_center(|c, now| {
+                    c.set_availability(now, &agent, state == AgentAvailability::Available)
+                })?;
+                Ok(())
+            }
+            ClientMessage::Accept { call_id, sdp } => self.accept(call_id, sdp).await,
+            ClientMessage::Decline { call_id } => {
+                let agent = self.agent()?;
+                self.app
+                    .with_center(|c, now| c.decline(now, &agent, &call_id))?;
+                Ok(())
+            }
+            ClientMessage::Listen { call_id, sdp } => self.listen(call_id, sdp).await,
+            ClientMessage::StopListening { call_id } => {
+                let sup = self.supervisor()?;
+                self.app
+                    .with_center(|c, _| c.stop_listening(&call_id, &sup))?;
+                Ok(())
+            }
+        }
+    }
+
+    fn agent(&self) -> Result<AgentId, Refusal> {
+        match &self.identity {
+            Identity::Agent(a) => Ok(a.clone()),
+            Identity::Anonymous => Err(Refusal::new(ErrorCode::NotAuthenticated, "log in as an agent first")),
+            _ => Err(Refusal::new(ErrorCode::Forbidden, "only agents may do this")),
+        }
+    }
+
+    fn supervisor(&self) -> Result<SupervisorId, Refusal> {
+        match &self.identity {
+            Identity::Supervisor(s) => Ok(s.clone()),
+            Identity::Anonymous => Err(Refusal::new(ErrorCode::NotAuthenticated, "log in as a supervisor first")),
+            _ => Err(Refusal::new(ErrorCode::Forbidden, "only supervisors may do this")),
+        }
+    }
+
+    /// Which party of `call_id` this session is, if any.
+    fn party_for(&self, call_id: &CallId) -> Result<(Party, Option<AgentId>), Refusal> {
+        match &self.identity {
+            Identity::Customer(c) if c == call_id => Ok((Party::Customer, None)),
+            Identity::Agent(a) => Ok((Party::Agent, Some(a.clone()))),
+            Identity::Anonymous | Identity::Customer(_) => {
+                // Never reveal whether another customer's call exists.
+                Err(Refusal::new(ErrorCode::NotFound, format!("call {call_id} not found")))
+            }
+            Identity::Supervisor(_) => Err(Refusal::new(
+                ErrorCode::Forbidden,
+                "supervisors listen; they are not a party of the call",
+            )),
+        }
+    }
+
+    async fn login(&mut self, username: String, password: String) -> Reply {
+        if self.identity != Identity::Anonymous {
+            return Err(Refusal::new(ErrorCode::WrongState, "this session is already in use"));
+        }
+        let app = self.app.clone();
+        let u = username.clone();
+        let account = tokio::task::spawn_blocking(move || crate::auth::authenticate(&app.store, &u, &password))
+            .await
+            .map_err(|_| Refusal::new(ErrorCode::Internal, "login failed"))?
+            .map_err(|e| {
+                tracing::error!("login: {e:#}");
+                Refusal::new(ErrorCode::Internal, "login failed")
+            })?;
+        let Some(account) = account else {
+            tracing::info!(username = %username, "bad credentials");
+            return Err(Refusal::new(ErrorCode::BadCredentials, "wrong username or password"));
+        };
+        self.send(&ServerMessage::LoggedIn {
+            username: account.username.clone(),
+            name: account.name.clone(),
+            role: account.role.as_str().into(),
+        });
+        tracing::info!(username = %account.username, role = account.role.as_str(), "logged in");
+        match account.role {
+            AccountRole::Agent => {
+                let agent = AgentId(account.username);
+                self.identity = Identity::Agent(agent.clone());
+                self.app.bind_agent(agent.clone(), self.id.clone());
+                self.app
+                    .with_center(|c, now| c.agent_login(now, agent, account.name));
+            }
+            AccountRole::Supervisor => {
+                let sup = SupervisorId(account.username);
+                self.identity = Identity::Supervisor(sup.clone());
+                self.app.bind_supervisor(sup.clone(), self.id.clone());
+                self.app.with_center(|c, _| c.supervisor_login(sup));
+                self.send(&self.app.dashboard());
+            }
+        }
+        Ok(())
+    }
+
+    async fn start_call(&mut self, sdp: String, caller: signaling::protocol::CallerInfo) -> Reply {
+        match &self.identity {
+            Identity::Anonymous => {}
+            Identity::Customer(_) => {
+                return Err(Refusal::new(ErrorCode::WrongState, "this session already has a call"))
+            }
+            _ => return Err(Refusal::new(ErrorCode::Forbidden, "agents and supervisors cannot start calls")),
+        }
+        let caller = sanitize_caller(caller)?;
+        let call_id = CallId::random();
+        let peer_id = PeerId::random();
+        let span = tracing::info_span!("call", call_id = %call_id);
+        let _guard = span.enter();
+        let (_, answer) = self
+            .app
+            .sfu
+            .join(
+                &RoomId(call_id.0.clone()),
+                ParticipantId(peer_id.0.clone()),
+                Role::Customer,
+                &sdp,
+                self.app.media_tx.clone(),
+            )
+            .await
+            .inspect_err(|_| {
+                let sfu = self.app.sfu.clone();
+                let room = RoomId(call_id.0.clone());
+                tokio::spawn(async move { sfu.close_room(&room).await });
+            })?;
+        self.identity = Identity::Customer(call_id.clone());
+        self.app.bind_customer(call_id.clone(), self.id.clone());
+        self.app.peers.insert(
+            peer_id.clone(),
+            PeerInfo {
+                call: call_id.clone(),
+                owner: PeerOwner::Customer,
+                session: self.id.clone(),
+            },
+        );
+        if let Err(e) = self
+            .app
+            .store
+            .call_started(call_id.as_str(), &serde_json::to_string(&caller).unwrap_or_default())
+        {
+            tracing::error!("store: {e:#}");
+        }
+        let cid = call_id.clone();
+        let (_, outputs) = self
+            .app
+            .center_step(|c, now| c.start_call(now, cid, caller));
+        self.send(&ServerMessage::Answer {
+            call_id: call_id.clone(),
+            peer_id,
+            sdp: answer,
+        });
+        self.app.deliver(outputs);
+        tracing::info!("call started");
+        Ok(())
+    }
+
+    async fn accept(&mut self, call_id: CallId, sdp: String) -> Reply {
+        let agent = self.agent()?;
+        // Check before touching media; checked again atomically when accepting.
+        self.app.with_center(|c, _| c.check_offered(&agent, &call_id, "accept"))?;
+        let peer_id = PeerId::random();
+        let room = RoomId(call_id.0.clone());
+        let (_, answer) = self
+            .app
+            .sfu
+            .join(
+                &room,
+                ParticipantId(peer_id.0.clone()),
+                Role::Agent,
+                &sdp,
+                self.app.media_tx.clone(),
+            )
+            .await?;
+        self.app.peers.insert(
+            peer_id.clone(),
+            PeerInfo {
+                call: call_id.clone(),
+                owner: PeerOwner::Agent(agent.clone()),
+                session: self.id.clone(),
+            },
+        );
+        let (r, outputs) = self
+            .app
+            .center_step(|c, now| c.accept(now, &agent, &call_id));
+        if let Err(e) = r {
+            // The offer timed out or was withdrawn while we set up media.
+            self.app.drop_peers(|p| p.session == self.id && p.call == call_id, &call_id);
+            self.app.deliver(outputs);
+            return Err(e.into());
+        }
+        if let Err(e) = self.app.store.call_answered(call_id.as_str(), agent.as_str()) {
+            tracing::error!("store: {e:#}");
+        }
+        self.send(&ServerMessage::Answer {
+            call_id: call_id.clone(),
+            peer_id,
+            sdp: answer,
+        });
+        self.app.deliver(outputs);
+        tracing::info!(call_id = %call_id, agent = %agent, "accepted");
+        Ok(())
+    }
+
+    async fn listen(&mut self, call_id: CallId, sdp: String) -> Reply {
+        let sup = self.supervisor()?;
+        self.app.with_center(|c, _| c.check_listen(&call_id, &sup))?;
+        let peer_id = PeerId::random();
+        let (_, answer) = self
+            .app
+            .sfu
+            .join(
+                &RoomId(call_id.0.clone()),
+                ParticipantId(peer_id.0.clone()),
+                Role::Listener,
+                &sdp,
+                self.app.media_tx.clone(),
+            )
+            .await?;
+        self.app.peers.insert(
+            peer_id.clone(),
+            PeerInfo {
+                call: call_id.clone(),
+                owner: PeerOwner::Listener(sup.clone()),
+                session: self.id.clone(),
+            },
+        );
+        if let Err(e) = self.app.with_center(|c, _| c.start_listening(&call_id, &sup)) {
+            self.app.drop_peers(|p| p.session == self.id && p.call == call_id && p.owner == PeerOwner::Listener(sup.clone()), &call_id);
+            return Err(e.into());
+        }
+        self.send(&ServerMessage::Answer {
+            call_id: call_id.clone(),
+            peer_id,
+            sdp: answer,
+        });
+        tracing::info!(call_id = %call_id, supervisor = %sup, "listening");
+        Ok(())
+    }
+
+    async fn ice_candidate(&self, peer_id: PeerId, c: signaling::protocol::IceCandidate) -> Reply {
+        let info = self
+            .app
+            .peers
+            .get(&peer_id)
+            .map(|p| p.clone())
+            .filter(|p| p.session == self.id)
+            .ok_or_else(|| Refusal::new(ErrorCode::NotFound, format!("peer {peer_id} not found")))?;
+        let room = self
+            .app
+            .sfu
+            .find_room(&RoomId(info.call.0.clone()))
+            .ok_or_else(|| Refusal::new(ErrorCode::NotFound, "call has ended"))?;
+        let peer = room
+            .peer(&ParticipantId(peer_id.0.clone()))
+            .ok_or_else(|| Refusal::new(ErrorCode::NotFound, format!("peer {peer_id} not found")))?;
+        peer.add_ice_candidate(webrtc::peer_connection::RTCIceCandidateInit {
+            candidate: c.candidate,
+            sdp_mid: c.sdp_mid,
+            sdp_mline_index: c.sdp_mline_index,
+            ..Default::default()
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// The session closed: whatever it was doing ends cleanly.
+    fn cleanup(&mut self) {
+        let id = self.id.clone();
+        match std::mem::replace(&mut self.identity, Identity::Anonymous) {
+            Identity::Anonymous => {}
+            Identity::Customer(call) => {
+                let _ = self
+                    .app
+                    .with_center(|c, now| c.end_call(now, &call, EndReason::CustomerDisconnected));
+                self.app.unbind_customer(&call);
+            }
+            Identity::Agent(agent) => {
+                self.app.unbind_agent(&agent, &id);
+                self.app.with_center(|c, now| c.agent_logout(now, &agent));
+            }
+            Identity::Supervisor(sup) => {
+                self.app.unbind_supervisor(&sup, &id);
+                self.app.with_center(|c, _| c.supervisor_logout(&sup));
+            }
+        }
+        // Any peer this session still owns (a listener whose call lives on) is closed.
+        let owned: Vec<(PeerId, CallId)> = self
+            .app
+            .peers
+            .iter()
+            .filter(|e| e.value().session == id)
+            .map(|e| (e.key().clone(), e.value().call.clone()))
+            .collect();
+        for (_, call) in owned {
+            self.app.drop_peers(|p| p.session == id, &call);
+        }
+    }
+}
+
+/// Bound what a customer may attach to a call.
+fn sanitize_caller(c: signaling::protocol::CallerInfo) -> Result<signaling::protocol::CallerInfo, Refusal> {
+    let too_long = |s: &Option<String>| s.as_ref().is_some_and(|s| s.chars().count() > 200);
+    if too_long(&c.name) || too_long(&c.topic) {
+        return Err(Refusal::new(ErrorCode::BadMessage, "caller name and topic are limited to 200 characters"));
+    }
+    if c.metadata.len() > 32
+        || c.metadata
+            .iter()
+            .any(|(k, v)| k.chars().count() > 64 || v.chars().count() > 512)
+    {
+        return Err(Refusal::new(
+            ErrorCode::BadMessage,
+            "caller metadata is limited to 32 entries, keys of 64 and values of 512 characters",
+        ));
+    }
+    Ok(c)
+}

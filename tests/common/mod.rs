@@ -1,0 +1,574 @@
+//! Shared test harness: starts the real `switchboard` binary, speaks the WebSocket protocol, and
+//! runs real WebRTC peers (the `webrtc` crate) that send an Opus tone of a chosen frequency and
+//! measure the dominant frequency of what they receive on each track.
+
+#![allow(dead_code)]
+
+use futures::{SinkExt, StreamExt};
+use rtc::media_stream::MediaStreamTrack;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+use serde_json::{json, Value};
+use std::collections::{HashMap, VecDeque};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+use tokio_tungstenite::{tungstenite::Message, MaybeTlsStream, WebSocketStream};
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+use webrtc::peer_connection::{
+    register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder,
+    PeerConnectionEventHandler, RTCIceGatheringState, RTCPeerConnectionState,
+    RTCSessionDescription, Registry,
+};
+
+pub const WAIT: Duration = Duration::from_secs(15);
+
+// ---- server ---------------------------------------------------------------------------------
+
+pub struct Server {
+    child: Child,
+    pub addr: String,
+    pub data_dir: PathBuf,
+}
+
+impl Server {
+    /// Start the server in demo mode with extra TOML config.
+    pub async fn start(extra_toml: &str) -> Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = std::env::temp_dir().join(format!("sb-test-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cfg = dir.join("switchboard.toml");
+        std::fs::write(&cfg, extra_toml).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args(["--demo", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(&dir)
+            .arg("--config")
+            .arg(&cfg)
+            .env("RUST_LOG", std::env::var("SB_LOG").unwrap_or_else(|_| "warn".into()))
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start switchboard");
+        let s = Server {
+            child,
+            addr: format!("127.0.0.1:{port}"),
+            data_dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(r) = reqwest::get(format!("http://{}/healthz", s.addr)).await {
+                if r.status().is_success() {
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "server did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        s
+    }
+
+    pub async fn metrics(&self) -> String {
+        reqwest::get(format!("http://{}/metrics", self.addr))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// Value of a metric line (exact name with labels), 0 if absent.
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = self.metrics().await;
+        text.lines()
+            .find_map(|l| {
+                let (k, v) = l.rsplit_once(' ')?;
+                (k == name).then(|| v.parse().unwrap())
+            })
+            .unwrap_or(0.0)
+    }
+
+    /// Wait until a metric reaches `want`.
+    pub async fn wait_metric(&self, name: &str, want: f64) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let v = self.metric(name).await;
+            if v == want {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{name} = {v}, want {want}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+// ---- signalling client ----------------------------------------------------------------------
+
+pub struct Ws {
+    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    pub inbox: VecDeque<Value>,
+    next_id: u64,
+}
+
+impl Ws {
+    pub async fn connect(server: &Server) -> Ws {
+        let (stream, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", server.addr))
+            .await
+            .expect("ws connect");
+        let mut ws = Ws {
+            stream,
+            inbox: VecDeque::new(),
+            next_id: 1,
+        };
+        ws.expect("welcome").await;
+        ws
+    }
+
+    pub async fn send(&mut self, v: Value) {
+        self.stream
+            .send(Message::Text(v.to_string().into()))
+            .await
+            .unwrap();
+    }
+
+    pub async fn send_raw(&mut self, text: String) {
+        self.stream.send(Message::Text(text.into())).await.unwrap();
+    }
+
+    /// Send with a fresh request id; returns the id.
+    pub async fn request(&mut self, mut v: Value) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        v["id"] = json!(id);
+        self.send(v).await;
+        id
+    }
+
+    async fn read_one(&mut self, deadline: Instant) -> Option<Value> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, self.stream.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => Some(serde_json::from_str(&t).unwrap()),
+            Ok(Some(Ok(_))) => Some(Value::Null),
+            _ => None,
+        }
+    }
+
+    /// The first message (buffered or new) matching `pred`; earlier non-matching ones stay buffered.
+    pub async fn wait_for(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        if let Some(i) = self.inbox.iter().position(&pred) {
+            return self.inbox.remove(i).unwrap();
+        }
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match self.read_one(deadline).await {
+                Some(Value::Null) => continue,
+                Some(v) if pred(&v) => return v,
+                Some(v) => self.inbox.push_back(v),
+                None => panic!("timed out waiting for {what}; inbox: {:?}", self.inbox),
+            }
+        }
+    }
+
+    pub async fn expect(&mut self, ty: &str) -> Value {
+        let t = ty.to_string();
+        self.wait_for(ty, move |v| v["type"] == t.as_str()).await
+    }
+
+    /// Wait for an error with this code.
+    pub async fn expect_error(&mut self, code: &str) -> Value {
+        let c = code.to_string();
+        self.wait_for(&format!("error {code}"), move |v| {
+            v["type"] == "error" && v["code"] == c.as_str()
+        })
+        .await
+    }
+
+    /// Messages that arrive within `d`, without waiting for any in particular.
+    pub async fn drain_for(&mut self, d: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + d;
+        while let Some(v) = self.read_one(deadline).await {
+            if !v.is_null() {
+                self.inbox.push_back(v);
+            }
+        }
+        self.inbox.drain(..).collect()
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.stream.close(None).await;
+    }
+
+    pub async fn login(&mut self, user: &str) -> Value {
+        self.request(json!({"type":"login","username":user,"password":"demo"}))
+            .await;
+        self.expect("logged_in").await
+    }
+
+    pub async fn wait_call_state(&mut self, state: &str) -> Value {
+        let s = state.to_string();
+        self.wait_for(&format!("call_state {state}"), move |v| {
+            v["type"] == "call_state" && v["state"] == s.as_str()
+        })
+        .await
+    }
+}
+
+// ---- WebRTC peer ----------------------------------------------------------------------------
+
+/// What one received track carried.
+#[derive(Default, Clone, Debug)]
+pub struct Received {
+    pub packets: usize,
+    /// Decoded PCM (48 kHz mono) of the last few seconds.
+    pub pcm: Vec<i16>,
+}
+
+#[derive(Default)]
+struct PeerState {
+    connected: bool,
+    gathered: bool,
+    /// Keyed by the server's slot index (the suffix of the track id).
+    tracks: HashMap<usize, Received>,
+}
+
+struct Handler(Arc<Mutex<PeerState>>);
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_ice_gathering_state_change(&self, s: RTCIceGatheringState) {
+        if s == RTCIceGatheringState::Complete {
+            self.0.lock().unwrap().gathered = true;
+        }
+    }
+    async fn on_connection_state_change(&self, s: RTCPeerConnectionState) {
+        self.0.lock().unwrap().connected = s == RTCPeerConnectionState::Connected;
+    }
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let id = track.track_id().await;
+        let slot: usize = id
+            .rsplit('-')
+            .next()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(99);
+        let state = self.0.clone();
+        tokio::spawn(async move {
+            let mut dec = opus::Decoder::new(48000, opus::Channels::Mono).unwrap();
+            let mut buf = vec![0i16; 5760];
+            while let Some(ev) = track.poll().await {
+                if let TrackRemoteEvent::OnRtpPacket(p) = ev {
+                    let n = dec.decode(&p.payload, &mut buf, false).unwrap_or(0);
+                    let mut st = state.lock().unwrap();
+                    let r = st.tracks.entry(slot).or_default();
+                    r.packets += 1;
+                    r.pcm.extend_from_slice(&buf[..n]);
+                    let excess = r.pcm.len().saturating_sub(48000 * 2);
+                    r.pcm.drain(..excess);
+                }
+            }
+        });
+    }
+}
+
+pub struct Peer {
+    pub pc: Arc<dyn PeerConnection>,
+    state: Arc<Mutex<PeerState>>,
+    local: Option<(Arc<TrackLocalStaticRTP>, u32)>,
+    pub peer_id: Option<String>,
+}
+
+/// How the peer's audio m-lines are set up.
+pub enum Layout {
+    /// One sendrecv audio m-line (customer, agent).
+    Talker,
+    /// A sendrecv audio m-line plus one recvonly (a supervisor that also sends, to prove it is
+    /// not heard).
+    ListenerWithMic,
+    /// Two recvonly audio m-lines (a plain listening supervisor).
+    Listener,
+}
+
+impl Peer {
+    pub async fn new(layout: Layout) -> Peer {
+        let mut me = MediaEngine::default();
+        me.register_default_codecs().unwrap();
+        let reg = register_default_interceptors(Registry::new(), &mut me).unwrap();
+        let state = Arc::new(Mutex::new(PeerState::default()));
+        let pc: Arc<dyn PeerConnection> = Arc::new(
+            PeerConnectionBuilder::new()
+                .with_media_engine(me)
+                .with_interceptor_registry(reg)
+                .with_handler(Arc::new(Handler(state.clone())))
+                .with_udp_addrs(vec!["127.0.0.1:0"])
+                .build()
+                .await
+                .unwrap(),
+        );
+        let recvonly = || RTCRtpTransceiverInit {
+            direction: RTCRtpTransceiverDirection::Recvonly,
+            ..Default::default()
+        };
+        let mut local = None;
+        match layout {
+            Layout::Listener => {
+                pc.add_transceiver_from_kind(RtpCodecKind::Audio, Some(recvonly()))
+                    .await
+                    .unwrap();
+                pc.add_transceiver_from_kind(RtpCodecKind::Audio, Some(recvonly()))
+                    .await
+                    .unwrap();
+            }
+            Layout::Talker | Layout::ListenerWithMic => {
+                let ssrc: u32 = rand::random();
+                let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+                    "test".into(),
+                    format!("mic-{ssrc}"),
+                    "mic".into(),
+                    RtpCodecKind::Audio,
+                    vec![RTCRtpEncodingParameters {
+                        rtp_coding_parameters: RTCRtpCodingParameters {
+                            ssrc: Some(ssrc),
+                            ..Default::default()
+                        },
+                        codec: RTCRtpCodec {
+                            mime_type: "audio/opus".into(),
+                            clock_rate: 48000,
+                            channels: 2,
+                            sdp_fmtp_line: "minptime=10;useinbandfec=1".into(),
+                            rtcp_feedback: vec![],
+                        },
+                        ..Default::default()
+                    }],
+                )));
+                pc.add_transceiver_from_track(
+                    track.clone() as Arc<dyn TrackLocal>,
+                    Some(RTCRtpTransceiverInit {
+                        direction: RTCRtpTransceiverDirection::Sendrecv,
+                        ..Default::default()
+                    }),
+                )
+                .await
+                .unwrap();
+                if matches!(layout, Layout::ListenerWithMic) {
+                    pc.add_transceiver_from_kind(RtpCodecKind::Audio, Some(recvonly()))
+                        .await
+                        .unwrap();
+                }
+                local = Some((track, ssrc));
+            }
+        }
+        Peer {
+            pc,
+            state,
+            local,
+            peer_id: None,
+        }
+    }
+
+    /// Create the offer and wait for host candidates so it carries them.
+    pub async fn offer(&self) -> String {
+        let offer = self.pc.create_offer(None).await.unwrap();
+        self.pc.set_local_description(offer).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while !self.state.lock().unwrap().gathered && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.pc.local_description().await.unwrap().sdp
+    }
+
+    pub async fn apply_answer(&mut self, answer: &Value) {
+        self.peer_id = answer["peer_id"].as_str().map(str::to_string);
+        let sdp = answer["sdp"].as_str().expect("answer sdp").to_string();
+        self.pc
+            .set_remote_description(RTCSessionDescription::answer(sdp).unwrap())
+            .await
+            .unwrap();
+    }
+
+    pub async fn wait_connected(&self) {
+        let deadline = Instant::now() + WAIT;
+        while !self.state.lock().unwrap().connected {
+            assert!(Instant::now() < deadline, "peer did not connect");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub fn connected(&self) -> bool {
+        self.state.lock().unwrap().connected
+    }
+
+    /// Send an Opus-encoded sine of `hz` for as long as the returned task runs.
+    pub async fn start_tone(&self, hz: f64) -> tokio::task::JoinHandle<()> {
+        let (track, ssrc) = self.local.clone().expect("peer has no microphone");
+        let sender = self
+            .pc
+            .get_senders()
+            .await
+            .into_iter()
+            .next()
+            .expect("sender");
+        let pt = sender
+            .get_parameters()
+            .await
+            .ok()
+            .and_then(|p| p.rtp_parameters.codecs.first().map(|c| c.payload_type))
+            .unwrap_or(111);
+        tokio::spawn(async move {
+            let mut enc =
+                opus::Encoder::new(48000, opus::Channels::Mono, opus::Application::Voip).unwrap();
+            let mut out = vec![0u8; 1500];
+            let mut seq: u16 = rand::random();
+            let mut ts: u32 = rand::random();
+            let mut phase = 0.0f64;
+            let mut tick = tokio::time::interval(Duration::from_millis(20));
+            loop {
+                tick.tick().await;
+                let frame: Vec<i16> = (0..960)
+                    .map(|_| {
+                        phase += 2.0 * std::f64::consts::PI * hz / 48000.0;
+                        (phase.sin() * 12000.0) as i16
+                    })
+                    .collect();
+                let n = enc.encode(&frame, &mut out).unwrap();
+                let mut p = rtc::rtp::Packet::default();
+                p.header.version = 2;
+                p.header.payload_type = pt;
+                p.header.sequence_number = seq;
+                p.header.timestamp = ts;
+                p.header.ssrc = ssrc;
+                p.payload = bytes::Bytes::copy_from_slice(&out[..n]);
+                seq = seq.wrapping_add(1);
+                ts = ts.wrapping_add(960);
+                if track.write_rtp(p).await.is_err() {
+                    break;
+                }
+            }
+        })
+    }
+
+    /// What arrived on the server's slot `slot` so far.
+    pub fn received(&self, slot: usize) -> Received {
+        self.state
+            .lock()
+            .unwrap()
+            .tracks
+            .get(&slot)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Total packets received on all tracks.
+    pub fn total_packets(&self) -> usize {
+        self.state.lock().unwrap().tracks.values().map(|r| r.packets).sum()
+    }
+
+    /// Wait until slot `slot` carries a tone near `hz` (within 5%), returning the measured frequency.
+    pub async fn wait_tone(&self, slot: usize, hz: f64) -> f64 {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let r = self.received(slot);
+            if r.pcm.len() >= 48000 / 2 {
+                let f = dominant_hz(&r.pcm[r.pcm.len() - 48000 / 2..]);
+                if (f - hz).abs() < hz * 0.05 {
+                    return f;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "slot {slot}: no {hz} Hz tone ({} packets, last freq {:?})",
+                r.packets,
+                (r.pcm.len() >= 4800).then(|| dominant_hz(&r.pcm[r.pcm.len() - 4800..]))
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn close(&self) {
+        let _ = self.pc.close().await;
+    }
+}
+
+/// Frequency of a clean tone by zero crossings.
+pub fn dominant_hz(pcm: &[i16]) -> f64 {
+    let crossings = pcm
+        .windows(2)
+        .filter(|w| (w[0] < 0) != (w[1] < 0))
+        .count();
+    crossings as f64 / 2.0 / (pcm.len() as f64 / 48000.0)
+}
+
+// ---- flows ----------------------------------------------------------------------------------
+
+/// A customer connected with a call in the queue.
+pub struct Customer {
+    pub ws: Ws,
+    pub peer: Peer,
+    pub call_id: String,
+}
+
+pub async fn customer_calls(server: &Server, name: &str) -> Customer {
+    let mut ws = Ws::connect(server).await;
+    let mut peer = Peer::new(Layout::Talker).await;
+    let sdp = peer.offer().await;
+    ws.request(json!({"type":"start_call","sdp":sdp,"caller":{"name":name,"topic":"billing"}}))
+        .await;
+    let answer = ws.expect("answer").await;
+    peer.apply_answer(&answer).await;
+    let call_id = answer["call_id"].as_str().unwrap().to_string();
+    Customer { ws, peer, call_id }
+}
+
+/// An agent logged in and available.
+pub async fn agent_available(server: &Server, user: &str) -> Ws {
+    let mut ws = Ws::connect(server).await;
+    ws.login(user).await;
+    ws.request(json!({"type":"set_state","state":"available"})).await;
+    ws.wait_for("available", |v| v["type"] == "agent_state" && v["state"] == "available")
+        .await;
+    ws
+}
+
+/// The agent accepts `call_id` with a fresh peer; returns the peer once connected.
+pub async fn agent_accepts(agent: &mut Ws, call_id: &str) -> Peer {
+    let mut peer = Peer::new(Layout::Talker).await;
+    let sdp = peer.offer().await;
+    agent
+        .request(json!({"type":"accept","call_id":call_id,"sdp":sdp}))
+        .await;
+    let answer = agent.expect("answer").await;
+    peer.apply_answer(&answer).await;
+    peer.wait_connected().await;
+    peer
+}
+
+/// A connected call: customer and agent with media up.
+pub async fn connected_call(server: &Server, agent_user: &str) -> (Customer, Ws, Peer) {
+    let mut agent = agent_available(server, agent_user).await;
+    let mut customer = customer_calls(server, "Test Caller").await;
+    let offer = agent.expect("call_offered").await;
+    assert_eq!(offer["call_id"], customer.call_id.as_str());
+    let agent_peer = agent_accepts(&mut agent, &customer.call_id).await;
+    customer.ws.wait_call_state("connected").await;
+    (customer, agent, agent_peer)
+}

@@ -547,7 +547,9 @@ impl CallCenter {
         if let Some(call) = self.calls.get_mut(call_id) {
             call.state = CallState::Queued;
             call.state_since = now;
-            call.declined_by.insert(agent.clone());
+            if reason == "declined" {
+                call.declined_by.insert(agent.clone());
+            }
         }
         self.outputs.push_back(Output::ToAgent(
             agent.clone(),

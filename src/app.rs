@@ -126,7 +126,10 @@ impl App {
     }
 
     pub fn bind_supervisor(&self, sup: SupervisorId, session: SessionId) {
-        self.supervisor_sessions.entry(sup).or_default().push(session);
+        self.supervisor_sessions
+            .entry(sup)
+            .or_default()
+            .push(session);
     }
 
     pub fn unbind_supervisor(&self, sup: &SupervisorId, session: &SessionId) {
@@ -147,11 +150,15 @@ impl App {
 
     /// Like [`App::with_center`] but hands the outputs back, so the caller can send something
     /// (an SDP answer) before them.
-    pub fn center_step<R>(&self, f: impl FnOnce(&mut CallCenter, Instant) -> R) -> (R, Vec<Output>) {
+    pub fn center_step<R>(
+        &self,
+        f: impl FnOnce(&mut CallCenter, Instant) -> R,
+    ) -> (R, Vec<Output>) {
         let mut center = self.center.lock().expect("center lock");
         let r = f(&mut center, Instant::now());
         let outputs: Vec<Output> = std::iter::from_fn(|| center.poll_output()).collect();
-        self.metrics.set_census(&center.census(), center.queue_len());
+        self.metrics
+            .set_census(&center.census(), center.queue_len());
         (r, outputs)
     }
 
@@ -210,7 +217,10 @@ impl App {
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
         tracing::info!(call_id = %call, reason = %reason_s, "call ended");
-        self.metrics.calls_ended.with_label_values(&[&reason_s]).inc();
+        self.metrics
+            .calls_ended
+            .with_label_values(&[&reason_s])
+            .inc();
         if let Err(e) = self.store.call_ended(call.as_str(), &reason_s) {
             tracing::error!(call_id = %call, "store: {e:#}");
         }
@@ -337,7 +347,10 @@ async fn media_events(app: std::sync::Weak<App>, mut rx: mpsc::UnboundedReceiver
                         let sup = sup.clone();
                         let r = app.with_center(|c, _| c.stop_listening(&info.call, &sup));
                         if r.is_err() {
-                            app.drop_peers(|p| p.call == info.call && p.owner == info.owner, &info.call);
+                            app.drop_peers(
+                                |p| p.call == info.call && p.owner == info.owner,
+                                &info.call,
+                            );
                         }
                     }
                 }

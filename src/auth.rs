@@ -1,7 +1,9 @@
 //! Password hashing (argon2id) and account creation.
 
 use crate::store::{Account, AccountRole, Store};
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
@@ -14,12 +16,20 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
 /// Checks a login; `None` for unknown users and wrong passwords alike.
-pub fn authenticate(store: &Store, username: &str, password: &str) -> anyhow::Result<Option<Account>> {
+pub fn authenticate(
+    store: &Store,
+    username: &str,
+    password: &str,
+) -> anyhow::Result<Option<Account>> {
     let Some(account) = store.account(username)? else {
         // Spend the same time as a real check so usernames cannot be probed by timing.
         let _ = verify_password(password, DUMMY_HASH);
@@ -31,7 +41,13 @@ pub fn authenticate(store: &Store, username: &str, password: &str) -> anyhow::Re
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0Y3XKIh1ztf1XB0ry8l1WHdANJ0xgwtyv6tO5UkUGFA";
 
-pub fn add_user(store: &Store, username: &str, name: &str, role: AccountRole, password: &str) -> anyhow::Result<()> {
+pub fn add_user(
+    store: &Store,
+    username: &str,
+    name: &str,
+    role: AccountRole,
+    password: &str,
+) -> anyhow::Result<()> {
     anyhow::ensure!(
         !username.is_empty()
             && username.len() <= 64
@@ -40,7 +56,10 @@ pub fn add_user(store: &Store, username: &str, name: &str, role: AccountRole, pa
                 .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c)),
         "username must be 1-64 characters of letters, digits, '.', '_', '-', '@'"
     );
-    anyhow::ensure!(password.len() >= 4, "password must have at least 4 characters");
+    anyhow::ensure!(
+        password.len() >= 4,
+        "password must have at least 4 characters"
+    );
     store.put_account(&Account {
         username: username.into(),
         name: name.into(),

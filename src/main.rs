@@ -18,7 +18,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Parser, Debug)]
-#[command(name = "switchboard", version, about = "Contact-centre media server: browser calls, queue, agents, supervisors")]
+#[command(
+    name = "switchboard",
+    version,
+    about = "Contact-centre media server: browser calls, queue, agents, supervisors"
+)]
 struct Cli {
     /// TOML configuration file (flags and SWITCHBOARD_* variables override it).
     #[arg(long, env = "SWITCHBOARD_CONFIG", global = true)]
@@ -42,10 +46,18 @@ struct Cli {
     #[arg(long, env = "SWITCHBOARD_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
     /// Local IPs to bind media (UDP) on; repeatable. 0.0.0.0 = every non-loopback interface.
-    #[arg(long = "media-ip", env = "SWITCHBOARD_MEDIA_IPS", value_delimiter = ',')]
+    #[arg(
+        long = "media-ip",
+        env = "SWITCHBOARD_MEDIA_IPS",
+        value_delimiter = ','
+    )]
     media_ips: Vec<IpAddr>,
     /// Address to advertise in ICE candidates (public IP behind NAT); repeatable.
-    #[arg(long = "public-ip", env = "SWITCHBOARD_PUBLIC_IPS", value_delimiter = ',')]
+    #[arg(
+        long = "public-ip",
+        env = "SWITCHBOARD_PUBLIC_IPS",
+        value_delimiter = ','
+    )]
     public_ips: Vec<String>,
     /// UDP port range for media, e.g. 40000-40999.
     #[arg(long, env = "SWITCHBOARD_UDP_PORTS", value_parser = parse_range)]
@@ -132,8 +144,18 @@ fn main() -> anyhow::Result<()> {
                 }
             };
             let role = store::AccountRole::parse(&role).context("role")?;
-            auth::add_user(&store, &username, name.as_deref().unwrap_or(&username), role, &password)?;
-            println!("account {username} ({}) saved in {}", role.as_str(), config.data_dir.display());
+            auth::add_user(
+                &store,
+                &username,
+                name.as_deref().unwrap_or(&username),
+                role,
+                &password,
+            )?;
+            println!(
+                "account {username} ({}) saved in {}",
+                role.as_str(),
+                config.data_dir.display()
+            );
             Ok(())
         }
         Command::Serve => {
@@ -149,9 +171,12 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn init_logging(format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,webrtc=warn,rtc=warn,rtc_ice=error,rtc_dtls=warn".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        "info,webrtc=warn,rtc=error,rtc_ice=error,rtc_dtls=error,rtc_srtp=error".into()
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {
@@ -182,7 +207,11 @@ async fn serve(config: config::Config, store: store::Store) -> anyhow::Result<()
     tracing::info!(%listen, demo, "switchboard listening");
     eprintln!(
         "Switchboard on {scheme}://{listen}/  (agent: /agent, supervisor: /supervisor{})",
-        if demo { "; demo logins alice/demo, bob/demo, sam/demo" } else { "" }
+        if demo {
+            "; demo logins alice/demo, bob/demo, sam/demo"
+        } else {
+            ""
+        }
     );
     let service = router.into_make_service();
     match tls {
@@ -190,13 +219,20 @@ async fn serve(config: config::Config, store: store::Store) -> anyhow::Result<()
             let _ = rustls::crypto::ring::default_provider().install_default();
             let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
                 .await
-                .with_context(|| format!("TLS: cannot load {} / {}", cert.display(), key.display()))?;
+                .with_context(|| {
+                    format!("TLS: cannot load {} / {}", cert.display(), key.display())
+                })?;
             axum_server::bind_rustls(listen, tls)
                 .handle(handle)
                 .serve(service)
                 .await?
         }
-        None => axum_server::bind(listen).handle(handle).serve(service).await?,
+        None => {
+            axum_server::bind(listen)
+                .handle(handle)
+                .serve(service)
+                .await?
+        }
     }
     tracing::info!("stopped");
     Ok(())

@@ -87,7 +87,9 @@ impl Metrics {
             .set(c.calls_connected as i64);
         self.queue_length.set(queue_len as i64);
         for (state, n) in &c.agents {
-            self.agents_by_state.with_label_values(&[state]).set(*n as i64);
+            self.agents_by_state
+                .with_label_values(&[state])
+                .set(*n as i64);
         }
     }
 

@@ -84,6 +84,7 @@ impl Store {
         })
     }
 
+    #[cfg(test)]
     pub fn in_memory() -> anyhow::Result<Self> {
         let conn = Connection::open_in_memory()?;
         conn.execute_batch(SCHEMA)?;
@@ -98,7 +99,13 @@ impl Store {
             "INSERT INTO accounts (username, name, role, password_hash, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT(username) DO UPDATE SET name = ?2, role = ?3, password_hash = ?4",
-            params![a.username, a.name, a.role.as_str(), a.password_hash, unix_ms()],
+            params![
+                a.username,
+                a.name,
+                a.role.as_str(),
+                a.password_hash,
+                unix_ms()
+            ],
         )?;
         Ok(())
     }
@@ -155,17 +162,5 @@ impl Store {
             params![call_id, unix_ms(), reason],
         )?;
         Ok(())
-    }
-
-    /// (call_id, agent, end_reason) of the most recent calls, newest first.
-    pub fn recent_calls(&self, limit: usize) -> anyhow::Result<Vec<(String, Option<String>, Option<String>)>> {
-        let conn = self.conn.lock().expect("lock");
-        let mut st = conn.prepare(
-            "SELECT call_id, agent, end_reason FROM calls ORDER BY started_at DESC LIMIT ?1",
-        )?;
-        let rows = st
-            .query_map(params![limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
     }
 }

@@ -142,18 +142,27 @@ async fn serve(app: Arc<App>, socket: WebSocket, id: SessionId) {
         let text = match msg {
             Ok(Message::Text(t)) => t.to_string(),
             Ok(Message::Binary(_)) => {
-                session.refuse(None, Refusal::new(ErrorCode::BadJson, "binary frames are not supported"));
+                session.refuse(
+                    None,
+                    Refusal::new(ErrorCode::BadJson, "binary frames are not supported"),
+                );
                 continue;
             }
             Ok(Message::Close(_)) | Err(_) => break,
             Ok(_) => continue,
         };
         if !rate.allow(Instant::now()) {
-            session.refuse(None, Refusal::new(ErrorCode::RateLimited, "too many messages; slow down"));
+            session.refuse(
+                None,
+                Refusal::new(ErrorCode::RateLimited, "too many messages; slow down"),
+            );
             continue;
         }
         if app.shutting_down.load(Ordering::Relaxed) {
-            session.refuse(None, Refusal::new(ErrorCode::ShuttingDown, "the server is shutting down"));
+            session.refuse(
+                None,
+                Refusal::new(ErrorCode::ShuttingDown, "the server is shutting down"),
+            );
             continue;
         }
         match parse_client_frame(&text) {
@@ -243,16 +252,28 @@ impl Session {
     fn agent(&self) -> Result<AgentId, Refusal> {
         match &self.identity {
             Identity::Agent(a) => Ok(a.clone()),
-            Identity::Anonymous => Err(Refusal::new(ErrorCode::NotAuthenticated, "log in as an agent first")),
-            _ => Err(Refusal::new(ErrorCode::Forbidden, "only agents may do this")),
+            Identity::Anonymous => Err(Refusal::new(
+                ErrorCode::NotAuthenticated,
+                "log in as an agent first",
+            )),
+            _ => Err(Refusal::new(
+                ErrorCode::Forbidden,
+                "only agents may do this",
+            )),
         }
     }
 
     fn supervisor(&self) -> Result<SupervisorId, Refusal> {
         match &self.identity {
             Identity::Supervisor(s) => Ok(s.clone()),
-            Identity::Anonymous => Err(Refusal::new(ErrorCode::NotAuthenticated, "log in as a supervisor first")),
-            _ => Err(Refusal::new(ErrorCode::Forbidden, "only supervisors may do this")),
+            Identity::Anonymous => Err(Refusal::new(
+                ErrorCode::NotAuthenticated,
+                "log in as a supervisor first",
+            )),
+            _ => Err(Refusal::new(
+                ErrorCode::Forbidden,
+                "only supervisors may do this",
+            )),
         }
     }
 
@@ -263,7 +284,10 @@ impl Session {
             Identity::Agent(a) => Ok((Party::Agent, Some(a.clone()))),
             Identity::Anonymous | Identity::Customer(_) => {
                 // Never reveal whether another customer's call exists.
-                Err(Refusal::new(ErrorCode::NotFound, format!("call {call_id} not found")))
+                Err(Refusal::new(
+                    ErrorCode::NotFound,
+                    format!("call {call_id} not found"),
+                ))
             }
             Identity::Supervisor(_) => Err(Refusal::new(
                 ErrorCode::Forbidden,
@@ -274,20 +298,28 @@ impl Session {
 
     async fn login(&mut self, username: String, password: String) -> Reply {
         if self.identity != Identity::Anonymous {
-            return Err(Refusal::new(ErrorCode::WrongState, "this session is already in use"));
+            return Err(Refusal::new(
+                ErrorCode::WrongState,
+                "this session is already in use",
+            ));
         }
         let app = self.app.clone();
         let u = username.clone();
-        let account = tokio::task::spawn_blocking(move || crate::auth::authenticate(&app.store, &u, &password))
-            .await
-            .map_err(|_| Refusal::new(ErrorCode::Internal, "login failed"))?
-            .map_err(|e| {
-                tracing::error!("login: {e:#}");
-                Refusal::new(ErrorCode::Internal, "login failed")
-            })?;
+        let account = tokio::task::spawn_blocking(move || {
+            crate::auth::authenticate(&app.store, &u, &password)
+        })
+        .await
+        .map_err(|_| Refusal::new(ErrorCode::Internal, "login failed"))?
+        .map_err(|e| {
+            tracing::error!("login: {e:#}");
+            Refusal::new(ErrorCode::Internal, "login failed")
+        })?;
         let Some(account) = account else {
             tracing::info!(username = %username, "bad credentials");
-            return Err(Refusal::new(ErrorCode::BadCredentials, "wrong username or password"));
+            return Err(Refusal::new(
+                ErrorCode::BadCredentials,
+                "wrong username or password",
+            ));
         };
         self.send(&ServerMessage::LoggedIn {
             username: account.username.clone(),
@@ -318,9 +350,17 @@ impl Session {
         match &self.identity {
             Identity::Anonymous => {}
             Identity::Customer(_) => {
-                return Err(Refusal::new(ErrorCode::WrongState, "this session already has a call"))
+                return Err(Refusal::new(
+                    ErrorCode::WrongState,
+                    "this session already has a call",
+                ))
             }
-            _ => return Err(Refusal::new(ErrorCode::Forbidden, "agents and supervisors cannot start calls")),
+            _ => {
+                return Err(Refusal::new(
+                    ErrorCode::Forbidden,
+                    "agents and supervisors cannot start calls",
+                ))
+            }
         }
         let caller = sanitize_caller(caller)?;
         let call_id = CallId::random();
@@ -353,11 +393,10 @@ impl Session {
                 session: self.id.clone(),
             },
         );
-        if let Err(e) = self
-            .app
-            .store
-            .call_started(call_id.as_str(), &serde_json::to_string(&caller).unwrap_or_default())
-        {
+        if let Err(e) = self.app.store.call_started(
+            call_id.as_str(),
+            &serde_json::to_string(&caller).unwrap_or_default(),
+        ) {
             tracing::error!("store: {e:#}");
         }
         let cid = call_id.clone();
@@ -377,7 +416,8 @@ impl Session {
     async fn accept(&mut self, call_id: CallId, sdp: String) -> Reply {
         let agent = self.agent()?;
         // Check before touching media; checked again atomically when accepting.
-        self.app.with_center(|c, _| c.check_offered(&agent, &call_id, "accept"))?;
+        self.app
+            .with_center(|c, _| c.check_offered(&agent, &call_id, "accept"))?;
         let peer_id = PeerId::random();
         let room = RoomId(call_id.0.clone());
         let (_, answer) = self
@@ -404,11 +444,16 @@ impl Session {
             .center_step(|c, now| c.accept(now, &agent, &call_id));
         if let Err(e) = r {
             // The offer timed out or was withdrawn while we set up media.
-            self.app.drop_peers(|p| p.session == self.id && p.call == call_id, &call_id);
+            self.app
+                .drop_peers(|p| p.session == self.id && p.call == call_id, &call_id);
             self.app.deliver(outputs);
             return Err(e.into());
         }
-        if let Err(e) = self.app.store.call_answered(call_id.as_str(), agent.as_str()) {
+        if let Err(e) = self
+            .app
+            .store
+            .call_answered(call_id.as_str(), agent.as_str())
+        {
             tracing::error!("store: {e:#}");
         }
         self.send(&ServerMessage::Answer {
@@ -423,7 +468,8 @@ impl Session {
 
     async fn listen(&mut self, call_id: CallId, sdp: String) -> Reply {
         let sup = self.supervisor()?;
-        self.app.with_center(|c, _| c.check_listen(&call_id, &sup))?;
+        self.app
+            .with_center(|c, _| c.check_listen(&call_id, &sup))?;
         let peer_id = PeerId::random();
         let (_, answer) = self
             .app
@@ -444,8 +490,18 @@ impl Session {
                 session: self.id.clone(),
             },
         );
-        if let Err(e) = self.app.with_center(|c, _| c.start_listening(&call_id, &sup)) {
-            self.app.drop_peers(|p| p.session == self.id && p.call == call_id && p.owner == PeerOwner::Listener(sup.clone()), &call_id);
+        if let Err(e) = self
+            .app
+            .with_center(|c, _| c.start_listening(&call_id, &sup))
+        {
+            self.app.drop_peers(
+                |p| {
+                    p.session == self.id
+                        && p.call == call_id
+                        && p.owner == PeerOwner::Listener(sup.clone())
+                },
+                &call_id,
+            );
             return Err(e.into());
         }
         self.send(&ServerMessage::Answer {
@@ -464,7 +520,9 @@ impl Session {
             .get(&peer_id)
             .map(|p| p.clone())
             .filter(|p| p.session == self.id)
-            .ok_or_else(|| Refusal::new(ErrorCode::NotFound, format!("peer {peer_id} not found")))?;
+            .ok_or_else(|| {
+                Refusal::new(ErrorCode::NotFound, format!("peer {peer_id} not found"))
+            })?;
         let room = self
             .app
             .sfu
@@ -472,7 +530,9 @@ impl Session {
             .ok_or_else(|| Refusal::new(ErrorCode::NotFound, "call has ended"))?;
         let peer = room
             .peer(&ParticipantId(peer_id.0.clone()))
-            .ok_or_else(|| Refusal::new(ErrorCode::NotFound, format!("peer {peer_id} not found")))?;
+            .ok_or_else(|| {
+                Refusal::new(ErrorCode::NotFound, format!("peer {peer_id} not found"))
+            })?;
         peer.add_ice_candidate(webrtc::peer_connection::RTCIceCandidateInit {
             candidate: c.candidate,
             sdp_mid: c.sdp_mid,
@@ -518,10 +578,15 @@ impl Session {
 }
 
 /// Bound what a customer may attach to a call.
-fn sanitize_caller(c: signaling::protocol::CallerInfo) -> Result<signaling::protocol::CallerInfo, Refusal> {
+fn sanitize_caller(
+    c: signaling::protocol::CallerInfo,
+) -> Result<signaling::protocol::CallerInfo, Refusal> {
     let too_long = |s: &Option<String>| s.as_ref().is_some_and(|s| s.chars().count() > 200);
     if too_long(&c.name) || too_long(&c.topic) {
-        return Err(Refusal::new(ErrorCode::BadMessage, "caller name and topic are limited to 200 characters"));
+        return Err(Refusal::new(
+            ErrorCode::BadMessage,
+            "caller name and topic are limited to 200 characters",
+        ));
     }
     if c.metadata.len() > 32
         || c.metadata

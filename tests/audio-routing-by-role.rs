@@ -36,7 +36,9 @@ async fn audio_flows_by_role() {
 
     let heard_customer = sup_peer.wait_tone(0, CUSTOMER_HZ).await;
     let heard_agent = sup_peer.wait_tone(1, AGENT_HZ).await;
-    println!("supervisor hears customer at {heard_customer:.0} Hz and agent at {heard_agent:.0} Hz");
+    println!(
+        "supervisor hears customer at {heard_customer:.0} Hz and agent at {heard_agent:.0} Hz"
+    );
 
     // Two more seconds of everyone talking: customer and agent still hear only each other.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -46,10 +48,18 @@ async fn audio_flows_by_role() {
     let a = agent_peer.received(0);
     for (who, r) in [("customer", &c), ("agent", &a)] {
         let f = dominant_hz(&r.pcm[r.pcm.len() - 24000..]);
-        assert!((f - SUPERVISOR_HZ).abs() > 100.0, "{who} hears the supervisor ({f} Hz)");
+        assert!(
+            (f - SUPERVISOR_HZ).abs() > 100.0,
+            "{who} hears the supervisor ({f} Hz)"
+        );
     }
     // Neither has any track other than the one for the other party.
     assert_eq!(customer.peer.received(1).packets, 0);
     assert_eq!(agent_peer.received(1).packets, 0);
-    assert!(server.metric("switchboard_forwarded_rtp_packets_total{kind=\"audio\"}").await > 200.0);
+    assert!(
+        server
+            .metric("switchboard_forwarded_rtp_packets_total{kind=\"audio\"}")
+            .await
+            > 200.0
+    );
 }

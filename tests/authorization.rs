@@ -12,28 +12,44 @@ async fn unauthorized_actions_are_refused_and_change_nothing() {
 
     // Nobody logged in: agent and supervisor actions need authentication.
     let mut anon = Ws::connect(&server).await;
-    anon.request(json!({"type":"set_state","state":"available"})).await;
+    anon.request(json!({"type":"set_state","state":"available"}))
+        .await;
     anon.expect_error("not_authenticated").await;
-    anon.request(json!({"type":"listen","call_id":call,"sdp":"v=0"})).await;
+    anon.request(json!({"type":"listen","call_id":call,"sdp":"v=0"}))
+        .await;
     anon.expect_error("not_authenticated").await;
     anon.request(json!({"type":"hang_up","call_id":call})).await;
     anon.expect_error("not_found").await;
 
     // Wrong password.
-    anon.request(json!({"type":"login","username":"alice","password":"nope"})).await;
+    anon.request(json!({"type":"login","username":"alice","password":"nope"}))
+        .await;
     anon.expect_error("bad_credentials").await;
-    anon.request(json!({"type":"login","username":"mallory","password":"demo"})).await;
+    anon.request(json!({"type":"login","username":"mallory","password":"demo"}))
+        .await;
     anon.expect_error("bad_credentials").await;
 
     // Another customer cannot touch this call, nor listen to it.
     let mut other = customer_calls(&server, "Other").await;
-    other.ws.request(json!({"type":"hang_up","call_id":call})).await;
+    other
+        .ws
+        .request(json!({"type":"hang_up","call_id":call}))
+        .await;
     other.ws.expect_error("not_found").await;
-    other.ws.request(json!({"type":"mute","call_id":call,"muted":true})).await;
+    other
+        .ws
+        .request(json!({"type":"mute","call_id":call,"muted":true}))
+        .await;
     other.ws.expect_error("not_found").await;
-    other.ws.request(json!({"type":"listen","call_id":call,"sdp":"v=0"})).await;
+    other
+        .ws
+        .request(json!({"type":"listen","call_id":call,"sdp":"v=0"}))
+        .await;
     other.ws.expect_error("forbidden").await;
-    other.ws.request(json!({"type":"accept","call_id":call,"sdp":"v=0"})).await;
+    other
+        .ws
+        .request(json!({"type":"accept","call_id":call,"sdp":"v=0"}))
+        .await;
     other.ws.expect_error("forbidden").await;
 
     // Another agent cannot accept, hang up or mute a call assigned to alice.
@@ -41,12 +57,15 @@ async fn unauthorized_actions_are_refused_and_change_nothing() {
     // bob is now offered the other customer's call; ignore it.
     bob.request(json!({"type":"hang_up","call_id":call})).await;
     bob.expect_error("forbidden").await;
-    bob.request(json!({"type":"accept","call_id":call,"sdp":"v=0"})).await;
+    bob.request(json!({"type":"accept","call_id":call,"sdp":"v=0"}))
+        .await;
     bob.expect_error("forbidden").await;
-    bob.request(json!({"type":"mute","call_id":call,"muted":true})).await;
+    bob.request(json!({"type":"mute","call_id":call,"muted":true}))
+        .await;
     bob.expect_error("forbidden").await;
     // Agents cannot listen like supervisors, nor start calls like customers.
-    bob.request(json!({"type":"listen","call_id":call,"sdp":"v=0"})).await;
+    bob.request(json!({"type":"listen","call_id":call,"sdp":"v=0"}))
+        .await;
     bob.expect_error("forbidden").await;
     bob.request(json!({"type":"start_call","sdp":"v=0"})).await;
     bob.expect_error("forbidden").await;
@@ -56,7 +75,8 @@ async fn unauthorized_actions_are_refused_and_change_nothing() {
     sup.login("sam").await;
     sup.request(json!({"type":"hang_up","call_id":call})).await;
     sup.expect_error("forbidden").await;
-    sup.request(json!({"type":"set_state","state":"available"})).await;
+    sup.request(json!({"type":"set_state","state":"available"}))
+        .await;
     sup.expect_error("forbidden").await;
 
     // Nothing changed: the call is still connected and both sides still hear each other.
@@ -81,7 +101,9 @@ async fn unauthorized_actions_are_refused_and_change_nothing() {
     _agent_peer.wait_tone(0, 500.0).await;
     let msgs = agent.drain_for(std::time::Duration::from_millis(300)).await;
     assert!(
-        !msgs.iter().any(|m| m["type"] == "call_state" && m["state"] == "ended"),
+        !msgs
+            .iter()
+            .any(|m| m["type"] == "call_state" && m["state"] == "ended"),
         "{msgs:?}"
     );
 }

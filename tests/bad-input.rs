@@ -25,13 +25,19 @@ async fn bad_input_is_refused_without_side_effects() {
     c.send_raw(r#"{"type":"start_call","id":6}"#.into()).await;
     let e = c.expect_error("bad_message").await;
     assert_eq!(e["re"], 6);
-    c.send_raw(r#"{"type":"mute","call_id":"x","muted":"yes"}"#.into()).await;
+    c.send_raw(r#"{"type":"mute","call_id":"x","muted":"yes"}"#.into())
+        .await;
     c.expect_error("bad_message").await;
-    c.send_raw(format!(r#"{{"type":"ping","pad":"{}"}}"#, "x".repeat(100_000))).await;
+    c.send_raw(format!(
+        r#"{{"type":"ping","pad":"{}"}}"#,
+        "x".repeat(100_000)
+    ))
+    .await;
     c.expect_error("too_large").await;
 
     // Invalid SDP: no call is created.
-    c.request(json!({"type":"start_call","sdp":"this is not sdp"})).await;
+    c.request(json!({"type":"start_call","sdp":"this is not sdp"}))
+        .await;
     c.expect_error("bad_sdp").await;
     c.request(json!({"type":"start_call","sdp":"v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"})).await;
     c.expect_error("bad_sdp").await;
@@ -65,5 +71,10 @@ async fn bad_input_is_refused_without_side_effects() {
     // The original call never noticed.
     assert!(customer.peer.connected());
     agent_peer.wait_tone(0, 600.0).await;
-    assert_eq!(server.metric("switchboard_calls{state=\"connected\"}").await, 1.0);
+    assert_eq!(
+        server
+            .metric("switchboard_calls{state=\"connected\"}")
+            .await,
+        1.0
+    );
 }

@@ -27,16 +27,22 @@ async fn decline_then_timeout_moves_the_call_on() {
     // bob lets it ring out: the offer is withdrawn and bob goes away.
     let w = bob.expect("offer_withdrawn").await;
     assert_eq!(w["reason"], "timeout");
-    bob.wait_for("away", |v| v["type"] == "agent_state" && v["state"] == "away")
-        .await;
+    bob.wait_for("away", |v| {
+        v["type"] == "agent_state" && v["state"] == "away"
+    })
+    .await;
     // alice declined this call, so it waits in the queue for someone else.
     let q = customer.ws.wait_call_state("queued").await;
     assert_eq!(q["position"], 1);
 
     // bob comes back and answers this time.
-    bob.request(json!({"type":"set_state","state":"available"})).await;
+    bob.request(json!({"type":"set_state","state":"available"}))
+        .await;
     bob.expect("call_offered").await;
     let _peer = agent_accepts(&mut bob, &customer.call_id).await;
     customer.ws.wait_call_state("connected").await;
-    assert_eq!(server.metric("switchboard_agents{state=\"on_call\"}").await, 1.0);
+    assert_eq!(
+        server.metric("switchboard_agents{state=\"on_call\"}").await,
+        1.0
+    );
 }

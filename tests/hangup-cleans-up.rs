@@ -7,7 +7,9 @@ use serde_json::json;
 async fn assert_all_clean(server: &Server) {
     server.wait_metric("switchboard_active_calls", 0.0).await;
     server.wait_metric("switchboard_rooms", 0.0).await;
-    server.wait_metric("switchboard_peer_connections", 0.0).await;
+    server
+        .wait_metric("switchboard_peer_connections", 0.0)
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -24,17 +26,25 @@ async fn agent_hang_up_ends_call_and_frees_everything() {
     assert_eq!(ended["reason"], "agent_hung_up");
     agent.wait_call_state("ended").await;
     agent
-        .wait_for("wrap_up", |v| v["type"] == "agent_state" && v["state"] == "wrap_up")
+        .wait_for("wrap_up", |v| {
+            v["type"] == "agent_state" && v["state"] == "wrap_up"
+        })
         .await;
     assert_all_clean(&server).await;
     assert_eq!(
-        server.metric("switchboard_calls_ended_total{reason=\"agent_hung_up\"}").await,
+        server
+            .metric("switchboard_calls_ended_total{reason=\"agent_hung_up\"}")
+            .await,
         1.0
     );
     // Wrap-up ends when the agent says so.
-    agent.request(json!({"type":"set_state","state":"available"})).await;
     agent
-        .wait_for("available", |v| v["type"] == "agent_state" && v["state"] == "available")
+        .request(json!({"type":"set_state","state":"available"}))
+        .await;
+    agent
+        .wait_for("available", |v| {
+            v["type"] == "agent_state" && v["state"] == "available"
+        })
         .await;
 }
 
@@ -59,7 +69,10 @@ async fn agent_network_loss_is_detected_by_ice() {
     agent_peer.close().await;
     let ended = customer.ws.wait_call_state("ended").await;
     let reason = ended["reason"].as_str().unwrap();
-    assert!(reason == "agent_disconnected" || reason == "media_failed", "reason {reason}");
+    assert!(
+        reason == "agent_disconnected" || reason == "media_failed",
+        "reason {reason}"
+    );
     assert_all_clean(&server).await;
     drop(agent_ws);
 }

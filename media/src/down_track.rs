@@ -3,6 +3,7 @@
 
 use crate::routing::{Kind, SlotKind};
 use rtc::rtp::Packet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::mpsc;
@@ -31,7 +32,10 @@ impl Rewriter {
                 Some(at) => {
                     let elapsed = now.saturating_duration_since(at).as_secs_f64();
                     let ticks = ((elapsed * clock_rate as f64) as u32).max(clock_rate / 50);
-                    (self.last_seq.wrapping_add(1), self.last_ts.wrapping_add(ticks))
+                    (
+                        self.last_seq.wrapping_add(1),
+                        self.last_ts.wrapping_add(ticks),
+                    )
                 }
                 None => (h.sequence_number, h.timestamp),
             };
@@ -60,6 +64,8 @@ pub struct DownTrack {
     clock_rate: u32,
     rewriter: Mutex<Rewriter>,
     tx: mpsc::Sender<Packet>,
+    /// The subscriber's DTLS is up; before that there are no SRTP keys to send with.
+    ready: Arc<AtomicBool>,
 }
 
 impl DownTrack {
@@ -73,6 +79,7 @@ impl DownTrack {
         clock_rate: u32,
         track: Arc<TrackLocalStaticRTP>,
         queue: usize,
+        ready: Arc<AtomicBool>,
         on_keyframe_request: Arc<dyn Fn() + Send + Sync>,
     ) -> Arc<Self> {
         let (tx, mut rx) = mpsc::channel::<Packet>(queue);
@@ -107,11 +114,17 @@ impl DownTrack {
             clock_rate,
             rewriter: Mutex::new(Rewriter::default()),
             tx,
+            ready,
         })
     }
 
     pub fn slot(&self) -> SlotKind {
         self.slot
+    }
+
+    /// Whether the subscriber can receive yet.
+    pub(crate) fn ready(&self) -> bool {
+        self.ready.load(Ordering::Relaxed)
     }
 
     /// Queue a packet for sending; `false` if the queue is full (the packet is dropped).

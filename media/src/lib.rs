@@ -31,9 +31,9 @@ pub use error::{MediaError, Result};
 pub use metrics::MediaMetrics;
 pub use peer::{MediaEvent, MediaEventKind, Peer};
 pub use room::Room;
+pub use routing::Kind;
 pub use routing::{Role, SlotKind};
 pub use sfu::Sfu;
-pub use routing::Kind;
 pub use source::{Source, TapPacket};
 
 /// Re-exported so users of the crate can read tapped packets without naming `rtc`.

@@ -16,11 +16,17 @@ impl MediaMetrics {
     pub fn new(registry: &Registry) -> prometheus::Result<Self> {
         let m = Self {
             forwarded_packets: IntCounterVec::new(
-                Opts::new("switchboard_forwarded_rtp_packets_total", "RTP packets forwarded to subscribers"),
+                Opts::new(
+                    "switchboard_forwarded_rtp_packets_total",
+                    "RTP packets forwarded to subscribers",
+                ),
                 &["kind"],
             )?,
             forwarded_bytes: IntCounterVec::new(
-                Opts::new("switchboard_forwarded_rtp_bytes_total", "RTP payload bytes forwarded to subscribers"),
+                Opts::new(
+                    "switchboard_forwarded_rtp_bytes_total",
+                    "RTP payload bytes forwarded to subscribers",
+                ),
                 &["kind"],
             )?,
             dropped_packets: IntCounter::new(
@@ -31,7 +37,10 @@ impl MediaMetrics {
                 "switchboard_tap_dropped_packets_total",
                 "RTP packets a server-side tap could not take (it fell behind)",
             )?,
-            peer_connections: IntGauge::new("switchboard_peer_connections", "Open peer connections")?,
+            peer_connections: IntGauge::new(
+                "switchboard_peer_connections",
+                "Open peer connections",
+            )?,
             rooms: IntGauge::new("switchboard_rooms", "Open media rooms")?,
         };
         registry.register(Box::new(m.forwarded_packets.clone()))?;

@@ -44,6 +44,8 @@ pub(crate) struct PeerShared {
     pub(crate) room: Weak<Room>,
     pub(crate) sources: Mutex<Vec<Arc<Source>>>,
     pub(crate) muted: AtomicBool,
+    /// Set once DTLS is up: until then packets for this peer's slots are not sent.
+    pub(crate) connected: Arc<AtomicBool>,
     pub(crate) events: mpsc::UnboundedSender<MediaEvent>,
     pub(crate) gathered: Notify,
     pub(crate) metrics: MediaMetrics,
@@ -67,6 +69,9 @@ impl PeerConnectionEventHandler for Handler {
             RTCPeerConnectionState::Closed => MediaEventKind::Closed,
             _ => return,
         };
+        self.0
+            .connected
+            .store(kind == MediaEventKind::Connected, Ordering::Relaxed);
         tracing::debug!(room = %self.0.room_id, participant = %self.0.participant, ?kind, "peer state");
         let _ = self.0.events.send(MediaEvent {
             room: self.0.room_id.clone(),

@@ -78,7 +78,9 @@ pub fn accepts(subscriber: Role, slot: SlotKind, publisher: Role, kind: Kind) ->
         (SlotKind::CustomerAudio, Kind::Audio) => {
             subscriber == Role::Listener && publisher == Role::Customer
         }
-        (SlotKind::AgentAudio, Kind::Audio) => subscriber == Role::Listener && publisher == Role::Agent,
+        (SlotKind::AgentAudio, Kind::Audio) => {
+            subscriber == Role::Listener && publisher == Role::Agent
+        }
         _ => false,
     }
 }
@@ -119,7 +121,11 @@ mod tests {
         );
         assert_eq!(
             slots_for(Listener, &[Audio, Audio, Audio]),
-            vec![Some(SlotKind::CustomerAudio), Some(SlotKind::AgentAudio), None]
+            vec![
+                Some(SlotKind::CustomerAudio),
+                Some(SlotKind::AgentAudio),
+                None
+            ]
         );
         assert!(!accepts(Listener, SlotKind::CustomerAudio, Agent, Audio));
         assert!(accepts(Agent, SlotKind::OtherVideo, Customer, Video));

@@ -141,6 +141,7 @@ impl Sfu {
             room: Arc::downgrade(&room),
             sources: Mutex::new(vec![]),
             muted: AtomicBool::new(false),
+            connected: Arc::new(AtomicBool::new(false)),
             events,
             gathered: Notify::new(),
             metrics: self.metrics.clone(),
@@ -225,6 +226,7 @@ impl Sfu {
                 clock,
                 track,
                 self.config.down_track_queue,
+                shared.connected.clone(),
                 on_kf,
             ));
         }
@@ -320,8 +322,8 @@ impl Sfu {
             )
             .with_include_loopback_candidate(true);
         if !self.config.public_ips.is_empty() {
-            settings =
-                settings.with_nat_1to1_ips(self.config.public_ips.clone(), RTCIceCandidateType::Host);
+            settings = settings
+                .with_nat_1to1_ips(self.config.public_ips.clone(), RTCIceCandidateType::Host);
         }
         let pc = PeerConnectionBuilder::new()
             .with_media_engine(media_engine)
@@ -346,7 +348,13 @@ mod tests {
             offer_mlines(sdp),
             vec![Some(Kind::Audio), None, Some(Kind::Video)]
         );
-        assert_eq!(video_codec("a=rtpmap:102 H264/90000").mime_type, "video/H264");
-        assert_eq!(video_codec("a=rtpmap:96 VP8/90000\r\na=rtpmap:102 H264/90000").mime_type, "video/VP8");
+        assert_eq!(
+            video_codec("a=rtpmap:102 H264/90000").mime_type,
+            "video/H264"
+        );
+        assert_eq!(
+            video_codec("a=rtpmap:96 VP8/90000\r\na=rtpmap:102 H264/90000").mime_type,
+            "video/VP8"
+        );
     }
 }

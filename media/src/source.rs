@@ -69,7 +69,7 @@ impl Source {
             return;
         }
         let subs = self.subscribers.read().expect("lock").clone();
-        for d in &subs {
+        for d in subs.iter().filter(|d| d.ready()) {
             if d.push(packet.clone()) {
                 self.metrics
                     .forwarded_packets

@@ -81,18 +81,31 @@ pub enum Output {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Milestone {
     /// The customer's media connected; `since_start` is offer-to-connected.
-    CustomerMediaUp { since_start: Duration },
+    CustomerMediaUp {
+        since_start: Duration,
+    },
     /// Both sides' media are up after an accept; `since_accept` is accept-to-two-way-audio.
-    TwoWay { since_accept: Duration },
-    Ended { duration: Duration },
+    TwoWay {
+        since_accept: Duration,
+    },
+    Ended {
+        duration: Duration,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
 enum CallState {
     Queued,
-    Ringing { agent: AgentId, deadline: Instant },
+    Ringing {
+        agent: AgentId,
+        deadline: Instant,
+    },
     /// Accepted by `agent`; `connected` once both sides' media are up.
-    Talking { agent: AgentId, accepted_at: Instant, connected: bool },
+    Talking {
+        agent: AgentId,
+        accepted_at: Instant,
+        connected: bool,
+    },
     Ended,
 }
 
@@ -341,7 +354,12 @@ impl CallCenter {
     }
 
     /// Checks that `party` (and for agents, `agent`) belongs to the live call.
-    pub fn check_party(&self, call_id: &CallId, party: Party, agent: Option<&AgentId>) -> Result<()> {
+    pub fn check_party(
+        &self,
+        call_id: &CallId,
+        party: Party,
+        agent: Option<&AgentId>,
+    ) -> Result<()> {
         let call = self
             .calls
             .get(call_id)
@@ -472,7 +490,12 @@ impl CallCenter {
     }
 
     /// The agent chose available or away.
-    pub fn set_availability(&mut self, now: Instant, agent: &AgentId, available: bool) -> Result<()> {
+    pub fn set_availability(
+        &mut self,
+        now: Instant,
+        agent: &AgentId,
+        available: bool,
+    ) -> Result<()> {
         let a = self
             .agents
             .get(agent)
@@ -523,7 +546,12 @@ impl CallCenter {
     }
 
     /// Whether `call_id` is ringing for `agent` (so the agent may accept or decline it).
-    pub fn check_offered(&self, agent: &AgentId, call_id: &CallId, action: &'static str) -> Result<()> {
+    pub fn check_offered(
+        &self,
+        agent: &AgentId,
+        call_id: &CallId,
+        action: &'static str,
+    ) -> Result<()> {
         let call = self
             .calls
             .get(call_id)
@@ -835,7 +863,11 @@ impl CallCenter {
         let ids: Vec<CallId> = self
             .queue
             .iter()
-            .filter(|id| self.calls.get(*id).is_some_and(|c| c.state == CallState::Queued))
+            .filter(|id| {
+                self.calls
+                    .get(*id)
+                    .is_some_and(|c| c.state == CallState::Queued)
+            })
             .cloned()
             .collect();
         for id in ids {
@@ -854,7 +886,11 @@ impl CallCenter {
             let pos = self
                 .queue
                 .iter()
-                .filter(|id| self.calls.get(*id).is_some_and(|c| c.state == CallState::Queued))
+                .filter(|id| {
+                    self.calls
+                        .get(*id)
+                        .is_some_and(|c| c.state == CallState::Queued)
+                })
                 .position(|id| id == call_id)
                 .map(|p| p + 1)
                 .unwrap_or(1);

@@ -314,7 +314,11 @@ pub enum ServerMessage {
 }
 
 impl ServerMessage {
-    pub fn error(code: ErrorCode, message: impl Into<String>, re: Option<serde_json::Value>) -> Self {
+    pub fn error(
+        code: ErrorCode,
+        message: impl Into<String>,
+        re: Option<serde_json::Value>,
+    ) -> Self {
         ServerMessage::Error {
             code,
             message: message.into(),
@@ -350,8 +354,14 @@ mod tests {
 
     #[test]
     fn classifies_bad_frames() {
-        assert_eq!(parse_client_frame("{").unwrap_err().code, ErrorCode::BadJson);
-        assert_eq!(parse_client_frame("[1]").unwrap_err().code, ErrorCode::BadJson);
+        assert_eq!(
+            parse_client_frame("{").unwrap_err().code,
+            ErrorCode::BadJson
+        );
+        assert_eq!(
+            parse_client_frame("[1]").unwrap_err().code,
+            ErrorCode::BadJson
+        );
         assert_eq!(
             parse_client_frame(r#"{"type":"fly"}"#).unwrap_err().code,
             ErrorCode::UnknownType
@@ -363,8 +373,14 @@ mod tests {
         let e = parse_client_frame(r#"{"type":"accept","id":"a1"}"#).unwrap_err();
         assert_eq!(e.code, ErrorCode::BadMessage);
         assert_eq!(e.id, Some(serde_json::json!("a1")));
-        let big = format!(r#"{{"type":"ping","pad":"{}"}}"#, "x".repeat(MAX_FRAME_BYTES));
-        assert_eq!(parse_client_frame(&big).unwrap_err().code, ErrorCode::TooLarge);
+        let big = format!(
+            r#"{{"type":"ping","pad":"{}"}}"#,
+            "x".repeat(MAX_FRAME_BYTES)
+        );
+        assert_eq!(
+            parse_client_frame(&big).unwrap_err().code,
+            ErrorCode::TooLarge
+        );
     }
 
     #[test]

@@ -56,7 +56,10 @@ impl Server {
             .arg(&dir)
             .arg("--config")
             .arg(&cfg)
-            .env("RUST_LOG", std::env::var("SB_LOG").unwrap_or_else(|_| "warn".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("SB_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::null())
             .spawn()
             .expect("start switchboard");
@@ -480,7 +483,13 @@ impl Peer {
 
     /// Total packets received on all tracks.
     pub fn total_packets(&self) -> usize {
-        self.state.lock().unwrap().tracks.values().map(|r| r.packets).sum()
+        self.state
+            .lock()
+            .unwrap()
+            .tracks
+            .values()
+            .map(|r| r.packets)
+            .sum()
     }
 
     /// Wait until slot `slot` carries a tone near `hz` (within 5%), returning the measured frequency.
@@ -511,10 +520,7 @@ impl Peer {
 
 /// Frequency of a clean tone by zero crossings.
 pub fn dominant_hz(pcm: &[i16]) -> f64 {
-    let crossings = pcm
-        .windows(2)
-        .filter(|w| (w[0] < 0) != (w[1] < 0))
-        .count();
+    let crossings = pcm.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count();
     crossings as f64 / 2.0 / (pcm.len() as f64 / 48000.0)
 }
 
@@ -543,9 +549,12 @@ pub async fn customer_calls(server: &Server, name: &str) -> Customer {
 pub async fn agent_available(server: &Server, user: &str) -> Ws {
     let mut ws = Ws::connect(server).await;
     ws.login(user).await;
-    ws.request(json!({"type":"set_state","state":"available"})).await;
-    ws.wait_for("available", |v| v["type"] == "agent_state" && v["state"] == "available")
+    ws.request(json!({"type":"set_state","state":"available"}))
         .await;
+    ws.wait_for("available", |v| {
+        v["type"] == "agent_state" && v["state"] == "available"
+    })
+    .await;
     ws
 }
 

@@ -33,7 +33,11 @@ fn longest_idle_available_agent_gets_the_call() {
     let bob = available(&mut c, now, "bob");
     let _amy = available(&mut c, now + Duration::from_secs(5), "amy");
     drain(&mut c);
-    c.start_call(now + Duration::from_secs(10), "c1".into(), CallerInfo::default());
+    c.start_call(
+        now + Duration::from_secs(10),
+        "c1".into(),
+        CallerInfo::default(),
+    );
     assert_eq!(offers_to(&drain(&mut c)), vec![(bob, "c1".into())]);
 }
 
@@ -48,17 +52,21 @@ fn waiting_customers_get_positions_and_estimates() {
         .iter()
         .rev()
         .find_map(|o| match o {
-            Output::ToCustomer(id, ServerMessage::CallState { position, estimated_wait_s, .. })
-                if id.as_str() == "c2" =>
-            {
-                Some((*position, *estimated_wait_s))
-            }
+            Output::ToCustomer(
+                id,
+                ServerMessage::CallState {
+                    position,
+                    estimated_wait_s,
+                    ..
+                },
+            ) if id.as_str() == "c2" => Some((*position, *estimated_wait_s)),
             _ => None,
         })
         .unwrap();
     assert_eq!(last_c2, (Some(2), Some(360)));
     // The first caller hangs up: the second moves to position 1.
-    c.end_call(now, &"c1".into(), EndReason::CustomerHungUp).unwrap();
+    c.end_call(now, &"c1".into(), EndReason::CustomerHungUp)
+        .unwrap();
     let outs = drain(&mut c);
     assert!(outs.iter().any(|o| matches!(o,
         Output::ToCustomer(id, ServerMessage::CallState { position: Some(1), .. }) if id.as_str() == "c2")));
@@ -89,7 +97,10 @@ fn decline_moves_the_call_to_the_next_agent() {
 #[test]
 fn unanswered_offer_times_out_to_next_agent_and_sets_first_away() {
     let now = t0();
-    let cfg = CenterConfig { ring_timeout_s: 15, ..Default::default() };
+    let cfg = CenterConfig {
+        ring_timeout_s: 15,
+        ..Default::default()
+    };
     let mut c = CallCenter::new(cfg);
     let a = available(&mut c, now, "a");
     let b = available(&mut c, now + Duration::from_secs(1), "b");
@@ -110,22 +121,38 @@ fn unanswered_offer_times_out_to_next_agent_and_sets_first_away() {
 #[test]
 fn accept_then_media_connects_and_hang_up_wraps_up() {
     let now = t0();
-    let cfg = CenterConfig { wrap_up_s: 10, ..Default::default() };
+    let cfg = CenterConfig {
+        wrap_up_s: 10,
+        ..Default::default()
+    };
     let mut c = CallCenter::new(cfg);
     let a = available(&mut c, now, "a");
     let call: CallId = "c1".into();
     c.start_call(now, call.clone(), CallerInfo::default());
-    c.media_up(now + Duration::from_millis(300), &call, Party::Customer).unwrap();
+    c.media_up(now + Duration::from_millis(300), &call, Party::Customer)
+        .unwrap();
     c.accept(now + Duration::from_secs(2), &a, &call).unwrap();
     // Accepting twice is a state error.
-    assert_eq!(c.accept(now, &a, &call).unwrap_err().code(), crate::ErrorCode::WrongState);
+    assert_eq!(
+        c.accept(now, &a, &call).unwrap_err().code(),
+        crate::ErrorCode::WrongState
+    );
     drain(&mut c);
-    c.media_up(now + Duration::from_millis(2400), &call, Party::Agent).unwrap();
+    c.media_up(now + Duration::from_millis(2400), &call, Party::Agent)
+        .unwrap();
     let outs = drain(&mut c);
     assert!(outs.iter().any(|o| matches!(o,
         Output::Milestone(_, Milestone::TwoWay { since_accept }) if *since_accept == Duration::from_millis(400))));
-    assert!(outs.iter().any(|o| matches!(o,
-        Output::ToCustomer(_, ServerMessage::CallState { state: CallStateName::Connected, .. }))));
+    assert!(outs.iter().any(|o| matches!(
+        o,
+        Output::ToCustomer(
+            _,
+            ServerMessage::CallState {
+                state: CallStateName::Connected,
+                ..
+            }
+        )
+    )));
     assert_eq!(c.census().calls_connected, 1);
 
     let end = now + Duration::from_secs(60);
@@ -149,10 +176,15 @@ fn only_the_assigned_agent_may_act_on_a_call() {
     c.agent_login(now, intruder.clone(), "X".into());
     let call: CallId = "c1".into();
     c.start_call(now, call.clone(), CallerInfo::default());
-    assert_eq!(c.accept(now, &intruder, &call).unwrap_err().code(), crate::ErrorCode::Forbidden);
+    assert_eq!(
+        c.accept(now, &intruder, &call).unwrap_err().code(),
+        crate::ErrorCode::Forbidden
+    );
     c.accept(now, &a, &call).unwrap();
     assert!(c.check_party(&call, Party::Agent, Some(&intruder)).is_err());
-    assert!(c.set_muted(&call, Party::Agent, Some(&intruder), true).is_err());
+    assert!(c
+        .set_muted(&call, Party::Agent, Some(&intruder), true)
+        .is_err());
     assert!(!c.is_muted(&call, Party::Agent));
     assert!(c.check_party(&call, Party::Agent, Some(&a)).is_ok());
 }
@@ -168,9 +200,17 @@ fn agent_dropping_mid_call_ends_it_and_customer_is_told() {
     drain(&mut c);
     c.agent_logout(now, &a);
     let outs = drain(&mut c);
-    assert!(outs.iter().any(|o| matches!(o,
-        Output::ToCustomer(_, ServerMessage::CallState { state: CallStateName::Ended,
-            reason: Some(EndReason::AgentDisconnected), .. }))));
+    assert!(outs.iter().any(|o| matches!(
+        o,
+        Output::ToCustomer(
+            _,
+            ServerMessage::CallState {
+                state: CallStateName::Ended,
+                reason: Some(EndReason::AgentDisconnected),
+                ..
+            }
+        )
+    )));
     assert!(c.call_ids().is_empty());
 }
 
@@ -187,6 +227,8 @@ fn listeners_are_stopped_when_the_call_ends() {
     drain(&mut c);
     c.end_call(now, &call, EndReason::CustomerHungUp).unwrap();
     let outs = drain(&mut c);
-    assert!(outs.iter().any(|o| matches!(o, Output::ToSupervisor(s, ServerMessage::ListenStopped { .. }) if *s == sup)));
+    assert!(outs.iter().any(
+        |o| matches!(o, Output::ToSupervisor(s, ServerMessage::ListenStopped { .. }) if *s == sup)
+    ));
     assert!(c.check_listen(&call, &sup).is_err());
 }

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what Switchboard needs to build, run and test on Debian 12. Idempotent: installs
+# only what is missing. Usage: scripts/setup.sh [run|test]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-run}"
+
+need=()
+command -v cmake >/dev/null || need+=(cmake)
+command -v pkg-config >/dev/null || need+=(pkg-config)
+command -v cc >/dev/null || need+=(build-essential)
+if [ "$mode" = test ]; then
+  command -v chromium >/dev/null || need+=(chromium)
+  command -v node >/dev/null || need+=(nodejs npm)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q "${need[@]}"
+fi
+if ! command -v cargo >/dev/null; then
+  echo "setup: cargo (Rust 1.85 or newer) is required; install it with rustup" >&2
+  exit 1
+fi
+if [ "$mode" = test ] && [ ! -d tests/browser/node_modules/playwright-core ]; then
+  echo "setup: installing browser-test dependencies (npm)" >&2
+  (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error)
+fi

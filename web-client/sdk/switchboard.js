@@ -1,0 +1,506 @@
+// Switchboard browser SDK: a thin wrapper over the WebSocket protocol v1
+// (signaling/src/protocol.rs is the authority). No dependencies, no build step:
+//   import { CustomerCall } from '/sdk/switchboard.js';
+//
+// Every class is an event emitter. Each server message is emitted under its `type`
+// ('call_state', 'dashboard', ...) and under 'message'; 'close' fires when the socket closes.
+
+export const PROTOCOL_VERSION = 1;
+
+/** The server's WebSocket endpoint on the page's own host. */
+export function defaultUrl() {
+  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${proto}//${location.host}/ws`;
+}
+
+/** A refusal from the server (`error` message) or a local failure, with a protocol error code. */
+export class SwitchboardError extends Error {
+  constructor(code, message, re) {
+    super(message);
+    this.name = 'SwitchboardError';
+    this.code = code;
+    this.re = re;
+  }
+}
+
+class Emitter {
+  #handlers = new Map();
+  /** Subscribe; returns a function that unsubscribes. */
+  on(type, fn) {
+    if (!this.#handlers.has(type)) this.#handlers.set(type, new Set());
+    this.#handlers.get(type).add(fn);
+    return () => this.off(type, fn);
+  }
+  off(type, fn) {
+    this.#handlers.get(type)?.delete(fn);
+  }
+  emit(type, data) {
+    // Copy first: a handler may unsubscribe itself. A throwing handler must not stop the others.
+    for (const fn of [...(this.#handlers.get(type) ?? [])]) {
+      try { fn(data); } catch (e) { console.error(`switchboard: '${type}' handler failed`, e); }
+    }
+  }
+}
+
+/** One WebSocket connection: requests, replies, events and keep-alive. */
+export class SwitchboardClient extends Emitter {
+  constructor({ url, pingIntervalMs = 20000, requestTimeoutMs = 15000, iceServers = [] } = {}) {
+    super();
+    this.url = url || defaultUrl();
+    this.pingIntervalMs = pingIntervalMs;
+    this.requestTimeoutMs = requestTimeoutMs;
+    this.iceServers = iceServers;
+    this.ws = null;
+    this.sessionId = null;
+    this._connecting = null;
+    this._nextId = 1;
+    this._pending = new Map(); // request id -> {type, match, resolve, reject, timer}
+    this._peers = new Map(); // peer_id -> PeerLink, to route server ICE candidates
+    this._earlyIce = new Map(); // peer_id -> candidates that arrived before the answer was handled
+    this._pingTimer = null;
+  }
+
+  get connected() {
+    return this.ws?.readyState === WebSocket.OPEN && this.sessionId !== null;
+  }
+
+  /** Open the socket; resolves with the `welcome` message. Calling it again reuses the connection. */
+  connect() {
+    if (this._connecting) return this._connecting;
+    this._connecting = new Promise((resolve, reject) => {
+      const ws = new WebSocket(this.url);
+      this.ws = ws;
+      let welcomed = false;
+      ws.onmessage = (ev) => {
+        let msg;
+        try { msg = JSON.parse(ev.data); } catch { return; }
+        if (msg.type === 'welcome' && !welcomed) {
+          welcomed = true;
+          this.sessionId = msg.session_id;
+          if (msg.protocol !== PROTOCOL_VERSION) {
+            console.warn(`switchboard: server speaks protocol ${msg.protocol}, SDK speaks ${PROTOCOL_VERSION}`);
+          }
+          this._pingTimer = setInterval(() => this._sendRaw({ type: 'ping' }), this.pingIntervalMs);
+          resolve(msg);
+        }
+        this._dispatch(msg);
+      };
+      ws.onclose = (ev) => {
+        clearInterval(this._pingTimer);
+        this.sessionId = null;
+        this._connecting = null;
+        const err = new SwitchboardError('disconnected', `connection closed (${ev.code})`);
+        if (!welcomed) reject(err);
+        for (const p of this._pending.values()) { clearTimeout(p.timer); p.reject(err); }
+        this._pending.clear();
+        this.emit('close', { code: ev.code, reason: ev.reason });
+      };
+      // The browser reports no detail on socket errors; onclose always follows and does the work.
+      ws.onerror = () => {};
+    });
+    return this._connecting;
+  }
+
+  close() {
+    this.ws?.close(1000);
+  }
+
+  _sendRaw(msg) {
+    if (this.ws?.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(msg));
+    return true;
+  }
+
+  /** Fire and forget. Throws when the socket is not open, so callers notice lost actions. */
+  send(msg) {
+    if (!this._sendRaw(msg)) throw new SwitchboardError('disconnected', 'not connected');
+  }
+
+  /**
+   * Send `msg` with a fresh `id` and wait for the reply. Protocol v1 echoes the id (`re`) only on
+   * errors, so success is recognised by the reply's `type` (and `match`, e.g. the call_id).
+   */
+  request(msg, replyType, match = () => true) {
+    const id = `r${this._nextId++}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this._pending.delete(id);
+        reject(new SwitchboardError('timeout', `no '${replyType}' reply to '${msg.type}'`, id));
+      }, this.requestTimeoutMs);
+      this._pending.set(id, { type: replyType, match, resolve, reject, timer });
+      if (!this._sendRaw({ ...msg, id })) {
+        clearTimeout(timer);
+        this._pending.delete(id);
+        reject(new SwitchboardError('disconnected', 'not connected', id));
+      }
+    });
+  }
+
+  _dispatch(msg) {
+    if (msg.type === 'error') {
+      const p = msg.re != null ? this._pending.get(msg.re) : undefined;
+      if (p) {
+        clearTimeout(p.timer);
+        this._pending.delete(msg.re);
+        p.reject(new SwitchboardError(msg.code, msg.message, msg.re));
+      }
+    } else if (msg.type === 'ice_candidate') {
+      const link = this._peers.get(msg.peer_id);
+      if (link) link.addRemoteCandidate(msg.candidate);
+      else {
+        const early = this._earlyIce.get(msg.peer_id) ?? [];
+        early.push(msg.candidate);
+        this._earlyIce.set(msg.peer_id, early);
+      }
+    } else {
+      // One reply settles at most one request (two pending `listen`s each get their own answer).
+      for (const [id, p] of this._pending) {
+        if (p.type === msg.type && p.match(msg)) {
+          clearTimeout(p.timer);
+          this._pending.delete(id);
+          p.resolve(msg);
+          break;
+        }
+      }
+    }
+    this.emit('message', msg);
+    this.emit(msg.type, msg);
+  }
+
+  _claimPeer(link) {
+    this._peers.set(link.peerId, link);
+    for (const c of this._earlyIce.get(link.peerId) ?? []) link.addRemoteCandidate(c);
+    this._earlyIce.delete(link.peerId);
+  }
+
+  _releasePeer(link) {
+    if (link.peerId) this._peers.delete(link.peerId);
+  }
+}
+
+/**
+ * One RTCPeerConnection to the server with trickle ICE in both directions. Local candidates
+ * wait until the server has named the peer (its `answer` carries peer_id); remote ones wait
+ * until the answer is applied, because addIceCandidate fails before setRemoteDescription.
+ */
+export class PeerLink {
+  constructor(client) {
+    this.client = client;
+    this.peerId = null;
+    this.pc = new RTCPeerConnection({ iceServers: client.iceServers });
+    this._localQueue = [];
+    this._remoteQueue = [];
+    this._remoteSet = false;
+    this.pc.onicecandidate = (ev) => {
+      // A null or empty candidate means "gathering finished"; protocol v1 has no message for it.
+      if (!ev.candidate || !ev.candidate.candidate) return;
+      const { candidate, sdpMid, sdpMLineIndex } = ev.candidate.toJSON();
+      const c = { candidate, sdpMid, sdpMLineIndex };
+      if (this.peerId) this._sendCandidate(c);
+      else this._localQueue.push(c);
+    };
+  }
+
+  async createOffer() {
+    await this.pc.setLocalDescription(await this.pc.createOffer());
+    return this.pc.localDescription.sdp;
+  }
+
+  async applyAnswer(answer) {
+    this.peerId = answer.peer_id;
+    this.client._claimPeer(this);
+    for (const c of this._localQueue) this._sendCandidate(c);
+    this._localQueue = [];
+    await this.pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+    this._remoteSet = true;
+    for (const c of this._remoteQueue) this._addIce(c);
+    this._remoteQueue = [];
+  }
+
+  addRemoteCandidate(c) {
+    if (this._remoteSet) this._addIce(c);
+    else this._remoteQueue.push(c);
+  }
+
+  _addIce(c) {
+    // Chromium rejects a candidate with neither sdpMid nor sdpMLineIndex; with BUNDLE any m-line will do.
+    const init = { candidate: c.candidate, sdpMid: c.sdpMid ?? null, sdpMLineIndex: c.sdpMLineIndex ?? null };
+    if (init.sdpMid === null && init.sdpMLineIndex === null) init.sdpMLineIndex = 0;
+    this.pc.addIceCandidate(init).catch((e) => console.warn('switchboard: bad remote candidate', e));
+  }
+
+  _sendCandidate(c) {
+    this.client._sendRaw({ type: 'ice_candidate', peer_id: this.peerId, candidate: c });
+  }
+
+  close() {
+    this.client._releasePeer(this);
+    this.pc.close();
+  }
+}
+
+function attachStream(el, stream) {
+  el.autoplay = true;
+  el.srcObject = stream;
+  // With autoplay allowed this starts at once; otherwise the page must call play() after a click.
+  el.play?.().catch(() => {});
+}
+
+/**
+ * What customers and agents share: a microphone, one peer connection with an audio and a
+ * video transceiver (sendrecv both, so a camera can be added later without renegotiation),
+ * mute, hang-up and a microphone level meter.
+ */
+class CallParty extends SwitchboardClient {
+  constructor(opts = {}) {
+    super(opts);
+    this.audioOptions = { echoCancellation: true, noiseSuppression: true, autoGainControl: true, ...opts.audio };
+    this.audioElement = opts.audioElement || null;
+    this.videoElement = opts.videoElement || null;
+    this.link = null;
+    this.pc = null;
+    this.callId = null;
+    this.muted = false;
+    this.micTrack = null;
+    this.cameraTrack = null;
+    this._videoSender = null;
+    this._meter = null;
+    this.on('call_state', (m) => {
+      if (m.call_id === this.callId && m.state === 'ended') this._endMedia();
+    });
+  }
+
+  /** Get the microphone, build the peer connection and return the SDP offer. */
+  async _openMedia() {
+    this._endMedia();
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: { ...this.audioOptions } });
+    this.micTrack = stream.getAudioTracks()[0];
+    this.micTrack.enabled = true;
+    this.muted = false;
+    this.link = new PeerLink(this);
+    this.pc = this.link.pc;
+    const audio = this.pc.addTransceiver(this.micTrack, { direction: 'sendrecv' });
+    const video = this.pc.addTransceiver('video', { direction: 'sendrecv' });
+    this._videoSender = video.sender;
+    // The receivers' tracks exist from the start (muted until media flows), so attach them now
+    // instead of waiting for ontrack, which depends on how the server labels its streams.
+    if (!this.audioElement) this.audioElement = new Audio();
+    attachStream(this.audioElement, new MediaStream([audio.receiver.track]));
+    if (this.videoElement) attachStream(this.videoElement, new MediaStream([video.receiver.track]));
+    return this.link.createOffer();
+  }
+
+  async _answered(answer) {
+    this.callId = answer.call_id;
+    await this.link.applyAnswer(answer);
+  }
+
+  /** Stop (or resume) sending audio: the track is disabled locally and the server is told. */
+  mute(muted = true) {
+    this.muted = !!muted;
+    if (this.micTrack) this.micTrack.enabled = !this.muted;
+    if (this.callId) this.send({ type: 'mute', call_id: this.callId, muted: this.muted });
+  }
+
+  hangUp() {
+    if (this.callId) this._sendRaw({ type: 'hang_up', call_id: this.callId });
+    this._endMedia();
+  }
+
+  /** Start sending the camera on the existing video transceiver (no renegotiation). */
+  async enableCamera(constraints = true) {
+    if (!this._videoSender) throw new SwitchboardError('wrong_state', 'no call');
+    if (this.cameraTrack) return;
+    const stream = await navigator.mediaDevices.getUserMedia({ video: constraints });
+    this.cameraTrack = stream.getVideoTracks()[0];
+    await this._videoSender.replaceTrack(this.cameraTrack);
+  }
+
+  async disableCamera() {
+    await this._videoSender?.replaceTrack(null);
+    this.cameraTrack?.stop();
+    this.cameraTrack = null;
+  }
+
+  /** Microphone loudness as RMS in 0..1 (0 while muted). Cheap enough to call every frame. */
+  micLevel() {
+    if (!this.micTrack || this.micTrack.readyState !== 'live') return 0;
+    if (!this._meter) {
+      const ctx = new AudioContext();
+      const analyser = ctx.createAnalyser();
+      analyser.fftSize = 1024;
+      ctx.createMediaStreamSource(new MediaStream([this.micTrack])).connect(analyser);
+      this._meter = { ctx, analyser, buf: new Float32Array(analyser.fftSize) };
+    }
+    const { ctx, analyser, buf } = this._meter;
+    if (ctx.state === 'suspended') ctx.resume().catch(() => {});
+    analyser.getFloatTimeDomainData(buf);
+    let sum = 0;
+    for (const x of buf) sum += x * x;
+    return Math.min(1, Math.sqrt(sum / buf.length));
+  }
+
+  _endMedia() {
+    this.link?.close();
+    this.link = null;
+    // Keep .pc (closed) so its final stats stay readable; it is replaced on the next call.
+    this.micTrack?.stop();
+    this.micTrack = null;
+    this.cameraTrack?.stop();
+    this.cameraTrack = null;
+    this._videoSender = null;
+    this._meter?.ctx.close().catch(() => {});
+    this._meter = null;
+  }
+}
+
+/** The customer side: one call at a time. Emits 'state' with each `call_state`. */
+export class CustomerCall extends CallParty {
+  constructor(opts = {}) {
+    super(opts);
+    this.state = null;
+    this.on('call_state', (m) => {
+      // The first call_state may arrive before the answer has been handled.
+      if (!this.callId && m.state !== 'ended') this.callId = m.call_id;
+      if (m.call_id !== this.callId) return;
+      this.state = m.state;
+      this.emit('state', m);
+    });
+  }
+
+  /** Place a call; resolves once the server's answer is applied (the call may still be queued). */
+  async start({ name, topic, metadata, video = false } = {}) {
+    await this.connect();
+    this.callId = null;
+    const sdp = await this._openMedia();
+    const caller = {};
+    if (name) caller.name = name;
+    if (topic) caller.topic = topic;
+    if (metadata && Object.keys(metadata).length) caller.metadata = metadata;
+    try {
+      const answer = await this.request({ type: 'start_call', sdp, caller }, 'answer');
+      await this._answered(answer);
+      if (video) await this.enableCamera();
+      return answer;
+    } catch (e) {
+      this._endMedia();
+      throw e;
+    }
+  }
+}
+
+/** The agent side: log in, become available, accept offered calls. */
+export class AgentPhone extends CallParty {
+  constructor(opts = {}) {
+    super(opts);
+    this.user = null;
+    this.state = null;
+    this.offer = null;
+    this.on('agent_state', (m) => {
+      this.state = m.state;
+      // If the server ends the call without a call_state (e.g. straight to wrap-up), drop the media.
+      // peerId is set only once the answer arrived, so an accept in flight is left alone.
+      if (['wrap_up', 'available', 'away'].includes(m.state) && this.link?.peerId) this._endMedia();
+    });
+    this.on('call_offered', (m) => { this.offer = m; });
+    this.on('offer_withdrawn', (m) => {
+      if (this.offer?.call_id === m.call_id) this.offer = null;
+    });
+  }
+
+  async login(username, password) {
+    await this.connect();
+    this.user = await this.request({ type: 'login', username, password }, 'logged_in');
+    return this.user;
+  }
+
+  /** Available (true) or away (false); resolves with the resulting `agent_state`. */
+  setAvailable(available) {
+    return this.request({ type: 'set_state', state: available ? 'available' : 'away' }, 'agent_state');
+  }
+
+  async accept(callId) {
+    const sdp = await this._openMedia();
+    this.callId = callId;
+    try {
+      const answer = await this.request({ type: 'accept', call_id: callId, sdp }, 'answer', (m) => m.call_id === callId);
+      await this._answered(answer);
+      this.offer = null;
+      return answer;
+    } catch (e) {
+      this.callId = null;
+      this._endMedia();
+      throw e;
+    }
+  }
+
+  decline(callId) {
+    this.send({ type: 'decline', call_id: callId });
+    if (this.offer?.call_id === callId) this.offer = null;
+  }
+}
+
+/** The supervisor side: a live dashboard and silent listening. */
+export class SupervisorConsole extends SwitchboardClient {
+  constructor(opts = {}) {
+    super(opts);
+    this.user = null;
+    this.dashboard = null;
+    this.listening = new Map(); // call_id -> {link, element, stream, customer, agent}
+    this.pc = null; // the most recent listening peer connection
+    this.on('dashboard', (d) => { this.dashboard = d; });
+    this.on('listen_stopped', (m) => this._drop(m.call_id));
+  }
+
+  async login(username, password) {
+    await this.connect();
+    this.user = await this.request({ type: 'login', username, password }, 'logged_in');
+    return this.user;
+  }
+
+  /**
+   * Listen to a call. The offer has two receive-only audio m-lines: the first carries the
+   * customer's voice, the second the agent's. Both play, mixed, through one audio element.
+   */
+  async listen(callId, audioElement) {
+    if (this.listening.has(callId)) return;
+    const link = new PeerLink(this);
+    const customer = link.pc.addTransceiver('audio', { direction: 'recvonly' });
+    const agent = link.pc.addTransceiver('audio', { direction: 'recvonly' });
+    const element = audioElement || new Audio();
+    const stream = new MediaStream([customer.receiver.track, agent.receiver.track]);
+    attachStream(element, stream);
+    this.listening.set(callId, { link, element, stream, customer, agent });
+    this.pc = link.pc;
+    this.emit('listening', { call_id: callId, listening: true });
+    try {
+      const sdp = await link.createOffer();
+      const answer = await this.request({ type: 'listen', call_id: callId, sdp }, 'answer', (m) => m.call_id === callId);
+      await link.applyAnswer(answer);
+    } catch (e) {
+      this._drop(callId);
+      throw e;
+    }
+  }
+
+  /** Forget a listening session locally, without telling the server (it already knows). */
+  forget(callId) {
+    this._drop(callId);
+  }
+
+  stopListening(callId) {
+    if (!this.listening.has(callId)) return;
+    this._sendRaw({ type: 'stop_listening', call_id: callId });
+    this._drop(callId);
+  }
+
+  _drop(callId) {
+    const entry = this.listening.get(callId);
+    if (!entry) return;
+    this.listening.delete(callId);
+    entry.link.close();
+    // The page may have pointed the element at another call since.
+    if (entry.element.srcObject === entry.stream) entry.element.srcObject = null;
+    this.emit('listening', { call_id: callId, listening: false });
+  }
+}

@@ -33,7 +33,7 @@ build-release:
 	cargo build --release
 
 bench:
-	cargo run --release --bin call-bench
+	cargo bench --bench call_bench
 
 fmt:
 	cargo fmt --all

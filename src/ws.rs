@@ -168,8 +168,13 @@ async fn serve(app: Arc<App>, socket: WebSocket, id: SessionId) {
         match parse_client_frame(&text) {
             Ok(frame) => {
                 let re = frame.id.clone();
-                if let Err(r) = session.handle(frame.message).await {
-                    session.refuse(re, r);
+                match session.handle(frame.message).await {
+                    Ok(()) => {
+                        if let Some(re) = re {
+                            session.send(&ServerMessage::Ok { re });
+                        }
+                    }
+                    Err(r) => session.refuse(re, r),
                 }
             }
             Err(e) => session.refuse(e.id, Refusal::new(e.code, e.message)),

@@ -1,7 +1,8 @@
 //! The WebSocket wire protocol, version 1 (`docs/protocol.md` is the reference for client authors).
 //!
 //! Every frame is one JSON object with a `type` field. A client may add a string or number `id`
-//! to any request; replies and errors caused by that request carry it back as `re`.
+//! to any request; the server then ends its handling of that request with `ok {re: id}` or
+//! `error {re: id, ...}`, after any other replies the request caused.
 //! This module owns only the shapes of messages and their parsing; what they do lives in
 //! [`crate::center`] and in the server shell.
 
@@ -304,6 +305,8 @@ pub enum ServerMessage {
     ListenStopped { call_id: CallId },
     /// Answer to `ping`.
     Pong,
+    /// A request that carried an `id` succeeded; sent after any replies it caused.
+    Ok { re: serde_json::Value },
     /// A request was refused; nothing changed.
     Error {
         code: ErrorCode,

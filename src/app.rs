@@ -336,10 +336,12 @@ async fn media_events(app: std::sync::Weak<App>, mut rx: mpsc::UnboundedReceiver
                 tracing::info!(call_id = %info.call, participant = %pid, kind = ?ev.kind, "peer lost");
                 match &info.owner {
                     PeerOwner::Customer | PeerOwner::Agent(_) => {
-                        let reason = if info.owner == PeerOwner::Customer {
-                            EndReason::CustomerDisconnected
-                        } else {
-                            EndReason::AgentDisconnected
+                        // ICE gave up: the media path failed. A closed connection we did not
+                        // close ourselves means the other side went away.
+                        let reason = match (ev.kind, &info.owner) {
+                            (MediaEventKind::Failed, _) => EndReason::MediaFailed,
+                            (_, PeerOwner::Customer) => EndReason::CustomerDisconnected,
+                            _ => EndReason::AgentDisconnected,
                         };
                         let _ = app.with_center(|c, now| c.end_call(now, &info.call, reason));
                     }

@@ -354,11 +354,14 @@ impl Session {
     async fn start_call(&mut self, sdp: String, caller: signaling::protocol::CallerInfo) -> Reply {
         match &self.identity {
             Identity::Anonymous => {}
-            Identity::Customer(_) => {
-                return Err(Refusal::new(
-                    ErrorCode::WrongState,
-                    "this session already has a call",
-                ))
+            Identity::Customer(call) => {
+                if self.app.with_center(|c, _| c.is_live(call)) {
+                    return Err(Refusal::new(
+                        ErrorCode::WrongState,
+                        "this session already has a call",
+                    ));
+                }
+                // The previous call ended: this session may call again.
             }
             _ => {
                 return Err(Refusal::new(
@@ -568,16 +571,28 @@ impl Session {
                 self.app.with_center(|c, _| c.supervisor_logout(&sup));
             }
         }
-        // Any peer this session still owns (a listener whose call lives on) is closed.
-        let owned: Vec<(PeerId, CallId)> = self
+        // Peers this session still owns: an agent's call cannot go on without its media (another
+        // tab of the same agent has none), and a listener stops listening.
+        let owned: Vec<PeerInfo> = self
             .app
             .peers
             .iter()
             .filter(|e| e.value().session == id)
-            .map(|e| (e.key().clone(), e.value().call.clone()))
+            .map(|e| e.value().clone())
             .collect();
-        for (_, call) in owned {
-            self.app.drop_peers(|p| p.session == id, &call);
+        for p in owned {
+            match &p.owner {
+                PeerOwner::Agent(_) => {
+                    let _ = self.app.with_center(|c, now| {
+                        c.end_call(now, &p.call, EndReason::AgentDisconnected)
+                    });
+                }
+                PeerOwner::Listener(sup) => {
+                    let _ = self.app.with_center(|c, _| c.stop_listening(&p.call, sup));
+                }
+                PeerOwner::Customer => {}
+            }
+            self.app.drop_peers(|q| q.session == id, &p.call);
         }
     }
 }

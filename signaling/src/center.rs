@@ -409,7 +409,7 @@ impl CallCenter {
                     agent.clone(),
                     ServerMessage::OfferWithdrawn {
                         call_id: call_id.clone(),
-                        reason: "customer_left".into(),
+                        reason: "call_ended".into(),
                     },
                 ));
                 self.set_agent_state(now, &agent, AgentState::Available);
@@ -487,6 +487,7 @@ impl CallCenter {
         }
         self.set_agent_state(now, agent, AgentState::Away);
         self.outputs.push_back(Output::DashboardChanged);
+        self.dispatch(now);
     }
 
     /// The agent chose available or away.
@@ -616,6 +617,11 @@ impl CallCenter {
         }
     }
 
+    /// Whether a call is live (not ended).
+    pub fn is_live(&self, call_id: &CallId) -> bool {
+        self.calls.contains_key(call_id)
+    }
+
     /// Whether a supervisor may start listening to this call now.
     pub fn check_listen(&self, call_id: &CallId, sup: &SupervisorId) -> Result<()> {
         let call = self
@@ -728,16 +734,17 @@ impl CallCenter {
                 call_id: a.state.call().cloned(),
             })
             .collect();
+        // Same numbering as the customers' own `position`: ringing calls are not waiting.
         let queue = self
             .queue
             .iter()
+            .filter_map(|id| self.calls.get(id).map(|c| (id, c)))
+            .filter(|(_, c)| c.state == CallState::Queued)
             .enumerate()
-            .filter_map(|(i, id)| {
-                self.calls.get(id).map(|c| QueueEntryView {
-                    call_id: id.clone(),
-                    position: i + 1,
-                    waiting_s: secs(now - c.started),
-                })
+            .map(|(i, (id, c))| QueueEntryView {
+                call_id: id.clone(),
+                position: i + 1,
+                waiting_s: secs(now - c.started),
             })
             .collect();
         ServerMessage::Dashboard {

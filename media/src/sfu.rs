@@ -1,7 +1,7 @@
 //! The SFU: creates rooms and answers participants' offers with peer connections.
 
 use crate::config::MediaConfig;
-use crate::down_track::DownTrack;
+use crate::down_track::{DownTrack, SlotSpec};
 use crate::metrics::MediaMetrics;
 use crate::peer::{Handler, MediaEvent, Peer, PeerShared};
 use crate::room::Room;
@@ -219,11 +219,13 @@ impl Sfu {
                 }
             });
             slots.push(DownTrack::spawn(
-                slot,
-                kind,
-                ssrc,
-                pt,
-                clock,
+                SlotSpec {
+                    slot,
+                    kind,
+                    ssrc,
+                    payload_type: pt,
+                    clock_rate: clock,
+                },
                 track,
                 self.config.down_track_queue,
                 shared.connected.clone(),

@@ -118,6 +118,24 @@ impl Server {
         self.child.id()
     }
 
+    /// Send SIGTERM and wait for the process to exit; returns its exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let ok = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .expect("kill")
+            .success();
+        assert!(ok, "kill -TERM failed");
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server did not exit after SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Create an agent account (password "demo") in the running server's database.
     pub fn add_agent(&self, username: &str) {
         let status = Command::new(env!("CARGO_BIN_EXE_switchboard"))

@@ -162,6 +162,28 @@ async function waitForAudio(label, page, index, ok) {
   assert.fail(`${label}: no audio within ${MEDIA_TIMEOUT_MS / 1000} s; last stats ${JSON.stringify(stats)}`);
 }
 
+/** Video decoded at `receiverPage` and PLIs the sender on `senderPage` has received. */
+async function videoStats(receiverPage, senderPage) {
+  const inbound = await receiverPage.evaluate(async () => {
+    let r = { framesDecoded: 0, codec: null };
+    const stats = await window.sb.pc.getStats();
+    stats.forEach((s) => {
+      if (s.type === 'inbound-rtp' && s.kind === 'video') {
+        r = { framesDecoded: s.framesDecoded ?? 0, codec: stats.get(s.codecId)?.mimeType ?? null };
+      }
+    });
+    return r;
+  });
+  const pli = await senderPage.evaluate(async () => {
+    let n = 0;
+    (await window.sb.pc.getStats()).forEach((s) => {
+      if (s.type === 'outbound-rtp' && s.kind === 'video') n += s.pliCount ?? 0;
+    });
+    return n;
+  });
+  return { ...inbound, pliReceivedBySender: pli };
+}
+
 const heard = (s) => s.packetsReceived > 50 && (s.audioLevel > 0 || s.totalAudioEnergy > 0);
 
 async function login(page, user) {
@@ -284,6 +306,22 @@ test('customer call is answered by an agent and heard by a supervisor', { timeou
   await step('customer sees their microphone level', async () => {
     // A 0.5-amplitude tone has an RMS of about 0.35.
     await customer.waitForFunction(() => Number(document.querySelector('#mic-meter').dataset.level) > 0.1);
+  });
+
+  await step('customer turns the camera on; the agent decodes the video; keyframes are requested', async () => {
+    await customer.click('#camera-btn');
+    const deadline = Date.now() + MEDIA_TIMEOUT_MS;
+    let v = null;
+    while (Date.now() < deadline) {
+      v = await videoStats(agent, customer);
+      if (v.framesDecoded > 10 && v.pliReceivedBySender > 0) break;
+      await sleep(500);
+    }
+    console.log(`agent <- customer video: ${JSON.stringify(v)}`);
+    assert.ok(v.framesDecoded > 10, `agent decoded ${v.framesDecoded} frames`);
+    // The server asks the camera for a keyframe when a subscriber starts receiving it.
+    assert.ok(v.pliReceivedBySender > 0, 'no PLI reached the customer');
+    await customer.click('#camera-btn');
   });
 
   await step('customer mutes and unmutes; the agent is told', async () => {

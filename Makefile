@@ -3,11 +3,12 @@
 
 LISTEN ?= 127.0.0.1:8080
 DATA_DIR ?= data
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 
 .PHONY: run test test-rust test-browser setup-run setup-test build build-release bench fmt clippy
 
 run: setup-run build-release
-	./target/release/switchboard --demo --listen $(LISTEN) --data-dir $(DATA_DIR)
+	$(TARGET_DIR)/release/switchboard --demo --listen $(LISTEN) --data-dir $(DATA_DIR)
 
 test: setup-test
 	cargo build --tests --bins
@@ -18,7 +19,7 @@ test-rust:
 	cargo test --workspace --no-fail-fast
 
 test-browser:
-	cd tests/browser && SWITCHBOARD_BIN=$(CURDIR)/target/debug/switchboard npm test
+	cd tests/browser && SWITCHBOARD_BIN=$(TARGET_DIR)/debug/switchboard npm test
 
 setup-run:
 	scripts/setup.sh run

@@ -22,7 +22,10 @@ async fn sigterm_ends_calls_and_tells_everyone() {
     // The peers were closed by the server, not left to time out.
     let deadline = std::time::Instant::now() + WAIT;
     while agent_peer.connected() || customer.peer.connected() {
-        assert!(std::time::Instant::now() < deadline, "peers still connected");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "peers still connected"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 

@@ -18,6 +18,7 @@
 mod config;
 mod down_track;
 mod error;
+mod keyframe_requests;
 mod metrics;
 mod peer;
 mod room;

@@ -315,7 +315,10 @@ impl Sfu {
     ) -> std::result::Result<Arc<dyn PeerConnection>, webrtc::error::Error> {
         let mut media_engine = MediaEngine::default();
         media_engine.register_default_codecs()?;
-        let registry = register_default_interceptors(Registry::new(), &mut media_engine)?;
+        let registry = register_default_interceptors(Registry::new(), &mut media_engine)?.with(
+            crate::keyframe_requests::slot(),
+            crate::keyframe_requests::KeyframeRequests::default(),
+        );
         let mut settings = SettingEngineBuilder::new()
             .with_ice_timeouts(
                 Some(Duration::from_millis(self.config.ice_disconnected_ms)),

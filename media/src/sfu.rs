@@ -80,6 +80,47 @@ fn video_codec(offer: &str) -> RTCRtpCodec {
     }
 }
 
+/// Replace the addresses of host candidates (and `c=` lines) with the configured public ones.
+///
+/// `webrtc` 0.21's socket layer derives host candidates from the bound sockets and does not apply
+/// the 1:1 NAT setting, so it is applied here. With one public address every host candidate gets
+/// it; with several, the n-th bound address maps to the n-th public one. Connectivity checks from
+/// the browser reach the private socket through the NAT, and the server answers from it, so ICE
+/// works without the server ever knowing its public address as a local one.
+pub(crate) fn advertise(sdp: &str, bound: &[std::net::IpAddr], public: &[String]) -> String {
+    if public.is_empty() {
+        return sdp.to_string();
+    }
+    let map = |addr: &str| -> Option<&str> {
+        if public.len() == 1 {
+            return Some(public[0].as_str());
+        }
+        let i = bound.iter().position(|b| b.to_string() == addr)?;
+        public.get(i).or(public.last()).map(String::as_str)
+    };
+    let mut out = String::with_capacity(sdp.len());
+    for line in sdp.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\r', '\n']);
+        let ending = &line[body.len()..];
+        let mut fields: Vec<&str> = body.split(' ').collect();
+        if body.starts_with("a=candidate:") && fields.len() > 7 && fields[7] == "host" {
+            if let Some(p) = map(fields[4]) {
+                fields[4] = p;
+            }
+            out.push_str(&fields.join(" "));
+        } else if body.starts_with("c=IN IP") && fields.len() == 3 && fields[2] != "0.0.0.0" {
+            if let Some(p) = map(fields[2]) {
+                fields[2] = p;
+            }
+            out.push_str(&fields.join(" "));
+        } else {
+            out.push_str(body);
+        }
+        out.push_str(ending);
+    }
+    out
+}
+
 impl Sfu {
     pub fn new(config: MediaConfig, metrics: MediaMetrics) -> Arc<Self> {
         let first = config.port_min as u32;
@@ -234,7 +275,7 @@ impl Sfu {
         }
 
         let sdp = match pc.local_description().await {
-            Some(d) => d.sdp,
+            Some(d) => advertise(&d.sdp, &self.config.bind_ips, &self.config.public_ips),
             None => {
                 let _ = pc.close().await;
                 return Err(MediaError::WebRtc("no local description".into()));

@@ -372,35 +372,21 @@ impl Session {
         }
         let caller = sanitize_caller(caller)?;
         let call_id = CallId::random();
-        let peer_id = PeerId::random();
-        let span = tracing::info_span!("call", call_id = %call_id);
-        let _guard = span.enter();
-        let (_, answer) = self
-            .app
-            .sfu
-            .join(
-                &RoomId(call_id.0.clone()),
-                ParticipantId(peer_id.0.clone()),
-                Role::Customer,
-                &sdp,
-                self.app.media_tx.clone(),
-            )
+        let (peer_id, answer) = match self
+            .join(&call_id, Role::Customer, PeerOwner::Customer, &sdp)
             .await
-            .inspect_err(|_| {
+        {
+            Ok(joined) => joined,
+            Err(e) => {
+                // The room was created for this call only.
                 let sfu = self.app.sfu.clone();
                 let room = RoomId(call_id.0.clone());
                 tokio::spawn(async move { sfu.close_room(&room).await });
-            })?;
+                return Err(e);
+            }
+        };
         self.identity = Identity::Customer(call_id.clone());
         self.app.bind_customer(call_id.clone(), self.id.clone());
-        self.app.peers.insert(
-            peer_id.clone(),
-            PeerInfo {
-                call: call_id.clone(),
-                owner: PeerOwner::Customer,
-                session: self.id.clone(),
-            },
-        );
         if let Err(e) = self.app.store.call_started(
             call_id.as_str(),
             &serde_json::to_string(&caller).unwrap_or_default(),
@@ -417,25 +403,27 @@ impl Session {
             sdp: answer,
         });
         self.app.deliver(outputs);
-        tracing::info!("call started");
+        tracing::info!(call_id = %call_id, "call started");
         Ok(())
     }
 
-    async fn accept(&mut self, call_id: CallId, sdp: String) -> Reply {
-        let agent = self.agent()?;
-        // Check before touching media; checked again atomically when accepting.
-        self.app
-            .with_center(|c, _| c.check_offered(&agent, &call_id, "accept"))?;
+    /// Answer `sdp` with a new peer of this session in the call's room, and remember who owns it.
+    async fn join(
+        &self,
+        call_id: &CallId,
+        role: Role,
+        owner: PeerOwner,
+        sdp: &str,
+    ) -> Result<(PeerId, String), Refusal> {
         let peer_id = PeerId::random();
-        let room = RoomId(call_id.0.clone());
         let (_, answer) = self
             .app
             .sfu
             .join(
-                &room,
+                &RoomId(call_id.0.clone()),
                 ParticipantId(peer_id.0.clone()),
-                Role::Agent,
-                &sdp,
+                role,
+                sdp,
                 self.app.media_tx.clone(),
             )
             .await?;
@@ -443,10 +431,21 @@ impl Session {
             peer_id.clone(),
             PeerInfo {
                 call: call_id.clone(),
-                owner: PeerOwner::Agent(agent.clone()),
+                owner,
                 session: self.id.clone(),
             },
         );
+        Ok((peer_id, answer))
+    }
+
+    async fn accept(&mut self, call_id: CallId, sdp: String) -> Reply {
+        let agent = self.agent()?;
+        // Check before touching media; checked again atomically when accepting.
+        self.app
+            .with_center(|c, _| c.check_offered(&agent, &call_id, "accept"))?;
+        let (peer_id, answer) = self
+            .join(&call_id, Role::Agent, PeerOwner::Agent(agent.clone()), &sdp)
+            .await?;
         let (r, outputs) = self
             .app
             .center_step(|c, now| c.accept(now, &agent, &call_id));
@@ -478,26 +477,14 @@ impl Session {
         let sup = self.supervisor()?;
         self.app
             .with_center(|c, _| c.check_listen(&call_id, &sup))?;
-        let peer_id = PeerId::random();
-        let (_, answer) = self
-            .app
-            .sfu
+        let (peer_id, answer) = self
             .join(
-                &RoomId(call_id.0.clone()),
-                ParticipantId(peer_id.0.clone()),
+                &call_id,
                 Role::Listener,
+                PeerOwner::Listener(sup.clone()),
                 &sdp,
-                self.app.media_tx.clone(),
             )
             .await?;
-        self.app.peers.insert(
-            peer_id.clone(),
-            PeerInfo {
-                call: call_id.clone(),
-                owner: PeerOwner::Listener(sup.clone()),
-                session: self.id.clone(),
-            },
-        );
         if let Err(e) = self
             .app
             .with_center(|c, _| c.start_listening(&call_id, &sup))

@@ -736,15 +736,12 @@ impl CallCenter {
             .collect();
         // Same numbering as the customers' own `position`: ringing calls are not waiting.
         let queue = self
-            .queue
-            .iter()
-            .filter_map(|id| self.calls.get(id).map(|c| (id, c)))
-            .filter(|(_, c)| c.state == CallState::Queued)
+            .waiting()
             .enumerate()
-            .map(|(i, (id, c))| QueueEntryView {
+            .map(|(i, id)| QueueEntryView {
                 call_id: id.clone(),
                 position: i + 1,
-                waiting_s: secs(now - c.started),
+                waiting_s: self.calls.get(id).map_or(0.0, |c| secs(now - c.started)),
             })
             .collect();
         ServerMessage::Dashboard {
@@ -865,18 +862,18 @@ impl CallCenter {
         }
     }
 
+    /// Calls in the queue that are waiting (not ringing at an agent), in order.
+    fn waiting(&self) -> impl Iterator<Item = &CallId> {
+        self.queue.iter().filter(|id| {
+            self.calls
+                .get(*id)
+                .is_some_and(|c| c.state == CallState::Queued)
+        })
+    }
+
     /// Tell every queued customer their position and estimated wait.
     fn announce_queue(&mut self) {
-        let ids: Vec<CallId> = self
-            .queue
-            .iter()
-            .filter(|id| {
-                self.calls
-                    .get(*id)
-                    .is_some_and(|c| c.state == CallState::Queued)
-            })
-            .cloned()
-            .collect();
+        let ids: Vec<CallId> = self.waiting().cloned().collect();
         for id in ids {
             let msg = self.call_state_msg(&id);
             self.outputs.push_back(Output::ToCustomer(id, msg));
@@ -891,13 +888,7 @@ impl CallCenter {
             .unwrap_or(CallStateName::Ended);
         let (position, estimated_wait_s) = if state == CallStateName::Queued {
             let pos = self
-                .queue
-                .iter()
-                .filter(|id| {
-                    self.calls
-                        .get(*id)
-                        .is_some_and(|c| c.state == CallState::Queued)
-                })
+                .waiting()
                 .position(|id| id == call_id)
                 .map(|p| p + 1)
                 .unwrap_or(1);

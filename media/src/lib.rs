@@ -15,6 +15,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod audio_tap;
 mod config;
 mod down_track;
 mod error;
@@ -26,6 +27,7 @@ pub mod routing;
 mod sfu;
 mod source;
 
+pub use audio_tap::{decode_tap, FrameQueue, OpusTap, PcmFrame, TAP_SAMPLE_RATE};
 pub use config::MediaConfig;
 pub use down_track::DownTrack;
 pub use error::{MediaError, Result};

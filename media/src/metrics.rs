@@ -8,6 +8,8 @@ pub struct MediaMetrics {
     pub forwarded_bytes: IntCounterVec,
     pub dropped_packets: IntCounter,
     pub tap_dropped_packets: IntCounter,
+    pub audio_frames: IntCounterVec,
+    pub audio_dropped_frames: IntCounter,
     pub peer_connections: IntGauge,
     pub rooms: IntGauge,
 }
@@ -37,6 +39,17 @@ impl MediaMetrics {
                 "switchboard_tap_dropped_packets_total",
                 "RTP packets a server-side tap could not take (it fell behind)",
             )?,
+            audio_frames: IntCounterVec::new(
+                Opts::new(
+                    "switchboard_tap_audio_frames_total",
+                    "Audio frames decoded by server-side taps: decoded, concealed (PLC), recovered (FEC), late",
+                ),
+                &["outcome"],
+            )?,
+            audio_dropped_frames: IntCounter::new(
+                "switchboard_speech_dropped_audio_frames_total",
+                "Decoded audio frames dropped because the speech pipeline fell behind (oldest first)",
+            )?,
             peer_connections: IntGauge::new(
                 "switchboard_peer_connections",
                 "Open peer connections",
@@ -47,6 +60,8 @@ impl MediaMetrics {
         registry.register(Box::new(m.forwarded_bytes.clone()))?;
         registry.register(Box::new(m.dropped_packets.clone()))?;
         registry.register(Box::new(m.tap_dropped_packets.clone()))?;
+        registry.register(Box::new(m.audio_frames.clone()))?;
+        registry.register(Box::new(m.audio_dropped_frames.clone()))?;
         registry.register(Box::new(m.peer_connections.clone()))?;
         registry.register(Box::new(m.rooms.clone()))?;
         Ok(m)

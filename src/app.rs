@@ -7,11 +7,13 @@
 
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::speech::live::{FinalUtterance, LiveSpeech, SpeechSink, TranscriptEvent};
+use crate::speech::SpeechMetrics;
 use crate::store::Store;
 use dashmap::DashMap;
 use media::{MediaEvent, MediaEventKind, ParticipantId, RoomId, Sfu};
 use signaling::center::{CallCenter, Milestone, Output, Party};
-use signaling::protocol::{EndReason, ServerMessage};
+use signaling::protocol::{EndReason, SentimentView, ServerMessage, UtteranceView};
 use signaling::{AgentId, CallId, PeerId, SessionId, SupervisorId};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -52,6 +54,11 @@ pub struct App {
     agent_sessions: DashMap<AgentId, Vec<SessionId>>,
     supervisor_sessions: DashMap<SupervisorId, Vec<SessionId>>,
     pub peers: DashMap<PeerId, PeerInfo>,
+    /// Live transcription; `None` when `speech.enabled` is off.
+    pub speech: Option<Arc<LiveSpeech>>,
+    media_metrics: media::MediaMetrics,
+    /// Supervisors who opened a call's live transcript.
+    transcript_watchers: DashMap<CallId, Vec<SupervisorId>>,
     dashboard_dirty: AtomicBool,
     pub shutting_down: AtomicBool,
 }
@@ -61,7 +68,23 @@ impl App {
     pub fn start(config: Config, store: Store) -> anyhow::Result<Arc<Self>> {
         let metrics = Metrics::new()?;
         let media_metrics = media::MediaMetrics::new(&metrics.registry)?;
-        let sfu = Sfu::new(config.media.clone(), media_metrics);
+        let sfu = Sfu::new(config.media.clone(), media_metrics.clone());
+        let speech = if config.speech.enabled {
+            let models = config.speech.load_models()?;
+            let speech_metrics = SpeechMetrics::new(&metrics.registry)?;
+            let pool = crate::speech::asr::AsrPool::start(
+                models,
+                config.speech.pool(),
+                Some(speech_metrics.clone()),
+            );
+            Some(Arc::new(LiveSpeech::new(
+                pool,
+                config.speech.clone(),
+                speech_metrics,
+            )))
+        } else {
+            None
+        };
         let (media_tx, media_rx) = mpsc::unbounded_channel();
         let app = Arc::new(Self {
             center: Mutex::new(CallCenter::new(config.center.clone())),
@@ -75,6 +98,9 @@ impl App {
             agent_sessions: DashMap::new(),
             supervisor_sessions: DashMap::new(),
             peers: DashMap::new(),
+            speech,
+            media_metrics,
+            transcript_watchers: DashMap::new(),
             dashboard_dirty: AtomicBool::new(false),
             shutting_down: AtomicBool::new(false),
         });
@@ -137,6 +163,67 @@ impl App {
             v.retain(|s| s != session);
         }
         self.supervisor_sessions.remove_if(sup, |_, v| v.is_empty());
+    }
+
+    // ---- speech ----------------------------------------------------------------------------
+
+    /// Start transcribing both sides of a call whose room exists.
+    pub fn start_speech(self: &Arc<Self>, call: &CallId, language: &str) {
+        let Some(speech) = &self.speech else { return };
+        let Some(room) = self.sfu.find_room(&RoomId(call.0.clone())) else {
+            return;
+        };
+        let sink: Arc<dyn SpeechSink> = Arc::new(AppSink(Arc::downgrade(self)));
+        let started = Instant::now();
+        for (role, party) in [
+            (media::Role::Customer, Party::Customer),
+            (media::Role::Agent, Party::Agent),
+        ] {
+            let rx = room.tap(role, media::Kind::Audio, 256);
+            let frames =
+                media::decode_tap(rx, speech.config().frame_queue, self.media_metrics.clone());
+            speech.start_stream(
+                sink.clone(),
+                call.clone(),
+                party,
+                language.to_string(),
+                frames,
+                started,
+            );
+        }
+    }
+
+    /// Send `msg` to whoever may read a call's transcript live: its agent and watching
+    /// supervisors.
+    fn to_transcript_readers(&self, call: &CallId, msg: &ServerMessage) {
+        let agent = self.center.lock().expect("center lock").talking_agent(call);
+        if let Some(agent) = agent {
+            let sessions = self.agent_sessions.get(&agent).map(|v| v.clone());
+            for s in sessions.unwrap_or_default() {
+                self.send(&s, msg);
+            }
+        }
+        let sups = self.transcript_watchers.get(call).map(|v| v.clone());
+        for sup in sups.unwrap_or_default() {
+            let sessions = self.supervisor_sessions.get(&sup).map(|v| v.clone());
+            for s in sessions.unwrap_or_default() {
+                self.send(&s, msg);
+            }
+        }
+    }
+
+    pub fn watch_transcript(&self, call: &CallId, sup: &SupervisorId) {
+        let mut w = self.transcript_watchers.entry(call.clone()).or_default();
+        if !w.contains(sup) {
+            w.push(sup.clone());
+        }
+    }
+
+    pub fn unwatch_transcript(&self, call: &CallId, sup: &SupervisorId) {
+        if let Some(mut w) = self.transcript_watchers.get_mut(call) {
+            w.retain(|s| s != sup);
+        }
+        self.transcript_watchers.remove_if(call, |_, w| w.is_empty());
     }
 
     // ---- the call center -------------------------------------------------------------------
@@ -225,6 +312,7 @@ impl App {
             tracing::error!(call_id = %call, "store: {e:#}");
         }
         self.customers.remove(&call);
+        self.transcript_watchers.remove(&call);
         self.peers.retain(|_, p| p.call != call);
         let sfu = self.sfu.clone();
         let room = RoomId(call.0.clone());
@@ -312,6 +400,77 @@ impl App {
                 let _ = tx.try_send(Outbound::Close);
             }
         }
+    }
+}
+
+/// Delivers the speech pipeline's results: protocol events, storage, the customer's mood.
+struct AppSink(std::sync::Weak<App>);
+
+impl SpeechSink for AppSink {
+    fn transcript(&self, call: &CallId, e: TranscriptEvent) {
+        let Some(app) = self.0.upgrade() else { return };
+        app.to_transcript_readers(call, &transcript_message(call, &e));
+    }
+
+    fn utterance(&self, call: &CallId, u: FinalUtterance) {
+        let Some(app) = self.0.upgrade() else { return };
+        let e = &u.event;
+        tracing::info!(
+            call_id = %call,
+            speaker = e.speaker.as_str(),
+            emotion = u.emotion.label.as_str(),
+            latency_ms = u.latency.as_millis() as u64,
+            "utterance: {}", e.text
+        );
+        app.to_transcript_readers(call, &transcript_message(call, e));
+        app.to_transcript_readers(
+            call,
+            &ServerMessage::Emotion {
+                call_id: call.clone(),
+                speaker: e.speaker.as_str().into(),
+                utterance_id: e.utterance_id.clone(),
+                label: u.emotion.label.as_str().into(),
+                valence: u.emotion.valence,
+                arousal: u.emotion.arousal,
+                trend: u.trend.valence,
+            },
+        );
+        let view = UtteranceView {
+            utterance_id: e.utterance_id.clone(),
+            speaker: e.speaker.as_str().into(),
+            start_ms: e.start_ms,
+            end_ms: e.end_ms,
+            text: e.text.clone(),
+            emotion: u.emotion.label.as_str().into(),
+            valence: u.emotion.valence,
+            arousal: u.emotion.arousal,
+        };
+        if let Err(err) = app.store.add_utterance(call.as_str(), &view, &u.language) {
+            tracing::error!(call_id = %call, "store: {err:#}");
+        }
+        if e.speaker == Party::Customer {
+            let alert_after = app.config.speech.alert_after;
+            let sentiment = SentimentView {
+                label: u.emotion.label.as_str().into(),
+                trend: u.trend.valence,
+                negative_run: u.trend.negative_run,
+            };
+            let _ = app.with_center(|c, _| {
+                c.customer_sentiment(call, sentiment, alert_after, e.text.clone())
+            });
+        }
+    }
+}
+
+fn transcript_message(call: &CallId, e: &TranscriptEvent) -> ServerMessage {
+    ServerMessage::Transcript {
+        call_id: call.clone(),
+        speaker: e.speaker.as_str().into(),
+        utterance_id: e.utterance_id.clone(),
+        start_ms: e.start_ms,
+        end_ms: e.end_ms,
+        text: e.text.clone(),
+        is_final: e.is_final,
     }
 }
 

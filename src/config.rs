@@ -22,6 +22,7 @@ pub struct Config {
     pub tls_key: Option<PathBuf>,
     pub media: MediaConfig,
     pub center: CenterConfig,
+    pub speech: crate::speech::SpeechConfig,
 }
 
 impl Default for Config {
@@ -35,6 +36,7 @@ impl Default for Config {
             tls_key: None,
             media: MediaConfig::default(),
             center: CenterConfig::default(),
+            speech: crate::speech::SpeechConfig::default(),
         }
     }
 }

@@ -8,6 +8,7 @@ mod auth;
 mod config;
 mod http;
 mod metrics;
+mod speech;
 mod store;
 mod ws;
 
@@ -62,6 +63,21 @@ struct Cli {
     /// UDP port range for media, e.g. 40000-40999.
     #[arg(long, env = "SWITCHBOARD_UDP_PORTS", value_parser = parse_range)]
     udp_ports: Option<(u16, u16)>,
+    /// English Whisper model (ggml) for live transcription.
+    #[arg(long, env = "SWITCHBOARD_MODEL", global = true)]
+    model: Option<PathBuf>,
+    /// Multilingual Whisper model (ggml) for other languages, e.g. models/ggml-base.bin.
+    #[arg(long, env = "SWITCHBOARD_MULTILINGUAL_MODEL", global = true)]
+    multilingual_model: Option<PathBuf>,
+    /// Default language of calls (ISO 639-1: en, zh, ...).
+    #[arg(long = "call-language", env = "SWITCHBOARD_LANGUAGE")]
+    call_language: Option<String>,
+    /// ASR worker threads shared by all calls.
+    #[arg(long, env = "SWITCHBOARD_ASR_WORKERS")]
+    asr_workers: Option<usize>,
+    /// Turn live transcription off.
+    #[arg(long, env = "SWITCHBOARD_NO_SPEECH")]
+    no_speech: bool,
     /// Log format.
     #[arg(long, env = "SWITCHBOARD_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     log_format: String,
@@ -86,6 +102,15 @@ enum Command {
         #[arg(long, env = "SWITCHBOARD_PASSWORD")]
         password: Option<String>,
     },
+    /// Transcribe a WAV recording with the live pipeline (VAD, Whisper, emotion); prints one
+    /// JSON object per utterance: start, end, text, emotion, valence, arousal.
+    Transcribe {
+        /// Any sample rate, mono or stereo, integer or float samples.
+        file: PathBuf,
+        /// Language spoken (ISO 639-1, or auto) [default: the configured language].
+        #[arg(long)]
+        language: Option<String>,
+    },
 }
 
 fn parse_range(s: &str) -> Result<(u16, u16), String> {
@@ -98,7 +123,17 @@ fn parse_range(s: &str) -> Result<(u16, u16), String> {
     Ok((a, b))
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging(&cli.log_format);
     let mut config = config::Config::load(cli.config.as_deref())?;
@@ -127,8 +162,31 @@ fn main() -> anyhow::Result<()> {
         config.media.port_max = b;
     }
 
+    if let Some(m) = &cli.model {
+        config.speech.model = m.clone();
+    }
+    if let Some(m) = &cli.multilingual_model {
+        config.speech.multilingual_model = Some(m.clone());
+    }
+    if let Some(l) = &cli.call_language {
+        config.speech.language = l.clone();
+    }
+    if let Some(w) = cli.asr_workers {
+        config.speech.workers = w.max(1);
+    }
+    if cli.no_speech {
+        config.speech.enabled = false;
+    }
+    if !speech::valid_language(&config.speech.language) {
+        anyhow::bail!("bad speech.language {:?}", config.speech.language);
+    }
+
+    if let Some(Command::Transcribe { file, language }) = &cli.command {
+        return speech::offline::run(file, language.as_deref(), &config.speech);
+    }
     let store = store::Store::open(&config.data_dir)?;
     match cli.command.unwrap_or(Command::Serve) {
+        Command::Transcribe { .. } => unreachable!("handled above"),
         Command::AddUser {
             username,
             name,
@@ -171,8 +229,10 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn init_logging(format: &str) {
+    // whisper.cpp and ggml log through `tracing` (target whisper_rs) instead of stderr.
+    whisper_rs::install_logging_hooks();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        "info,webrtc=warn,rtc=error,rtc_ice=error,rtc_dtls=error,rtc_srtp=error".into()
+        "info,webrtc=warn,rtc=error,rtc_ice=error,rtc_dtls=error,rtc_srtp=error,whisper_rs=warn".into()
     });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

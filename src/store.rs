@@ -4,6 +4,7 @@
 //! use WAL mode so a crash never leaves a half-written record.
 
 use anyhow::Context;
+use signaling::protocol::UtteranceView;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::Mutex;
@@ -61,6 +62,20 @@ CREATE TABLE IF NOT EXISTS calls (
     end_reason TEXT
 );
 CREATE INDEX IF NOT EXISTS calls_started ON calls(started_at);
+CREATE TABLE IF NOT EXISTS utterances (
+    call_id TEXT NOT NULL REFERENCES calls(call_id),
+    utterance_id TEXT NOT NULL,
+    speaker TEXT NOT NULL CHECK (speaker IN ('customer', 'agent')),
+    start_ms INTEGER NOT NULL,
+    end_ms INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    emotion TEXT NOT NULL,
+    valence REAL NOT NULL,
+    arousal REAL NOT NULL,
+    language TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (call_id, utterance_id)
+);
 ";
 
 fn unix_ms() -> i64 {
@@ -162,5 +177,68 @@ impl Store {
             params![call_id, unix_ms(), reason],
         )?;
         Ok(())
+    }
+
+    /// Store one final utterance of a call.
+    pub fn add_utterance(&self, call_id: &str, u: &UtteranceView, language: &str) -> anyhow::Result<()> {
+        self.conn.lock().expect("lock").execute(
+            "INSERT OR REPLACE INTO utterances
+             (call_id, utterance_id, speaker, start_ms, end_ms, text, emotion, valence, arousal, language, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                call_id,
+                u.utterance_id,
+                u.speaker,
+                u.start_ms as i64,
+                u.end_ms as i64,
+                u.text,
+                u.emotion,
+                u.valence as f64,
+                u.arousal as f64,
+                language,
+                unix_ms()
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// A call's transcript in time order; `None` when there is no such call.
+    pub fn transcript(&self, call_id: &str) -> anyhow::Result<Option<Vec<UtteranceView>>> {
+        let conn = self.conn.lock().expect("lock");
+        let exists: bool = conn
+            .query_row("SELECT 1 FROM calls WHERE call_id = ?1", params![call_id], |_| Ok(()))
+            .optional()?
+            .is_some();
+        if !exists {
+            return Ok(None);
+        }
+        let mut st = conn.prepare(
+            "SELECT utterance_id, speaker, start_ms, end_ms, text, emotion, valence, arousal
+             FROM utterances WHERE call_id = ?1 ORDER BY start_ms, utterance_id",
+        )?;
+        let rows = st.query_map(params![call_id], |r| {
+            Ok(UtteranceView {
+                utterance_id: r.get(0)?,
+                speaker: r.get(1)?,
+                start_ms: r.get::<_, i64>(2)? as u64,
+                end_ms: r.get::<_, i64>(3)? as u64,
+                text: r.get(4)?,
+                emotion: r.get(5)?,
+                valence: r.get::<_, f64>(6)? as f32,
+                arousal: r.get::<_, f64>(7)? as f32,
+            })
+        })?;
+        Ok(Some(rows.collect::<Result<_, _>>()?))
+    }
+
+    /// The agent who answered a call, if any.
+    pub fn call_agent(&self, call_id: &str) -> anyhow::Result<Option<String>> {
+        let conn = self.conn.lock().expect("lock");
+        Ok(conn
+            .query_row("SELECT agent FROM calls WHERE call_id = ?1", params![call_id], |r| {
+                r.get::<_, Option<String>>(0)
+            })
+            .optional()?
+            .flatten())
     }
 }

@@ -207,7 +207,11 @@ impl Session {
                 Ok(())
             }
             ClientMessage::Login { username, password } => self.login(username, password).await,
-            ClientMessage::StartCall { sdp, caller } => self.start_call(sdp, caller).await,
+            ClientMessage::StartCall {
+                sdp,
+                caller,
+                language,
+            } => self.start_call(sdp, caller, language).await,
             ClientMessage::IceCandidate { peer_id, candidate } => {
                 self.ice_candidate(peer_id, candidate).await
             }
@@ -249,6 +253,32 @@ impl Session {
                 let sup = self.supervisor()?;
                 self.app
                     .with_center(|c, _| c.stop_listening(&call_id, &sup))?;
+                Ok(())
+            }
+            ClientMessage::WatchTranscript { call_id } => {
+                let sup = self.supervisor()?;
+                if !self.app.with_center(|c, _| c.is_live(&call_id)) {
+                    return Err(Refusal::new(
+                        ErrorCode::NotFound,
+                        format!("no live call {call_id}"),
+                    ));
+                }
+                let utterances = self
+                    .app
+                    .store
+                    .transcript(call_id.as_str())
+                    .map_err(|e| Refusal::new(ErrorCode::Internal, format!("{e:#}")))?
+                    .unwrap_or_default();
+                self.app.watch_transcript(&call_id, &sup);
+                self.send(&ServerMessage::TranscriptHistory {
+                    call_id,
+                    utterances,
+                });
+                Ok(())
+            }
+            ClientMessage::UnwatchTranscript { call_id } => {
+                let sup = self.supervisor()?;
+                self.app.unwatch_transcript(&call_id, &sup);
                 Ok(())
             }
         }
@@ -351,7 +381,12 @@ impl Session {
         Ok(())
     }
 
-    async fn start_call(&mut self, sdp: String, caller: signaling::protocol::CallerInfo) -> Reply {
+    async fn start_call(
+        &mut self,
+        sdp: String,
+        caller: signaling::protocol::CallerInfo,
+        language: Option<String>,
+    ) -> Reply {
         match &self.identity {
             Identity::Anonymous => {}
             Identity::Customer(call) => {
@@ -371,6 +406,24 @@ impl Session {
             }
         }
         let caller = sanitize_caller(caller)?;
+        let language = match language {
+            None => self.app.config.speech.language.clone(),
+            Some(l) if crate::speech::valid_language(&l) => l,
+            Some(l) => {
+                return Err(Refusal::new(
+                    ErrorCode::BadMessage,
+                    format!("unknown language {l:?}: use an ISO 639-1 code such as en or zh"),
+                ))
+            }
+        };
+        if let Some(sp) = &self.app.speech {
+            if !sp.supports(&language) {
+                return Err(Refusal::new(
+                    ErrorCode::BadMessage,
+                    format!("language {language:?} is not available on this server"),
+                ));
+            }
+        }
         let call_id = CallId::random();
         let (peer_id, answer) = match self
             .join(&call_id, Role::Customer, PeerOwner::Customer, &sdp)
@@ -387,6 +440,7 @@ impl Session {
         };
         self.identity = Identity::Customer(call_id.clone());
         self.app.bind_customer(call_id.clone(), self.id.clone());
+        self.app.start_speech(&call_id, &language);
         if let Err(e) = self.app.store.call_started(
             call_id.as_str(),
             &serde_json::to_string(&caller).unwrap_or_default(),

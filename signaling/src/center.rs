@@ -17,6 +17,7 @@ use crate::error::{Result, SignalError};
 use crate::ids::{AgentId, CallId, SupervisorId};
 use crate::protocol::{
     AgentStateName, AgentView, CallStateName, CallView, CallerInfo, EndReason, QueueEntryView,
+    SentimentView,
     ServerMessage,
 };
 use std::collections::{BTreeMap, HashSet, VecDeque};
@@ -145,6 +146,7 @@ struct Call {
     customer_muted: bool,
     agent_muted: bool,
     listeners: BTreeMap<SupervisorId, ()>,
+    sentiment: Option<SentimentView>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -265,6 +267,7 @@ impl CallCenter {
                 customer_muted: false,
                 agent_muted: false,
                 listeners: BTreeMap::new(),
+                sentiment: None,
             },
         );
         self.queue.push_back(call_id);
@@ -700,6 +703,48 @@ impl CallCenter {
         self.dispatch(now);
     }
 
+    // ---- speech ----------------------------------------------------------------------------
+
+    /// The customer's mood changed: update the dashboard, and alert every supervisor when the
+    /// customer has just been negative `alert_after` utterances in a row.
+    pub fn customer_sentiment(
+        &mut self,
+        call_id: &CallId,
+        view: SentimentView,
+        alert_after: u32,
+        last_text: String,
+    ) -> Result<()> {
+        let call = self
+            .calls
+            .get_mut(call_id)
+            .ok_or_else(|| SignalError::CallNotFound(call_id.clone()))?;
+        let alert = alert_after > 0 && view.negative_run == alert_after;
+        let trend = view.trend;
+        let run = view.negative_run;
+        call.sentiment = Some(view);
+        let agent = match &call.state {
+            CallState::Ringing { agent, .. } | CallState::Talking { agent, .. } => {
+                Some(agent.clone())
+            }
+            _ => None,
+        };
+        self.outputs.push_back(Output::DashboardChanged);
+        if alert {
+            let msg = ServerMessage::SentimentAlert {
+                call_id: call_id.clone(),
+                agent,
+                negative_utterances: run,
+                trend,
+                last_text,
+            };
+            for sup in self.supervisors.keys() {
+                self.outputs
+                    .push_back(Output::ToSupervisor(sup.clone(), msg.clone()));
+            }
+        }
+        Ok(())
+    }
+
     // ---- views -----------------------------------------------------------------------------
 
     /// The supervisors' live view at `now`.
@@ -720,6 +765,7 @@ impl CallCenter {
                     _ => None,
                 },
                 listeners: c.listeners.keys().cloned().collect(),
+                sentiment: c.sentiment.clone(),
             })
             .collect();
         let agents = self
@@ -785,6 +831,14 @@ impl CallCenter {
     /// Live calls (not ended).
     pub fn call_ids(&self) -> Vec<CallId> {
         self.calls.keys().cloned().collect()
+    }
+
+    /// The agent talking on a call (not one it is only ringing for).
+    pub fn talking_agent(&self, call_id: &CallId) -> Option<AgentId> {
+        match &self.calls.get(call_id)?.state {
+            CallState::Talking { agent, .. } => Some(agent.clone()),
+            _ => None,
+        }
     }
 
     /// The agent assigned to (or ringing for) a call.

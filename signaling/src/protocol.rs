@@ -59,6 +59,10 @@ pub enum ClientMessage {
         sdp: String,
         #[serde(default)]
         caller: CallerInfo,
+        /// Language spoken on the call (ISO 639-1, e.g. `en`, `zh`); the deployment's default
+        /// when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        language: Option<String>,
     },
     /// Any peer owner: trickle one ICE candidate for one of its peer connections.
     IceCandidate {
@@ -81,6 +85,10 @@ pub enum ClientMessage {
     Listen { call_id: CallId, sdp: String },
     /// Supervisor: stop listening.
     StopListening { call_id: CallId },
+    /// Supervisor: receive a call's live transcript (its history first).
+    WatchTranscript { call_id: CallId },
+    /// Supervisor: stop receiving a call's transcript.
+    UnwatchTranscript { call_id: CallId },
     /// Anyone: keep-alive; answered with `pong`.
     Ping,
 }
@@ -98,6 +106,8 @@ impl ClientMessage {
         "decline",
         "listen",
         "stop_listening",
+        "watch_transcript",
+        "unwatch_transcript",
         "ping",
     ];
 }
@@ -212,6 +222,34 @@ pub struct CallView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<AgentId>,
     pub listeners: Vec<SupervisorId>,
+    /// The customer's mood so far (absent until they have said something).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentiment: Option<SentimentView>,
+}
+
+/// A speaker's mood in a call.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SentimentView {
+    /// Label of the latest utterance: neutral, positive, frustrated or angry.
+    pub label: String,
+    /// Rolling valence, -1 (negative) .. 1 (positive).
+    pub trend: f32,
+    /// Negative utterances in a row.
+    pub negative_run: u32,
+}
+
+/// One stored utterance of a call's transcript.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UtteranceView {
+    pub utterance_id: String,
+    /// `customer` or `agent`.
+    pub speaker: String,
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub text: String,
+    pub emotion: String,
+    pub valence: f32,
+    pub arousal: f32,
 }
 
 /// One agent in the supervisor's live view.
@@ -303,6 +341,44 @@ pub enum ServerMessage {
     },
     /// Supervisors: listening stopped (asked for, or the call ended).
     ListenStopped { call_id: CallId },
+    /// Agent on the call and supervisors watching it: a partial (`final: false`) or final
+    /// transcript of one utterance. A later message with the same `utterance_id` replaces an
+    /// earlier one; a final with empty `text` withdraws the utterance (it was not speech).
+    Transcript {
+        call_id: CallId,
+        speaker: String,
+        utterance_id: String,
+        start_ms: u64,
+        end_ms: u64,
+        text: String,
+        #[serde(rename = "final")]
+        is_final: bool,
+    },
+    /// Agent on the call and supervisors watching it: the emotion of a final utterance, and the
+    /// speaker's rolling sentiment.
+    Emotion {
+        call_id: CallId,
+        speaker: String,
+        utterance_id: String,
+        label: String,
+        valence: f32,
+        arousal: f32,
+        trend: f32,
+    },
+    /// Supervisors: a customer has stayed negative for `negative_utterances` in a row.
+    SentimentAlert {
+        call_id: CallId,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        agent: Option<AgentId>,
+        negative_utterances: u32,
+        trend: f32,
+        last_text: String,
+    },
+    /// Answer to `watch_transcript`: the call's final utterances so far.
+    TranscriptHistory {
+        call_id: CallId,
+        utterances: Vec<UtteranceView>,
+    },
     /// Answer to `ping`.
     Pong,
     /// A request that carried an `id` succeeded; sent after any replies it caused.
@@ -346,7 +422,7 @@ mod tests {
         .unwrap();
         assert_eq!(f.id, Some(serde_json::json!(7)));
         match f.message {
-            ClientMessage::StartCall { sdp, caller } => {
+            ClientMessage::StartCall { sdp, caller, .. } => {
                 assert_eq!(sdp, "v=0");
                 assert_eq!(caller.name.as_deref(), Some("Ann"));
                 assert_eq!(caller.metadata["order"], "42");

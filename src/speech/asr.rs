@@ -1,0 +1,596 @@
+//! Speech recognition: one shared pool of Whisper workers for every call.
+//!
+//! Jobs come from many streams (one per speaker per call). The [`Scheduler`] is a fair queue:
+//! finals before partials, and round-robin across streams within each class, so one long
+//! talker cannot starve other calls. A stream holds at most one pending partial (a newer
+//! partial replaces it; a final of the same utterance cancels it) and a few finals (the oldest
+//! is dropped, and counted, when more arrive). Workers are plain OS threads at a lower CPU
+//! priority than the media threads, so recognition falling behind never slows forwarding.
+
+use crate::speech::SpeechMetrics;
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
+
+pub const SAMPLE_RATE: usize = 16_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AsrError {
+    #[error("speech model {path}: {why}")]
+    Model { path: PathBuf, why: String },
+    #[error("no speech model for language {0:?}: configure speech.multilingual_model")]
+    NoModelForLanguage(String),
+    #[error("recognition failed: {0}")]
+    Whisper(String),
+}
+
+/// Check that `path` is a whisper.cpp ggml model and load it.
+pub fn load_model(path: &Path) -> Result<WhisperContext, AsrError> {
+    let bad = |why: String| AsrError::Model {
+        path: path.to_path_buf(),
+        why,
+    };
+    let mut f = std::fs::File::open(path).map_err(|e| {
+        bad(format!(
+            "{e} (run scripts/fetch-models.sh, or `make run`, to download and convert the models)"
+        ))
+    })?;
+    let mut magic = [0u8; 4];
+    std::io::Read::read_exact(&mut f, &mut magic)
+        .map_err(|_| bad("file too short to be a model".into()))?;
+    if u32::from_le_bytes(magic) != 0x6767_6d6c {
+        return Err(bad(
+            "not a whisper.cpp ggml model (bad magic number); re-run scripts/fetch-models.sh"
+                .into(),
+        ));
+    }
+    let p = path
+        .to_str()
+        .ok_or_else(|| bad("path is not valid UTF-8".into()))?;
+    let mut params = WhisperContextParameters::default();
+    params.use_gpu(false);
+    WhisperContext::new_with_params(p, params).map_err(|e| {
+        bad(format!(
+            "whisper.cpp could not load it ({e}); the file is corrupt or truncated: delete it and re-run scripts/fetch-models.sh"
+        ))
+    })
+}
+
+/// The models a pool can use.
+pub struct Models {
+    /// English-only model (tiny.en by default), used for `en`.
+    pub english: Option<Arc<WhisperContext>>,
+    /// Multilingual model (base), used for every other language and for `en` when there is no
+    /// English-only model.
+    pub multilingual: Option<Arc<WhisperContext>>,
+}
+
+impl Models {
+    fn pick(&self, language: &str) -> Option<(usize, &Arc<WhisperContext>)> {
+        if language == "en" {
+            if let Some(m) = &self.english {
+                return Some((0, m));
+            }
+        }
+        self.multilingual.as_ref().map(|m| (1, m))
+    }
+
+    pub fn supports(&self, language: &str) -> bool {
+        self.pick(language).is_some()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobKind {
+    Partial,
+    Final,
+}
+
+/// Which stream a job belongs to (one speaker of one call, or one file).
+pub type StreamKey = u64;
+
+pub struct Job {
+    pub stream: StreamKey,
+    pub utterance: u64,
+    pub kind: JobKind,
+    pub audio: Vec<f32>,
+    pub language: String,
+    /// When the job was queued (for partials: when the audio was cut; for finals: the
+    /// end-of-utterance decision).
+    pub queued_at: Instant,
+    pub reply: Box<dyn FnOnce(AsrOutcome) + Send>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Recognized {
+    pub text: String,
+    pub no_speech_prob: f32,
+    /// Seconds of audio recognised.
+    pub audio_s: f64,
+    /// Wall seconds spent recognising.
+    pub compute_s: f64,
+    /// From queueing to result.
+    pub latency: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub enum AsrOutcome {
+    Done(Recognized),
+    /// Replaced by a newer job, or dropped because the stream had too many waiting.
+    Dropped,
+    Failed(String),
+}
+
+#[derive(Default)]
+struct StreamJobs {
+    finals: VecDeque<Job>,
+    partial: Option<Job>,
+}
+
+/// The fair queue. Plain data, no threads: the pool wraps it in a mutex.
+pub struct Scheduler {
+    streams: HashMap<StreamKey, StreamJobs>,
+    /// Round-robin order of streams that have something queued.
+    order: VecDeque<StreamKey>,
+    max_finals_per_stream: usize,
+    /// Partials older than this are not worth computing any more.
+    partial_ttl: Duration,
+}
+
+/// Jobs a scheduler call gave up on; their replies must be called (outside any lock).
+pub type Discarded = Vec<Job>;
+
+impl Scheduler {
+    pub fn new(max_finals_per_stream: usize, partial_ttl: Duration) -> Self {
+        Self {
+            streams: HashMap::new(),
+            order: VecDeque::new(),
+            max_finals_per_stream: max_finals_per_stream.max(1),
+            partial_ttl,
+        }
+    }
+
+    pub fn submit(&mut self, job: Job) -> Discarded {
+        let mut out = vec![];
+        let key = job.stream;
+        let s = self.streams.entry(key).or_default();
+        match job.kind {
+            JobKind::Partial => {
+                if s.finals.iter().any(|f| f.utterance == job.utterance) {
+                    out.push(job);
+                } else if let Some(old) = s.partial.replace(job) {
+                    out.push(old);
+                }
+            }
+            JobKind::Final => {
+                if s
+                    .partial
+                    .as_ref()
+                    .is_some_and(|p| p.utterance <= job.utterance)
+                {
+                    out.extend(s.partial.take());
+                }
+                s.finals.push_back(job);
+                while s.finals.len() > self.max_finals_per_stream {
+                    out.extend(s.finals.pop_front());
+                }
+            }
+        }
+        if !self.order.contains(&key) {
+            self.order.push_back(key);
+        }
+        out
+    }
+
+    /// The next job to run, fairly, plus stale partials dropped on the way.
+    pub fn next(&mut self, now: Instant) -> (Option<Job>, Discarded) {
+        let mut stale = vec![];
+        for key in self.order.iter() {
+            if let Some(s) = self.streams.get_mut(key) {
+                if s.partial
+                    .as_ref()
+                    .is_some_and(|p| now.duration_since(p.queued_at) > self.partial_ttl)
+                {
+                    stale.extend(s.partial.take());
+                }
+            }
+        }
+        let pos = self
+            .order
+            .iter()
+            .position(|k| self.streams.get(k).is_some_and(|s| !s.finals.is_empty()))
+            .or_else(|| {
+                self.order
+                    .iter()
+                    .position(|k| self.streams.get(k).is_some_and(|s| s.partial.is_some()))
+            });
+        let job = pos.and_then(|i| {
+            let key = self.order.remove(i)?;
+            let s = self.streams.get_mut(&key)?;
+            let job = s.finals.pop_front().or_else(|| s.partial.take());
+            if s.finals.is_empty() && s.partial.is_none() {
+                self.streams.remove(&key);
+            } else {
+                self.order.push_back(key); // to the back: others go first
+            }
+            job
+        });
+        self.order.retain(|k| self.streams.contains_key(k));
+        (job, stale)
+    }
+
+    pub fn len(&self) -> usize {
+        self.streams
+            .values()
+            .map(|s| s.finals.len() + s.partial.is_some() as usize)
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct PoolConfig {
+    pub workers: usize,
+    pub threads_per_worker: usize,
+    pub max_finals_per_stream: usize,
+    pub partial_ttl: Duration,
+    /// Nice value of worker threads (0 = same priority as media; 10 = yield to it).
+    pub nice: i32,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            threads_per_worker: 1,
+            max_finals_per_stream: 4,
+            partial_ttl: Duration::from_millis(1500),
+            nice: 10,
+        }
+    }
+}
+
+struct Shared {
+    sched: Mutex<Scheduler>,
+    wake: Condvar,
+    stop: std::sync::atomic::AtomicBool,
+    metrics: Option<SpeechMetrics>,
+}
+
+/// The worker pool. Dropping it stops the workers after their current job.
+pub struct AsrPool {
+    shared: Arc<Shared>,
+    models: Arc<Models>,
+    workers: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl AsrPool {
+    pub fn start(models: Models, cfg: PoolConfig, metrics: Option<SpeechMetrics>) -> Self {
+        let shared = Arc::new(Shared {
+            sched: Mutex::new(Scheduler::new(cfg.max_finals_per_stream, cfg.partial_ttl)),
+            wake: Condvar::new(),
+            stop: std::sync::atomic::AtomicBool::new(false),
+            metrics,
+        });
+        let models = Arc::new(models);
+        let workers = (0..cfg.workers.max(1))
+            .map(|i| {
+                let shared = shared.clone();
+                let models = models.clone();
+                let cfg = cfg.clone();
+                std::thread::Builder::new()
+                    .name(format!("asr-{i}"))
+                    .spawn(move || worker(shared, models, cfg))
+                    .expect("spawn ASR worker")
+            })
+            .collect();
+        Self {
+            shared,
+            models,
+            workers,
+        }
+    }
+
+    pub fn models(&self) -> &Models {
+        &self.models
+    }
+
+    /// Queue a job; never blocks on recognition.
+    pub fn submit(&self, job: Job) {
+        let discarded = {
+            let mut s = self.shared.sched.lock().expect("sched lock");
+            let d = s.submit(job);
+            self.set_depth(&s);
+            d
+        };
+        self.discard(discarded);
+        self.shared.wake.notify_one();
+    }
+
+    fn set_depth(&self, s: &Scheduler) {
+        if let Some(m) = &self.shared.metrics {
+            m.asr_queue_depth.set(s.len() as i64);
+        }
+    }
+
+    fn discard(&self, jobs: Discarded) {
+        discard(&self.shared, jobs)
+    }
+
+    pub fn queue_len(&self) -> usize {
+        self.shared.sched.lock().expect("sched lock").len()
+    }
+}
+
+fn discard(shared: &Shared, jobs: Discarded) {
+    for j in jobs {
+        if let Some(m) = &shared.metrics {
+            let kind = match j.kind {
+                JobKind::Partial => "partial",
+                JobKind::Final => "final",
+            };
+            m.asr_dropped.with_label_values(&[kind]).inc();
+        }
+        (j.reply)(AsrOutcome::Dropped);
+    }
+}
+
+impl Drop for AsrPool {
+    fn drop(&mut self) {
+        self.shared
+            .stop
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.shared.wake.notify_all();
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
+
+fn worker(shared: Arc<Shared>, models: Arc<Models>, cfg: PoolConfig) {
+    if cfg.nice != 0 {
+        let me = rustix::thread::gettid();
+        if let Err(e) = rustix::process::setpriority_process(Some(me), cfg.nice) {
+            tracing::debug!("could not lower ASR worker priority: {e}");
+        }
+    }
+    let mut states: [Option<whisper_rs::WhisperState>; 2] = [None, None];
+    loop {
+        let (job, stale) = {
+            let mut s = shared.sched.lock().expect("sched lock");
+            loop {
+                if shared.stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                let (job, stale) = s.next(Instant::now());
+                if job.is_some() || !stale.is_empty() {
+                    if let Some(m) = &shared.metrics {
+                        m.asr_queue_depth.set(s.len() as i64);
+                    }
+                    break (job, stale);
+                }
+                s = shared.wake.wait(s).expect("sched lock");
+            }
+        };
+        discard(&shared, stale);
+        let Some(job) = job else { continue };
+        let outcome = match models.pick(&job.language) {
+            None => AsrOutcome::Failed(AsrError::NoModelForLanguage(job.language.clone()).to_string()),
+            Some((slot, ctx)) => {
+                if states[slot].is_none() {
+                    match ctx.create_state() {
+                        Ok(st) => states[slot] = Some(st),
+                        Err(e) => {
+                            (job.reply)(AsrOutcome::Failed(format!("whisper state: {e}")));
+                            continue;
+                        }
+                    }
+                }
+                let state = states[slot].as_mut().expect("just created");
+                match recognize(state, &job, cfg.threads_per_worker, ctx.is_multilingual()) {
+                    Ok(r) => {
+                        if let Some(m) = &shared.metrics {
+                            if r.audio_s > 0.0 {
+                                m.asr_rtf.observe(r.compute_s / r.audio_s);
+                            }
+                            if job.kind == JobKind::Final {
+                                m.final_latency.observe(r.latency.as_secs_f64());
+                            }
+                        }
+                        AsrOutcome::Done(r)
+                    }
+                    Err(e) => AsrOutcome::Failed(e.to_string()),
+                }
+            }
+        };
+        (job.reply)(outcome);
+    }
+}
+
+/// Encoder positions (20 ms each) to run for `samples` of audio: the audio plus a margin,
+/// rounded up to a multiple of 64, instead of Whisper's fixed 30 s window.
+pub fn audio_ctx_for(samples: usize) -> i32 {
+    let positions = samples.div_ceil(320) + 64;
+    (positions.div_ceil(64) * 64).min(1500) as i32
+}
+
+fn recognize(
+    state: &mut whisper_rs::WhisperState,
+    job: &Job,
+    threads: usize,
+    multilingual: bool,
+) -> Result<Recognized, AsrError> {
+    let started = Instant::now();
+    // whisper.cpp ignores inputs shorter than one second: pad with silence.
+    let mut audio = job.audio.clone();
+    let min = SAMPLE_RATE + SAMPLE_RATE / 4;
+    if audio.len() < min {
+        audio.resize(min, 0.0);
+    }
+    let mut p = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+    p.set_n_threads(threads.max(1) as i32);
+    let lang = if multilingual {
+        if job.language == "auto" {
+            None
+        } else {
+            Some(job.language.as_str())
+        }
+    } else {
+        Some("en")
+    };
+    p.set_language(lang);
+    p.set_detect_language(false);
+    p.set_translate(false);
+    p.set_no_context(true);
+    p.set_no_timestamps(true);
+    p.set_single_segment(true);
+    p.set_print_special(false);
+    p.set_print_progress(false);
+    p.set_print_realtime(false);
+    p.set_print_timestamps(false);
+    p.set_suppress_blank(true);
+    p.set_suppress_nst(true);
+    p.set_audio_ctx(audio_ctx_for(audio.len()));
+    if job.kind == JobKind::Partial {
+        p.set_temperature_inc(0.0); // no fallback re-decoding for a throw-away hypothesis
+    }
+    state
+        .full(p, &audio)
+        .map_err(|e| AsrError::Whisper(e.to_string()))?;
+    let mut text = String::new();
+    let mut no_speech: f32 = 0.0;
+    for seg in state.as_iter() {
+        if let Ok(t) = seg.to_str_lossy() {
+            text.push_str(&t);
+        }
+        no_speech = no_speech.max(seg.no_speech_probability());
+    }
+    let compute = started.elapsed();
+    Ok(Recognized {
+        text: clean(&text),
+        no_speech_prob: no_speech,
+        audio_s: job.audio.len() as f64 / SAMPLE_RATE as f64,
+        compute_s: compute.as_secs_f64(),
+        latency: job.queued_at.elapsed(),
+    })
+}
+
+/// Tidy Whisper's output: drop non-speech annotations such as `[BLANK_AUDIO]` or `(music)`
+/// and collapse whitespace.
+pub fn clean(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut depth = 0i32;
+    for c in text.chars() {
+        match c {
+            '[' | '(' | '*' => {
+                if c == '*' {
+                    depth = if depth > 0 { 0 } else { 1 };
+                } else {
+                    depth += 1;
+                }
+            }
+            ']' | ')' => depth = (depth - 1).max(0),
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn job(stream: u64, utterance: u64, kind: JobKind, dropped: &Arc<AtomicUsize>) -> Job {
+        let d = dropped.clone();
+        Job {
+            stream,
+            utterance,
+            kind,
+            audio: vec![],
+            language: "en".into(),
+            queued_at: Instant::now(),
+            reply: Box::new(move |o| {
+                if matches!(o, AsrOutcome::Dropped) {
+                    d.fetch_add(1, Ordering::SeqCst);
+                }
+            }),
+        }
+    }
+
+    #[test]
+    fn round_robin_across_streams_with_finals_first() {
+        let d = Arc::new(AtomicUsize::new(0));
+        let mut s = Scheduler::new(10, Duration::from_secs(10));
+        // Stream 1 talks a lot; streams 2 and 3 a little.
+        for u in 1..=4 {
+            assert!(s.submit(job(1, u, JobKind::Final, &d)).is_empty());
+        }
+        s.submit(job(2, 1, JobKind::Partial, &d));
+        s.submit(job(3, 1, JobKind::Final, &d));
+        let now = Instant::now();
+        let mut order = vec![];
+        while let (Some(j), _) = s.next(now) {
+            order.push((j.stream, j.utterance, j.kind));
+        }
+        assert_eq!(
+            order,
+            vec![
+                (1, 1, JobKind::Final),
+                (3, 1, JobKind::Final),
+                (1, 2, JobKind::Final),
+                (1, 3, JobKind::Final),
+                (1, 4, JobKind::Final),
+                (2, 1, JobKind::Partial),
+            ]
+        );
+    }
+
+    #[test]
+    fn partials_are_replaced_and_cancelled_and_finals_bounded() {
+        let d = Arc::new(AtomicUsize::new(0));
+        let mut s = Scheduler::new(2, Duration::from_secs(10));
+        let mut dropped = vec![];
+        dropped.extend(s.submit(job(1, 1, JobKind::Partial, &d)));
+        dropped.extend(s.submit(job(1, 1, JobKind::Partial, &d))); // replaces
+        assert_eq!(dropped.len(), 1);
+        dropped.extend(s.submit(job(1, 1, JobKind::Final, &d))); // cancels the partial
+        assert_eq!(dropped.len(), 2);
+        dropped.extend(s.submit(job(1, 2, JobKind::Final, &d)));
+        dropped.extend(s.submit(job(1, 3, JobKind::Final, &d))); // over the bound
+        assert_eq!(dropped.len(), 3);
+        assert_eq!(dropped[2].utterance, 1, "the oldest final goes");
+        assert_eq!(s.len(), 2);
+    }
+
+    #[test]
+    fn stale_partials_expire() {
+        let d = Arc::new(AtomicUsize::new(0));
+        let mut s = Scheduler::new(2, Duration::from_millis(100));
+        s.submit(job(1, 1, JobKind::Partial, &d));
+        let (j, stale) = s.next(Instant::now() + Duration::from_secs(1));
+        assert!(j.is_none());
+        assert_eq!(stale.len(), 1);
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn cleans_annotations() {
+        assert_eq!(clean(" [BLANK_AUDIO] "), "");
+        assert_eq!(clean(" Hello (music) there."), "Hello there.");
+        assert_eq!(clean("*sigh* okay"), "okay");
+    }
+
+    #[test]
+    fn audio_ctx_grows_with_audio_and_stops_at_30s() {
+        assert_eq!(audio_ctx_for(16_000), 128);
+        assert!(audio_ctx_for(16_000 * 5) >= 250);
+        assert_eq!(audio_ctx_for(16_000 * 40), 1500);
+    }
+}

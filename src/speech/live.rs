@@ -1,0 +1,302 @@
+//! Live transcription of calls: one light async task per speaker stream, all sharing one
+//! [`AsrPool`]. The task runs the endpointer on decoded frames, queues partial and final jobs,
+//! scores finals for emotion and hands events to a [`SpeechSink`].
+
+use super::asr::{AsrOutcome, AsrPool, Job, JobKind};
+use super::emotion::{self, Emotion, SpeakerBaseline, Trend};
+use super::endpoint::{EndpointEvent, Endpointer, SAMPLE_RATE};
+use super::{SpeechConfig, SpeechMetrics};
+use media::FrameQueue;
+use signaling::center::Party;
+use signaling::CallId;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// A partial or final transcript of one utterance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TranscriptEvent {
+    pub speaker: Party,
+    /// Unique within the call: `customer-3`, `agent-1`.
+    pub utterance_id: String,
+    /// Milliseconds since the call started.
+    pub start_ms: u64,
+    pub end_ms: u64,
+    /// Empty in a final means "this utterance was not speech after all": forget its partials.
+    pub text: String,
+    pub is_final: bool,
+}
+
+/// A final utterance with its emotion and the speaker's running trend.
+#[derive(Clone, Debug)]
+pub struct FinalUtterance {
+    pub event: TranscriptEvent,
+    pub emotion: Emotion,
+    pub trend: Trend,
+    pub language: String,
+    /// End-of-utterance decision to final text.
+    pub latency: Duration,
+}
+
+/// Where a stream's results go (the server, or a benchmark).
+pub trait SpeechSink: Send + Sync + 'static {
+    fn transcript(&self, call: &CallId, event: TranscriptEvent);
+    fn utterance(&self, call: &CallId, utterance: FinalUtterance);
+}
+
+/// The live pipeline: a shared pool and the settings every stream uses.
+pub struct LiveSpeech {
+    pool: Arc<AsrPool>,
+    cfg: SpeechConfig,
+    metrics: SpeechMetrics,
+    next_stream: AtomicU64,
+}
+
+impl LiveSpeech {
+    pub fn new(pool: AsrPool, cfg: SpeechConfig, metrics: SpeechMetrics) -> Self {
+        Self {
+            pool: Arc::new(pool),
+            cfg,
+            metrics,
+            next_stream: AtomicU64::new(1),
+        }
+    }
+
+    pub fn config(&self) -> &SpeechConfig {
+        &self.cfg
+    }
+
+    pub fn supports(&self, language: &str) -> bool {
+        self.pool.models().supports(language)
+    }
+
+    pub fn queue_len(&self) -> usize {
+        self.pool.queue_len()
+    }
+
+    /// Transcribe `frames` (one speaker of one call) until the queue closes, then finish the
+    /// utterances still being recognised.
+    pub fn start_stream(
+        &self,
+        sink: Arc<dyn SpeechSink>,
+        call: CallId,
+        speaker: Party,
+        language: String,
+        frames: FrameQueue,
+        call_started: Instant,
+    ) {
+        let stream = Stream {
+            key: self.next_stream.fetch_add(1, Ordering::Relaxed),
+            pool: self.pool.clone(),
+            metrics: self.metrics.clone(),
+            sink,
+            call,
+            speaker,
+            language,
+            call_started,
+            starts: HashMap::new(),
+            finals: HashMap::new(),
+            shown: HashSet::new(),
+            done: HashSet::new(),
+            baseline: SpeakerBaseline::default(),
+            trend: Trend::default(),
+        };
+        let ep = Endpointer::new(self.cfg.endpoint());
+        tokio::spawn(stream.run(ep, frames));
+    }
+}
+
+type Reply = (u64, JobKind, AsrOutcome);
+
+struct Stream {
+    key: u64,
+    pool: Arc<AsrPool>,
+    metrics: SpeechMetrics,
+    sink: Arc<dyn SpeechSink>,
+    call: CallId,
+    speaker: Party,
+    language: String,
+    call_started: Instant,
+    /// Start (ms since call start) of utterances not yet final.
+    starts: HashMap<u64, u64>,
+    /// Finals being recognised: start, end (ms), audio.
+    finals: HashMap<u64, (u64, u64, Vec<f32>)>,
+    /// Utterances that had a partial shown.
+    shown: HashSet<u64>,
+    /// Utterances whose final is out.
+    done: HashSet<u64>,
+    baseline: SpeakerBaseline,
+    trend: Trend,
+}
+
+impl Stream {
+    async fn run(mut self, mut ep: Endpointer, frames: FrameQueue) {
+        self.metrics.live_streams.inc();
+        let (tx, mut rx) = mpsc::unbounded_channel::<Reply>();
+        let mut open = true;
+        let mut deadline = tokio::time::Instant::now();
+        loop {
+            if !open && self.finals.is_empty() {
+                break;
+            }
+            tokio::select! {
+                batch = frames.recv_all(), if open => {
+                    let events = match batch {
+                        Some(batch) => {
+                            let mut ev = vec![];
+                            for f in batch {
+                                ev.extend(ep.push(&f.samples));
+                            }
+                            ev
+                        }
+                        None => {
+                            open = false;
+                            // Results still due get a little time to arrive.
+                            deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+                            ep.finish()
+                        }
+                    };
+                    let now = Instant::now();
+                    let pos = ep.position();
+                    for e in events {
+                        self.on_endpoint(e, now, pos, &tx);
+                    }
+                }
+                Some((u, kind, outcome)) = rx.recv() => self.on_result(u, kind, outcome),
+                _ = tokio::time::sleep_until(deadline), if !open => break,
+            }
+        }
+        self.metrics.live_streams.dec();
+    }
+
+    /// Milliseconds since the call started of sample `s`, given that sample `pos` is `now`.
+    fn call_ms(&self, s: u64, now: Instant, pos: u64) -> u64 {
+        let now_ms = now.duration_since(self.call_started).as_millis() as u64;
+        now_ms.saturating_sub(pos.saturating_sub(s) * 1000 / SAMPLE_RATE as u64)
+    }
+
+    fn utterance_id(&self, u: u64) -> String {
+        format!("{}-{u}", self.speaker.as_str())
+    }
+
+    fn on_endpoint(&mut self, e: EndpointEvent, now: Instant, pos: u64, tx: &mpsc::UnboundedSender<Reply>) {
+        match e {
+            EndpointEvent::Started { utterance, start } => {
+                let ms = self.call_ms(start, now, pos);
+                self.starts.insert(utterance, ms);
+            }
+            EndpointEvent::Partial { utterance, audio, .. } => {
+                self.submit(utterance, JobKind::Partial, audio, now, tx);
+            }
+            EndpointEvent::Ended {
+                utterance,
+                start,
+                end,
+                audio,
+            } => {
+                let start_ms = self
+                    .starts
+                    .remove(&utterance)
+                    .unwrap_or_else(|| self.call_ms(start, now, pos));
+                let end_ms = self.call_ms(end, now, pos);
+                self.finals
+                    .insert(utterance, (start_ms, end_ms, audio.clone()));
+                self.submit(utterance, JobKind::Final, audio, now, tx);
+            }
+        }
+    }
+
+    fn submit(
+        &self,
+        utterance: u64,
+        kind: JobKind,
+        audio: Vec<f32>,
+        now: Instant,
+        tx: &mpsc::UnboundedSender<Reply>,
+    ) {
+        let tx = tx.clone();
+        self.pool.submit(Job {
+            stream: self.key,
+            utterance,
+            kind,
+            audio,
+            language: self.language.clone(),
+            queued_at: now,
+            reply: Box::new(move |o| {
+                let _ = tx.send((utterance, kind, o));
+            }),
+        });
+    }
+
+    fn on_result(&mut self, u: u64, kind: JobKind, outcome: AsrOutcome) {
+        match kind {
+            JobKind::Partial => {
+                let AsrOutcome::Done(r) = outcome else { return };
+                if self.done.contains(&u) || self.finals.contains_key(&u) || r.text.is_empty() {
+                    return; // the final is due or out: a partial now would go backwards
+                }
+                let Some(&start_ms) = self.starts.get(&u) else { return };
+                let end_ms = start_ms + (r.audio_s * 1000.0) as u64;
+                self.shown.insert(u);
+                self.sink.transcript(
+                    &self.call,
+                    TranscriptEvent {
+                        speaker: self.speaker,
+                        utterance_id: self.utterance_id(u),
+                        start_ms,
+                        end_ms,
+                        text: r.text,
+                        is_final: false,
+                    },
+                );
+            }
+            JobKind::Final => {
+                let Some((start_ms, end_ms, audio)) = self.finals.remove(&u) else {
+                    return;
+                };
+                self.done.insert(u);
+                let (speaker, utterance_id) = (self.speaker, self.utterance_id(u));
+                let event = move |text: String| TranscriptEvent {
+                    speaker,
+                    utterance_id: utterance_id.clone(),
+                    start_ms,
+                    end_ms,
+                    text,
+                    is_final: true,
+                };
+                match outcome {
+                    AsrOutcome::Done(r) if super::offline::keep(&r) => {
+                        let emotion =
+                            emotion::score(&audio, &r.text, &self.language, &mut self.baseline);
+                        self.trend.update(&emotion);
+                        self.metrics
+                            .utterances
+                            .with_label_values(&[emotion.label.as_str()])
+                            .inc();
+                        self.sink.utterance(
+                            &self.call,
+                            FinalUtterance {
+                                event: event(r.text),
+                                emotion,
+                                trend: self.trend.clone(),
+                                language: self.language.clone(),
+                                latency: r.latency,
+                            },
+                        );
+                    }
+                    other => {
+                        if let AsrOutcome::Failed(e) = &other {
+                            tracing::warn!(call_id = %self.call, "recognition failed: {e}");
+                        }
+                        if self.shown.contains(&u) {
+                            self.sink.transcript(&self.call, event(String::new()));
+                        }
+                    }
+                }
+                self.shown.remove(&u);
+            }
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! The live speech pipeline: what is said on every call, and how.
+//!
+//! Flow per speaker (customer and agent separately): the media tap decodes Opus to 16 kHz
+//! ([`media::decode_tap`]) → [`endpoint::Endpointer`] finds utterances → the shared
+//! [`asr::AsrPool`] transcribes partials and finals → [`emotion::score`] labels each final →
+//! [`live`] hands events to the server (protocol, storage, alerts). The offline command
+//! ([`offline`]) runs the same endpointer, pool and scorer over a WAV file.
+//!
+//! Glossary: a *stream* is one speaker's audio in one call; an *utterance* is a stretch of
+//! speech between pauses; a *partial* is a hypothesis for an utterance still in progress, a
+//! *final* the text of a finished one.
+
+pub mod asr;
+pub mod emotion;
+pub mod endpoint;
+pub mod live;
+pub mod offline;
+pub mod wav;
+
+use prometheus::{
+    Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry,
+};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SpeechConfig {
+    /// Transcribe live calls. When on, the English model must load or the server won't start.
+    pub enabled: bool,
+    /// English-only Whisper model (ggml), used for `en`.
+    pub model: PathBuf,
+    /// Multilingual Whisper model (ggml), used for other languages. Optional.
+    pub multilingual_model: Option<PathBuf>,
+    /// Language of calls unless the customer's `start_call` says otherwise (`en`, `zh`, ...).
+    pub language: String,
+    /// ASR worker threads shared by all calls.
+    pub workers: usize,
+    /// Threads each worker gives whisper.cpp.
+    pub threads_per_worker: usize,
+    /// Nice value of ASR workers: recognition yields the CPU to forwarding.
+    pub worker_nice: i32,
+    /// Decoded 20 ms frames a stream may hold before the oldest are dropped.
+    pub frame_queue: usize,
+    pub vad_threshold: f32,
+    pub min_speech_ms: u32,
+    pub min_silence_ms: u32,
+    pub max_utterance_ms: u32,
+    pub partial_every_ms: u32,
+    /// Finals per stream that may wait for a worker; more drop the oldest (counted).
+    pub max_queued_finals: usize,
+    /// Alert supervisors when the customer has been negative this many utterances in a row.
+    pub alert_after: u32,
+}
+
+impl Default for SpeechConfig {
+    fn default() -> Self {
+        let ep = endpoint::EndpointConfig::default();
+        Self {
+            enabled: true,
+            model: PathBuf::from("models/ggml-tiny.en.bin"),
+            multilingual_model: None,
+            language: "en".into(),
+            workers: 2,
+            threads_per_worker: 1,
+            worker_nice: 10,
+            frame_queue: 250,
+            vad_threshold: ep.threshold,
+            min_speech_ms: ep.min_speech_ms,
+            min_silence_ms: ep.min_silence_ms,
+            max_utterance_ms: ep.max_utterance_ms,
+            partial_every_ms: ep.partial_every_ms,
+            max_queued_finals: 4,
+            alert_after: 3,
+        }
+    }
+}
+
+impl SpeechConfig {
+    pub fn endpoint(&self) -> endpoint::EndpointConfig {
+        endpoint::EndpointConfig {
+            threshold: self.vad_threshold,
+            min_speech_ms: self.min_speech_ms,
+            min_silence_ms: self.min_silence_ms,
+            max_utterance_ms: self.max_utterance_ms,
+            pad_ms: 200,
+            partial_every_ms: self.partial_every_ms,
+        }
+    }
+
+    pub fn pool(&self) -> asr::PoolConfig {
+        asr::PoolConfig {
+            workers: self.workers,
+            threads_per_worker: self.threads_per_worker,
+            max_finals_per_stream: self.max_queued_finals,
+            partial_ttl: std::time::Duration::from_millis(1500),
+            nice: self.worker_nice,
+        }
+    }
+
+    /// Load the configured models (the English one is required).
+    pub fn load_models(&self) -> Result<asr::Models, asr::AsrError> {
+        let english = Some(std::sync::Arc::new(asr::load_model(&self.model)?));
+        let multilingual = match &self.multilingual_model {
+            Some(p) => Some(std::sync::Arc::new(asr::load_model(p)?)),
+            None => None,
+        };
+        Ok(asr::Models {
+            english,
+            multilingual,
+        })
+    }
+}
+
+/// Languages a call may ask for: ISO 639-1 codes Whisper knows, or `auto`.
+pub fn valid_language(code: &str) -> bool {
+    code == "auto"
+        || (code.len() == 2 && code.chars().all(|c| c.is_ascii_lowercase()))
+        || code == "yue"
+        || code == "haw"
+}
+
+#[derive(Clone)]
+pub struct SpeechMetrics {
+    pub asr_queue_depth: IntGauge,
+    pub final_latency: Histogram,
+    pub asr_rtf: Histogram,
+    pub asr_dropped: IntCounterVec,
+    pub utterances: IntCounterVec,
+    pub live_streams: IntGauge,
+}
+
+impl SpeechMetrics {
+    pub fn new(registry: &Registry) -> prometheus::Result<Self> {
+        let m = Self {
+            asr_queue_depth: IntGauge::new(
+                "switchboard_asr_queue_depth",
+                "Recognition jobs waiting for a worker",
+            )?,
+            final_latency: Histogram::with_opts(
+                HistogramOpts::new(
+                    "switchboard_asr_final_latency_seconds",
+                    "End-of-utterance decision to final transcript",
+                )
+                .buckets(vec![
+                    0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0,
+                ]),
+            )?,
+            asr_rtf: Histogram::with_opts(
+                HistogramOpts::new(
+                    "switchboard_asr_real_time_factor",
+                    "Recognition wall time divided by audio duration, per job",
+                )
+                .buckets(vec![0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0]),
+            )?,
+            asr_dropped: IntCounterVec::new(
+                Opts::new(
+                    "switchboard_asr_dropped_jobs_total",
+                    "Recognition jobs dropped: superseded or stale partials, finals over the per-stream bound",
+                ),
+                &["kind"],
+            )?,
+            utterances: IntCounterVec::new(
+                Opts::new(
+                    "switchboard_utterances_total",
+                    "Final utterances by emotion label",
+                ),
+                &["emotion"],
+            )?,
+            live_streams: IntGauge::new(
+                "switchboard_speech_streams",
+                "Speaker streams being transcribed",
+            )?,
+        };
+        registry.register(Box::new(m.asr_queue_depth.clone()))?;
+        registry.register(Box::new(m.final_latency.clone()))?;
+        registry.register(Box::new(m.asr_rtf.clone()))?;
+        registry.register(Box::new(m.asr_dropped.clone()))?;
+        registry.register(Box::new(m.utterances.clone()))?;
+        registry.register(Box::new(m.live_streams.clone()))?;
+        for l in emotion::EmotionLabel::ALL {
+            m.utterances.with_label_values(&[l.as_str()]);
+        }
+        for k in ["partial", "final"] {
+            m.asr_dropped.with_label_values(&[k]);
+        }
+        Ok(m)
+    }
+}

@@ -228,6 +228,7 @@ impl Scheduler {
             .sum()
     }
 
+    #[allow(dead_code)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -320,10 +321,6 @@ impl AsrPool {
 
     fn discard(&self, jobs: Discarded) {
         discard(&self.shared, jobs)
-    }
-
-    pub fn queue_len(&self) -> usize {
-        self.shared.sched.lock().expect("sched lock").len()
     }
 }
 

@@ -72,10 +72,6 @@ impl LiveSpeech {
         self.pool.models().supports(language)
     }
 
-    pub fn queue_len(&self) -> usize {
-        self.pool.queue_len()
-    }
-
     /// Transcribe `frames` (one speaker of one call) until the queue closes, then finish the
     /// utterances still being recognised.
     pub fn start_stream(
@@ -109,6 +105,9 @@ impl LiveSpeech {
 }
 
 type Reply = (u64, JobKind, AsrOutcome);
+
+/// After this long without frames, a stream counts the gap as silence.
+const STALL: Duration = Duration::from_millis(250);
 
 struct Stream {
     key: u64,
@@ -165,6 +164,17 @@ impl Stream {
                     }
                 }
                 Some((u, kind, outcome)) = rx.recv() => self.on_result(u, kind, outcome),
+                // No audio (the speaker muted, or their packets stopped): that is silence, and
+                // it must still end the utterance in progress.
+                _ = tokio::time::sleep(STALL), if open && ep.is_speaking() => {
+                    let silence = vec![0f32; STALL.as_millis() as usize * SAMPLE_RATE / 1000];
+                    let events = ep.push(&silence);
+                    let now = Instant::now();
+                    let pos = ep.position();
+                    for e in events {
+                        self.on_endpoint(e, now, pos, &tx);
+                    }
+                }
                 _ = tokio::time::sleep_until(deadline), if !open => break,
             }
         }

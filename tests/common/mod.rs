@@ -32,6 +32,72 @@ pub const WAIT: Duration = Duration::from_secs(15);
 
 // ---- server ---------------------------------------------------------------------------------
 
+/// The English Whisper model `scripts/fetch-models.sh` puts in the repository's `models/`.
+pub fn model_path() -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/ggml-tiny.en.bin");
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/fetch-models.sh (make test does)",
+        p.display()
+    );
+    p
+}
+
+/// Speak `text` with espeak-ng (en-us, 130 words per minute) and return 48 kHz mono samples.
+pub fn espeak_48k(text: &str, extra_args: &[&str]) -> Vec<i16> {
+    let out = Command::new("espeak-ng")
+        .args(["-v", "en-us", "-s", "130", "--stdout"])
+        .args(extra_args)
+        .arg(text)
+        .output()
+        .expect("espeak-ng must be installed (make test installs it)");
+    assert!(out.status.success(), "espeak-ng failed");
+    let (rate, pcm) = parse_wav_i16(&out.stdout);
+    resample_linear(&pcm, rate, 48_000)
+}
+
+/// A 16-bit mono WAV file's rate and samples (espeak-ng writes a streaming header).
+pub fn parse_wav_i16(bytes: &[u8]) -> (u32, Vec<i16>) {
+    assert_eq!(&bytes[0..4], b"RIFF");
+    let mut i = 12;
+    let mut rate = 0;
+    while i + 8 <= bytes.len() {
+        let id = &bytes[i..i + 4];
+        let len = u32::from_le_bytes(bytes[i + 4..i + 8].try_into().unwrap()) as usize;
+        if id == b"fmt " {
+            rate = u32::from_le_bytes(bytes[i + 12..i + 16].try_into().unwrap());
+        }
+        if id == b"data" {
+            let end = if len == 0 || i + 8 + len > bytes.len() {
+                bytes.len()
+            } else {
+                i + 8 + len
+            };
+            let pcm = bytes[i + 8..end]
+                .chunks_exact(2)
+                .map(|b| i16::from_le_bytes([b[0], b[1]]))
+                .collect();
+            return (rate, pcm);
+        }
+        i += 8 + len;
+    }
+    panic!("no data chunk");
+}
+
+pub fn resample_linear(pcm: &[i16], from: u32, to: u32) -> Vec<i16> {
+    let n = (pcm.len() as u64 * to as u64 / from as u64) as usize;
+    (0..n)
+        .map(|j| {
+            let x = j as f64 * from as f64 / to as f64;
+            let i = x as usize;
+            let f = x - i as f64;
+            let a = pcm[i.min(pcm.len() - 1)] as f64;
+            let b = pcm[(i + 1).min(pcm.len() - 1)] as f64;
+            (a + (b - a) * f) as i16
+        })
+        .collect()
+}
+
 pub struct Server {
     child: Child,
     pub addr: String,
@@ -39,8 +105,17 @@ pub struct Server {
 }
 
 impl Server {
-    /// Start the server in demo mode with extra TOML config.
+    /// Start the server in demo mode with extra TOML config, without live transcription.
     pub async fn start(extra_toml: &str) -> Server {
+        Self::start_opts(extra_toml, false).await
+    }
+
+    /// Start the server with live transcription on (the repository's tiny.en model).
+    pub async fn start_with_speech(extra_toml: &str) -> Server {
+        Self::start_opts(extra_toml, true).await
+    }
+
+    pub async fn start_opts(extra_toml: &str, speech: bool) -> Server {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -50,7 +125,13 @@ impl Server {
         std::fs::create_dir_all(&dir).unwrap();
         let cfg = dir.join("switchboard.toml");
         std::fs::write(&cfg, extra_toml).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+        if speech {
+            cmd.arg("--model").arg(model_path());
+        } else {
+            cmd.arg("--no-speech");
+        }
+        let child = cmd
             .args(["--demo", "--listen", &format!("127.0.0.1:{port}")])
             .arg("--data-dir")
             .arg(&dir)
@@ -235,6 +316,20 @@ impl Ws {
             Ok(Some(Ok(Message::Text(t)))) => Some(serde_json::from_str(&t).unwrap()),
             Ok(Some(Ok(_))) => Some(Value::Null),
             _ => None,
+        }
+    }
+
+    /// The next message (buffered or new); `None` after [`WAIT`] without one.
+    pub async fn next_json(&mut self) -> Option<Value> {
+        if let Some(v) = self.inbox.pop_front() {
+            return Some(v);
+        }
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match self.read_one(deadline).await {
+                Some(Value::Null) => continue,
+                other => return other,
+            }
         }
     }
 
@@ -530,6 +625,56 @@ impl Peer {
         })
     }
 
+    /// Send `pcm` (48 kHz mono) as Opus in real time, then silence until the task is aborted.
+    pub async fn start_pcm(&self, pcm: Vec<i16>, looped: bool) -> tokio::task::JoinHandle<()> {
+        let (track, ssrc) = self.local.clone().expect("peer has no microphone");
+        let sender = self
+            .pc
+            .get_senders()
+            .await
+            .into_iter()
+            .next()
+            .expect("sender");
+        let pt = sender
+            .get_parameters()
+            .await
+            .ok()
+            .and_then(|p| p.rtp_parameters.codecs.first().map(|c| c.payload_type))
+            .unwrap_or(111);
+        tokio::spawn(async move {
+            let mut enc =
+                opus::Encoder::new(48000, opus::Channels::Mono, opus::Application::Voip).unwrap();
+            let mut out = vec![0u8; 1500];
+            let mut seq: u16 = rand::random();
+            let mut ts: u32 = rand::random();
+            let mut pos = 0usize;
+            let mut tick = tokio::time::interval(Duration::from_millis(20));
+            loop {
+                tick.tick().await;
+                if looped && pos >= pcm.len() {
+                    pos = 0;
+                }
+                let frame: Vec<i16> = (0..960)
+                    .map(|k| pcm.get(pos + k).copied().unwrap_or(0))
+                    .collect();
+                pos += 960;
+                let n = enc.encode(&frame, &mut out).unwrap();
+                let mut p = rtc::rtp::Packet::default();
+                p.header.version = 2;
+                p.header.payload_type = pt;
+                p.header.sequence_number = seq;
+                p.header.timestamp = ts;
+                p.header.ssrc = ssrc;
+                p.payload = bytes::Bytes::copy_from_slice(&out[..n]);
+                seq = seq.wrapping_add(1);
+                ts = ts.wrapping_add(960);
+                if track.write_rtp(p).await.is_err() {
+                    break;
+                }
+            }
+        })
+    }
+
     /// What arrived on the server's slot `slot` so far.
     pub fn received(&self, slot: usize) -> Received {
         self.state
@@ -640,4 +785,44 @@ pub async fn connected_call(server: &Server, agent_user: &str) -> (Customer, Ws,
     let agent_peer = agent_accepts(&mut agent, &customer.call_id).await;
     customer.ws.wait_call_state("connected").await;
     (customer, agent, agent_peer)
+}
+
+// ---- speech ---------------------------------------------------------------------------------
+
+/// Lower-case words without punctuation ("ill-disposed" → "ill disposed", "Mr." → "mister").
+pub fn words(text: &str) -> Vec<String> {
+    text.to_lowercase()
+        .replace(['-', '—'], " ")
+        .split_whitespace()
+        .map(|w| {
+            w.chars()
+                .filter(|c| c.is_alphanumeric() || *c == '\'')
+                .collect::<String>()
+        })
+        .filter(|w| !w.is_empty())
+        .map(|w| match w.as_str() {
+            "mr" => "mister".to_string(),
+            "mrs" => "missus".to_string(),
+            _ => w,
+        })
+        .collect()
+}
+
+/// Word error rate of `hyp` against `reference`: (substitutions + deletions + insertions) / words.
+pub fn wer(reference: &str, hyp: &str) -> f64 {
+    let (r, h) = (words(reference), words(hyp));
+    word_edits(&r, &h) as f64 / r.len().max(1) as f64
+}
+
+pub fn word_edits(r: &[String], h: &[String]) -> usize {
+    let mut prev: Vec<usize> = (0..=h.len()).collect();
+    for i in 1..=r.len() {
+        let mut cur = vec![i; h.len() + 1];
+        for j in 1..=h.len() {
+            let sub = prev[j - 1] + usize::from(r[i - 1] != h[j - 1]);
+            cur[j] = sub.min(prev[j] + 1).min(cur[j - 1] + 1);
+        }
+        prev = cur;
+    }
+    prev[h.len()]
 }

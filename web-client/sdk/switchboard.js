@@ -3,7 +3,10 @@
 //   import { CustomerCall } from '/sdk/switchboard.js';
 //
 // Every class is an event emitter. Each server message is emitted under its `type`
-// ('call_state', 'dashboard', ...) and under 'message'; 'close' fires when the socket closes.
+// ('call_state', 'dashboard', 'transcript', 'emotion', 'sentiment_alert', ...) and under
+// 'message'; 'close' fires when the socket closes. AgentPhone and SupervisorConsole also fold
+// live transcripts into Transcript objects and emit 'utterance' {call_id, utterance} for every
+// utterance that changed (`utterance.removed` is true when the server withdrew it).
 
 export const PROTOCOL_VERSION = 1;
 
@@ -246,6 +249,93 @@ export class PeerLink {
   }
 }
 
+/**
+ * One call's live transcript: `transcript`, `emotion` and `transcript_history` messages folded
+ * into utterances keyed by utterance_id. An utterance is
+ *   {utterance_id, speaker, start_ms, end_ms, text, final, emotion?, valence?, arousal?, trend?}
+ * where `emotion` is the label (neutral, positive, frustrated, angry) once the final is scored.
+ * A later message for an utterance replaces the earlier one; a final with empty text withdraws it.
+ */
+export class Transcript {
+  constructor(callId) {
+    this.callId = callId;
+    this._byId = new Map();
+  }
+
+  /**
+   * Fold in one message of this call; returns the utterances it changed (a withdrawn one comes
+   * back with `removed: true`). Messages of other calls change nothing.
+   */
+  apply(msg) {
+    if (msg.call_id !== this.callId) return [];
+    if (msg.type === 'transcript') {
+      const id = msg.utterance_id;
+      const old = this._byId.get(id);
+      if (msg.final && !msg.text) {
+        this._byId.delete(id);
+        return [{ ...old, utterance_id: id, speaker: msg.speaker, final: true, removed: true }];
+      }
+      // A partial never replaces a final.
+      if (old?.final && !msg.final) return [];
+      const u = {
+        ...old,
+        utterance_id: id,
+        speaker: msg.speaker,
+        start_ms: msg.start_ms,
+        end_ms: msg.end_ms,
+        text: msg.text,
+        final: !!msg.final,
+      };
+      this._byId.set(id, u);
+      return [u];
+    }
+    if (msg.type === 'emotion') {
+      const u = this._byId.get(msg.utterance_id);
+      if (!u) return [];
+      Object.assign(u, { emotion: msg.label, valence: msg.valence, arousal: msg.arousal, trend: msg.trend });
+      return [u];
+    }
+    if (msg.type === 'transcript_history') {
+      // Merge: live messages may have arrived before the history.
+      return (msg.utterances ?? []).map((h) => {
+        const u = {
+          ...this._byId.get(h.utterance_id),
+          utterance_id: h.utterance_id,
+          speaker: h.speaker,
+          start_ms: h.start_ms,
+          end_ms: h.end_ms,
+          text: h.text,
+          final: true,
+          emotion: h.emotion,
+          valence: h.valence,
+          arousal: h.arousal,
+        };
+        this._byId.set(h.utterance_id, u);
+        return u;
+      });
+    }
+    return [];
+  }
+
+  get(utteranceId) {
+    return this._byId.get(utteranceId);
+  }
+
+  get size() {
+    return this._byId.size;
+  }
+
+  /** Every utterance in time order (start, then id). */
+  list() {
+    return [...this._byId.values()].sort(compareUtterances);
+  }
+}
+
+/** Time order of utterances: by start_ms, then by utterance_id. */
+export function compareUtterances(a, b) {
+  return (a.start_ms ?? 0) - (b.start_ms ?? 0) || String(a.utterance_id).localeCompare(String(b.utterance_id));
+}
+
 function attachStream(el, stream) {
   el.autoplay = true;
   el.srcObject = stream;
@@ -375,8 +465,12 @@ export class CustomerCall extends CallParty {
     });
   }
 
-  /** Place a call; resolves once the server's answer is applied (the call may still be queued). */
-  async start({ name, topic, metadata, video = false } = {}) {
+  /**
+   * Place a call; resolves once the server's answer is applied (the call may still be queued).
+   * `language` is what the customer will speak (ISO 639-1 such as 'en' or 'zh', or 'auto');
+   * without it the server's default applies.
+   */
+  async start({ name, topic, metadata, language, video = false } = {}) {
     await this.connect();
     this.callId = null;
     const sdp = await this._openMedia();
@@ -384,8 +478,10 @@ export class CustomerCall extends CallParty {
     if (name) caller.name = name;
     if (topic) caller.topic = topic;
     if (metadata && Object.keys(metadata).length) caller.metadata = metadata;
+    const msg = { type: 'start_call', sdp, caller };
+    if (language) msg.language = language;
     try {
-      const answer = await this.request({ type: 'start_call', sdp, caller }, 'answer');
+      const answer = await this.request(msg, 'answer');
       await this._answered(answer);
       if (video) await this.enableCamera();
       return answer;
@@ -396,13 +492,25 @@ export class CustomerCall extends CallParty {
   }
 }
 
-/** The agent side: log in, become available, accept offered calls. */
+/**
+ * The agent side: log in, become available, accept offered calls. While on a call it receives
+ * 'transcript' and 'emotion' events for both parties; `transcript` is the current (or last)
+ * call's Transcript, and 'utterance' {call_id, utterance} fires for every change to it.
+ */
 export class AgentPhone extends CallParty {
   constructor(opts = {}) {
     super(opts);
     this.user = null;
     this.state = null;
     this.offer = null;
+    this.transcript = null;
+    const fold = (m) => {
+      // A call accepted on another session of this agent starts a new transcript too.
+      if (this.transcript?.callId !== m.call_id) this.transcript = new Transcript(m.call_id);
+      for (const u of this.transcript.apply(m)) this.emit('utterance', { call_id: m.call_id, utterance: u });
+    };
+    this.on('transcript', fold);
+    this.on('emotion', fold);
     this.on('agent_state', (m) => {
       this.state = m.state;
       // If the server ends the call without a call_state (e.g. straight to wrap-up), drop the media.
@@ -429,6 +537,7 @@ export class AgentPhone extends CallParty {
   async accept(callId) {
     const sdp = await this._openMedia();
     this.callId = callId;
+    this.transcript = new Transcript(callId);
     try {
       const answer = await this.request({ type: 'accept', call_id: callId, sdp }, 'answer', (m) => m.call_id === callId);
       await this._answered(answer);
@@ -447,16 +556,31 @@ export class AgentPhone extends CallParty {
   }
 }
 
-/** The supervisor side: a live dashboard and silent listening. */
+/**
+ * The supervisor side: a live dashboard, silent listening, live transcripts and sentiment
+ * alerts. Emits 'transcript_history', 'transcript' and 'emotion' for watched calls,
+ * 'sentiment_alert' for any call, and 'utterance' {call_id, utterance} for every change to a
+ * watched call's Transcript (in `transcripts`).
+ */
 export class SupervisorConsole extends SwitchboardClient {
   constructor(opts = {}) {
     super(opts);
     this.user = null;
     this.dashboard = null;
     this.listening = new Map(); // call_id -> {link, element, stream, customer, agent}
+    this.transcripts = new Map(); // call_id -> Transcript, for calls being watched
     this.pc = null; // the most recent listening peer connection
     this.on('dashboard', (d) => { this.dashboard = d; });
     this.on('listen_stopped', (m) => this._drop(m.call_id));
+    const fold = (m) => {
+      // Other sessions of the same supervisor may watch calls this one does not: ignore those.
+      const t = this.transcripts.get(m.call_id);
+      if (!t) return;
+      for (const u of t.apply(m)) this.emit('utterance', { call_id: m.call_id, utterance: u });
+    };
+    this.on('transcript_history', fold);
+    this.on('transcript', fold);
+    this.on('emotion', fold);
   }
 
   async login(username, password) {
@@ -488,6 +612,29 @@ export class SupervisorConsole extends SwitchboardClient {
       this._drop(callId);
       throw e;
     }
+  }
+
+  /**
+   * Receive a call's live transcript: resolves with the `transcript_history` reply (the final
+   * utterances so far); live 'transcript' and 'emotion' events follow until the call ends or
+   * unwatchTranscript. The Transcript is in `transcripts.get(callId)`.
+   */
+  async watchTranscript(callId) {
+    const fresh = !this.transcripts.has(callId);
+    // Created before asking: live events may arrive ahead of the history.
+    if (fresh) this.transcripts.set(callId, new Transcript(callId));
+    try {
+      return await this.request({ type: 'watch_transcript', call_id: callId }, 'transcript_history', (m) => m.call_id === callId);
+    } catch (e) {
+      if (fresh) this.transcripts.delete(callId);
+      throw e;
+    }
+  }
+
+  /** Stop receiving a call's transcript; resolves with the `ok` (sent even if not watching). */
+  unwatchTranscript(callId) {
+    this.transcripts.delete(callId);
+    return this.request({ type: 'unwatch_transcript', call_id: callId }, 'ok');
   }
 
   /** Forget a listening session locally, without telling the server (it already knows). */

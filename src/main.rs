@@ -8,11 +8,11 @@ mod auth;
 mod config;
 mod http;
 mod metrics;
-mod speech;
 mod store;
 mod ws;
 
 use anyhow::Context;
+use switchboard::speech;
 use clap::{Parser, Subcommand};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;

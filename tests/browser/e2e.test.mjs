@@ -3,13 +3,13 @@
 //
 //   SWITCHBOARD_BIN  server binary (default ../../target/debug/switchboard from this file)
 //   CHROMIUM         browser binary (default /usr/bin/chromium)
-//   FAKE_MIC_WAV     WAV file to use as every page's microphone (default: a generated 440 Hz tone)
+//   FAKE_MIC_WAV     WAV file to use as every page's microphone (default: an espeak-ng sentence)
 //
 // Screenshots, page consoles and the server log go to artifacts/ (gitignored).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -20,6 +20,17 @@ import { chromium } from 'playwright-core';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ARTIFACTS = path.join(HERE, 'artifacts');
 const SERVER_BIN = process.env.SWITCHBOARD_BIN || path.resolve(HERE, '../../target/debug/switchboard');
+const MODEL = process.env.SWITCHBOARD_MODEL || path.resolve(HERE, '../../models/ggml-tiny.en.bin');
+const SPOKEN = 'Hello, I need help with my internet bill, thank you.';
+
+/** A spoken sentence (espeak-ng), normalised to -3 dBFS, at 48 kHz, followed by 1.5 s of silence
+ *  so that each loop of Chromium's fake microphone is one utterance. */
+function writeSpeechWav(file) {
+  const raw = `${file}.raw.wav`;
+  execFileSync('espeak-ng', ['-v', 'en-us', '-s', '130', '-w', raw, SPOKEN]);
+  execFileSync('sox', [raw, '-r', '48000', '-b', '16', file, 'norm', '-3', 'pad', '0.3', '1.5']);
+  fs.rmSync(raw);
+}
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const MEDIA_TIMEOUT_MS = 30_000;
 
@@ -71,7 +82,8 @@ async function startServer() {
   const port = await freePort();
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchboard-e2e-'));
   const log = fs.openSync(path.join(ARTIFACTS, 'server.log'), 'w');
-  server = spawn(SERVER_BIN, ['--demo', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+  assert.ok(fs.existsSync(MODEL), `speech model not found at ${MODEL} (scripts/fetch-models.sh)`);
+  server = spawn(SERVER_BIN, ['--demo', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--model', MODEL], {
     stdio: ['ignore', log, log],
   });
   fs.closeSync(log); // the child has its own copy
@@ -197,8 +209,8 @@ before(async () => {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   let wav = process.env.FAKE_MIC_WAV;
   if (!wav) {
-    wav = path.join(ARTIFACTS, 'fake-mic-440hz.wav');
-    if (!fs.existsSync(wav)) writeToneWav(wav);
+    wav = path.join(ARTIFACTS, 'fake-mic-speech.wav');
+    if (!fs.existsSync(wav)) writeSpeechWav(wav);
   }
   await startServer();
   // One browser for all three roles: each Chromium costs about 1.2 GB. launch() gives it a
@@ -301,6 +313,34 @@ test('customer call is answered by an agent and heard by a supervisor', { timeou
     // The agent's side is reported but not required: the brief asks for the customer's voice.
     console.log(`supervisor <- agent: ${JSON.stringify(await inboundAudio(supervisor, 1))}`);
     await screenshots('in-call');
+  });
+
+  await step("agent sees the customer's and its own words live, with emotion badges", async () => {
+    for (const speaker of ['customer', 'agent']) {
+      const row = `#transcript li.utterance[data-speaker="${speaker}"][data-final="true"]`;
+      const deadline = Date.now() + 60_000;
+      let text = '';
+      while (Date.now() < deadline) {
+        text = (await agent.locator(`${row} .utterance-text`).allTextContents()).join(' ').toLowerCase();
+        if (/internet|bill/.test(text)) break;
+        await sleep(500);
+      }
+      console.log(`agent page, ${speaker} transcript: ${JSON.stringify(text)}`);
+      assert.match(text, /internet|bill/, `${speaker} words on the agent page`);
+      const badge = await agent.getAttribute(`${row} .emotion-badge`, 'data-emotion');
+      assert.ok(['neutral', 'positive', 'frustrated', 'angry'].includes(badge), `badge ${badge}`);
+    }
+  });
+
+  await step("supervisor sees the customer's sentiment and opens the live transcript", async () => {
+    const row = `#calls-table tr[data-call-id="${callId}"]`;
+    await supervisor.waitForSelector(`${row} td.sentiment[data-emotion]`, { timeout: 30_000 });
+    await supervisor.click(`${row} button[data-transcript="${callId}"]`);
+    await supervisor.waitForSelector(`#sup-transcript[data-call-id="${callId}"]`, { state: 'visible' });
+    await supervisor.waitForSelector('#sup-transcript-list li.utterance[data-final="true"] .emotion-badge', { timeout: 30_000 });
+    const text = (await supervisor.locator('#sup-transcript-list .utterance-text').allTextContents()).join(' ');
+    assert.match(text.toLowerCase(), /internet|bill/);
+    await screenshots('transcript');
   });
 
   await step('customer sees their microphone level', async () => {

@@ -116,14 +116,21 @@ impl SpeechSink for Sink {
 async fn live(cfg: &SpeechConfig, clips: &[Vec<f32>], calls: usize, secs: u64) {
     let registry = prometheus::Registry::new();
     let metrics = SpeechMetrics::new(&registry).unwrap();
-    let pool = AsrPool::start(cfg.load_models().unwrap(), cfg.pool(), Some(metrics.clone()));
+    let pool = AsrPool::start(
+        cfg.load_models().unwrap(),
+        cfg.pool(),
+        Some(metrics.clone()),
+    );
     let speech = LiveSpeech::new(pool, cfg.clone(), metrics.clone());
     let sink = Arc::new(Sink(Mutex::new(Tally::default())));
     let started = Instant::now();
     let mut feeders = vec![];
     for c in 0..calls {
         let call = CallId(format!("call{c}"));
-        let queues = [FrameQueue::new(cfg.frame_queue), FrameQueue::new(cfg.frame_queue)];
+        let queues = [
+            FrameQueue::new(cfg.frame_queue),
+            FrameQueue::new(cfg.frame_queue),
+        ];
         for (q, party) in queues.iter().zip([Party::Customer, Party::Agent]) {
             speech.start_stream(
                 sink.clone(),
@@ -155,7 +162,11 @@ async fn live(cfg: &SpeechConfig, clips: &[Vec<f32>], calls: usize, secs: u64) {
                     turn ^= 1;
                 }
                 for (i, q) in queues.iter().enumerate() {
-                    let samples = if i == turn { frame.clone() } else { vec![0.0; 320] };
+                    let samples = if i == turn {
+                        frame.clone()
+                    } else {
+                        vec![0.0; 320]
+                    };
                     q.push(PcmFrame {
                         samples,
                         seq,

@@ -219,11 +219,24 @@ impl App {
         }
     }
 
+    /// A supervisor's last session closed: stop sending them transcripts.
+    pub fn unwatch_all(&self, sup: &SupervisorId) {
+        for mut w in self.transcript_watchers.iter_mut() {
+            w.retain(|s| s != sup);
+        }
+        self.transcript_watchers.retain(|_, w| !w.is_empty());
+    }
+
+    pub fn supervisor_online(&self, sup: &SupervisorId) -> bool {
+        self.supervisor_sessions.contains_key(sup)
+    }
+
     pub fn unwatch_transcript(&self, call: &CallId, sup: &SupervisorId) {
         if let Some(mut w) = self.transcript_watchers.get_mut(call) {
             w.retain(|s| s != sup);
         }
-        self.transcript_watchers.remove_if(call, |_, w| w.is_empty());
+        self.transcript_watchers
+            .remove_if(call, |_, w| w.is_empty());
     }
 
     // ---- the call center -------------------------------------------------------------------

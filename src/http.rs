@@ -71,7 +71,9 @@ fn json_error(status: StatusCode, message: &str) -> Response {
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     use base64::Engine;
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let b64 = v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic "))?;
+    let b64 = v
+        .strip_prefix("Basic ")
+        .or_else(|| v.strip_prefix("basic "))?;
     let raw = base64::engine::general_purpose::STANDARD
         .decode(b64.trim())
         .ok()?;
@@ -103,7 +105,9 @@ async fn transcript(
         {
             return Ok(Err(StatusCode::FORBIDDEN));
         }
-        Ok(Ok(serde_json::json!({ "call_id": call_id, "utterances": utterances })))
+        Ok(Ok(
+            serde_json::json!({ "call_id": call_id, "utterances": utterances }),
+        ))
     })
     .await;
     match checked {
@@ -115,9 +119,10 @@ async fn transcript(
         Ok(Ok(Err(StatusCode::UNAUTHORIZED))) => {
             json_error(StatusCode::UNAUTHORIZED, "bad username or password")
         }
-        Ok(Ok(Err(StatusCode::FORBIDDEN))) => {
-            json_error(StatusCode::FORBIDDEN, "agents may read only calls they answered")
-        }
+        Ok(Ok(Err(StatusCode::FORBIDDEN))) => json_error(
+            StatusCode::FORBIDDEN,
+            "agents may read only calls they answered",
+        ),
         Ok(Ok(Err(s))) => json_error(s, "no such call"),
         Ok(Err(e)) => {
             tracing::error!("transcript: {e:#}");

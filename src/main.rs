@@ -12,11 +12,11 @@ mod store;
 mod ws;
 
 use anyhow::Context;
-use switchboard::speech;
 use clap::{Parser, Subcommand};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
+use switchboard::speech;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -232,7 +232,8 @@ fn init_logging(format: &str) {
     // whisper.cpp and ggml log through `tracing` (target whisper_rs) instead of stderr.
     whisper_rs::install_logging_hooks();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        "info,webrtc=warn,rtc=error,rtc_ice=error,rtc_dtls=error,rtc_srtp=error,whisper_rs=warn".into()
+        "info,webrtc=warn,rtc=error,rtc_ice=error,rtc_dtls=error,rtc_srtp=error,whisper_rs=warn"
+            .into()
     });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

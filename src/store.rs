@@ -4,8 +4,8 @@
 //! use WAL mode so a crash never leaves a half-written record.
 
 use anyhow::Context;
-use signaling::protocol::UtteranceView;
 use rusqlite::{params, Connection, OptionalExtension};
+use signaling::protocol::UtteranceView;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -180,7 +180,12 @@ impl Store {
     }
 
     /// Store one final utterance of a call.
-    pub fn add_utterance(&self, call_id: &str, u: &UtteranceView, language: &str) -> anyhow::Result<()> {
+    pub fn add_utterance(
+        &self,
+        call_id: &str,
+        u: &UtteranceView,
+        language: &str,
+    ) -> anyhow::Result<()> {
         self.conn.lock().expect("lock").execute(
             "INSERT OR REPLACE INTO utterances
              (call_id, utterance_id, speaker, start_ms, end_ms, text, emotion, valence, arousal, language, created_at)
@@ -206,7 +211,11 @@ impl Store {
     pub fn transcript(&self, call_id: &str) -> anyhow::Result<Option<Vec<UtteranceView>>> {
         let conn = self.conn.lock().expect("lock");
         let exists: bool = conn
-            .query_row("SELECT 1 FROM calls WHERE call_id = ?1", params![call_id], |_| Ok(()))
+            .query_row(
+                "SELECT 1 FROM calls WHERE call_id = ?1",
+                params![call_id],
+                |_| Ok(()),
+            )
             .optional()?
             .is_some();
         if !exists {
@@ -235,9 +244,11 @@ impl Store {
     pub fn call_agent(&self, call_id: &str) -> anyhow::Result<Option<String>> {
         let conn = self.conn.lock().expect("lock");
         Ok(conn
-            .query_row("SELECT agent FROM calls WHERE call_id = ?1", params![call_id], |r| {
-                r.get::<_, Option<String>>(0)
-            })
+            .query_row(
+                "SELECT agent FROM calls WHERE call_id = ?1",
+                params![call_id],
+                |r| r.get::<_, Option<String>>(0),
+            )
             .optional()?
             .flatten())
     }

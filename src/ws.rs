@@ -267,7 +267,10 @@ impl Session {
                     .app
                     .store
                     .transcript(call_id.as_str())
-                    .map_err(|e| Refusal::new(ErrorCode::Internal, format!("{e:#}")))?
+                    .map_err(|e| {
+                        tracing::error!(call_id = %call_id, "store: {e:#}");
+                        Refusal::new(ErrorCode::Internal, "could not read the transcript")
+                    })?
                     .unwrap_or_default();
                 self.app.watch_transcript(&call_id, &sup);
                 self.send(&ServerMessage::TranscriptHistory {
@@ -523,6 +526,19 @@ impl Session {
             sdp: answer,
         });
         self.app.deliver(outputs);
+        // What the customer said before the agent picked up (in the queue, or to the bot).
+        if self.app.speech.is_some() {
+            match self.app.store.transcript(call_id.as_str()) {
+                Ok(Some(utterances)) if !utterances.is_empty() => {
+                    self.send(&ServerMessage::TranscriptHistory {
+                        call_id: call_id.clone(),
+                        utterances,
+                    })
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(call_id = %call_id, "store: {e:#}"),
+            }
+        }
         tracing::info!(call_id = %call_id, agent = %agent, "accepted");
         Ok(())
     }
@@ -609,6 +625,9 @@ impl Session {
             }
             Identity::Supervisor(sup) => {
                 self.app.unbind_supervisor(&sup, &id);
+                if !self.app.supervisor_online(&sup) {
+                    self.app.unwatch_all(&sup);
+                }
                 self.app.with_center(|c, _| c.supervisor_logout(&sup));
             }
         }

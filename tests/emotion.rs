@@ -15,7 +15,9 @@ fn say_and_score(text: &str, speed: &str, amplitude: &str, pitch: &str) -> Vec<V
     std::fs::create_dir_all(&dir).unwrap();
     let wav = dir.join("x.wav");
     let st = Command::new("espeak-ng")
-        .args(["-v", "en-us", "-s", speed, "-a", amplitude, "-p", pitch, "-w"])
+        .args([
+            "-v", "en-us", "-s", speed, "-a", amplitude, "-p", pitch, "-w",
+        ])
         .arg(&wav)
         .arg(text)
         .status()
@@ -28,7 +30,11 @@ fn say_and_score(text: &str, speed: &str, amplitude: &str, pitch: &str) -> Vec<V
         .arg(model_path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let _ = std::fs::remove_dir_all(&dir);
     String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -62,7 +68,10 @@ fn angry_words_and_voice_versus_calm() {
         ["angry", "frustrated"].contains(&a["emotion"].as_str().unwrap()),
         "{a}"
     );
-    assert!(["positive", "neutral"].contains(&c["emotion"].as_str().unwrap()), "{c}");
+    assert!(
+        ["positive", "neutral"].contains(&c["emotion"].as_str().unwrap()),
+        "{c}"
+    );
     assert!(f(a, "valence") < -0.3 && f(c, "valence") > 0.3, "{a} {c}");
     assert!(f(a, "arousal") > f(c, "arousal") + 0.2, "{a} {c}");
 }
@@ -120,6 +129,9 @@ async fn a_customer_who_stays_negative_alerts_supervisors() {
                 })
         })
         .await;
-    let label = dash["calls"][0]["sentiment"]["label"].as_str().unwrap().to_string();
+    let label = dash["calls"][0]["sentiment"]["label"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(["angry", "frustrated"].contains(&label.as_str()), "{dash}");
 }

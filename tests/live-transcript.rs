@@ -90,9 +90,15 @@ async fn a_live_call_is_transcribed_for_the_agent_and_supervisor() {
     let w = wer(&reference, &hyp);
     assert!(w <= 0.25, "customer WER {w:.2}: {hyp:?}");
     for key in ["order", "internet", "password"] {
-        assert!(words(&hyp).contains(&key.to_string()), "{key} missing: {hyp}");
+        assert!(
+            words(&hyp).contains(&key.to_string()),
+            "{key} missing: {hyp}"
+        );
     }
-    assert!(partials >= 1, "partial hypotheses arrive while the customer talks");
+    assert!(
+        partials >= 1,
+        "partial hypotheses arrive while the customer talks"
+    );
 
     let agent_said: Vec<&str> = finals
         .iter()
@@ -106,15 +112,19 @@ async fn a_live_call_is_transcribed_for_the_agent_and_supervisor() {
 
     // Times are in call time and ordered; every final has an emotion.
     for f in &finals {
-        let (s, e) = (f["start_ms"].as_u64().unwrap(), f["end_ms"].as_u64().unwrap());
+        let (s, e) = (
+            f["start_ms"].as_u64().unwrap(),
+            f["end_ms"].as_u64().unwrap(),
+        );
         assert!(s < e && e - s < 10_000, "{f}");
         let id = &f["utterance_id"];
         let em = emotions
             .iter()
             .find(|e| &e["utterance_id"] == id)
             .unwrap_or_else(|| panic!("no emotion for {id}"));
-        assert!(["neutral", "positive", "frustrated", "angry"]
-            .contains(&em["label"].as_str().unwrap()));
+        assert!(
+            ["neutral", "positive", "frustrated", "angry"].contains(&em["label"].as_str().unwrap())
+        );
         let v = em["valence"].as_f64().unwrap();
         assert!((-1.0..=1.0).contains(&v));
     }
@@ -125,7 +135,10 @@ async fn a_live_call_is_transcribed_for_the_agent_and_supervisor() {
         .iter()
         .filter(|m| m["type"] == "transcript" && m["final"] == true)
         .count();
-    assert!(sup_finals >= finals.len(), "supervisor got {sup_finals} finals");
+    assert!(
+        sup_finals >= finals.len(),
+        "supervisor got {sup_finals} finals"
+    );
     // ... and the dashboard shows the customer's sentiment.
     let dash = sup
         .wait_for("dashboard with sentiment", |m| {
@@ -154,9 +167,19 @@ async fn a_live_call_is_transcribed_for_the_agent_and_supervisor() {
     let r = http.get(&url).send().await.unwrap();
     assert_eq!(r.status(), 401);
     assert!(r.headers().contains_key("www-authenticate"));
-    let r = http.get(&url).basic_auth("sam", Some("nope")).send().await.unwrap();
+    let r = http
+        .get(&url)
+        .basic_auth("sam", Some("nope"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
-    let r = http.get(&url).basic_auth("bob", Some("demo")).send().await.unwrap();
+    let r = http
+        .get(&url)
+        .basic_auth("bob", Some("demo"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403, "bob did not take this call");
     let r = http
         .get(format!("http://{}/api/calls/nope/transcript", server.addr))
@@ -166,12 +189,21 @@ async fn a_live_call_is_transcribed_for_the_agent_and_supervisor() {
         .unwrap();
     assert_eq!(r.status(), 404);
     for user in ["sam", "alice"] {
-        let r = http.get(&url).basic_auth(user, Some("demo")).send().await.unwrap();
+        let r = http
+            .get(&url)
+            .basic_auth(user, Some("demo"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
         let body: Value = r.json().await.unwrap();
         let stored = body["utterances"].as_array().unwrap();
         assert_eq!(stored.len(), finals.len(), "{user}: {body}");
-        assert!(stored.iter().all(|u| u["text"].as_str().is_some_and(|t| !t.is_empty())
-            && u["emotion"].is_string()));
+        assert!(
+            stored
+                .iter()
+                .all(|u| u["text"].as_str().is_some_and(|t| !t.is_empty())
+                    && u["emotion"].is_string())
+        );
     }
 }

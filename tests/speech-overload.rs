@@ -63,7 +63,10 @@ async fn more_talkers_than_workers_degrades_recognition_not_forwarding() {
         .await;
     assert!(dropped > 0.0, "superseded/stale partials are counted");
     // The backlog is bounded: at most one partial and `max_queued_finals` finals per stream.
-    assert!(max_depth <= (2 * CALLS * 3) as f64, "queue depth {max_depth}");
+    assert!(
+        max_depth <= (2 * CALLS * 3) as f64,
+        "queue depth {max_depth}"
+    );
     // Fairness: every call got final transcripts.
     for (i, (_, ws, _, _)) in calls.iter_mut().enumerate() {
         let msgs = ws.drain_for(Duration::from_millis(200)).await;

@@ -69,7 +69,9 @@ fn librivox_word_error_rate() {
         for l in &lines {
             let (s, e) = (l["start"].as_f64().unwrap(), l["end"].as_f64().unwrap());
             assert!(0.0 <= s && s < e, "{l}");
-            assert!(l["emotion"].is_string() && l["valence"].is_number() && l["arousal"].is_number());
+            assert!(
+                l["emotion"].is_string() && l["valence"].is_number() && l["arousal"].is_number()
+            );
         }
         let hyp = text_of(&lines);
         let r = words(reference);
@@ -130,7 +132,10 @@ fn unreadable_input_gets_a_clear_error() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("not a whisper.cpp ggml model"), "{err}");
+    assert!(
+        !out.status.success() && err.contains("not a whisper.cpp ggml model"),
+        "{err}"
+    );
     let (_, _, err) = transcribe(wav, &["--language", "xx-bad"]);
     assert!(err.contains("unknown language"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);

@@ -325,7 +325,8 @@ pub fn decode_tap(
                 .inc_by(s.concealed - reported.concealed);
             m.with_label_values(&["recovered"])
                 .inc_by(s.recovered - reported.recovered);
-            m.with_label_values(&["late"]).inc_by(s.late - reported.late);
+            m.with_label_values(&["late"])
+                .inc_by(s.late - reported.late);
             m.with_label_values(&["corrupt"])
                 .inc_by(s.corrupt - reported.corrupt);
             *reported = s;
@@ -380,7 +381,9 @@ mod tests {
         let seqs: Vec<u64> = frames.iter().map(|f| f.seq).collect();
         assert_eq!(seqs.len(), 10);
         assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
-        assert!(frames.iter().all(|f| f.samples.len() == 320 && !f.concealed));
+        assert!(frames
+            .iter()
+            .all(|f| f.samples.len() == 320 && !f.concealed));
         assert_eq!(tap.stats().decoded, 10);
     }
 

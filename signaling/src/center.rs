@@ -17,8 +17,7 @@ use crate::error::{Result, SignalError};
 use crate::ids::{AgentId, CallId, SupervisorId};
 use crate::protocol::{
     AgentStateName, AgentView, CallStateName, CallView, CallerInfo, EndReason, QueueEntryView,
-    SentimentView,
-    ServerMessage,
+    SentimentView, ServerMessage,
 };
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};

@@ -165,8 +165,7 @@ impl Scheduler {
                 }
             }
             JobKind::Final => {
-                if s
-                    .partial
+                if s.partial
                     .as_ref()
                     .is_some_and(|p| p.utterance <= job.utterance)
                 {
@@ -377,7 +376,9 @@ fn worker(shared: Arc<Shared>, models: Arc<Models>, cfg: PoolConfig) {
         discard(&shared, stale);
         let Some(job) = job else { continue };
         let outcome = match models.pick(&job.language) {
-            None => AsrOutcome::Failed(AsrError::NoModelForLanguage(job.language.clone()).to_string()),
+            None => {
+                AsrOutcome::Failed(AsrError::NoModelForLanguage(job.language.clone()).to_string())
+            }
             Some((slot, ctx)) => {
                 if states[slot].is_none() {
                     match ctx.create_state() {

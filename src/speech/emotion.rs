@@ -101,10 +101,7 @@ pub fn measure(audio: &[f32]) -> Acoustics {
     let (pitch_hz, pitch_var_st) = if pitches.len() >= 3 {
         pitches.sort_by(|a, b| a.total_cmp(b));
         let median = pitches[pitches.len() / 2];
-        let st: Vec<f32> = pitches
-            .iter()
-            .map(|f| 12.0 * (f / median).log2())
-            .collect();
+        let st: Vec<f32> = pitches.iter().map(|f| 12.0 * (f / median).log2()).collect();
         let mean = st.iter().sum::<f32>() / st.len() as f32;
         let var = st.iter().map(|s| (s - mean).powi(2)).sum::<f32>() / st.len() as f32;
         (median, var.sqrt())
@@ -142,7 +139,10 @@ pub fn syllables(text: &str) -> usize {
         if latin > 1
             && letters.len() > 2
             && letters[letters.len() - 1] == 'e'
-            && !matches!(letters[letters.len() - 2], 'a' | 'e' | 'i' | 'o' | 'u' | 'y' | 'l')
+            && !matches!(
+                letters[letters.len() - 2],
+                'a' | 'e' | 'i' | 'o' | 'u' | 'y' | 'l'
+            )
         {
             latin -= 1;
         }
@@ -326,12 +326,7 @@ fn clamp01(x: f32) -> f32 {
 }
 
 /// Score one utterance. `baseline` is the speaker's so far; it is updated.
-pub fn score(
-    audio: &[f32],
-    text: &str,
-    language: &str,
-    baseline: &mut SpeakerBaseline,
-) -> Emotion {
+pub fn score(audio: &[f32], text: &str, language: &str, baseline: &mut SpeakerBaseline) -> Emotion {
     let mut a = measure(audio);
     let secs = audio.len() as f32 / SAMPLE_RATE as f32;
     a.rate_sps = if secs > 0.3 {
@@ -416,7 +411,8 @@ mod tests {
         (0..n)
             .map(|i| {
                 let t = i as f32 / SAMPLE_RATE as f32;
-                let f = freq * 2f32.powf(vibrato_st * (2.0 * std::f32::consts::PI * 1.5 * t).sin() / 12.0);
+                let f = freq
+                    * 2f32.powf(vibrato_st * (2.0 * std::f32::consts::PI * 1.5 * t).sin() / 12.0);
                 phase += 2.0 * std::f32::consts::PI * f / SAMPLE_RATE as f32;
                 // a few harmonics, like a voice
                 amp * (phase.sin() + 0.5 * (2.0 * phase).sin() + 0.25 * (3.0 * phase).sin()) / 1.75
@@ -467,9 +463,19 @@ mod tests {
         assert!(hot.arousal > calm.arousal + 0.3, "{calm:?} {hot:?}");
         // Same words, agitated voice: more negative than the calm reading.
         let mut b = SpeakerBaseline::default();
-        let shouted = score(&tone(220.0, 0.5, 2.0, 5.0), "I want to cancel", "en", &mut b);
+        let shouted = score(
+            &tone(220.0, 0.5, 2.0, 5.0),
+            "I want to cancel",
+            "en",
+            &mut b,
+        );
         let mut b = SpeakerBaseline::default();
-        let said = score(&tone(120.0, 0.03, 2.0, 0.5), "I want to cancel", "en", &mut b);
+        let said = score(
+            &tone(120.0, 0.03, 2.0, 0.5),
+            "I want to cancel",
+            "en",
+            &mut b,
+        );
         assert!(shouted.valence < said.valence, "{said:?} {shouted:?}");
         assert_eq!(said.label, EmotionLabel::Neutral, "{said:?}");
         assert_eq!(shouted.label, EmotionLabel::Frustrated, "{shouted:?}");

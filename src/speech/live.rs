@@ -191,13 +191,21 @@ impl Stream {
         format!("{}-{u}", self.speaker.as_str())
     }
 
-    fn on_endpoint(&mut self, e: EndpointEvent, now: Instant, pos: u64, tx: &mpsc::UnboundedSender<Reply>) {
+    fn on_endpoint(
+        &mut self,
+        e: EndpointEvent,
+        now: Instant,
+        pos: u64,
+        tx: &mpsc::UnboundedSender<Reply>,
+    ) {
         match e {
             EndpointEvent::Started { utterance, start } => {
                 let ms = self.call_ms(start, now, pos);
                 self.starts.insert(utterance, ms);
             }
-            EndpointEvent::Partial { utterance, audio, .. } => {
+            EndpointEvent::Partial {
+                utterance, audio, ..
+            } => {
                 self.submit(utterance, JobKind::Partial, audio, now, tx);
             }
             EndpointEvent::Ended {
@@ -247,7 +255,9 @@ impl Stream {
                 if self.done.contains(&u) || self.finals.contains_key(&u) || r.text.is_empty() {
                     return; // the final is due or out: a partial now would go backwards
                 }
-                let Some(&start_ms) = self.starts.get(&u) else { return };
+                let Some(&start_ms) = self.starts.get(&u) else {
+                    return;
+                };
                 let end_ms = start_ms + (r.audio_s * 1000.0) as u64;
                 self.shown.insert(u);
                 self.sink.transcript(

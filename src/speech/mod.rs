@@ -17,9 +17,7 @@ pub mod live;
 pub mod offline;
 pub mod wav;
 
-use prometheus::{
-    Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry,
-};
+use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 

@@ -122,7 +122,9 @@ fn round2(x: f32) -> f32 {
 pub fn run(path: &Path, language: Option<&str>, cfg: &SpeechConfig) -> anyhow::Result<()> {
     let language = language.unwrap_or(&cfg.language);
     if !super::valid_language(language) {
-        anyhow::bail!("unknown language code {language:?} (use an ISO 639-1 code such as en or zh, or auto)");
+        anyhow::bail!(
+            "unknown language code {language:?} (use an ISO 639-1 code such as en or zh, or auto)"
+        );
     }
     let audio = super::wav::read_16k_mono(path)?;
     let models = if language == "en" {

@@ -47,10 +47,8 @@ pub fn read_16k_mono(path: &Path) -> Result<Vec<f32>, WavError> {
         .chunks_exact(ch)
         .map(|f| f.iter().sum::<f32>() / ch as f32)
         .collect();
-    resample(&mono, spec.sample_rate as usize, 16_000).map_err(|why| WavError::Unsupported {
-        path: p,
-        why,
-    })
+    resample(&mono, spec.sample_rate as usize, 16_000)
+        .map_err(|why| WavError::Unsupported { path: p, why })
 }
 
 /// Resample a mono clip.
@@ -79,7 +77,10 @@ mod tests {
         let out = resample(&tone, sr, 16_000).unwrap();
         assert!((out.len() as i64 - 16_000).abs() < 50, "{}", out.len());
         // Zero crossings per second ≈ 2 × 440.
-        let zc = out.windows(2).filter(|w| (w[0] < 0.0) != (w[1] < 0.0)).count();
+        let zc = out
+            .windows(2)
+            .filter(|w| (w[0] < 0.0) != (w[1] < 0.0))
+            .count();
         assert!((860..=900).contains(&zc), "{zc}");
     }
 }

@@ -232,3 +232,46 @@ fn listeners_are_stopped_when_the_call_ends() {
     ));
     assert!(c.check_listen(&call, &sup).is_err());
 }
+
+#[test]
+fn a_customer_negative_for_n_utterances_alerts_every_supervisor_once() {
+    let now = t0();
+    let mut c = CallCenter::new(CenterConfig::default());
+    let (s1, s2) = (SupervisorId::from("s1"), SupervisorId::from("s2"));
+    c.supervisor_login(s1.clone());
+    c.supervisor_login(s2.clone());
+    let call: CallId = "c1".into();
+    c.start_call(now, call.clone(), CallerInfo::default());
+    drain(&mut c);
+    let mood = |run: u32| SentimentView {
+        label: if run > 0 { "angry" } else { "neutral" }.into(),
+        trend: -0.1 * run as f32,
+        negative_run: run,
+    };
+    let alerts = |outs: &[Output]| {
+        outs.iter()
+            .filter(|o| {
+                matches!(
+                    o,
+                    Output::ToSupervisor(_, ServerMessage::SentimentAlert { .. })
+                )
+            })
+            .count()
+    };
+    for (run, want) in [(1, 0), (2, 0), (3, 2), (4, 0), (0, 0)] {
+        c.customer_sentiment(&call, mood(run), 3, "text".into())
+            .unwrap();
+        let outs = drain(&mut c);
+        assert_eq!(alerts(&outs), want, "run {run}");
+        assert!(outs.contains(&Output::DashboardChanged));
+    }
+    // The dashboard carries the latest mood.
+    let ServerMessage::Dashboard { calls, .. } = c.dashboard(now) else {
+        panic!()
+    };
+    assert_eq!(calls[0].sentiment.as_ref().unwrap().negative_run, 0);
+    // Unknown calls are refused.
+    assert!(c
+        .customer_sentiment(&"nope".into(), mood(3), 3, String::new())
+        .is_err());
+}

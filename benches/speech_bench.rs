@@ -208,6 +208,7 @@ async fn live(cfg: &SpeechConfig, clips: &[Vec<f32>], calls: usize, secs: u64) {
 }
 
 fn main() {
+    whisper_rs::install_logging_hooks(); // whisper.cpp logs go to (absent) tracing
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let cfg = SpeechConfig {
         model: root.join("models/ggml-tiny.en.bin"),

@@ -183,8 +183,9 @@ impl Scheduler {
         out
     }
 
-    /// The next job to run, fairly, plus stale partials dropped on the way.
-    pub fn next(&mut self, now: Instant) -> (Option<Job>, Discarded) {
+    /// The next job to run, fairly, plus stale partials dropped on the way. A worker that must
+    /// stay free for finals passes `partials = false`.
+    pub fn next(&mut self, now: Instant, partials: bool) -> (Option<Job>, Discarded) {
         let mut stale = vec![];
         for key in self.order.iter() {
             if let Some(s) = self.streams.get_mut(key) {
@@ -201,9 +202,9 @@ impl Scheduler {
             .iter()
             .position(|k| self.streams.get(k).is_some_and(|s| !s.finals.is_empty()))
             .or_else(|| {
-                self.order
-                    .iter()
-                    .position(|k| self.streams.get(k).is_some_and(|s| s.partial.is_some()))
+                self.order.iter().position(|k| {
+                    partials && self.streams.get(k).is_some_and(|s| s.partial.is_some())
+                })
             });
         let job = pos.and_then(|i| {
             let key = self.order.remove(i)?;
@@ -285,7 +286,7 @@ impl AsrPool {
                 let cfg = cfg.clone();
                 std::thread::Builder::new()
                     .name(format!("asr-{i}"))
-                    .spawn(move || worker(shared, models, cfg))
+                    .spawn(move || worker(i, shared, models, cfg))
                     .expect("spawn ASR worker")
             })
             .collect();
@@ -348,7 +349,7 @@ impl Drop for AsrPool {
     }
 }
 
-fn worker(shared: Arc<Shared>, models: Arc<Models>, cfg: PoolConfig) {
+fn worker(index: usize, shared: Arc<Shared>, models: Arc<Models>, cfg: PoolConfig) {
     if cfg.nice != 0 {
         let me = rustix::thread::gettid();
         if let Err(e) = rustix::process::setpriority_process(Some(me), cfg.nice) {
@@ -356,6 +357,9 @@ fn worker(shared: Arc<Shared>, models: Arc<Models>, cfg: PoolConfig) {
         }
     }
     let mut states: [Option<whisper_rs::WhisperState>; 2] = [None, None];
+    // With several workers, the first one only runs finals: a final never waits behind
+    // partials on every worker at once.
+    let partials_ok = cfg.workers <= 1 || index > 0;
     loop {
         let (job, stale) = {
             let mut s = shared.sched.lock().expect("sched lock");
@@ -363,7 +367,7 @@ fn worker(shared: Arc<Shared>, models: Arc<Models>, cfg: PoolConfig) {
                 if shared.stop.load(std::sync::atomic::Ordering::SeqCst) {
                     return;
                 }
-                let (job, stale) = s.next(Instant::now());
+                let (job, stale) = s.next(Instant::now(), partials_ok);
                 if job.is_some() || !stale.is_empty() {
                     if let Some(m) = &shared.metrics {
                         m.asr_queue_depth.set(s.len() as i64);
@@ -534,7 +538,7 @@ mod tests {
         s.submit(job(3, 1, JobKind::Final, &d));
         let now = Instant::now();
         let mut order = vec![];
-        while let (Some(j), _) = s.next(now) {
+        while let (Some(j), _) = s.next(now, true) {
             order.push((j.stream, j.utterance, j.kind));
         }
         assert_eq!(
@@ -568,11 +572,23 @@ mod tests {
     }
 
     #[test]
+    fn a_finals_only_worker_leaves_partials_queued() {
+        let d = Arc::new(AtomicUsize::new(0));
+        let mut s = Scheduler::new(2, Duration::from_secs(10));
+        s.submit(job(1, 1, JobKind::Partial, &d));
+        assert!(s.next(Instant::now(), false).0.is_none());
+        assert_eq!(s.len(), 1);
+        s.submit(job(2, 1, JobKind::Final, &d));
+        assert_eq!(s.next(Instant::now(), false).0.unwrap().stream, 2);
+        assert_eq!(s.next(Instant::now(), true).0.unwrap().stream, 1);
+    }
+
+    #[test]
     fn stale_partials_expire() {
         let d = Arc::new(AtomicUsize::new(0));
         let mut s = Scheduler::new(2, Duration::from_millis(100));
         s.submit(job(1, 1, JobKind::Partial, &d));
-        let (j, stale) = s.next(Instant::now() + Duration::from_secs(1));
+        let (j, stale) = s.next(Instant::now() + Duration::from_secs(1), true);
         assert!(j.is_none());
         assert_eq!(stale.len(), 1);
         assert!(s.is_empty());

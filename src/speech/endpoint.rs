@@ -211,7 +211,12 @@ impl Endpointer {
                     self.state = State::Silence;
                     return;
                 }
-                if self.cfg.partial_every_ms > 0 && self.pos >= *next_partial {
+                // Past 10 s a partial costs too much to repeat; the final follows soon.
+                let partial_cap = ms(10_000);
+                if self.cfg.partial_every_ms > 0
+                    && self.pos >= *next_partial
+                    && self.pos - s <= partial_cap
+                {
                     *next_partial = self.pos + ms(self.cfg.partial_every_ms);
                     events.push(EndpointEvent::Partial {
                         utterance: u,

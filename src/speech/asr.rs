@@ -7,12 +7,14 @@
 //! is dropped, and counted, when more arrive). Workers are plain OS threads at a lower CPU
 //! priority than the media threads, so recognition falling behind never slows forwarding.
 
+use super::guard::Suspect;
+use super::recognize::{self, RecognizeConfig, Window};
 use crate::speech::SpeechMetrics;
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
-use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
+use whisper_rs::{WhisperContext, WhisperContextParameters};
 
 pub const SAMPLE_RATE: usize = 16_000;
 
@@ -105,8 +107,13 @@ pub struct Job {
 
 #[derive(Clone, Debug)]
 pub struct Recognized {
+    /// Empty when nothing trustworthy was recognised (see `rejected`).
     pub text: String,
     pub no_speech_prob: f32,
+    /// Decodings run: 1, or more when the guards asked for retries.
+    pub attempts: u32,
+    /// Set when every attempt gave an implausible text and it was dropped.
+    pub rejected: Option<Suspect>,
     /// Seconds of audio recognised.
     pub audio_s: f64,
     /// Wall seconds spent recognising.
@@ -242,6 +249,10 @@ pub struct PoolConfig {
     pub partial_ttl: Duration,
     /// Nice value of worker threads (0 = same priority as media; 10 = yield to it).
     pub nice: i32,
+    /// Encoder window of the first attempt.
+    pub window: Window,
+    /// Retry suspect finals with safer settings.
+    pub retries: bool,
 }
 
 impl Default for PoolConfig {
@@ -252,6 +263,8 @@ impl Default for PoolConfig {
             max_finals_per_stream: 4,
             partial_ttl: Duration::from_millis(1500),
             nice: 10,
+            window: Window::default(),
+            retries: true,
         }
     }
 }
@@ -394,114 +407,60 @@ fn worker(index: usize, shared: Arc<Shared>, models: Arc<Models>, cfg: PoolConfi
                     }
                 }
                 let state = states[slot].as_mut().expect("just created");
-                match recognize(state, &job, cfg.threads_per_worker, ctx.is_multilingual()) {
+                let rcfg = RecognizeConfig {
+                    window: cfg.window.clone(),
+                    threads: cfg.threads_per_worker,
+                    retries: cfg.retries,
+                };
+                let language = if !ctx.is_multilingual() {
+                    Some("en")
+                } else if job.language == "auto" {
+                    None
+                } else {
+                    Some(job.language.as_str())
+                };
+                let started = Instant::now();
+                let is_final = job.kind == JobKind::Final;
+                match recognize::recognize(
+                    state,
+                    ctx.token_eot(),
+                    &job.audio,
+                    language,
+                    is_final,
+                    &rcfg,
+                ) {
                     Ok(r) => {
+                        let out = Recognized {
+                            text: r.text,
+                            no_speech_prob: r.no_speech_prob,
+                            attempts: r.attempts,
+                            rejected: r.rejected,
+                            audio_s: job.audio.len() as f64 / SAMPLE_RATE as f64,
+                            compute_s: started.elapsed().as_secs_f64(),
+                            latency: job.queued_at.elapsed(),
+                        };
                         if let Some(m) = &shared.metrics {
-                            if r.audio_s > 0.0 {
-                                m.asr_rtf.observe(r.compute_s / r.audio_s);
+                            if out.audio_s > 0.0 {
+                                m.asr_rtf.observe(out.compute_s / out.audio_s);
                             }
-                            if job.kind == JobKind::Final {
-                                m.final_latency.observe(r.latency.as_secs_f64());
+                            if is_final {
+                                m.final_latency.observe(out.latency.as_secs_f64());
+                                for s in &r.retried_for {
+                                    m.asr_retries.with_label_values(&[s.as_str()]).inc();
+                                }
+                                if let Some(s) = out.rejected {
+                                    m.asr_rejected.with_label_values(&[s.as_str()]).inc();
+                                }
                             }
                         }
-                        AsrOutcome::Done(r)
+                        AsrOutcome::Done(out)
                     }
-                    Err(e) => AsrOutcome::Failed(e.to_string()),
+                    Err(e) => AsrOutcome::Failed(AsrError::Whisper(e).to_string()),
                 }
             }
         };
         (job.reply)(outcome);
     }
-}
-
-/// Encoder positions (20 ms each) to run for `samples` of audio: the audio plus a margin,
-/// rounded up to a multiple of 64, instead of Whisper's fixed 30 s window.
-pub fn audio_ctx_for(samples: usize) -> i32 {
-    let positions = samples.div_ceil(320) + 64;
-    (positions.div_ceil(64) * 64).min(1500) as i32
-}
-
-fn recognize(
-    state: &mut whisper_rs::WhisperState,
-    job: &Job,
-    threads: usize,
-    multilingual: bool,
-) -> Result<Recognized, AsrError> {
-    let started = Instant::now();
-    // whisper.cpp ignores inputs shorter than one second: pad with silence.
-    let mut audio = job.audio.clone();
-    let min = SAMPLE_RATE + SAMPLE_RATE / 4;
-    if audio.len() < min {
-        audio.resize(min, 0.0);
-    }
-    let mut p = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
-    p.set_n_threads(threads.max(1) as i32);
-    let lang = if multilingual {
-        if job.language == "auto" {
-            None
-        } else {
-            Some(job.language.as_str())
-        }
-    } else {
-        Some("en")
-    };
-    p.set_language(lang);
-    p.set_detect_language(false);
-    p.set_translate(false);
-    p.set_no_context(true);
-    p.set_no_timestamps(true);
-    p.set_single_segment(true);
-    p.set_print_special(false);
-    p.set_print_progress(false);
-    p.set_print_realtime(false);
-    p.set_print_timestamps(false);
-    p.set_suppress_blank(true);
-    p.set_suppress_nst(true);
-    p.set_audio_ctx(audio_ctx_for(audio.len()));
-    if job.kind == JobKind::Partial {
-        p.set_temperature_inc(0.0); // no fallback re-decoding for a throw-away hypothesis
-    }
-    state
-        .full(p, &audio)
-        .map_err(|e| AsrError::Whisper(e.to_string()))?;
-    let mut text = String::new();
-    let mut no_speech: f32 = 0.0;
-    for seg in state.as_iter() {
-        if let Ok(t) = seg.to_str_lossy() {
-            text.push_str(&t);
-        }
-        no_speech = no_speech.max(seg.no_speech_probability());
-    }
-    let compute = started.elapsed();
-    Ok(Recognized {
-        text: clean(&text),
-        no_speech_prob: no_speech,
-        audio_s: job.audio.len() as f64 / SAMPLE_RATE as f64,
-        compute_s: compute.as_secs_f64(),
-        latency: job.queued_at.elapsed(),
-    })
-}
-
-/// Tidy Whisper's output: drop non-speech annotations such as `[BLANK_AUDIO]` or `(music)`
-/// and collapse whitespace.
-pub fn clean(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut depth = 0i32;
-    for c in text.chars() {
-        match c {
-            '[' | '(' | '*' => {
-                if c == '*' {
-                    depth = if depth > 0 { 0 } else { 1 };
-                } else {
-                    depth += 1;
-                }
-            }
-            ']' | ')' => depth = (depth - 1).max(0),
-            _ if depth == 0 => out.push(c),
-            _ => {}
-        }
-    }
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -592,19 +551,5 @@ mod tests {
         assert!(j.is_none());
         assert_eq!(stale.len(), 1);
         assert!(s.is_empty());
-    }
-
-    #[test]
-    fn cleans_annotations() {
-        assert_eq!(clean(" [BLANK_AUDIO] "), "");
-        assert_eq!(clean(" Hello (music) there."), "Hello there.");
-        assert_eq!(clean("*sigh* okay"), "okay");
-    }
-
-    #[test]
-    fn audio_ctx_grows_with_audio_and_stops_at_30s() {
-        assert_eq!(audio_ctx_for(16_000), 128);
-        assert!(audio_ctx_for(16_000 * 5) >= 250);
-        assert_eq!(audio_ctx_for(16_000 * 40), 1500);
     }
 }

@@ -5,13 +5,17 @@
 //!
 //! Voice activity comes from `earshot` (a small streaming neural VAD on 16 ms frames). An
 //! utterance starts after `min_speech_ms` of voiced frames, ends after `min_silence_ms` of
-//! unvoiced frames, and is cut at `max_utterance_ms`. Each utterance keeps `pad_ms` of audio
-//! before its first voiced frame, so soft onsets are not clipped.
+//! unvoiced frames. One that reaches `max_utterance_ms` is split at the longest pause of its
+//! last few seconds (never mid-word when there is any pause); the rest carries on as the next
+//! utterance, so no audio is transcribed twice. Each utterance keeps `pad_ms` of audio before
+//! its first voiced frame, so soft onsets are not clipped.
 
 use std::collections::VecDeque;
 
 pub const SAMPLE_RATE: usize = 16_000;
 const VAD_FRAME: usize = 256;
+/// How far back from the maximum length to look for a pause to split at.
+const SPLIT_SEARCH_MS: u32 = 4000;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct EndpointConfig {
@@ -84,6 +88,9 @@ pub struct Endpointer {
     history: VecDeque<f32>,
     /// Audio of the current utterance, from its padded start.
     current: Vec<f32>,
+    /// Voice score of each frame of the current utterance since speech began, with the
+    /// position just after the frame.
+    scores: Vec<(u64, f32)>,
     state: State,
     next_utterance: u64,
 }
@@ -101,6 +108,7 @@ impl Endpointer {
             pos: 0,
             history: VecDeque::new(),
             current: vec![],
+            scores: vec![],
             state: State::Silence,
             next_utterance: 1,
         }
@@ -149,7 +157,8 @@ impl Endpointer {
     fn frame(&mut self, frame: &[f32], events: &mut Vec<EndpointEvent>) {
         let frame_start = self.pos;
         self.pos += frame.len() as u64;
-        let voiced = self.vad.predict_f32(frame) >= self.cfg.threshold;
+        let score = self.vad.predict_f32(frame);
+        let voiced = score >= self.cfg.threshold;
         let frame_ms = (VAD_FRAME * 1000 / SAMPLE_RATE) as u32;
 
         match &mut self.state {
@@ -178,6 +187,7 @@ impl Endpointer {
                 let start = self.pos - (self.history.len() - skip) as u64;
                 self.current = self.history.iter().skip(skip).copied().collect();
                 self.history.clear();
+                self.scores.clear();
                 let utterance = self.next_utterance;
                 self.next_utterance += 1;
                 self.state = State::Speech {
@@ -197,6 +207,7 @@ impl Endpointer {
                 next_partial,
             } => {
                 self.current.extend_from_slice(frame);
+                self.scores.push((self.pos, score));
                 if voiced {
                     *last_voiced_end = self.pos;
                     *silent_frames = 0;
@@ -204,11 +215,13 @@ impl Endpointer {
                     *silent_frames += 1;
                 }
                 let (u, s, lve) = (*utterance, *start, *last_voiced_end);
-                let too_long = self.pos - s >= ms(self.cfg.max_utterance_ms);
-                if *silent_frames * frame_ms >= self.cfg.min_silence_ms || too_long {
-                    let end = if too_long { self.pos } else { lve };
-                    events.push(self.end(u, s, end));
+                if *silent_frames * frame_ms >= self.cfg.min_silence_ms {
+                    events.push(self.end(u, s, lve));
                     self.state = State::Silence;
+                    return;
+                }
+                if self.pos - s >= ms(self.cfg.max_utterance_ms) {
+                    self.split(u, s, events);
                     return;
                 }
                 // Past 10 s a partial costs too much to repeat; the final follows soon.
@@ -228,6 +241,89 @@ impl Endpointer {
         }
     }
 
+    /// The utterance is too long: end it at the best pause of its last seconds and carry the
+    /// rest on as a new utterance.
+    fn split(&mut self, utterance: u64, start: u64, events: &mut Vec<EndpointEvent>) {
+        let cut = self.best_cut(start);
+        let offset = ((cut - start) as usize).min(self.current.len());
+        let rest = self.current.split_off(offset);
+        let audio = std::mem::replace(&mut self.current, rest);
+        events.push(EndpointEvent::Ended {
+            utterance,
+            start,
+            end: cut,
+            audio,
+        });
+        self.scores.retain(|&(p, _)| p > cut);
+        let next = self.next_utterance;
+        self.next_utterance += 1;
+        let voiced_after = self
+            .scores
+            .iter()
+            .rev()
+            .find(|(_, sc)| *sc >= self.cfg.threshold)
+            .map_or(cut, |&(p, _)| p);
+        self.state = State::Speech {
+            utterance: next,
+            start: cut,
+            last_voiced_end: voiced_after,
+            silent_frames: self
+                .scores
+                .iter()
+                .rev()
+                .take_while(|(_, sc)| *sc < self.cfg.threshold)
+                .count() as u32,
+            next_partial: self.pos + ms(self.cfg.partial_every_ms),
+        };
+        events.push(EndpointEvent::Started {
+            utterance: next,
+            start: cut,
+        });
+    }
+
+    /// Where to split an over-long utterance: the middle of the longest run of unvoiced frames
+    /// in its last `SPLIT_SEARCH_MS` (the later one on a tie), or failing any pause the frame
+    /// the VAD found least voice-like. Never in the first second of the utterance.
+    fn best_cut(&self, start: u64) -> u64 {
+        let from = self
+            .pos
+            .saturating_sub(ms(SPLIT_SEARCH_MS))
+            .max(start + ms(1000));
+        let window: Vec<(u64, f32)> = self
+            .scores
+            .iter()
+            .copied()
+            .filter(|&(p, _)| p > from)
+            .collect();
+        let (mut best, mut best_len, mut run_start, mut run_len) = (None, 0usize, 0usize, 0usize);
+        for (i, &(_, sc)) in window.iter().enumerate() {
+            if sc < self.cfg.threshold {
+                if run_len == 0 {
+                    run_start = i;
+                }
+                run_len += 1;
+                if run_len >= best_len {
+                    best_len = run_len;
+                    best = Some(run_start + run_len / 2);
+                }
+            } else {
+                run_len = 0;
+            }
+        }
+        let idx = best.or_else(|| {
+            window
+                .iter()
+                .enumerate()
+                .min_by(|a, b| a.1 .1.total_cmp(&b.1 .1))
+                .map(|(i, _)| i)
+        });
+        match idx {
+            // Cut at the start of that frame.
+            Some(i) => window[i].0 - VAD_FRAME as u64,
+            None => self.pos,
+        }
+    }
+
     fn end(&mut self, utterance: u64, start: u64, end: u64) -> EndpointEvent {
         // Keep a little of the trailing silence: Whisper likes a clean ending.
         let keep = ((end - start) + ms(self.cfg.pad_ms)).min(self.current.len() as u64);
@@ -239,5 +335,82 @@ impl Endpointer {
             end,
             audio,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIBRIVOX: &str = "/usr/share/pocketsphinx/test/data/librivox";
+
+    /// All LibriVox clips back to back: ~25 s of read speech with short pauses.
+    fn speech() -> Option<Vec<f32>> {
+        let mut names: Vec<_> = std::fs::read_dir(LIBRIVOX)
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "wav"))
+            .collect();
+        names.sort();
+        let mut out = vec![];
+        for n in names {
+            out.extend(crate::speech::wav::read_16k_mono(&n).ok()?);
+        }
+        Some(out)
+    }
+
+    #[test]
+    fn long_turns_are_split_at_a_pause_without_losing_or_repeating_audio() {
+        let Some(audio) = speech() else {
+            panic!("pocketsphinx-testdata must be installed (make test installs it)");
+        };
+        let cfg = EndpointConfig {
+            min_silence_ms: 3000, // pauses never end the turn: only the length limit does
+            max_utterance_ms: 6000,
+            partial_every_ms: 0,
+            ..EndpointConfig::default()
+        };
+        let mut ep = Endpointer::new(cfg.clone());
+        let mut vad = earshot::Detector::default();
+        let scores: Vec<f32> = audio
+            .chunks_exact(VAD_FRAME)
+            .map(|f| vad.predict_f32(f))
+            .collect();
+        let mut events = vec![];
+        for c in audio.chunks(1000) {
+            events.extend(ep.push(c));
+        }
+        events.extend(ep.finish());
+        let ended: Vec<(u64, u64, usize)> = events
+            .iter()
+            .filter_map(|e| match e {
+                EndpointEvent::Ended {
+                    start, end, audio, ..
+                } => Some((*start, *end, audio.len())),
+                _ => None,
+            })
+            .collect();
+        assert!(ended.len() >= 4, "{ended:?}");
+        let mut splits = 0;
+        for w in ended.windows(2) {
+            let ((s0, e0, n0), (s1, _, _)) = (w[0], w[1]);
+            assert!(e0 <= s1, "utterances overlap: {ended:?}");
+            assert!(
+                n0 as u64 <= e0 - s0 + ms(cfg.pad_ms),
+                "audio beyond the end"
+            );
+            if e0 == s1 {
+                // A split: the cut must sit in a pause, where the VAD heard no voice.
+                splits += 1;
+                let frame = (e0 as usize / VAD_FRAME).min(scores.len() - 1);
+                assert!(
+                    scores[frame] < cfg.threshold,
+                    "cut at {e0} is mid-speech (score {})",
+                    scores[frame]
+                );
+                assert!(e0 - s0 <= ms(cfg.max_utterance_ms));
+            }
+        }
+        assert!(splits >= 2, "{ended:?}");
     }
 }

@@ -13,8 +13,11 @@
 pub mod asr;
 pub mod emotion;
 pub mod endpoint;
+pub mod eval;
+pub mod guard;
 pub mod live;
 pub mod offline;
+pub mod recognize;
 pub mod wav;
 
 use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry};
@@ -49,6 +52,10 @@ pub struct SpeechConfig {
     pub max_queued_finals: usize,
     /// Alert supervisors when the customer has been negative this many utterances in a row.
     pub alert_after: u32,
+    /// Encoder window of the first decoding attempt (`full`, or `trimmed` with a margin).
+    pub window: recognize::Window,
+    /// Retry implausible finals (loops, duplicates, too many words) with safer settings.
+    pub retries: bool,
 }
 
 impl Default for SpeechConfig {
@@ -70,6 +77,8 @@ impl Default for SpeechConfig {
             partial_every_ms: ep.partial_every_ms,
             max_queued_finals: 4,
             alert_after: 3,
+            window: recognize::Window::default(),
+            retries: true,
         }
     }
 }
@@ -93,6 +102,8 @@ impl SpeechConfig {
             max_finals_per_stream: self.max_queued_finals,
             partial_ttl: std::time::Duration::from_millis(1500),
             nice: self.worker_nice,
+            window: self.window.clone(),
+            retries: self.retries,
         }
     }
 
@@ -124,6 +135,8 @@ pub struct SpeechMetrics {
     pub final_latency: Histogram,
     pub asr_rtf: Histogram,
     pub asr_dropped: IntCounterVec,
+    pub asr_retries: IntCounterVec,
+    pub asr_rejected: IntCounterVec,
     pub utterances: IntCounterVec,
     pub live_streams: IntGauge,
 }
@@ -158,6 +171,20 @@ impl SpeechMetrics {
                 ),
                 &["kind"],
             )?,
+            asr_retries: IntCounterVec::new(
+                Opts::new(
+                    "switchboard_asr_retries_total",
+                    "Final decodings retried with safer settings, by what the guard found",
+                ),
+                &["reason"],
+            )?,
+            asr_rejected: IntCounterVec::new(
+                Opts::new(
+                    "switchboard_asr_rejected_total",
+                    "Finals dropped because every attempt gave an implausible text, by reason",
+                ),
+                &["reason"],
+            )?,
             utterances: IntCounterVec::new(
                 Opts::new(
                     "switchboard_utterances_total",
@@ -174,6 +201,8 @@ impl SpeechMetrics {
         registry.register(Box::new(m.final_latency.clone()))?;
         registry.register(Box::new(m.asr_rtf.clone()))?;
         registry.register(Box::new(m.asr_dropped.clone()))?;
+        registry.register(Box::new(m.asr_retries.clone()))?;
+        registry.register(Box::new(m.asr_rejected.clone()))?;
         registry.register(Box::new(m.utterances.clone()))?;
         registry.register(Box::new(m.live_streams.clone()))?;
         for l in emotion::EmotionLabel::ALL {
@@ -181,6 +210,10 @@ impl SpeechMetrics {
         }
         for k in ["partial", "final"] {
             m.asr_dropped.with_label_values(&[k]);
+        }
+        for s in guard::Suspect::ALL {
+            m.asr_retries.with_label_values(&[s.as_str()]);
+            m.asr_rejected.with_label_values(&[s.as_str()]);
         }
         Ok(m)
     }

@@ -30,18 +30,36 @@ pub fn transcribe_samples(
     if !models.supports(language) {
         anyhow::bail!(super::asr::AsrError::NoModelForLanguage(language.into()));
     }
+    let pool = offline_pool(models, cfg);
+    transcribe_on(&pool, audio, language, cfg)
+}
+
+/// A one-worker pool using every core, as the offline command runs it.
+pub fn offline_pool(models: super::asr::Models, cfg: &SpeechConfig) -> AsrPool {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let pool = AsrPool::start(
+    AsrPool::start(
         models,
         PoolConfig {
             workers: 1,
             threads_per_worker: threads,
             max_finals_per_stream: usize::MAX,
             nice: 0,
-            ..PoolConfig::default()
+            ..cfg.pool()
         },
         None,
-    );
+    )
+}
+
+/// Transcribe a 16 kHz mono clip on an existing pool.
+pub fn transcribe_on(
+    pool: &AsrPool,
+    audio: &[f32],
+    language: &str,
+    cfg: &SpeechConfig,
+) -> anyhow::Result<Vec<UtteranceOut>> {
+    if !pool.models().supports(language) {
+        anyhow::bail!(super::asr::AsrError::NoModelForLanguage(language.into()));
+    }
     let mut ep_cfg = cfg.endpoint();
     ep_cfg.partial_every_ms = 0;
     let mut ep = Endpointer::new(ep_cfg);

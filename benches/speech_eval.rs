@@ -89,6 +89,7 @@ fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
+    whisper_rs::install_logging_hooks(); // whisper.cpp logs go to (absent) tracing
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let dir = root.join("eval/speech");
     let clips = eval::load_manifests(&dir).expect("eval/speech manifests");

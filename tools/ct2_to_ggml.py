@@ -7,6 +7,10 @@ Usage:
     ct2_to_ggml.py --verify GGML_FILE      re-read a ggml file, list its tensors
                                            and check them against the set
                                            whisper.cpp expects
+    ct2_to_ggml.py --quantize q8_0|q5_0 IN_GGML OUT_GGML
+                                           quantise the 2-D weight matrices of an
+                                           f16 ggml model (conv weights stay f16,
+                                           biases, norms and positions f32)
 
 Needs Python 3.9+ and numpy only. Written for Switchboard from the project's format
 notes ("Whisper models without a model hub"); no code from other projects.
@@ -33,6 +37,11 @@ except ImportError:  # pragma: no cover - depends on the machine
     sys.exit("ct2_to_ggml: numpy is required (python3 -m pip install numpy)")
 
 GGML_MAGIC = 0x67676D6C
+# ggml tensor types and whole-file "ftype" values (ggml.h).
+GGML_F32, GGML_F16, GGML_Q5_0, GGML_Q8_0 = 0, 1, 6, 8
+QUANT_TYPES = {"q8_0": (GGML_Q8_0, 7), "q5_0": (GGML_Q5_0, 8)}  # name: (tensor type, ftype)
+QK = 32  # values per quantisation block
+BLOCK_BYTES = {GGML_Q8_0: 2 + QK, GGML_Q5_0: 2 + 4 + QK // 2}
 CT2_BINARY_VERSION = 6
 SAMPLE_RATE = 16000
 N_FFT = 400
@@ -496,7 +505,7 @@ def read_ggml(path):
     hparams = {k: i32() for k in HPARAM_ORDER}
     ftype = i32()
     n_mel, n_fft = i32(), i32()
-    if (any(not 0 < v < 1 << 20 for v in hparams.values()) or ftype not in (0, 1)
+    if (any(not 0 < v < 1 << 20 for v in hparams.values()) or ftype not in (0, 1, 7, 8)
             or n_mel != hparams["n_mels"] or n_fft != N_FFT // 2 + 1):
         raise ConversionError(f"{path}: ggml file but not a whisper.cpp model "
                               f"(implausible header {list(hparams.values())}, ftype {ftype}, "
@@ -508,7 +517,7 @@ def read_ggml(path):
     tensors = []
     while r.pos < len(buf):
         n_dims, name_len, ttype = i32(), i32(), i32()
-        if not 1 <= n_dims <= 4 or ttype not in (0, 1):
+        if not 1 <= n_dims <= 4 or ttype not in (GGML_F32, GGML_F16, GGML_Q5_0, GGML_Q8_0):
             raise ConversionError(f"{path}: bad tensor header at byte {r.pos - 12}")
         ne = [i32() for _ in range(n_dims)]
         name = bytes(r.take(name_len)).decode("utf-8")
@@ -516,9 +525,104 @@ def read_ggml(path):
         for d in ne:
             count *= d
         offset = r.pos
-        r.take(count * (4 if ttype == 0 else 2))
+        r.take(_tensor_bytes(ttype, count))
         tensors.append((name, tuple(reversed(ne)), ttype, offset))
     return hparams, ftype, mel, tokens, tensors
+
+
+def _tensor_bytes(ttype, count):
+    if ttype == GGML_F32:
+        return 4 * count
+    if ttype == GGML_F16:
+        return 2 * count
+    return count // QK * BLOCK_BYTES[ttype]
+
+
+def quantize_blocks(x, ttype):
+    """Quantise float32 values (a multiple of 32, rows contiguous) into ggml blocks, as
+    ggml's reference quantisers do: q8_0 keeps scale = max|x|/127 and round(x/scale);
+    q5_0 keeps scale = m/-16 (m the value of largest magnitude) and 5-bit codes
+    min(31, trunc(x/scale + 16.5)), low nibbles packed two per byte and the fifth bits in
+    a 32-bit mask."""
+    b = x.reshape(-1, QK).astype(np.float32)
+    if ttype == GGML_Q8_0:
+        amax = np.abs(b).max(axis=1)
+        d = amax / 127.0
+        inv = np.where(d > 0, 1.0 / np.where(d > 0, d, 1.0), 0.0)
+        q = np.round(b * inv[:, None]).astype(np.int8)
+        out = np.empty((b.shape[0], 2 + QK), dtype=np.uint8)
+        out[:, :2] = d.astype("<f2").view(np.uint8).reshape(-1, 2)
+        out[:, 2:] = q.view(np.uint8)
+        return out.tobytes()
+    if ttype == GGML_Q5_0:
+        idx = np.abs(b).argmax(axis=1)
+        m = b[np.arange(b.shape[0]), idx]
+        d = m / -16.0
+        inv = np.where(d != 0, 1.0 / np.where(d != 0, d, 1.0), 0.0)
+        # C's (int8_t)(v + 16.5) truncates toward zero; v + 16.5 is >= 0.5 here.
+        q = np.minimum(31, np.trunc(b * inv[:, None] + 16.5)).astype(np.uint8)
+        lo, hi = q[:, :16], q[:, 16:]
+        qs = (lo & 0x0F) | ((hi & 0x0F) << 4)
+        bits = np.concatenate([(lo >> 4) & 1, (hi >> 4) & 1], axis=1).astype(np.uint32)
+        qh = (bits << np.arange(32, dtype=np.uint32)).sum(axis=1, dtype=np.uint64)
+        out = np.empty((b.shape[0], 2 + 4 + 16), dtype=np.uint8)
+        out[:, :2] = d.astype("<f2").view(np.uint8).reshape(-1, 2)
+        out[:, 2:6] = qh.astype("<u4").view(np.uint8).reshape(-1, 4)
+        out[:, 6:] = qs
+        return out.tobytes()
+    raise ConversionError(f"unknown quantisation type {ttype}")
+
+
+def quantize(in_path, out_path, kind):
+    if kind not in QUANT_TYPES:
+        raise ConversionError(f"unknown quantisation {kind!r} (use q8_0 or q5_0)")
+    qtype, ftype_out = QUANT_TYPES[kind]
+    hp, ftype, mel, tokens, tensors = read_ggml(in_path)
+    if ftype != 1:
+        raise ConversionError(f"{in_path}: ftype {ftype}; quantise an f16 model")
+    with open(in_path, "rb") as f:
+        buf = f.read()
+    out_dir = os.path.dirname(os.path.abspath(out_path))
+    tmp = os.path.join(out_dir, f".{os.path.basename(out_path)}.tmp.{os.getpid()}")
+    n_quant = 0
+    try:
+        with open(tmp, "wb") as f:
+            f.write(struct.pack("<i", GGML_MAGIC))
+            f.write(struct.pack("<10i", *(hp[k] for k in HPARAM_ORDER)))
+            f.write(struct.pack("<i", ftype_out))
+            f.write(struct.pack("<ii", *mel.shape))
+            f.write(mel.astype("<f4").tobytes())
+            f.write(struct.pack("<i", len(tokens)))
+            for tok in tokens:
+                f.write(struct.pack("<i", len(tok)))
+                f.write(tok)
+            for name, shape, ttype, offset in tensors:
+                count = 1
+                for d in shape:
+                    count *= d
+                data = buf[offset:offset + _tensor_bytes(ttype, count)]
+                # whisper.cpp makes every 2-D weight the file's type; conv kernels (3-D)
+                # stay f16 and everything f32 stays f32.
+                if ttype == GGML_F16 and len(shape) == 2 and shape[-1] % QK == 0:
+                    x = np.frombuffer(data, dtype="<f2").astype(np.float32)
+                    data, ttype = quantize_blocks(x, qtype), qtype
+                    n_quant += 1
+                raw = name.encode("utf-8")
+                f.write(struct.pack("<iii", len(shape), len(raw), ttype))
+                f.write(struct.pack(f"<{len(shape)}i", *reversed(shape)))
+                f.write(raw)
+                f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, out_path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    print(f"ct2_to_ggml: wrote {out_path} ({os.path.getsize(out_path)} bytes, {kind}, "
+          f"{n_quant} of {len(tensors)} tensors quantised)", file=sys.stderr)
 
 
 def verify(path):
@@ -530,7 +634,8 @@ def verify(path):
           f"max {float(mel.max()):.6f}")
     print(f"vocab: {len(tokens)} tokens, first {tokens[0]!r}, last {tokens[-1]!r}")
     for name, shape, ttype, _ in tensors:
-        print(f"  {name:45s} {'f32' if ttype == 0 else 'f16'} {list(shape)}")
+        tname = {GGML_F32: "f32", GGML_F16: "f16", GGML_Q5_0: "q5_0", GGML_Q8_0: "q8_0"}[ttype]
+        print(f"  {name:45s} {tname} {list(shape)}")
     print(f"tensors: {len(tensors)}")
     problems = []
     names = [t[0] for t in tensors]
@@ -584,6 +689,13 @@ def convert(in_dir, out_path):
 
 
 def main(argv):
+    if len(argv) == 4 and argv[0] == "--quantize":
+        try:
+            quantize(argv[2], argv[3], argv[1])
+        except (ConversionError, OSError) as e:
+            print(f"ct2_to_ggml: error: {e}", file=sys.stderr)
+            return 1
+        return 0
     if len(argv) == 2 and argv[0] == "--verify":
         try:
             return verify(argv[1])

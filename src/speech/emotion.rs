@@ -298,6 +298,222 @@ fn chinese_valence(text: &str) -> f32 {
     sum / (sum * sum + 15.0).sqrt()
 }
 
+// Contact-centre complaint language that general sentiment lexicons miss: VADER reads "this
+// is a joke" as positive and "third time I've called" as neutral. Two kinds of cue, matched as
+// lower-case substrings: *frustration* (repetition, waiting, broken promises, things still
+// not working) and *hostility* (anger words, demands, threats, insults). Written from what
+// customers commonly say, not from any evaluation clip.
+const EN_FRUSTRATION: &[&str] = &[
+    "again",
+    "still not",
+    "still no ",
+    "still hasn't",
+    "still haven't",
+    "still waiting",
+    "still broken",
+    "still doesn't",
+    "second time",
+    "third time",
+    "fourth time",
+    "fifth time",
+    "how many times",
+    "times already",
+    "times now",
+    "already told",
+    "already explained",
+    "already done",
+    "already sent",
+    "already tried",
+    "on hold",
+    "been waiting",
+    "keep getting",
+    "keep being",
+    "keeps happening",
+    "every time",
+    "every month",
+    "every single",
+    "nobody",
+    "no one ever",
+    "never called",
+    "never got",
+    "never received",
+    "never heard",
+    "passed from",
+    "passed around",
+    "transferred",
+    "not working",
+    "doesn't work",
+    "isn't working",
+    "didn't work",
+    "nothing has changed",
+    "nothing happened",
+    "nothing works",
+    "why does",
+    "why is it",
+    "why can't",
+    "why do i",
+    "so difficult",
+    "so hard",
+    "actually fix",
+    "actually help",
+    "last person",
+    "same thing",
+    "same problem",
+    "same issue",
+    "waste of time",
+    "wasting my time",
+    "fed up",
+    "frustrat",
+    "annoy",
+    "disappoint",
+    "supposed to",
+    "you said",
+    "you promised",
+    "was promised",
+    "was told",
+    "i was told",
+    "hours",
+    "weeks now",
+    "days now",
+    "mistake",
+    "wrong again",
+    "not good enough",
+    "honestly",
+    "seriously",
+    "come on",
+];
+const EN_HOSTILITY: &[&str] = &[
+    "angry",
+    "furious",
+    "livid",
+    "outrage",
+    "unacceptable",
+    "ridiculous",
+    "disgrace",
+    "disgusting",
+    "pathetic",
+    "useless",
+    "incompetent",
+    "a joke",
+    "worst",
+    "manager",
+    "supervisor",
+    "right now",
+    "immediately",
+    "how dare",
+    "sick of",
+    "had enough",
+    "i'm done",
+    "done with you",
+    "lied",
+    "liars",
+    "scam",
+    "rip off",
+    "ripped off",
+    "lawyer",
+    "ombudsman",
+    "regulator",
+    "sue you",
+    "report you",
+    "never use",
+    "close my account",
+    "cancel my account",
+    "cancel everything",
+    "listen to me",
+    "shut up",
+    "damn",
+    "hell",
+    "bloody",
+    "crap",
+    "nobody cares",
+    "don't care",
+    "you people",
+    "refund me",
+    "give me my",
+    "fix it now",
+    "sort it out",
+    "stop wasting",
+    "stop reading",
+    "not listening",
+];
+const ZH_FRUSTRATION: &[&str] = &[
+    "又",
+    "还是",
+    "一直",
+    "好几遍",
+    "好几次",
+    "几次了",
+    "三次",
+    "多次",
+    "很多次",
+    "等了",
+    "没人",
+    "没有人",
+    "怎么还",
+    "怎么又",
+    "到底",
+    "为什么",
+    "烦",
+    "老是",
+    "总是",
+    "每次",
+    "每个月",
+    "转来转去",
+    "还没",
+    "还不",
+    "说过",
+    "记录",
+    "答应",
+    "承诺",
+    "白等",
+    "浪费时间",
+    "失望",
+];
+const ZH_HOSTILITY: &[&str] = &[
+    "生气",
+    "愤怒",
+    "气死",
+    "受够",
+    "垃圾",
+    "骗子",
+    "骗人",
+    "投诉",
+    "经理",
+    "领导",
+    "马上",
+    "立刻",
+    "凭什么",
+    "过分",
+    "简直",
+    "再也不",
+    "不讲道理",
+    "差劲",
+    "最差",
+    "太差",
+    "滚",
+    "律师",
+    "曝光",
+    "消协",
+    "12315",
+    "乱扣",
+    "退钱",
+    "给我退",
+    "什么破",
+];
+
+/// How many frustration and hostility cues `text` carries (each list counted at most 3).
+pub fn complaint_cues(text: &str, language: &str) -> (u32, u32) {
+    let lower = text.to_lowercase();
+    let zh = language.starts_with("zh") || text.chars().any(is_cjk);
+    let (f, h) = if zh {
+        (ZH_FRUSTRATION, ZH_HOSTILITY)
+    } else {
+        (EN_FRUSTRATION, EN_HOSTILITY)
+    };
+    let count = |list: &[&str]| list.iter().filter(|w| lower.contains(*w)).count().min(3) as u32;
+    (count(f), count(h))
+}
+
 /// A speaker's running baseline, so pitch and loudness are judged against their own voice.
 #[derive(Clone, Debug, Default)]
 pub struct SpeakerBaseline {
@@ -350,14 +566,26 @@ pub fn score(audio: &[f32], text: &str, language: &str, baseline: &mut SpeakerBa
     let arousal = clamp01(0.4 * loud + 0.3 * var + 0.15 * rate + 0.15 * raised.max(var));
     baseline.update(&a);
 
-    let tv = text_valence(text, language);
+    let lexical = text_valence(text, language);
+    let (frustration, hostility) = complaint_cues(text, language);
+    // Complaint cues pull the words negative; a general lexicon's praise for "a joke" or
+    // "money" does not survive them.
+    let tv = if frustration + hostility > 0 {
+        (lexical.min(0.1) - 0.3 * frustration.min(2) as f32 - 0.45 * hostility.min(2) as f32)
+            .clamp(-1.0, 1.0)
+    } else {
+        lexical
+    };
     let agitation = (arousal - 0.5).max(0.0);
     let valence = if tv <= 0.05 {
         (tv - 0.6 * agitation).clamp(-1.0, 1.0)
     } else {
         tv
     };
-    let label = if valence <= -0.3 && arousal >= 0.5 {
+    // Anger is negative words said with an agitated voice, or hostile words (demands,
+    // threats, anger words) said with some energy.
+    let hot = arousal >= 0.5 || (hostility >= 1 && arousal >= 0.35) || hostility >= 2;
+    let label = if valence <= -0.3 && hot {
         EmotionLabel::Angry
     } else if valence <= -0.2 {
         EmotionLabel::Frustrated

@@ -203,6 +203,105 @@ fn number_readings(digits: &str, cjk: bool) -> Vec<Vec<String>> {
     out
 }
 
+/// One spelling per word: American for British ("travelling", "colour", "realise"), and a few
+/// written variants.
+fn spelling(w: &str) -> String {
+    let fixed = match w {
+        "ok" => "okay",
+        "alright" => "all right",
+        "mr" => "mister",
+        "mrs" => "missus",
+        "dr" => "doctor",
+        "centre" => "center",
+        "metre" => "meter",
+        "metres" => "meters",
+        "cheque" => "check",
+        "programme" => "program",
+        "licence" => "license",
+        "grey" => "gray",
+        "tyre" => "tire",
+        "tyres" => "tires",
+        "aluminium" => "aluminum",
+        "enquiry" => "inquiry",
+        "email" | "e mail" => "email",
+        _ => "",
+    };
+    if !fixed.is_empty() {
+        return fixed.to_string();
+    }
+    for (uk, us) in [("elling", "eling"), ("elled", "eled"), ("eller", "eler")] {
+        if let Some(stem) = w.strip_suffix(uk) {
+            // travelling, cancelled, traveller (but not "telling", "spelled": one-syllable stems)
+            if stem.len() >= 3
+                && !matches!(
+                    stem,
+                    "t" | "s"
+                        | "sp"
+                        | "sm"
+                        | "y"
+                        | "f"
+                        | "qu"
+                        | "sh"
+                        | "dw"
+                        | "sw"
+                        | "exc"
+                        | "comp"
+                        | "exp"
+                        | "rep"
+                        | "prop"
+                        | "dispe"
+                )
+            {
+                return format!("{stem}{us}");
+            }
+        }
+    }
+    for (uk, us) in [
+        ("our", "or"),
+        ("ours", "ors"),
+        ("oured", "ored"),
+        ("ise", "ize"),
+        ("ised", "ized"),
+        ("ising", "izing"),
+        ("isation", "ization"),
+    ] {
+        if let Some(stem) = w.strip_suffix(uk) {
+            const OUR: [&str; 8] = [
+                "col", "fav", "behavi", "hon", "neighb", "lab", "harb", "rum",
+            ];
+            const ISE: [&str; 9] = [
+                "real", "organ", "recogn", "apolog", "author", "custom", "priorit", "special",
+                "minim",
+            ];
+            if (uk.starts_with("our") && OUR.contains(&stem))
+                || (uk.starts_with("is") && ISE.contains(&stem))
+            {
+                return format!("{stem}{us}");
+            }
+        }
+    }
+    w.to_string()
+}
+
+fn ordinal_en(n: u64) -> Vec<String> {
+    let mut w = vec![];
+    cardinal_en(n, &mut w);
+    if let Some(last) = w.last_mut() {
+        *last = match last.as_str() {
+            "one" => "first".into(),
+            "two" => "second".into(),
+            "three" => "third".into(),
+            "five" => "fifth".into(),
+            "eight" => "eighth".into(),
+            "nine" => "ninth".into(),
+            "twelve" => "twelfth".into(),
+            x if x.ends_with('y') => format!("{}ieth", &x[..x.len() - 1]),
+            x => format!("{x}th"),
+        };
+    }
+    w
+}
+
 /// Tokens of a text for scoring: lower-case words (or CJK characters), without punctuation
 /// and fillers. Digit strings stay as `#123` markers for [`units_against`] to spell out.
 fn raw_units(text: &str, cjk: bool) -> Vec<String> {
@@ -222,7 +321,27 @@ fn raw_units(text: &str, cjk: bool) -> Vec<String> {
         .replace('&', " and ");
     let mut out = vec![];
     for w in text.split_whitespace() {
-        let dollars = w.starts_with('$');
+        let currency = match w.chars().next() {
+            Some('$') => Some("dollars"),
+            Some('£') => Some("pounds"),
+            Some('€') => Some("euros"),
+            _ => None,
+        };
+        // An alphanumeric code ("LS6", "K774", "3HT") is read out character by character.
+        let code = w.chars().any(|c| c.is_ascii_digit())
+            && w.chars().any(|c| c.is_ascii_alphabetic())
+            && !is_ordinal(w)
+            && w.chars().filter(|c| c.is_alphanumeric()).count() <= 12;
+        if code {
+            for c in w.chars().filter(|c| c.is_alphanumeric()) {
+                out.push(if c.is_ascii_digit() {
+                    format!("#{c}")
+                } else {
+                    c.to_lowercase().to_string()
+                });
+            }
+            continue;
+        }
         let mut cur = String::new();
         let flush = |cur: &mut String, out: &mut Vec<String>| {
             if cur.is_empty() {
@@ -231,6 +350,12 @@ fn raw_units(text: &str, cjk: bool) -> Vec<String> {
             let w = std::mem::take(cur);
             if w.chars().all(|c| c.is_ascii_digit()) {
                 out.push(format!("#{w}"));
+            } else if matches!(w.as_str(), "st" | "nd" | "rd" | "th")
+                && out.last().is_some_and(|l| l.starts_with('#'))
+            {
+                // "14th": the number before it is an ordinal.
+                let n = out.pop().unwrap_or_default();
+                out.push(format!("%{}", &n[1..]));
             } else {
                 out.push(w);
             }
@@ -265,20 +390,13 @@ fn raw_units(text: &str, cjk: bool) -> Vec<String> {
             }
         }
         flush(&mut cur, &mut out);
-        if dollars {
-            out.push("dollars".into());
+        if let Some(c) = currency {
+            out.push(c.into());
         }
     }
     out.retain(|w| !FILLERS.contains(&w.as_str()) && w != "'");
     for w in out.iter_mut() {
-        let n = match w.trim_matches('\'') {
-            "ok" => "okay",
-            "alright" => "all right",
-            "mr" => "mister",
-            "mrs" => "missus",
-            x => x,
-        };
-        *w = n.to_string();
+        *w = spelling(w.trim_matches('\''));
     }
     out.into_iter()
         .flat_map(|w| {
@@ -296,7 +414,9 @@ fn raw_units(text: &str, cjk: bool) -> Vec<String> {
 pub fn units_against(hyp: &str, reference: &[String], cjk: bool) -> Vec<String> {
     let mut out = vec![];
     for u in raw_units(hyp, cjk) {
-        if let Some(d) = u.strip_prefix('#') {
+        if let Some(n) = u.strip_prefix('%').and_then(|d| d.parse().ok()) {
+            out.extend(ordinal_en(n));
+        } else if let Some(d) = u.strip_prefix('#') {
             let readings = number_readings(d, cjk);
             let best = readings
                 .iter()
@@ -311,11 +431,38 @@ pub fn units_against(hyp: &str, reference: &[String], cjk: bool) -> Vec<String> 
     out
 }
 
+/// "21st", "3rd,": a number with an ordinal suffix.
+fn is_ordinal(w: &str) -> bool {
+    let w = w.trim_end_matches(|c: char| !c.is_alphanumeric());
+    let digits = w.chars().take_while(|c| c.is_ascii_digit()).count();
+    digits > 0 && matches!(&w[digits..], "st" | "nd" | "rd" | "th")
+}
+
+/// "one hundred and twenty" = "one hundred twenty".
+fn drop_number_and(mut u: Vec<String>) -> Vec<String> {
+    let mut i = 1;
+    while i + 1 < u.len() {
+        if u[i] == "and"
+            && matches!(u[i - 1].as_str(), "hundred" | "thousand")
+            && (ONES.contains(&u[i + 1].as_str()) || TENS.contains(&u[i + 1].as_str()))
+        {
+            u.remove(i);
+        } else {
+            i += 1;
+        }
+    }
+    u
+}
+
 /// Normalised units of a reference (numbers in references are written in words already; any
 /// digits are spelled digit by digit).
 pub fn reference_units(reference: &str, cjk: bool) -> Vec<String> {
     let mut out = vec![];
     for u in raw_units(reference, cjk) {
+        if let Some(n) = u.strip_prefix('%').and_then(|d| d.parse().ok()) {
+            out.extend(ordinal_en(n));
+            continue;
+        }
         match u.strip_prefix('#') {
             Some(d) => out.extend(number_readings(d, cjk).swap_remove(0)),
             None => out.push(u),
@@ -343,8 +490,8 @@ pub fn edit_distance(r: &[String], h: &[String]) -> usize {
 
 /// Edits and reference length of `hyp` against `reference` (words, or characters for CJK).
 pub fn score(reference: &str, hyp: &str, cjk: bool) -> (usize, usize) {
-    let r = reference_units(reference, cjk);
-    let h = units_against(hyp, &r, cjk);
+    let r = drop_number_and(reference_units(reference, cjk));
+    let h = drop_number_and(units_against(hyp, &r, cjk));
     (edit_distance(&r, &h), r.len())
 }
 
@@ -391,6 +538,14 @@ mod tests {
             0.0
         );
         assert_eq!(wer("Hello?", "hello."), 0.0);
+        assert_eq!(
+            wer(
+                "Were you travelling? The colour, I realise.",
+                "Were you traveling? The color, I realize."
+            ),
+            0.0
+        );
+        assert_eq!(wer("I was telling him", "I was telling him"), 0.0);
     }
 
     #[test]
@@ -402,6 +557,27 @@ mod tests {
         assert_eq!(wer("it cost twenty five dollars", "It cost $25."), 0.0);
         assert_eq!(wer("in twenty twenty four", "in 2024"), 0.0);
         assert_eq!(wer("ten of clubs", "10 of clubs"), 0.0);
+        assert_eq!(
+            wer("from the fourteenth of March", "from the 14th of March"),
+            0.0
+        );
+        assert_eq!(wer("the twenty first", "the 21st"), 0.0);
+        assert_eq!(
+            wer(
+                "my postcode is L S six, three H T",
+                "My postcode is LS6, 3HT."
+            ),
+            0.0
+        );
+        assert_eq!(
+            wer(
+                "the refund was three hundred and sixty pounds",
+                "the refund was £360"
+            ),
+            0.0
+        );
+        assert_eq!(wer("reference K seven seven four", "reference K774"), 0.0);
+        assert_eq!(wer("three H T", "3HT"), 0.0);
         assert_eq!(wer("one two three four", "1234"), 0.0);
         assert!(wer("four seven two nine one", "47299") > 0.0);
     }

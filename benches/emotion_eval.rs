@@ -117,9 +117,9 @@ fn main() {
             );
         }
         print!("| precision |");
-        for p in 0..3 {
-            let col: usize = (0..3).map(|t| cm[t][p]).sum();
-            print!(" {:.0}% |", 100.0 * cm[p][p] as f64 / col.max(1) as f64);
+        for (p, diag) in cm.iter().enumerate().map(|(i, row)| (i, row[i])) {
+            let col: usize = cm.iter().map(|row| row[p]).sum();
+            print!(" {:.0}% |", 100.0 * diag as f64 / col.max(1) as f64);
         }
         let correct: usize = (0..3).map(|i| cm[i][i]).sum();
         let total: usize = cm.iter().flatten().sum();

@@ -7,7 +7,7 @@
 //!    N: end-of-utterance → final latency p50/p95, finals and partials dropped, CPU use.
 //!
 //! Needs models/ggml-tiny.en.bin (scripts/fetch-models.sh) and pocketsphinx-testdata.
-//! `SB_BENCH_CALLS=5,10,20` and `SB_BENCH_SECS=30` choose the runs.
+//! `SB_BENCH_CALLS=5,10,20` and `SB_BENCH_SECS=30` choose the runs; `SB_BENCH_MODEL` the model.
 
 use media::{FrameQueue, PcmFrame};
 use signaling::center::Party;
@@ -211,9 +211,12 @@ fn main() {
     whisper_rs::install_logging_hooks(); // whisper.cpp logs go to (absent) tracing
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let cfg = SpeechConfig {
-        model: root.join("models/ggml-tiny.en.bin"),
+        model: std::env::var("SB_BENCH_MODEL")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|_| root.join("models/ggml-tiny.en.bin")),
         ..SpeechConfig::default()
     };
+    println!("# model {}, window {:?}", cfg.model.display(), cfg.window);
     let clips = clips();
     if std::env::args().any(|a| a == "--test") {
         return; // `cargo test --benches` only checks that it builds

@@ -9,7 +9,8 @@
 //! `SB_EVAL_ML_MODEL` (multilingual, default models/ggml-base.bin when present; Chinese needs
 //! it), `SB_EVAL_WINDOW` (`full` or `trimmed:MARGIN_MS:MIN_MS`), `SB_EVAL_RETRIES` (0 to turn
 //! the guards' retries off), `SB_EVAL_FILTER` (only ids or groups containing it),
-//! `SB_EVAL_THREADS`, `SB_EVAL_OUT` (write hypotheses to this TSV).
+//! `SB_EVAL_NO_VARIANTS=1` (skip telephone and noisy copies), `SB_EVAL_THREADS`,
+//! `SB_EVAL_OUT` (write hypotheses to this TSV).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -94,6 +95,7 @@ fn main() {
     let dir = root.join("eval/speech");
     let clips = eval::load_manifests(&dir).expect("eval/speech manifests");
     let filter = std::env::var("SB_EVAL_FILTER").unwrap_or_default();
+    let no_variants = std::env::var("SB_EVAL_NO_VARIANTS").is_ok_and(|v| v == "1");
     let en_model = std::env::var("SB_EVAL_MODEL")
         .map(PathBuf::from)
         .unwrap_or_else(|_| root.join("models/ggml-tiny.en.bin"));
@@ -148,6 +150,7 @@ fn main() {
     for clip in clips
         .iter()
         .filter(|c| filter.is_empty() || c.id.contains(&filter) || c.group.contains(&filter))
+        .filter(|c| !(no_variants && c.id.contains('~')))
     {
         let path = clip.audio_path(&dir);
         let Ok(audio) = wav::read_16k_mono(&path) else {
@@ -254,9 +257,14 @@ fn main() {
         }
         println!();
     }
+    use std::sync::atomic::Ordering::Relaxed;
+    use switchboard::speech::recognize::{DECODINGS, REJECTED, RETRIES};
     println!(
-        "\n# real-time factor {:.3} ({compute_s:.1} s for {audio_s:.1} s of audio)",
-        compute_s / audio_s.max(1e-9)
+        "\n# real-time factor {:.3} ({compute_s:.1} s for {audio_s:.1} s of audio); {} decodings, {} retries, {} finals rejected",
+        compute_s / audio_s.max(1e-9),
+        DECODINGS.load(Relaxed),
+        RETRIES.load(Relaxed),
+        REJECTED.load(Relaxed)
     );
     if let Ok(out) = std::env::var("SB_EVAL_OUT") {
         let mut s = format!(

@@ -77,6 +77,34 @@ fn angry_words_and_voice_versus_calm() {
 }
 
 #[test]
+fn clear_anger_said_loudly_is_angry_not_frustrated() {
+    // The sentence from the issue, shouted, and a complaint said in a level voice.
+    let angry = say_and_score(
+        "I am very angry. This is the worst service ever.",
+        "165",
+        "190",
+        "70",
+    );
+    let fed_up = say_and_score(
+        "This is the third time I have called and it is still not fixed.",
+        "140",
+        "70",
+        "45",
+    );
+    eprintln!("angry: {angry:?}\nfed up: {fed_up:?}");
+    let label = |v: &[Value]| {
+        v.iter()
+            .map(|u| u["emotion"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert!(label(&angry).iter().all(|l| l == "angry"), "{angry:?}");
+    assert!(
+        label(&fed_up).iter().all(|l| l == "frustrated"),
+        "a complaint in a level voice is frustrated: {fed_up:?}"
+    );
+}
+
+#[test]
 fn an_agitated_voice_alone_raises_arousal() {
     let text = "I want to talk about my account.";
     let shouted = say_and_score(text, "180", "200", "80");

@@ -28,7 +28,9 @@ fn chosen() -> Vec<Clip> {
         }
     }
     if let Some(c) = clips.iter().find(|c| c.id == "jfk") {
-        out.push(c.clone());
+        if !out.contains(c) {
+            out.push(c.clone());
+        }
     }
     out
 }
@@ -64,7 +66,7 @@ async fn live(server: &Server, clip: &Clip, agent_user: &str) -> Vec<String> {
     pcm.extend(resample_linear(&pcm16, 16_000, 48_000));
     let talk_ms = (pcm.len() / 48) as u64;
 
-    let (mut customer, mut agent, agent_peer) = connected_call(server, agent_user).await;
+    let (customer, mut agent, agent_peer) = connected_call(server, agent_user).await;
     let sending = customer.peer.start_pcm(pcm, false).await;
     let started = Instant::now();
     let mut finals: Vec<(u64, String)> = vec![];

@@ -116,18 +116,18 @@ fn cardinal_en(n: u64, out: &mut Vec<String>) {
     if n >= 1000 {
         cardinal_en(n / 1000, out);
         out.push("thousand".into());
-        if n % 1000 > 0 {
+        if !n.is_multiple_of(1000) {
             cardinal_en(n % 1000, out);
         }
     } else if n >= 100 {
         out.push(ONES[(n / 100) as usize].into());
         out.push("hundred".into());
-        if n % 100 > 0 {
+        if !n.is_multiple_of(100) {
             cardinal_en(n % 100, out);
         }
     } else if n >= 20 {
         out.push(TENS[(n / 10) as usize].into());
-        if n % 10 > 0 {
+        if !n.is_multiple_of(10) {
             out.push(ONES[(n % 10) as usize].into());
         }
     } else {

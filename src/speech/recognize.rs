@@ -65,6 +65,8 @@ pub struct RecognizeConfig {
     pub threads: usize,
     /// Retry suspect finals (off only to measure what the guards save).
     pub retries: bool,
+    /// Decode with timestamp tokens, as Whisper was mostly trained (off: `<|notimestamps|>`).
+    pub timestamps: bool,
 }
 
 /// What one job came to.
@@ -142,7 +144,7 @@ pub fn recognize(
         if i > 0 {
             RETRIES.fetch_add(1, Ordering::Relaxed);
         }
-        let (d, no_speech) = decode(state, eot, input, language, a, budget, cfg.threads)?;
+        let (d, no_speech) = decode(state, eot, input, language, a, budget, cfg)?;
         out.no_speech_prob = no_speech;
         match guard::check(&d, audio_s) {
             None => {
@@ -169,7 +171,7 @@ fn decode(
     language: Option<&str>,
     a: &Attempt,
     budget: usize,
-    threads: usize,
+    cfg: &RecognizeConfig,
 ) -> Result<(Decoded, f32), String> {
     let strategy = if a.beam {
         SamplingStrategy::BeamSearch {
@@ -180,13 +182,13 @@ fn decode(
         SamplingStrategy::Greedy { best_of: 1 }
     };
     let mut p = FullParams::new(strategy);
-    p.set_n_threads(threads.max(1) as i32);
+    p.set_n_threads(cfg.threads.max(1) as i32);
     p.set_language(language);
     p.set_detect_language(false);
     p.set_translate(false);
     p.set_no_context(true);
-    p.set_no_timestamps(true);
-    p.set_single_segment(true);
+    p.set_no_timestamps(!cfg.timestamps);
+    p.set_single_segment(!cfg.timestamps);
     p.set_print_special(false);
     p.set_print_progress(false);
     p.set_print_realtime(false);
@@ -206,6 +208,7 @@ fn decode(
     let mut logprob_sum = 0.0f32;
     for seg in state.as_iter() {
         if let Ok(t) = seg.to_str_lossy() {
+            d.text.push(' ');
             d.text.push_str(&t);
         }
         no_speech = no_speech.max(seg.no_speech_probability());

@@ -6,9 +6,7 @@
 mod common;
 
 use common::*;
-use serde_json::Value;
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 use switchboard::speech::eval::{self, Clip};
 
@@ -36,26 +34,7 @@ fn chosen() -> Vec<Clip> {
 }
 
 fn offline(clip: &Clip) -> Vec<String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .arg("transcribe")
-        .arg(clip.audio_path(&eval_dir()))
-        .arg("--model")
-        .arg(model_path())
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| {
-            let v: Value = serde_json::from_str(l).unwrap();
-            v["text"].as_str().unwrap().to_string()
-        })
-        .collect()
+    transcribe_texts(&clip.audio_path(&eval_dir()), &clip.lang, None)
 }
 
 /// The customer plays `clip` into a fresh call; the customer's finals as the agent gets them.

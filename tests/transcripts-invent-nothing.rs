@@ -9,10 +9,8 @@
 mod common;
 
 use common::*;
-use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use switchboard::speech::eval::{self, Clip};
 
 fn eval_dir() -> PathBuf {
@@ -25,32 +23,8 @@ fn multilingual_model() -> Option<PathBuf> {
 }
 
 fn transcribe(clip: &Clip, file: &Path) -> Vec<String> {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
-    cmd.arg("transcribe")
-        .arg(file)
-        .arg("--model")
-        .arg(model_path())
-        .args(["--language", &clip.lang])
-        .env("RUST_LOG", "warn");
-    if clip.lang != "en" {
-        if let Some(m) = multilingual_model() {
-            cmd.arg("--multilingual-model").arg(m);
-        }
-    }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}: {}",
-        clip.id,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| {
-            let v: Value = serde_json::from_str(l).unwrap();
-            v["text"].as_str().unwrap().to_string()
-        })
-        .collect()
+    let ml = (clip.lang != "en").then(multilingual_model).flatten();
+    transcribe_texts(file, &clip.lang, ml.as_deref())
 }
 
 /// Plain whisper.cpp's hypotheses, by clip id, from `baseline/<name>.tsv`.

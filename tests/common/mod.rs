@@ -815,14 +815,38 @@ pub fn wer(reference: &str, hyp: &str) -> f64 {
 }
 
 pub fn word_edits(r: &[String], h: &[String]) -> usize {
-    let mut prev: Vec<usize> = (0..=h.len()).collect();
-    for i in 1..=r.len() {
-        let mut cur = vec![i; h.len() + 1];
-        for j in 1..=h.len() {
-            let sub = prev[j - 1] + usize::from(r[i - 1] != h[j - 1]);
-            cur[j] = sub.min(prev[j] + 1).min(cur[j - 1] + 1);
-        }
-        prev = cur;
+    switchboard::speech::eval::edit_distance(r, h)
+}
+
+/// `switchboard transcribe FILE` with the test model (and `multilingual` for other languages):
+/// the text of each utterance.
+pub fn transcribe_texts(
+    file: &std::path::Path,
+    language: &str,
+    multilingual: Option<&std::path::Path>,
+) -> Vec<String> {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    cmd.arg("transcribe")
+        .arg(file)
+        .arg("--model")
+        .arg(model_path())
+        .args(["--language", language])
+        .env("RUST_LOG", "warn");
+    if let Some(m) = multilingual {
+        cmd.arg("--multilingual-model").arg(m);
     }
-    prev[h.len()]
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            v["text"].as_str().unwrap_or_default().to_string()
+        })
+        .collect()
 }

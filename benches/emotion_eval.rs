@@ -43,6 +43,7 @@ fn main() {
                 .then(|| Arc::new(load_model(&ml).expect("base"))),
         },
         &cfg,
+        2,
     );
     // [language][truth][predicted]
     let mut m = std::collections::BTreeMap::<String, [[usize; 3]; 3]>::new();

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
-use switchboard::speech::asr::{load_model, AsrPool, Models, PoolConfig};
+use switchboard::speech::asr::{load_model, Models};
 use switchboard::speech::eval;
 use switchboard::speech::recognize::Window;
 use switchboard::speech::{offline, wav, SpeechConfig};
@@ -128,19 +128,13 @@ fn main() {
     } else {
         None
     };
-    let pool = AsrPool::start(
+    let pool = offline::offline_pool(
         Models {
             english: Some(Arc::new(english)),
             multilingual: multilingual.clone(),
         },
-        PoolConfig {
-            workers: 1,
-            threads_per_worker: threads,
-            max_finals_per_stream: usize::MAX,
-            nice: 0,
-            ..cfg.pool()
-        },
-        None,
+        &cfg,
+        threads,
     );
     let model_name = en_model.file_stem().unwrap().to_string_lossy().into_owned();
     println!(

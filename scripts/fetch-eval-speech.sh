@@ -228,26 +228,22 @@ done <<< "$REAL_CLIPS"
 # ---------------------------------------------------------------------------------------
 n_synth=0
 shopt -s nullglob
-for flac in "$EVAL"/clips/*.flac; do
-    id="$(basename "$flac" .flac)"
-    out="$CACHE/$id.wav"
-    n_synth=$((n_synth + 1))
-    key="synth$RECIPE_SYNTH:$(sha256_of "$flac")"
-    needs "$out" "$key" || continue
-    to16k "$flac" wav "$out"
+# clip_from_flac FLAC ID: cache/ID.wav from a committed clip.
+clip_from_flac() {
+    local out="$CACHE/$2.wav" key
+    key="synth$RECIPE_SYNTH:$(sha256_of "$1")"
+    needs "$out" "$key" || return 0
+    to16k "$1" wav "$out"
     stamp "$out" "$key"
     log "made ${out#"$ROOT"/}"
+}
+for flac in "$EVAL"/clips/*.flac; do
+    n_synth=$((n_synth + 1))
+    clip_from_flac "$flac" "$(basename "$flac" .flac)"
 done
-
 # The emotion evaluation set (eval/emotion/clips) goes to cache/emotion-<id>.wav.
 for flac in "$ROOT"/eval/emotion/clips/*.flac; do
-    id="emotion-$(basename "$flac" .flac)"
-    out="$CACHE/$id.wav"
-    key="synth$RECIPE_SYNTH:$(sha256_of "$flac")"
-    needs "$out" "$key" || continue
-    to16k "$flac" wav "$out"
-    stamp "$out" "$key"
-    log "made ${out#"$ROOT"/}"
+    clip_from_flac "$flac" "emotion-$(basename "$flac" .flac)"
 done
 
 # ---------------------------------------------------------------------------------------

@@ -376,6 +376,12 @@ fn worker(index: usize, shared: Arc<Shared>, models: Arc<Models>, cfg: PoolConfi
     // With several workers, the first one only runs finals: a final never waits behind
     // partials on every worker at once.
     let partials_ok = cfg.workers <= 1 || index > 0;
+    let rcfg = RecognizeConfig {
+        window: cfg.window.clone(),
+        threads: cfg.threads_per_worker,
+        retries: cfg.retries,
+        timestamps: cfg.timestamps,
+    };
     loop {
         let (job, stale) = {
             let mut s = shared.sched.lock().expect("sched lock");
@@ -410,12 +416,6 @@ fn worker(index: usize, shared: Arc<Shared>, models: Arc<Models>, cfg: PoolConfi
                     }
                 }
                 let state = states[slot].as_mut().expect("just created");
-                let rcfg = RecognizeConfig {
-                    window: cfg.window.clone(),
-                    threads: cfg.threads_per_worker,
-                    retries: cfg.retries,
-                    timestamps: cfg.timestamps,
-                };
                 let language = if !ctx.is_multilingual() {
                     Some("en")
                 } else if job.language == "auto" {

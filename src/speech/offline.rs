@@ -30,13 +30,13 @@ pub fn transcribe_samples(
     if !models.supports(language) {
         anyhow::bail!(super::asr::AsrError::NoModelForLanguage(language.into()));
     }
-    let pool = offline_pool(models, cfg);
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let pool = offline_pool(models, cfg, threads);
     transcribe_on(&pool, audio, language, cfg)
 }
 
-/// A one-worker pool using every core, as the offline command runs it.
-pub fn offline_pool(models: super::asr::Models, cfg: &SpeechConfig) -> AsrPool {
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+/// A one-worker pool with `threads` for whisper.cpp, as the offline command runs it.
+pub fn offline_pool(models: super::asr::Models, cfg: &SpeechConfig, threads: usize) -> AsrPool {
     AsrPool::start(
         models,
         PoolConfig {

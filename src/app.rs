@@ -27,6 +27,12 @@ pub enum Outbound {
     Close,
 }
 
+/// A session's outbound queue and its close signal.
+struct SessionTx {
+    tx: mpsc::Sender<Outbound>,
+    close: tokio::sync::watch::Sender<bool>,
+}
+
 /// Who owns a peer connection.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PeerOwner {
@@ -48,8 +54,9 @@ pub struct App {
     pub sfu: Arc<Sfu>,
     pub store: Store,
     pub metrics: Metrics,
+    pub auth: crate::auth::Auth,
     pub media_tx: mpsc::UnboundedSender<MediaEvent>,
-    sessions: DashMap<SessionId, mpsc::Sender<Outbound>>,
+    sessions: DashMap<SessionId, SessionTx>,
     customers: DashMap<CallId, SessionId>,
     agent_sessions: DashMap<AgentId, Vec<SessionId>>,
     supervisor_sessions: DashMap<SupervisorId, Vec<SessionId>>,
@@ -61,6 +68,8 @@ pub struct App {
     transcript_watchers: DashMap<CallId, Vec<SupervisorId>>,
     dashboard_dirty: AtomicBool,
     pub shutting_down: AtomicBool,
+    /// Bounds log lines about repeated client faults.
+    pub log_limit: crate::loglimit::LogLimiter,
 }
 
 impl App {
@@ -85,8 +94,14 @@ impl App {
         } else {
             None
         };
+        let auth = crate::auth::Auth::new(
+            &config.auth,
+            Some(&config.data_dir),
+            Some(metrics.auth_checks.clone()),
+        )?;
         let (media_tx, media_rx) = mpsc::unbounded_channel();
         let app = Arc::new(Self {
+            auth,
             center: Mutex::new(CallCenter::new(config.center.clone())),
             config,
             sfu,
@@ -103,6 +118,7 @@ impl App {
             transcript_watchers: DashMap::new(),
             dashboard_dirty: AtomicBool::new(false),
             shutting_down: AtomicBool::new(false),
+            log_limit: crate::loglimit::LogLimiter::new(10, Duration::from_secs(60)),
         });
         tokio::spawn(media_events(Arc::downgrade(&app), media_rx));
         tokio::spawn(timers(Arc::downgrade(&app)));
@@ -111,9 +127,17 @@ impl App {
 
     // ---- sessions --------------------------------------------------------------------------
 
-    pub fn add_session(&self, id: SessionId, tx: mpsc::Sender<Outbound>) {
-        self.sessions.insert(id, tx);
+    /// Register a session's outbound queue; the receiver turns true when the server closes
+    /// the session (a client too slow to read what it is sent).
+    pub fn add_session(
+        &self,
+        id: SessionId,
+        tx: mpsc::Sender<Outbound>,
+    ) -> tokio::sync::watch::Receiver<bool> {
+        let (close, closed) = tokio::sync::watch::channel(false);
+        self.sessions.insert(id, SessionTx { tx, close });
         self.metrics.ws_sessions.set(self.sessions.len() as i64);
+        closed
     }
 
     pub fn remove_session(&self, id: &SessionId) {
@@ -124,10 +148,17 @@ impl App {
     /// Queue a message for one session. A session whose queue is full is too slow to keep up
     /// and is closed rather than letting memory grow.
     pub fn send(&self, session: &SessionId, msg: &ServerMessage) {
-        if let Some(tx) = self.sessions.get(session) {
-            if tx.try_send(Outbound::Text(msg.to_json())).is_err() {
-                tracing::warn!(session = %session, "client too slow; closing");
-                let _ = tx.try_send(Outbound::Close);
+        if let Some(s) = self.sessions.get(session) {
+            if s.tx.try_send(Outbound::Text(msg.to_json())).is_err() && !*s.close.borrow() {
+                s.close.send_replace(true);
+                if self.log_limit.allow("slow_client") {
+                    tracing::warn!(session = %session, "client too slow; closing");
+                } else {
+                    self.metrics
+                        .log_suppressed
+                        .with_label_values(&["slow_client"])
+                        .inc();
+                }
             }
         }
     }
@@ -312,17 +343,17 @@ impl App {
     }
 
     fn close_call(&self, call: CallId, reason: EndReason) {
-        let reason_s = serde_json::to_value(reason)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
+        let reason_s = reason.as_str();
         tracing::info!(call_id = %call, reason = %reason_s, "call ended");
         self.metrics
             .calls_ended
-            .with_label_values(&[&reason_s])
+            .with_label_values(&[reason_s])
             .inc();
-        if let Err(e) = self.store.call_ended(call.as_str(), &reason_s) {
+        if let Err(e) = self.store.call_ended(call.as_str(), reason_s) {
             tracing::error!(call_id = %call, "store: {e:#}");
+        }
+        if let Some(speech) = &self.speech {
+            speech.stop_call(&call);
         }
         self.customers.remove(&call);
         self.transcript_watchers.remove(&call);
@@ -409,8 +440,8 @@ impl App {
         let ids: Vec<SessionId> = self.sessions.iter().map(|e| e.key().clone()).collect();
         for id in ids {
             self.send(&id, &bye);
-            if let Some(tx) = self.sessions.get(&id) {
-                let _ = tx.try_send(Outbound::Close);
+            if let Some(s) = self.sessions.get(&id) {
+                let _ = s.tx.try_send(Outbound::Close);
             }
         }
     }
@@ -504,12 +535,12 @@ async fn media_events(app: std::sync::Weak<App>, mut rx: mpsc::UnboundedReceiver
                 };
                 let _ = app.with_center(|c, now| c.media_up(now, &info.call, party));
             }
-            MediaEventKind::Failed | MediaEventKind::Closed => {
+            MediaEventKind::Failed | MediaEventKind::Closed | MediaEventKind::Left => {
                 tracing::info!(call_id = %info.call, participant = %pid, kind = ?ev.kind, "peer lost");
                 match &info.owner {
                     PeerOwner::Customer | PeerOwner::Agent(_) => {
-                        // ICE gave up: the media path failed. A closed connection we did not
-                        // close ourselves means the other side went away.
+                        // ICE gave up: the media path failed. A participant who closed its
+                        // connection (RTCP BYE), or a connection closed under us, went away.
                         let reason = match (ev.kind, &info.owner) {
                             (MediaEventKind::Failed, _) => EndReason::MediaFailed,
                             (_, PeerOwner::Customer) => EndReason::CustomerDisconnected,

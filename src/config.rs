@@ -20,9 +20,14 @@ pub struct Config {
     pub demo: bool,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// Origins (`https://shop.example.com`) whose pages may open the WebSocket, besides the
+    /// server's own. `["*"]` allows any. Clients that send no `Origin` (not a browser) are
+    /// not affected.
+    pub allowed_origins: Vec<String>,
     pub media: MediaConfig,
     pub center: CenterConfig,
     pub speech: crate::speech::SpeechConfig,
+    pub auth: crate::auth::AuthConfig,
 }
 
 impl Default for Config {
@@ -34,9 +39,11 @@ impl Default for Config {
             demo: false,
             tls_cert: None,
             tls_key: None,
+            allowed_origins: vec![],
             media: MediaConfig::default(),
             center: CenterConfig::default(),
             speech: crate::speech::SpeechConfig::default(),
+            auth: crate::auth::AuthConfig::default(),
         }
     }
 }

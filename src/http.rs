@@ -1,16 +1,21 @@
 //! HTTP routes: the WebSocket endpoint, health, metrics, and the web pages.
 
 use crate::app::App;
-use axum::extract::{Path, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Path, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use tower_http::services::{ServeDir, ServeFile};
 
+/// Longest request path served; longer ones get `414 URI Too Long`.
+const MAX_PATH_BYTES: usize = 2048;
+
 pub fn router(app: Arc<App>) -> Router {
     let root = app.config.web_root.clone();
+    let errors_app = app.clone();
     Router::new()
         .route("/ws", get(ws))
         .route("/healthz", get(healthz))
@@ -20,15 +25,90 @@ pub fn router(app: Arc<App>) -> Router {
         .route_service("/agent", ServeFile::new(root.join("agent.html")))
         .route_service("/supervisor", ServeFile::new(root.join("supervisor.html")))
         .fallback_service(ServeDir::new(root))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            edges(errors_app.clone(), req, next)
+        }))
         .with_state(app)
 }
 
-async fn ws(State(app): State<Arc<App>>, upgrade: WebSocketUpgrade) -> Response {
+/// Every request: refuse overlong paths before they reach the file server (which answered
+/// 500 and logged an ERROR for a 20,000-character name), turn a 5xx from the file server
+/// into 404, and count error statuses.
+async fn edges(
+    app: Arc<App>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if req.uri().path().len() > MAX_PATH_BYTES {
+        app.metrics.http_errors.with_label_values(&["414"]).inc();
+        return json_error(StatusCode::URI_TOO_LONG, "the request path is too long");
+    }
+    let is_api = {
+        let p = req.uri().path();
+        p == "/ws" || p == "/metrics" || p == "/healthz" || p.starts_with("/api/")
+    };
+    // No file of ours has a name the file system would refuse (over 255 bytes): answer 404
+    // here rather than let the file server fail (and log an ERROR) on it.
+    if !is_api && req.uri().path().split('/').any(|seg| seg.len() > 255) {
+        app.metrics.http_errors.with_label_values(&["404"]).inc();
+        return json_error(StatusCode::NOT_FOUND, "not found");
+    }
+    let mut r = next.run(req).await;
+    if r.status().is_server_error() && !is_api {
+        // The file server's I/O errors (a name the file system refuses) are a missing page.
+        r = json_error(StatusCode::NOT_FOUND, "not found");
+    }
+    if r.status().is_client_error() || r.status().is_server_error() {
+        app.metrics
+            .http_errors
+            .with_label_values(&[r.status().as_str()])
+            .inc();
+    }
+    r
+}
+
+/// Browsers send `Origin` with every WebSocket upgrade. Allowed: the server's own origin
+/// (same host as the `Host` header), the configured `allowed_origins`, and requests without
+/// an `Origin` (not from a page).
+fn origin_allowed(app: &App, headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let allowed = &app.config.allowed_origins;
+    if allowed
+        .iter()
+        .any(|a| a == "*" || a.trim_end_matches('/') == origin)
+    {
+        return true;
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let origin_host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .unwrap_or("");
+    !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
+}
+
+async fn ws(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    if !origin_allowed(&app, &headers) {
+        return json_error(
+            StatusCode::FORBIDDEN,
+            "this page's origin may not connect; add it to allowed_origins",
+        );
+    }
     // Frames above the protocol limit are read (up to 1 MiB) so they can be refused with a
     // `too_large` error instead of a dropped connection.
     upgrade
         .max_message_size(1 << 20)
-        .on_upgrade(move |socket| crate::ws::run(app, socket))
+        .on_upgrade(move |socket| crate::ws::run(app, socket, Some(peer.ip())))
 }
 
 async fn healthz(State(app): State<Arc<App>>) -> Response {
@@ -82,52 +162,100 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((u.to_string(), p.to_string()))
 }
 
+/// Who is asking, from `Authorization: Bearer <token>` (a session token from `logged_in`) or
+/// `Authorization: Basic` (checked once, then cached; see `crate::auth`).
+async fn caller(
+    app: &App,
+    headers: &HeaderMap,
+    addr: Option<std::net::IpAddr>,
+) -> Result<crate::store::Account, Response> {
+    use crate::auth::AuthError;
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(|t| t.trim().to_string());
+    let checked = if let Some(token) = bearer {
+        app.auth.token(&app.store, &token).map(|(a, _)| a)
+    } else if let Some((user, password)) = basic_credentials(headers) {
+        app.auth.basic(&app.store, &user, &password, addr).await
+    } else {
+        return Err(json_error(
+            StatusCode::UNAUTHORIZED,
+            "credentials required: Authorization: Bearer <token> or Basic",
+        ));
+    };
+    checked.map_err(|e| match e {
+        AuthError::BadCredentials => {
+            json_error(StatusCode::UNAUTHORIZED, "bad username or password")
+        }
+        AuthError::Locked(wait) => retry_later(
+            &format!(
+                "too many failed logins; try again in {} s",
+                wait.as_secs().max(1)
+            ),
+            wait,
+        ),
+        AuthError::Busy => retry_later(
+            "the server is busy checking other logins; try again shortly",
+            std::time::Duration::from_secs(1),
+        ),
+        AuthError::Internal(e) => {
+            tracing::error!("auth: {e:#}");
+            json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }
+    })
+}
+
+fn retry_later(message: &str, wait: std::time::Duration) -> Response {
+    let mut r = json_error(StatusCode::TOO_MANY_REQUESTS, message);
+    if let Ok(v) = header::HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}
+
 /// A call's stored transcript. Supervisors may read any call; agents only calls they answered.
 async fn transcript(
     State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(call_id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let Some((user, password)) = basic_credentials(&headers) else {
-        return json_error(StatusCode::UNAUTHORIZED, "HTTP Basic credentials required");
+    let account = match caller(&app, &headers, Some(peer.ip())).await {
+        Ok(a) => a,
+        Err(r) => return r,
     };
-    let store_app = app.clone();
-    let checked = tokio::task::spawn_blocking(move || {
-        let account = crate::auth::authenticate(&store_app.store, &user, &password)?;
-        let Some(account) = account else {
-            return Ok::<_, anyhow::Error>(Err(StatusCode::UNAUTHORIZED));
-        };
-        let Some(utterances) = store_app.store.transcript(&call_id)? else {
-            return Ok(Err(StatusCode::NOT_FOUND));
+    let read = (|| {
+        let Some(utterances) = app.store.transcript(&call_id)? else {
+            return Ok::<_, anyhow::Error>(Err(StatusCode::NOT_FOUND));
         };
         if account.role == crate::store::AccountRole::Agent
-            && store_app.store.call_agent(&call_id)?.as_deref() != Some(account.username.as_str())
+            && app.store.call_agent(&call_id)?.as_deref() != Some(account.username.as_str())
         {
             return Ok(Err(StatusCode::FORBIDDEN));
         }
         Ok(Ok(
             serde_json::json!({ "call_id": call_id, "utterances": utterances }),
         ))
-    })
-    .await;
-    match checked {
-        Ok(Ok(Ok(body))) => (
+    })();
+    match read {
+        Ok(Ok(body)) => (
             [(header::CONTENT_TYPE, "application/json")],
             body.to_string(),
         )
             .into_response(),
-        Ok(Ok(Err(StatusCode::UNAUTHORIZED))) => {
-            json_error(StatusCode::UNAUTHORIZED, "bad username or password")
-        }
-        Ok(Ok(Err(StatusCode::FORBIDDEN))) => json_error(
+        Ok(Err(StatusCode::FORBIDDEN)) => json_error(
             StatusCode::FORBIDDEN,
             "agents may read only calls they answered",
         ),
-        Ok(Ok(Err(s))) => json_error(s, "no such call"),
-        Ok(Err(e)) => {
+        Ok(Err(s)) => json_error(s, "no such call"),
+        Err(e) => {
             tracing::error!("transcript: {e:#}");
             json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
         }
-        Err(_) => json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
     }
 }

@@ -7,6 +7,7 @@ mod app;
 mod auth;
 mod config;
 mod http;
+mod loglimit;
 mod metrics;
 mod store;
 mod ws;
@@ -220,6 +221,12 @@ fn run() -> anyhow::Result<()> {
             if config.demo {
                 auth::seed_demo(&store)?;
             }
+            // A previous run that was killed (or crashed) left its live calls open.
+            let closed =
+                store.close_unfinished(signaling::protocol::EndReason::ServerCrash.as_str())?;
+            if closed > 0 {
+                tracing::warn!(calls = closed, "closed calls left open by an unclean stop");
+            }
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?
@@ -274,7 +281,7 @@ async fn serve(config: config::Config, store: store::Store) -> anyhow::Result<()
             ""
         }
     );
-    let service = router.into_make_service();
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
     match tls {
         Some((cert, key)) => {
             let _ = rustls::crypto::ring::default_provider().install_default();

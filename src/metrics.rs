@@ -18,6 +18,9 @@ pub struct Metrics {
     pub call_duration: Histogram,
     pub ws_sessions: IntGauge,
     pub ws_errors: IntCounterVec,
+    pub auth_checks: IntCounterVec,
+    pub log_suppressed: IntCounterVec,
+    pub http_errors: IntCounterVec,
 }
 
 impl Metrics {
@@ -58,6 +61,24 @@ impl Metrics {
                 Opts::new("switchboard_ws_errors_total", "Errors sent to clients, by code"),
                 &["code"],
             )?,
+            auth_checks: IntCounterVec::new(
+                Opts::new(
+                    "switchboard_auth_checks_total",
+                    "Login and API credential checks by result: ok, bad_credentials, locked, busy, token, bad_token, basic_cached",
+                ),
+                &["result"],
+            )?,
+            log_suppressed: IntCounterVec::new(
+                Opts::new(
+                    "switchboard_log_suppressed_total",
+                    "Log lines not written because the same client fault repeated, by kind",
+                ),
+                &["kind"],
+            )?,
+            http_errors: IntCounterVec::new(
+                Opts::new("switchboard_http_errors_total", "HTTP responses 4xx/5xx by status"),
+                &["status"],
+            )?,
             registry,
         };
         m.registry.register(Box::new(m.active_calls.clone()))?;
@@ -69,7 +90,48 @@ impl Metrics {
         m.registry.register(Box::new(m.call_duration.clone()))?;
         m.registry.register(Box::new(m.ws_sessions.clone()))?;
         m.registry.register(Box::new(m.ws_errors.clone()))?;
+        m.registry.register(Box::new(m.auth_checks.clone()))?;
+        m.registry.register(Box::new(m.log_suppressed.clone()))?;
+        m.registry.register(Box::new(m.http_errors.clone()))?;
+        m.prime();
         Ok(m)
+    }
+
+    /// Create every labelled series at zero, so each family named in the README is on
+    /// `/metrics` from the start, not only after its first event.
+    fn prime(&self) {
+        for s in ["queued", "ringing", "connected"] {
+            self.calls_by_state.with_label_values(&[s]);
+        }
+        for s in ["away", "available", "ringing", "on_call", "wrap_up"] {
+            self.agents_by_state.with_label_values(&[s]);
+        }
+        for r in signaling::protocol::EndReason::ALL {
+            self.calls_ended.with_label_values(&[r.as_str()]);
+        }
+        for p in ["offer_to_connected", "accept_to_two_way"] {
+            self.call_setup.with_label_values(&[p]);
+        }
+        for c in signaling::ErrorCode::ALL {
+            self.ws_errors.with_label_values(&[c.as_str()]);
+        }
+        for r in [
+            "ok",
+            "bad_credentials",
+            "locked",
+            "busy",
+            "token",
+            "bad_token",
+            "basic_cached",
+        ] {
+            self.auth_checks.with_label_values(&[r]);
+        }
+        for st in ["400", "401", "403", "404", "414", "429", "500", "503"] {
+            self.http_errors.with_label_values(&[st]);
+        }
+        for k in ["slow_client", "http"] {
+            self.log_suppressed.with_label_values(&[k]);
+        }
     }
 
     /// Set the gauges from the call center's counts.

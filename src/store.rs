@@ -171,6 +171,21 @@ impl Store {
         Ok(())
     }
 
+    /// Close every call a previous run left open (it was killed or crashed mid-call). Each
+    /// ends when it was last heard of: its last stored utterance, else its answer or start.
+    /// Returns how many were closed.
+    pub fn close_unfinished(&self, reason: &str) -> anyhow::Result<usize> {
+        let n = self.conn.lock().expect("lock").execute(
+            "UPDATE calls SET end_reason = ?1, ended_at = MAX(
+                 started_at,
+                 COALESCE(answered_at, started_at),
+                 COALESCE((SELECT MAX(created_at) FROM utterances u WHERE u.call_id = calls.call_id), started_at)
+             ) WHERE ended_at IS NULL",
+            params![reason],
+        )?;
+        Ok(n)
+    }
+
     pub fn call_ended(&self, call_id: &str, reason: &str) -> anyhow::Result<()> {
         self.conn.lock().expect("lock").execute(
             "UPDATE calls SET ended_at = ?2, end_reason = ?3 WHERE call_id = ?1 AND ended_at IS NULL",
@@ -251,5 +266,41 @@ impl Store {
             )
             .optional()?
             .flatten())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_left_open_by_a_crash_are_closed_at_start() {
+        let dir = std::env::temp_dir().join(format!("sb-store-{}", rand::random::<u64>()));
+        {
+            let s = Store::open(&dir).unwrap();
+            s.call_started("open", "{}").unwrap();
+            s.call_started("done", "{}").unwrap();
+            s.call_ended("done", "customer_hung_up").unwrap();
+        }
+        let s = Store::open(&dir).unwrap();
+        assert_eq!(s.close_unfinished("server_crash").unwrap(), 1);
+        assert_eq!(s.close_unfinished("server_crash").unwrap(), 0);
+        let conn = s.conn.lock().unwrap();
+        let reasons: Vec<(String, String)> = conn
+            .prepare("SELECT call_id, end_reason FROM calls ORDER BY call_id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(
+            reasons,
+            vec![
+                ("done".into(), "customer_hung_up".into()),
+                ("open".into(), "server_crash".into())
+            ]
+        );
+        drop(conn);
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -33,6 +33,7 @@ enum Identity {
 struct Refusal {
     code: ErrorCode,
     message: String,
+    retry_after: Option<std::time::Duration>,
 }
 
 impl Refusal {
@@ -40,6 +41,16 @@ impl Refusal {
         Self {
             code,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// `rate_limited`, with when to try again.
+    fn retry(message: impl Into<String>, after: std::time::Duration) -> Self {
+        Self {
+            code: ErrorCode::RateLimited,
+            message: message.into(),
+            retry_after: Some(after),
         }
     }
 }
@@ -95,20 +106,28 @@ struct Session {
     app: Arc<App>,
     id: SessionId,
     identity: Identity,
+    /// The client's address, for login lockout.
+    addr: Option<std::net::IpAddr>,
 }
 
-pub async fn run(app: Arc<App>, socket: WebSocket) {
+pub async fn run(app: Arc<App>, socket: WebSocket, addr: Option<std::net::IpAddr>) {
     let id = SessionId::random();
     let span = tracing::info_span!("session", session = %id);
-    serve(app, socket, id).instrument(span).await
+    serve(app, socket, id, addr).instrument(span).await
 }
 
-async fn serve(app: Arc<App>, socket: WebSocket, id: SessionId) {
+async fn serve(app: Arc<App>, socket: WebSocket, id: SessionId, addr: Option<std::net::IpAddr>) {
     let (mut sink, mut stream) = socket.split();
     let (tx, mut rx) = mpsc::channel::<Outbound>(256);
-    app.add_session(id.clone(), tx);
+    let mut closed = app.add_session(id.clone(), tx);
+    let mut writer_closed = closed.clone();
     let writer = tokio::spawn(async move {
-        while let Some(out) = rx.recv().await {
+        loop {
+            let out = tokio::select! {
+                out = rx.recv() => out,
+                _ = writer_closed.wait_for(|c| *c) => Some(Outbound::Close),
+            };
+            let Some(out) = out else { break };
             match out {
                 Outbound::Text(t) => {
                     if sink.send(Message::Text(t.into())).await.is_err() {
@@ -126,6 +145,7 @@ async fn serve(app: Arc<App>, socket: WebSocket, id: SessionId) {
         app: app.clone(),
         id: id.clone(),
         identity: Identity::Anonymous,
+        addr,
     };
     app.send(
         &id,
@@ -138,7 +158,13 @@ async fn serve(app: Arc<App>, socket: WebSocket, id: SessionId) {
         tokens: BURST,
         last: Instant::now(),
     };
-    while let Some(msg) = stream.next().await {
+    let mut rate_limited_until: Option<Instant> = None;
+    loop {
+        let msg = tokio::select! {
+            msg = stream.next() => msg,
+            _ = closed.wait_for(|c| *c) => break,
+        };
+        let Some(msg) = msg else { break };
         let text = match msg {
             Ok(Message::Text(t)) => t.to_string(),
             Ok(Message::Binary(_)) => {
@@ -151,11 +177,24 @@ async fn serve(app: Arc<App>, socket: WebSocket, id: SessionId) {
             Ok(Message::Close(_)) | Err(_) => break,
             Ok(_) => continue,
         };
-        if !rate.allow(Instant::now()) {
-            session.refuse(
-                None,
-                Refusal::new(ErrorCode::RateLimited, "too many messages; slow down"),
-            );
+        let now = Instant::now();
+        if !rate.allow(now) {
+            // One error per second at most; the rest are dropped and only counted.
+            if rate_limited_until.is_none_or(|t| now >= t) {
+                rate_limited_until = Some(now + std::time::Duration::from_secs(1));
+                session.refuse(
+                    None,
+                    Refusal::retry(
+                        "too many messages; slow down",
+                        std::time::Duration::from_millis((1000.0 / RATE) as u64),
+                    ),
+                );
+            } else {
+                app.metrics
+                    .ws_errors
+                    .with_label_values(&[ErrorCode::RateLimited.as_str()])
+                    .inc();
+            }
             continue;
         }
         if app.shutting_down.load(Ordering::Relaxed) {
@@ -191,13 +230,13 @@ impl Session {
     }
 
     fn refuse(&self, re: Option<serde_json::Value>, r: Refusal) {
-        let code = serde_json::to_value(r.code)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
+        let code = r.code.as_str();
         tracing::debug!(code = %code, "refused: {}", r.message);
-        self.app.metrics.ws_errors.with_label_values(&[&code]).inc();
-        self.send(&ServerMessage::error(r.code, r.message, re));
+        self.app.metrics.ws_errors.with_label_values(&[code]).inc();
+        match r.retry_after {
+            Some(after) => self.send(&ServerMessage::retry_later(r.message, re, after)),
+            None => self.send(&ServerMessage::error(r.code, r.message, re)),
+        }
     }
 
     async fn handle(&mut self, msg: ClientMessage) -> Reply {
@@ -206,7 +245,11 @@ impl Session {
                 self.send(&ServerMessage::Pong);
                 Ok(())
             }
-            ClientMessage::Login { username, password } => self.login(username, password).await,
+            ClientMessage::Login {
+                username,
+                password,
+                token,
+            } => self.login(username, password, token).await,
             ClientMessage::StartCall {
                 sdp,
                 caller,
@@ -334,35 +377,75 @@ impl Session {
         }
     }
 
-    async fn login(&mut self, username: String, password: String) -> Reply {
+    async fn login(
+        &mut self,
+        username: Option<String>,
+        password: Option<String>,
+        token: Option<String>,
+    ) -> Reply {
         if self.identity != Identity::Anonymous {
             return Err(Refusal::new(
                 ErrorCode::WrongState,
                 "this session is already in use",
             ));
         }
-        let app = self.app.clone();
-        let u = username.clone();
-        let account = tokio::task::spawn_blocking(move || {
-            crate::auth::authenticate(&app.store, &u, &password)
-        })
-        .await
-        .map_err(|_| Refusal::new(ErrorCode::Internal, "login failed"))?
-        .map_err(|e| {
-            tracing::error!("login: {e:#}");
-            Refusal::new(ErrorCode::Internal, "login failed")
-        })?;
-        let Some(account) = account else {
-            tracing::info!(username = %username, "bad credentials");
-            return Err(Refusal::new(
-                ErrorCode::BadCredentials,
-                "wrong username or password",
-            ));
+        use crate::auth::AuthError;
+        let checked = match (username, password, token) {
+            (_, _, Some(token)) => self
+                .app
+                .auth
+                .token(&self.app.store, &token)
+                .map(|(a, exp)| (a, Some((token, exp)))),
+            (Some(u), Some(p), None) => self
+                .app
+                .auth
+                .password(&self.app.store, &u, &p, self.addr)
+                .await
+                .map(|a| (a, None)),
+            _ => {
+                return Err(Refusal::new(
+                    ErrorCode::BadMessage,
+                    "login needs username and password, or token",
+                ))
+            }
         };
+        let (account, token) = match checked {
+            Ok(ok) => ok,
+            Err(AuthError::BadCredentials) => {
+                // Usernames are personal data: not logged. The metric counts failures.
+                tracing::debug!("bad credentials");
+                return Err(Refusal::new(
+                    ErrorCode::BadCredentials,
+                    "wrong username or password",
+                ));
+            }
+            Err(AuthError::Locked(wait)) => {
+                return Err(Refusal::retry(
+                    format!(
+                        "too many failed logins; try again in {} s",
+                        wait.as_secs().max(1)
+                    ),
+                    wait,
+                ))
+            }
+            Err(AuthError::Busy) => {
+                return Err(Refusal::retry(
+                    "the server is busy checking other logins; try again shortly",
+                    std::time::Duration::from_secs(1),
+                ))
+            }
+            Err(AuthError::Internal(e)) => {
+                tracing::error!("login: {e:#}");
+                return Err(Refusal::new(ErrorCode::Internal, "login failed"));
+            }
+        };
+        let (token, expires_at) = token.unwrap_or_else(|| self.app.auth.issue(&account));
         self.send(&ServerMessage::LoggedIn {
             username: account.username.clone(),
             name: account.name.clone(),
             role: account.role.as_str().into(),
+            token,
+            expires_at,
         });
         tracing::info!(username = %account.username, role = account.role.as_str(), "logged in");
         match account.role {

@@ -17,8 +17,16 @@ pub struct MediaConfig {
     pub public_ips: Vec<String>,
     /// ICE reports a peer disconnected after this long without traffic (ms).
     pub ice_disconnected_ms: u64,
-    /// ICE gives up on a peer after this long without traffic (ms).
+    /// ICE gives up on a peer after this long without traffic (ms), counted from the last
+    /// packet like `ice_disconnected_ms`, not after it.
     pub ice_failed_ms: u64,
+    /// How often the server sends ICE keepalives (ms); also the resolution of the two timers.
+    pub ice_keepalive_ms: u64,
+    /// Resolve browsers' mDNS (`.local`) candidates. Off by default: a server needs no mDNS
+    /// (browsers reach it through its own candidates and are learnt as peer-reflexive), and
+    /// in a container or namespace without a multicast route the mDNS socket cannot be
+    /// opened. When on and the socket fails, calls go on without it (logged once).
+    pub mdns: bool,
     /// Packets queued per subscriber before the oldest are dropped.
     pub down_track_queue: usize,
 }
@@ -32,6 +40,8 @@ impl Default for MediaConfig {
             public_ips: vec![],
             ice_disconnected_ms: 4000,
             ice_failed_ms: 8000,
+            ice_keepalive_ms: 1000,
+            mdns: false,
             down_track_queue: 256,
         }
     }

@@ -4,8 +4,14 @@
 //! for the application. Receiver reports, NACKs and transport feedback are the chain's business;
 //! a keyframe request is ours, because only the publisher whose stream we relay can answer it.
 //! It sits last on the read path (highest slot) so every other interceptor has seen the RTCP.
+//!
+//! An RTCP BYE is ours too: browsers send one for each of their streams when they close the
+//! connection (just before the DTLS `close_notify`, which `webrtc` 0.21 does not report), and
+//! it is how the SFU learns at once that a participant left rather than vanished. It goes to
+//! the application as a message of its own, so that it is routed to the track it names.
 
 use rtc::interceptor::{Attribute, Interceptor, Packet, Slot, StreamInfo, TaggedPacket};
+use rtc::rtcp::goodbye::Goodbye;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::sansio::Protocol;
@@ -40,11 +46,26 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequests {
 
     fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Error> {
         if let Packet::Rtcp(all) = &msg.message.packet {
+            let byes: Vec<_> = all
+                .iter()
+                .filter(|p| p.as_any().is::<Goodbye>())
+                .cloned()
+                .collect();
             let wanted: Vec<_> = all
                 .iter()
                 .filter(|p| asks_for_keyframe(p.as_ref()))
                 .cloned()
                 .collect();
+            if !byes.is_empty() {
+                let mut message = msg.message.clone();
+                message.packet = Packet::Rtcp(byes);
+                message.add(Attribute::DeliverToApplication);
+                self.inbound.push_back(TaggedPacket {
+                    now: msg.now,
+                    transport: msg.transport,
+                    message,
+                });
+            }
             if wanted.is_empty() {
                 return Ok(());
             }

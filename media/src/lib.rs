@@ -24,6 +24,7 @@ mod metrics;
 mod peer;
 mod room;
 pub mod routing;
+pub mod sdp;
 mod sfu;
 mod source;
 

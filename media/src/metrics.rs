@@ -64,6 +64,14 @@ impl MediaMetrics {
         registry.register(Box::new(m.audio_dropped_frames.clone()))?;
         registry.register(Box::new(m.peer_connections.clone()))?;
         registry.register(Box::new(m.rooms.clone()))?;
+        // Every series at zero from the start, not only after the first packet.
+        for k in ["audio", "video"] {
+            m.forwarded_packets.with_label_values(&[k]);
+            m.forwarded_bytes.with_label_values(&[k]);
+        }
+        for o in ["decoded", "concealed", "recovered", "late", "corrupt"] {
+            m.audio_frames.with_label_values(&[o]);
+        }
         Ok(m)
     }
 

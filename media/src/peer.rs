@@ -7,6 +7,7 @@ use crate::room::Room;
 use crate::routing::{Kind, Role};
 use crate::source::Source;
 use crate::{MediaError, ParticipantId, Result, RoomId};
+use rtc::rtcp::goodbye::Goodbye;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -26,7 +27,11 @@ pub enum MediaEventKind {
     Disconnected,
     /// ICE gave up: the participant is gone.
     Failed,
+    /// The connection was closed (by us, or by the stack).
     Closed,
+    /// The participant closed its connection: its audio stream said goodbye (RTCP BYE), as
+    /// browsers do on `RTCPeerConnection.close()`.
+    Left,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,6 +51,8 @@ pub(crate) struct PeerShared {
     pub(crate) muted: AtomicBool,
     /// Set once DTLS is up: until then packets for this peer's slots are not sent.
     pub(crate) connected: Arc<AtomicBool>,
+    /// Set once the participant said goodbye, so `Left` is reported once.
+    pub(crate) left: AtomicBool,
     pub(crate) events: mpsc::UnboundedSender<MediaEvent>,
     pub(crate) gathered: Notify,
     pub(crate) metrics: MediaMetrics,
@@ -104,6 +111,19 @@ impl PeerConnectionEventHandler for Handler {
             while let Some(ev) = track.poll().await {
                 match ev {
                     TrackRemoteEvent::OnRtpPacket(p) => source.forward(&p),
+                    TrackRemoteEvent::OnRtcpPacket(pkts)
+                        if kind == Kind::Audio
+                            && pkts.iter().any(|p| p.as_any().is::<Goodbye>()) =>
+                    {
+                        if !shared.left.swap(true, Ordering::SeqCst) {
+                            tracing::debug!(room = %shared.room_id, participant = %shared.participant, "RTCP BYE: the participant left");
+                            let _ = shared.events.send(MediaEvent {
+                                room: shared.room_id.clone(),
+                                participant: shared.participant.clone(),
+                                kind: MediaEventKind::Left,
+                            });
+                        }
+                    }
                     TrackRemoteEvent::OnEnded => break,
                     _ => {}
                 }

@@ -7,11 +7,12 @@ use crate::peer::{Handler, MediaEvent, Peer, PeerShared};
 use crate::room::Room;
 use crate::routing::{slots_for, Kind, Role, SlotKind};
 use crate::{MediaError, ParticipantId, Result, RoomId};
+use rtc::ice::mdns::MulticastDnsMode;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::transport::RTCIceCandidateType;
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+    RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -21,7 +22,7 @@ use tokio::sync::{mpsc, Notify};
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::peer_connection::{
-    register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder,
+    register_default_interceptors, PeerConnection, PeerConnectionBuilder,
     PeerConnectionEventHandler, RTCSessionDescription, Registry,
 };
 
@@ -30,95 +31,8 @@ pub struct Sfu {
     metrics: MediaMetrics,
     rooms: Mutex<HashMap<RoomId, Arc<Room>>>,
     next_port: AtomicU32,
-}
-
-/// The m-lines of an offer, in order (data channels and unknown kinds are `None`).
-fn offer_mlines(sdp: &str) -> Vec<Option<Kind>> {
-    sdp.lines()
-        .filter(|l| l.starts_with("m="))
-        .map(|l| {
-            if l.starts_with("m=audio") {
-                Some(Kind::Audio)
-            } else if l.starts_with("m=video") {
-                Some(Kind::Video)
-            } else {
-                None
-            }
-        })
-        .collect()
-}
-
-fn opus() -> RTCRtpCodec {
-    RTCRtpCodec {
-        mime_type: "audio/opus".into(),
-        clock_rate: 48000,
-        channels: 2,
-        sdp_fmtp_line: "minptime=10;useinbandfec=1".into(),
-        rtcp_feedback: vec![],
-    }
-}
-
-/// VP8 unless the offer has only H.264.
-fn video_codec(offer: &str) -> RTCRtpCodec {
-    let has_vp8 = offer.to_ascii_uppercase().contains("VP8/90000");
-    let has_h264 = offer.to_ascii_uppercase().contains("H264/90000");
-    let mime = if !has_vp8 && has_h264 {
-        "video/H264"
-    } else {
-        "video/VP8"
-    };
-    RTCRtpCodec {
-        mime_type: mime.into(),
-        clock_rate: 90000,
-        channels: 0,
-        sdp_fmtp_line: if mime == "video/H264" {
-            "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f".into()
-        } else {
-            String::new()
-        },
-        rtcp_feedback: vec![],
-    }
-}
-
-/// Replace the addresses of host candidates (and `c=` lines) with the configured public ones.
-///
-/// `webrtc` 0.21's socket layer derives host candidates from the bound sockets and does not apply
-/// the 1:1 NAT setting, so it is applied here. With one public address every host candidate gets
-/// it; with several, the n-th bound address maps to the n-th public one. Connectivity checks from
-/// the browser reach the private socket through the NAT, and the server answers from it, so ICE
-/// works without the server ever knowing its public address as a local one.
-pub(crate) fn advertise(sdp: &str, bound: &[std::net::IpAddr], public: &[String]) -> String {
-    if public.is_empty() {
-        return sdp.to_string();
-    }
-    let map = |addr: &str| -> Option<&str> {
-        if public.len() == 1 {
-            return Some(public[0].as_str());
-        }
-        let i = bound.iter().position(|b| b.to_string() == addr)?;
-        public.get(i).or(public.last()).map(String::as_str)
-    };
-    let mut out = String::with_capacity(sdp.len());
-    for line in sdp.split_inclusive('\n') {
-        let body = line.trim_end_matches(['\r', '\n']);
-        let ending = &line[body.len()..];
-        let mut fields: Vec<&str> = body.split(' ').collect();
-        if body.starts_with("a=candidate:") && fields.len() > 7 && fields[7] == "host" {
-            if let Some(p) = map(fields[4]) {
-                fields[4] = p;
-            }
-            out.push_str(&fields.join(" "));
-        } else if body.starts_with("c=IN IP") && fields.len() == 3 && fields[2] != "0.0.0.0" {
-            if let Some(p) = map(fields[2]) {
-                fields[2] = p;
-            }
-            out.push_str(&fields.join(" "));
-        } else {
-            out.push_str(body);
-        }
-        out.push_str(ending);
-    }
-    out
+    /// Set when opening the mDNS socket failed once: later peers do not try again.
+    mdns_failed: AtomicBool,
 }
 
 impl Sfu {
@@ -129,6 +43,7 @@ impl Sfu {
             metrics,
             rooms: Mutex::new(HashMap::new()),
             next_port: AtomicU32::new(first),
+            mdns_failed: AtomicBool::new(false),
         })
     }
 
@@ -164,10 +79,8 @@ impl Sfu {
         offer_sdp: &str,
         events: mpsc::UnboundedSender<MediaEvent>,
     ) -> Result<(Arc<Peer>, String)> {
-        let mlines = offer_mlines(offer_sdp);
-        if !mlines.contains(&Some(Kind::Audio)) {
-            return Err(MediaError::BadSdp("the offer has no audio m-line".into()));
-        }
+        let summary = crate::sdp::check_offer(offer_sdp)?;
+        let mlines = summary.mlines;
         let offer = RTCSessionDescription::offer(offer_sdp.to_string())
             .map_err(|e| MediaError::BadSdp(e.to_string()))?;
         let room = self.room(room_id);
@@ -183,6 +96,7 @@ impl Sfu {
             sources: Mutex::new(vec![]),
             muted: AtomicBool::new(false),
             connected: Arc::new(AtomicBool::new(false)),
+            left: AtomicBool::new(false),
             events,
             gathered: Notify::new(),
             metrics: self.metrics.clone(),
@@ -199,8 +113,12 @@ impl Sfu {
         let mut pending = vec![];
         for slot in slots_for(role, &kinds).into_iter().flatten() {
             let (kind, codec, clock) = match slot {
-                SlotKind::OtherVideo => (Kind::Video, video_codec(offer_sdp), 90000),
-                _ => (Kind::Audio, opus(), 48000),
+                SlotKind::OtherVideo => (
+                    Kind::Video,
+                    crate::sdp::video_codec(summary.video.unwrap_or(crate::sdp::VideoCodec::Vp8)),
+                    90000,
+                ),
+                _ => (Kind::Audio, crate::sdp::opus(), 48000),
             };
             let ssrc: u32 = rand::random();
             let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
@@ -275,7 +193,9 @@ impl Sfu {
         }
 
         let sdp = match pc.local_description().await {
-            Some(d) => advertise(&d.sdp, &self.config.bind_ips, &self.config.public_ips),
+            Some(d) => {
+                crate::sdp::advertise(&d.sdp, &self.config.bind_ips, &self.config.public_ips)
+            }
             None => {
                 let _ = pc.close().await;
                 return Err(MediaError::WebRtc("no local description".into()));
@@ -335,8 +255,20 @@ impl Sfu {
                 .iter()
                 .map(|ip| std::net::SocketAddr::new(*ip, port).to_string())
                 .collect();
-            match self.try_build(shared.clone(), addrs).await {
+            let mdns = self.config.mdns && !self.mdns_failed.load(Ordering::Relaxed);
+            match self.try_build(shared.clone(), addrs.clone(), mdns).await {
                 Ok(pc) => return Ok(pc),
+                Err(e) if mdns => {
+                    // Most likely the mDNS socket (no multicast route): go on without it.
+                    match self.try_build(shared.clone(), addrs, false).await {
+                        Ok(pc) => {
+                            self.mdns_failed.store(true, Ordering::Relaxed);
+                            tracing::warn!("mDNS is unavailable ({e}); answering without it");
+                            return Ok(pc);
+                        }
+                        Err(e) => last_err = Some(e),
+                    }
+                }
                 Err(e) => last_err = Some(e),
             }
         }
@@ -353,19 +285,31 @@ impl Sfu {
         &self,
         shared: Arc<PeerShared>,
         addrs: Vec<String>,
+        mdns: bool,
     ) -> std::result::Result<Arc<dyn PeerConnection>, webrtc::error::Error> {
-        let mut media_engine = MediaEngine::default();
-        media_engine.register_default_codecs()?;
+        let mut media_engine = crate::sdp::media_engine()?;
         let registry = register_default_interceptors(Registry::new(), &mut media_engine)?.with(
             crate::keyframe_requests::slot(),
             crate::keyframe_requests::KeyframeRequests::default(),
         );
         let mut settings = SettingEngineBuilder::new()
+            // The ICE agent's failed timer starts when the disconnected one fires; the config
+            // counts both from the last packet.
             .with_ice_timeouts(
                 Some(Duration::from_millis(self.config.ice_disconnected_ms)),
-                Some(Duration::from_millis(self.config.ice_failed_ms)),
-                Some(Duration::from_secs(2)),
+                Some(Duration::from_millis(
+                    self.config
+                        .ice_failed_ms
+                        .saturating_sub(self.config.ice_disconnected_ms)
+                        .max(1),
+                )),
+                Some(Duration::from_millis(self.config.ice_keepalive_ms)),
             )
+            .with_multicast_dns_mode(if mdns {
+                MulticastDnsMode::QueryOnly
+            } else {
+                MulticastDnsMode::Disabled
+            })
             .with_include_loopback_candidate(true);
         if !self.config.public_ips.is_empty() {
             settings = settings
@@ -380,27 +324,5 @@ impl Sfu {
             .build()
             .await?;
         Ok(Arc::new(pc))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_mlines_in_order() {
-        let sdp = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=x\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n";
-        assert_eq!(
-            offer_mlines(sdp),
-            vec![Some(Kind::Audio), None, Some(Kind::Video)]
-        );
-        assert_eq!(
-            video_codec("a=rtpmap:102 H264/90000").mime_type,
-            "video/H264"
-        );
-        assert_eq!(
-            video_codec("a=rtpmap:96 VP8/90000\r\na=rtpmap:102 H264/90000").mime_type,
-            "video/VP8"
-        );
     }
 }

@@ -779,9 +779,16 @@ impl CallCenter {
                 call_id: a.state.call().cloned(),
             })
             .collect();
-        // Same numbering as the customers' own `position`: ringing calls are not waiting.
+        // Every call not yet accepted, ringing ones included (the customer is still waiting);
+        // unlike the customers' own `position`, which counts only calls nobody is ringing for.
         let queue = self
-            .waiting()
+            .queue
+            .iter()
+            .filter(|id| {
+                self.calls.get(*id).is_some_and(|c| {
+                    matches!(c.state, CallState::Queued | CallState::Ringing { .. })
+                })
+            })
             .enumerate()
             .map(|(i, id)| QueueEntryView {
                 call_id: id.clone(),

@@ -37,6 +37,57 @@ pub enum ErrorCode {
     Internal,
 }
 
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 14] = [
+        ErrorCode::BadJson,
+        ErrorCode::UnknownType,
+        ErrorCode::BadMessage,
+        ErrorCode::TooLarge,
+        ErrorCode::UnsupportedVersion,
+        ErrorCode::NotAuthenticated,
+        ErrorCode::BadCredentials,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::WrongState,
+        ErrorCode::BadSdp,
+        ErrorCode::RateLimited,
+        ErrorCode::ShuttingDown,
+        ErrorCode::Internal,
+    ];
+
+    /// The wire name (`bad_json`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadJson => "bad_json",
+            ErrorCode::UnknownType => "unknown_type",
+            ErrorCode::BadMessage => "bad_message",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::UnsupportedVersion => "unsupported_version",
+            ErrorCode::NotAuthenticated => "not_authenticated",
+            ErrorCode::BadCredentials => "bad_credentials",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::WrongState => "wrong_state",
+            ErrorCode::BadSdp => "bad_sdp",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::ShuttingDown => "shutting_down",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+#[cfg(test)]
+mod wire_name_tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_match_serde() {
+        for c in ErrorCode::ALL {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+        }
+    }
+}
+
 /// A signalling failure. Every variant maps to one [`ErrorCode`]; the message is safe to show.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
 pub enum SignalError {

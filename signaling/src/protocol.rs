@@ -73,8 +73,16 @@ pub enum ClientMessage {
     Mute { call_id: CallId, muted: bool },
     /// Customer or agent: end the call.
     HangUp { call_id: CallId },
-    /// Agent or supervisor: authenticate this connection.
-    Login { username: String, password: String },
+    /// Agent or supervisor: authenticate this connection, with a username and password or
+    /// with the session token an earlier `logged_in` returned.
+    Login {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        username: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+    },
     /// Agent: become available for calls, or away.
     SetState { state: AgentAvailability },
     /// Agent: accept an offered call, with the SDP offer of the agent's peer connection.
@@ -186,6 +194,33 @@ pub enum EndReason {
     AgentDisconnected,
     MediaFailed,
     ServerShutdown,
+    /// Found unfinished when the server started again after it was killed or crashed.
+    ServerCrash,
+}
+
+impl EndReason {
+    pub const ALL: [EndReason; 7] = [
+        EndReason::CustomerHungUp,
+        EndReason::AgentHungUp,
+        EndReason::CustomerDisconnected,
+        EndReason::AgentDisconnected,
+        EndReason::MediaFailed,
+        EndReason::ServerShutdown,
+        EndReason::ServerCrash,
+    ];
+
+    /// The wire name (`customer_hung_up`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::CustomerHungUp => "customer_hung_up",
+            EndReason::AgentHungUp => "agent_hung_up",
+            EndReason::CustomerDisconnected => "customer_disconnected",
+            EndReason::AgentDisconnected => "agent_disconnected",
+            EndReason::MediaFailed => "media_failed",
+            EndReason::ServerShutdown => "server_shutdown",
+            EndReason::ServerCrash => "server_crash",
+        }
+    }
 }
 
 /// A call's state as the customer and the dashboards see it.
@@ -317,6 +352,11 @@ pub enum ServerMessage {
         username: String,
         name: String,
         role: String,
+        /// A signed session token: `login {token}` on a new connection and
+        /// `Authorization: Bearer` on the HTTP API, without the password.
+        token: String,
+        /// When the token stops being accepted (Unix time, seconds).
+        expires_at: u64,
     },
     /// An agent's own state changed (also after `set_state`).
     AgentState {
@@ -389,6 +429,9 @@ pub enum ServerMessage {
         message: String,
         #[serde(skip_serializing_if = "Option::is_none")]
         re: Option<serde_json::Value>,
+        /// With `rate_limited`: how long to wait before trying again.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
     },
 }
 
@@ -402,11 +445,38 @@ impl ServerMessage {
             code,
             message: message.into(),
             re,
+            retry_after_ms: None,
+        }
+    }
+
+    /// A `rate_limited` error that says when to try again.
+    pub fn retry_later(
+        message: impl Into<String>,
+        re: Option<serde_json::Value>,
+        retry_after: std::time::Duration,
+    ) -> Self {
+        ServerMessage::Error {
+            code: ErrorCode::RateLimited,
+            message: message.into(),
+            re,
+            retry_after_ms: Some(retry_after.as_millis() as u64),
         }
     }
 
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("server messages always serialize")
+    }
+}
+
+#[cfg(test)]
+mod wire_name_tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_match_serde() {
+        for r in EndReason::ALL {
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+        }
     }
 }
 

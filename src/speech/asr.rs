@@ -228,6 +228,28 @@ impl Scheduler {
         (job, stale)
     }
 
+    /// Forget every queued job of a stream (its call ended); they are handed back.
+    pub fn cancel(&mut self, key: StreamKey) -> Discarded {
+        self.order.retain(|k| *k != key);
+        match self.streams.remove(&key) {
+            Some(s) => s.finals.into_iter().chain(s.partial).collect(),
+            None => vec![],
+        }
+    }
+
+    /// Forget a stream's queued partial (nobody will see it).
+    pub fn cancel_partial(&mut self, key: StreamKey) -> Discarded {
+        let Some(s) = self.streams.get_mut(&key) else {
+            return vec![];
+        };
+        let out: Discarded = s.partial.take().into_iter().collect();
+        if s.finals.is_empty() {
+            self.streams.remove(&key);
+            self.order.retain(|k| *k != key);
+        }
+        out
+    }
+
     pub fn len(&self) -> usize {
         self.streams
             .values()
@@ -327,6 +349,21 @@ impl AsrPool {
         };
         self.discard(discarded);
         self.shared.wake.notify_one();
+    }
+
+    /// Drop a stream's queued jobs: all of them, or only its partial.
+    pub fn cancel(&self, stream: StreamKey, partial_only: bool) {
+        let discarded = {
+            let mut s = self.shared.sched.lock().expect("sched lock");
+            let d = if partial_only {
+                s.cancel_partial(stream)
+            } else {
+                s.cancel(stream)
+            };
+            self.set_depth(&s);
+            d
+        };
+        self.discard(discarded);
     }
 
     fn set_depth(&self, s: &Scheduler) {
@@ -515,6 +552,25 @@ mod tests {
                 (2, 1, JobKind::Partial),
             ]
         );
+    }
+
+    #[test]
+    fn an_ended_streams_jobs_are_cancelled_and_others_kept() {
+        let d = Arc::new(AtomicUsize::new(0));
+        let mut s = Scheduler::new(10, Duration::from_secs(10));
+        for u in 1..=3 {
+            s.submit(job(1, u, JobKind::Final, &d));
+        }
+        s.submit(job(1, 4, JobKind::Partial, &d));
+        s.submit(job(2, 1, JobKind::Final, &d));
+        s.submit(job(3, 1, JobKind::Partial, &d));
+        assert_eq!(s.cancel_partial(1).len(), 1);
+        assert_eq!(s.cancel(1).len(), 3);
+        assert_eq!(s.cancel_partial(3).len(), 1);
+        assert_eq!(s.len(), 1);
+        let (j, _) = s.next(Instant::now(), true);
+        assert_eq!(j.map(|j| j.stream), Some(2));
+        assert!(s.is_empty());
     }
 
     #[test]

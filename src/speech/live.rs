@@ -11,7 +11,7 @@ use signaling::center::Party;
 use signaling::CallId;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -52,6 +52,8 @@ pub struct LiveSpeech {
     cfg: SpeechConfig,
     metrics: SpeechMetrics,
     next_stream: AtomicU64,
+    /// The streams of each live call, so that ending the call ends them.
+    calls: Arc<Mutex<HashMap<CallId, Vec<(u64, FrameQueue)>>>>,
 }
 
 impl LiveSpeech {
@@ -61,7 +63,23 @@ impl LiveSpeech {
             cfg,
             metrics,
             next_stream: AtomicU64::new(1),
+            calls: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// The call ended: its streams stop taking audio at once, their queued partials go, and
+    /// finals still queued after `end_grace_ms` are dropped.
+    pub fn stop_call(&self, call: &CallId) {
+        let streams = self.calls.lock().expect("lock").remove(call);
+        for (key, frames) in streams.unwrap_or_default() {
+            frames.close();
+            self.pool.cancel(key, true);
+        }
+    }
+
+    /// Streams alive now (for tests and the soak benchmark: zero once calls end).
+    pub fn calls_with_streams(&self) -> usize {
+        self.calls.lock().expect("lock").len()
     }
 
     pub fn config(&self) -> &SpeechConfig {
@@ -83,8 +101,17 @@ impl LiveSpeech {
         frames: FrameQueue,
         call_started: Instant,
     ) {
+        let key = self.next_stream.fetch_add(1, Ordering::Relaxed);
+        self.calls
+            .lock()
+            .expect("lock")
+            .entry(call.clone())
+            .or_default()
+            .push((key, frames.clone()));
         let stream = Stream {
-            key: self.next_stream.fetch_add(1, Ordering::Relaxed),
+            key,
+            registry: self.calls.clone(),
+            grace: Duration::from_millis(self.cfg.end_grace_ms),
             pool: self.pool.clone(),
             metrics: self.metrics.clone(),
             sink,
@@ -111,6 +138,8 @@ const STALL: Duration = Duration::from_millis(250);
 
 struct Stream {
     key: u64,
+    registry: Arc<Mutex<HashMap<CallId, Vec<(u64, FrameQueue)>>>>,
+    grace: Duration,
     pool: Arc<AsrPool>,
     metrics: SpeechMetrics,
     sink: Arc<dyn SpeechSink>,
@@ -152,8 +181,9 @@ impl Stream {
                         }
                         None => {
                             open = false;
-                            // Results still due get a little time to arrive.
-                            deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+                            // Finals still due get a little time; partials are moot.
+                            deadline = tokio::time::Instant::now() + self.grace;
+                            self.pool.cancel(self.key, true);
                             ep.finish()
                         }
                     };
@@ -176,6 +206,17 @@ impl Stream {
                     }
                 }
                 _ = tokio::time::sleep_until(deadline), if !open => break,
+            }
+        }
+        // Whatever is still queued belongs to a call that has ended.
+        self.pool.cancel(self.key, false);
+        {
+            let mut reg = self.registry.lock().expect("lock");
+            if let Some(v) = reg.get_mut(&self.call) {
+                v.retain(|(k, _)| *k != self.key);
+                if v.is_empty() {
+                    reg.remove(&self.call);
+                }
             }
         }
         self.metrics.live_streams.dec();
@@ -206,7 +247,9 @@ impl Stream {
             EndpointEvent::Partial {
                 utterance, audio, ..
             } => {
-                self.submit(utterance, JobKind::Partial, audio, now, tx);
+                if !super::nonspeech::is_non_speech(&audio) {
+                    self.submit(utterance, JobKind::Partial, audio, now, tx);
+                }
             }
             EndpointEvent::Ended {
                 utterance,
@@ -219,6 +262,24 @@ impl Stream {
                     .remove(&utterance)
                     .unwrap_or_else(|| self.call_ms(start, now, pos));
                 let end_ms = self.call_ms(end, now, pos);
+                if super::nonspeech::is_non_speech(&audio) {
+                    // A tone or hum: nothing to recognise; withdraw any partial shown.
+                    self.metrics.non_speech.inc();
+                    if self.shown.remove(&utterance) {
+                        self.sink.transcript(
+                            &self.call,
+                            TranscriptEvent {
+                                speaker: self.speaker,
+                                utterance_id: self.utterance_id(utterance),
+                                start_ms,
+                                end_ms,
+                                text: String::new(),
+                                is_final: true,
+                            },
+                        );
+                    }
+                    return;
+                }
                 self.finals
                     .insert(utterance, (start_ms, end_ms, audio.clone()));
                 self.submit(utterance, JobKind::Final, audio, now, tx);

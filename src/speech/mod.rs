@@ -16,6 +16,7 @@ pub mod endpoint;
 pub mod eval;
 pub mod guard;
 pub mod live;
+pub mod nonspeech;
 pub mod offline;
 pub mod recognize;
 pub mod wav;
@@ -60,6 +61,9 @@ pub struct SpeechConfig {
     pub retries: bool,
     /// Let Whisper decode timestamp tokens (its usual mode) instead of `<|notimestamps|>`.
     pub timestamps: bool,
+    /// After a call ends, how long its last finals may still take (ms); what is still queued
+    /// then is dropped, so ended calls never hold the recognisers.
+    pub end_grace_ms: u64,
 }
 
 impl Default for SpeechConfig {
@@ -85,6 +89,7 @@ impl Default for SpeechConfig {
             window: recognize::Window::default(),
             retries: true,
             timestamps: false,
+            end_grace_ms: 1000,
         }
     }
 }
@@ -146,6 +151,7 @@ pub struct SpeechMetrics {
     pub asr_rejected: IntCounterVec,
     pub utterances: IntCounterVec,
     pub live_streams: IntGauge,
+    pub non_speech: prometheus::IntCounter,
 }
 
 impl SpeechMetrics {
@@ -203,6 +209,10 @@ impl SpeechMetrics {
                 "switchboard_speech_streams",
                 "Speaker streams being transcribed",
             )?,
+            non_speech: prometheus::IntCounter::new(
+                "switchboard_speech_non_speech_total",
+                "Utterances the voice detector found that were tones or hum, never recognised",
+            )?,
         };
         registry.register(Box::new(m.asr_queue_depth.clone()))?;
         registry.register(Box::new(m.final_latency.clone()))?;
@@ -212,6 +222,7 @@ impl SpeechMetrics {
         registry.register(Box::new(m.asr_rejected.clone()))?;
         registry.register(Box::new(m.utterances.clone()))?;
         registry.register(Box::new(m.live_streams.clone()))?;
+        registry.register(Box::new(m.non_speech.clone()))?;
         for l in emotion::EmotionLabel::ALL {
             m.utterances.with_label_values(&[l.as_str()]);
         }

@@ -78,6 +78,9 @@ pub fn transcribe_on(
             audio,
         } = ev
         {
+            if super::nonspeech::is_non_speech(&audio) {
+                continue;
+            }
             let tx = tx.clone();
             pending.push((utterance, start, end, audio.clone()));
             pool.submit(Job {

@@ -102,6 +102,8 @@ pub struct Server {
     child: Child,
     pub addr: String,
     pub data_dir: PathBuf,
+    speech: bool,
+    rust_log: String,
 }
 
 impl Server {
@@ -116,15 +118,51 @@ impl Server {
     }
 
     pub async fn start_opts(extra_toml: &str, speech: bool) -> Server {
+        let log = std::env::var("SB_LOG").unwrap_or_else(|_| "warn".into());
+        Self::start_logged(extra_toml, speech, &log).await
+    }
+
+    /// Start with `RUST_LOG=rust_log`; the server's log is in [`Server::log`].
+    pub async fn start_logged(extra_toml: &str, speech: bool, rust_log: &str) -> Server {
+        let dir = std::env::temp_dir().join(format!("sb-test-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("switchboard.toml"), extra_toml).unwrap();
+        Self::start_in(dir, speech, rust_log).await
+    }
+
+    /// Kill the server with SIGKILL (no clean-up of any kind) and start it again on the
+    /// same data directory and configuration (on a new port).
+    pub async fn kill9_and_restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (child, addr) = Self::spawn_in(&self.data_dir, self.speech, &self.rust_log).await;
+        self.child = child;
+        self.addr = addr;
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data_dir.join("server.log")).unwrap_or_default()
+    }
+
+    async fn start_in(dir: PathBuf, speech: bool, rust_log: &str) -> Server {
+        let (child, addr) = Self::spawn_in(&dir, speech, rust_log).await;
+        Server {
+            child,
+            addr,
+            data_dir: dir,
+            speech,
+            rust_log: rust_log.to_string(),
+        }
+    }
+
+    async fn spawn_in(dir: &std::path::Path, speech: bool, rust_log: &str) -> (Child, String) {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let dir = std::env::temp_dir().join(format!("sb-test-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
         let cfg = dir.join("switchboard.toml");
-        std::fs::write(&cfg, extra_toml).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
         if speech {
             cmd.arg("--model").arg(model_path());
@@ -134,24 +172,24 @@ impl Server {
         let child = cmd
             .args(["--demo", "--listen", &format!("127.0.0.1:{port}")])
             .arg("--data-dir")
-            .arg(&dir)
+            .arg(dir)
             .arg("--config")
             .arg(&cfg)
-            .env(
-                "RUST_LOG",
-                std::env::var("SB_LOG").unwrap_or_else(|_| "warn".into()),
-            )
+            .env("RUST_LOG", rust_log)
             .stdout(Stdio::null())
+            .stderr(Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(dir.join("server.log"))
+                    .unwrap(),
+            ))
             .spawn()
             .expect("start switchboard");
-        let s = Server {
-            child,
-            addr: format!("127.0.0.1:{port}"),
-            data_dir: dir,
-        };
+        let addr = format!("127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if let Ok(r) = reqwest::get(format!("http://{}/healthz", s.addr)).await {
+            if let Ok(r) = reqwest::get(format!("http://{addr}/healthz")).await {
                 if r.status().is_success() {
                     break;
                 }
@@ -159,7 +197,7 @@ impl Server {
             assert!(Instant::now() < deadline, "server did not start");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        s
+        (child, addr)
     }
 
     pub async fn metrics(&self) -> String {
@@ -264,6 +302,14 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if std::thread::panicking() {
+            let log = self.log();
+            let tail: Vec<&str> = log.lines().rev().take(60).collect();
+            eprintln!("--- server log (last lines) ---");
+            for l in tail.into_iter().rev() {
+                eprintln!("{l}");
+            }
+        }
         let _ = std::fs::remove_dir_all(&self.data_dir);
     }
 }
@@ -399,6 +445,10 @@ impl Ws {
 #[derive(Default, Clone, Debug)]
 pub struct Received {
     pub packets: usize,
+    /// When the last packet arrived, and the longest wait between two packets since
+    /// [`Peer::reset_gap`].
+    pub last_at: Option<Instant>,
+    pub max_gap: Duration,
     /// Decoded PCM (48 kHz mono) of the last few seconds.
     pub pcm: Vec<i16>,
 }
@@ -440,6 +490,11 @@ impl PeerConnectionEventHandler for Handler {
                     let mut st = state.lock().unwrap();
                     let r = st.tracks.entry(slot).or_default();
                     r.packets += 1;
+                    let now = Instant::now();
+                    if let Some(last) = r.last_at {
+                        r.max_gap = r.max_gap.max(now - last);
+                    }
+                    r.last_at = Some(now);
                     r.pcm.extend_from_slice(&buf[..n]);
                     let excess = r.pcm.len().saturating_sub(48000 * 2);
                     r.pcm.drain(..excess);
@@ -686,6 +741,13 @@ impl Peer {
             .unwrap_or_default()
     }
 
+    /// Start measuring the longest gap between packets on `slot` afresh.
+    pub fn reset_gap(&self, slot: usize) {
+        if let Some(r) = self.state.lock().unwrap().tracks.get_mut(&slot) {
+            r.max_gap = Duration::ZERO;
+        }
+    }
+
     /// Total packets received on all tracks.
     pub fn total_packets(&self) -> usize {
         self.state
@@ -720,6 +782,20 @@ impl Peer {
 
     pub async fn close(&self) {
         let _ = self.pc.close().await;
+    }
+
+    /// Close as a browser does on `RTCPeerConnection.close()`: an RTCP BYE for the sent
+    /// stream, then the DTLS close.
+    pub async fn goodbye_and_close(&self) {
+        if let Some((track, ssrc)) = &self.local {
+            let bye = rtc::rtcp::goodbye::Goodbye {
+                sources: vec![*ssrc],
+                reason: Default::default(),
+            };
+            let _ = track.write_rtcp(vec![Box::new(bye)]).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.close().await;
     }
 }
 

@@ -275,3 +275,26 @@ fn a_customer_negative_for_n_utterances_alerts_every_supervisor_once() {
         .customer_sentiment(&"nope".into(), mood(3), 3, String::new())
         .is_err());
 }
+
+#[test]
+fn the_dashboard_queue_shows_ringing_calls_too() {
+    let now = t0();
+    let mut c = CallCenter::new(CenterConfig::default());
+    let _bob = available(&mut c, now, "bob");
+    c.start_call(now, "c1".into(), CallerInfo::default());
+    c.start_call(now, "c2".into(), CallerInfo::default());
+    drain(&mut c);
+    let ServerMessage::Dashboard { queue, calls, .. } = c.dashboard(now) else {
+        panic!("not a dashboard")
+    };
+    let states: Vec<_> = calls.iter().map(|v| (v.call_id.clone(), v.state)).collect();
+    assert!(
+        states.contains(&("c1".into(), CallStateName::Ringing)),
+        "{states:?}"
+    );
+    let ids: Vec<_> = queue
+        .iter()
+        .map(|q| (q.call_id.clone(), q.position))
+        .collect();
+    assert_eq!(ids, vec![("c1".into(), 1), ("c2".into(), 2)]);
+}

@@ -459,12 +459,15 @@ impl SpeechSink for AppSink {
     fn utterance(&self, call: &CallId, u: FinalUtterance) {
         let Some(app) = self.0.upgrade() else { return };
         let e = &u.event;
+        // What was said is personal data: it goes to the database and to the people allowed to
+        // read it, never to the log.
         tracing::info!(
             call_id = %call,
             speaker = e.speaker.as_str(),
             emotion = u.emotion.label.as_str(),
             latency_ms = u.latency.as_millis() as u64,
-            "utterance: {}", e.text
+            chars = e.text.chars().count(),
+            "utterance"
         );
         app.to_transcript_readers(call, &transcript_message(call, e));
         app.to_transcript_readers(

@@ -161,6 +161,7 @@ impl OpusTap {
         match self.decoder.decode_float(payload, &mut pcm, fec) {
             Ok(n) => {
                 pcm.truncate(n);
+                clip(&mut pcm);
                 if fec {
                     self.stats.recovered += 1;
                 } else {
@@ -186,6 +187,7 @@ impl OpusTap {
         let mut pcm = vec![0f32; self.last_frame_len];
         let n = self.decoder.decode_float(&[], &mut pcm, false).unwrap_or(0);
         pcm.truncate(n);
+        clip(&mut pcm);
         self.stats.concealed += 1;
         out.push(PcmFrame {
             samples: pcm,
@@ -201,6 +203,14 @@ struct QueueInner {
     capacity: usize,
     closed: AtomicBool,
     dropped: AtomicU64,
+}
+
+/// Opus's float decoder may overshoot full scale slightly (found by `fuzz/audio_tap`); frames
+/// promise samples in [-1, 1].
+fn clip(pcm: &mut [f32]) {
+    for s in pcm {
+        *s = s.clamp(-1.0, 1.0);
+    }
 }
 
 /// A bounded frame queue that drops the oldest frame when full. Cloning shares the queue.

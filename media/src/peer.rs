@@ -111,18 +111,19 @@ impl PeerConnectionEventHandler for Handler {
             while let Some(ev) = track.poll().await {
                 match ev {
                     TrackRemoteEvent::OnRtpPacket(p) => source.forward(&p),
+                    // Reported once, for the participant's audio only (a camera turned off
+                    // is not a goodbye).
                     TrackRemoteEvent::OnRtcpPacket(pkts)
                         if kind == Kind::Audio
-                            && pkts.iter().any(|p| p.as_any().is::<Goodbye>()) =>
+                            && pkts.iter().any(|p| p.as_any().is::<Goodbye>())
+                            && !shared.left.swap(true, Ordering::SeqCst) =>
                     {
-                        if !shared.left.swap(true, Ordering::SeqCst) {
-                            tracing::debug!(room = %shared.room_id, participant = %shared.participant, "RTCP BYE: the participant left");
-                            let _ = shared.events.send(MediaEvent {
-                                room: shared.room_id.clone(),
-                                participant: shared.participant.clone(),
-                                kind: MediaEventKind::Left,
-                            });
-                        }
+                        tracing::debug!(room = %shared.room_id, participant = %shared.participant, "RTCP BYE: the participant left");
+                        let _ = shared.events.send(MediaEvent {
+                            room: shared.room_id.clone(),
+                            participant: shared.participant.clone(),
+                            kind: MediaEventKind::Left,
+                        });
                     }
                     TrackRemoteEvent::OnEnded => break,
                     _ => {}

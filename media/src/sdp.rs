@@ -37,9 +37,10 @@ struct Section {
 
 fn sections(sdp: &str) -> Vec<Section> {
     let mut out: Vec<Section> = vec![];
-    for line in sdp.lines() {
-        let line = line.trim_end_matches('\r');
-        if let Some(m) = line.strip_prefix("m=") {
+    // Lines end in CRLF, LF or a bare CR, and `m=` may be followed by spaces: read them as
+    // the WebRTC stack's parser does, so both see the same m-lines (found by `fuzz/sdp_offer`).
+    for line in sdp.split(['\r', '\n']) {
+        if let Some(m) = line.strip_prefix("m=").map(str::trim_start) {
             let kind = if m.starts_with("audio") {
                 Some(Kind::Audio)
             } else if m.starts_with("video") {
@@ -243,6 +244,17 @@ mod tests {
         let h264 = format!("{AUDIO}m=video 9 UDP/TLS/RTP/SAVPF 102\r\na=rtpmap:102 H264/90000\r\n");
         assert_eq!(check_offer(&h264).unwrap().video, Some(VideoCodec::H264));
         assert_eq!(check_offer(AUDIO).unwrap().video, None);
+    }
+
+    #[test]
+    fn reads_m_lines_as_the_stack_does() {
+        let spaced = format!("{AUDIO}m= video 9 UDP/TLS/RTP/SAVPF 98\r\na=rtpmap:98 VP9/90000\r\n");
+        assert!(check_offer(&spaced).is_err(), "VP9-only video behind 'm= '");
+        let bare_cr = format!("{AUDIO}\rm=video 9 UDP/TLS/RTP/SAVPF 98\ra=rtpmap:98 VP9/90000\r");
+        assert!(
+            check_offer(&bare_cr).is_err(),
+            "VP9-only video after a bare CR"
+        );
     }
 
     #[test]

@@ -46,6 +46,9 @@ pub trait SpeechSink: Send + Sync + 'static {
     fn utterance(&self, call: &CallId, utterance: FinalUtterance);
 }
 
+/// Each live call's streams (stream key, its frame queue).
+type StreamRegistry = HashMap<CallId, Vec<(u64, FrameQueue)>>;
+
 /// The live pipeline: a shared pool and the settings every stream uses.
 pub struct LiveSpeech {
     pool: Arc<AsrPool>,
@@ -53,7 +56,7 @@ pub struct LiveSpeech {
     metrics: SpeechMetrics,
     next_stream: AtomicU64,
     /// The streams of each live call, so that ending the call ends them.
-    calls: Arc<Mutex<HashMap<CallId, Vec<(u64, FrameQueue)>>>>,
+    calls: Arc<Mutex<StreamRegistry>>,
 }
 
 impl LiveSpeech {
@@ -138,7 +141,7 @@ const STALL: Duration = Duration::from_millis(250);
 
 struct Stream {
     key: u64,
-    registry: Arc<Mutex<HashMap<CallId, Vec<(u64, FrameQueue)>>>>,
+    registry: Arc<Mutex<StreamRegistry>>,
     grace: Duration,
     pool: Arc<AsrPool>,
     metrics: SpeechMetrics,

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod soak;
+
 use futures::{SinkExt, StreamExt};
 use rtc::media_stream::MediaStreamTrack;
 use rtc::rtp_transceiver::rtp_sender::{
@@ -327,13 +329,17 @@ impl Ws {
         let (stream, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", server.addr))
             .await
             .expect("ws connect");
-        let mut ws = Ws {
+        let mut ws = Ws::from_stream(stream);
+        ws.expect("welcome").await;
+        ws
+    }
+
+    pub fn from_stream(stream: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Ws {
+        Ws {
             stream,
             inbox: VecDeque::new(),
             next_id: 1,
-        };
-        ws.expect("welcome").await;
-        ws
+        }
     }
 
     pub async fn send(&mut self, v: Value) {
@@ -531,6 +537,14 @@ impl Peer {
         let pc: Arc<dyn PeerConnection> = Arc::new(
             PeerConnectionBuilder::new()
                 .with_media_engine(me)
+                // No mDNS: a test client needs none, and it works in a namespace without a
+                // multicast route (tests/mdns-optional.rs).
+                .with_setting_engine(
+                    rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder::new(
+                    )
+                    .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
+                    .build(),
+                )
                 .with_interceptor_registry(reg)
                 .with_handler(Arc::new(Handler(state.clone())))
                 .with_udp_addrs(vec!["127.0.0.1:0"])

@@ -1,6 +1,7 @@
-//! A participant who closes its peer connection (RTCP BYE, then DTLS close, as browsers do on
-//! `RTCPeerConnection.close()`) has left: the call ends at once as `customer_disconnected`,
-//! not ~11 s later as `media_failed` when ICE gives up.
+//! A participant whose peer connection says goodbye (RTCP BYE, then the DTLS close, as aiortc
+//! does when it stops) has left: the call ends at once as
+//! `customer_disconnected`, not ~11 s later as `media_failed` when ICE gives up. (Chrome's
+//! close, without a BYE, is covered by the browser test: it ends after `ice_failed_ms`.)
 
 mod common;
 

@@ -5,10 +5,11 @@
 //! a keyframe request is ours, because only the publisher whose stream we relay can answer it.
 //! It sits last on the read path (highest slot) so every other interceptor has seen the RTCP.
 //!
-//! An RTCP BYE is ours too: browsers send one for each of their streams when they close the
-//! connection (just before the DTLS `close_notify`, which `webrtc` 0.21 does not report), and
-//! it is how the SFU learns at once that a participant left rather than vanished. It goes to
-//! the application as a message of its own, so that it is routed to the track it names.
+//! An RTCP BYE is ours too: a sender that stops (aiortc, for one, and our test
+//! client) says goodbye for its streams, and it is how the SFU learns at once that a participant
+//! left rather than vanished. (Chrome 156 closes with a DTLS `close_notify` and no BYE, and
+//! `webrtc` 0.21 does not report `close_notify`: that close is seen by ICE.) It goes to the
+//! application as a message of its own, so that it is routed to the track it names.
 
 use rtc::interceptor::{Attribute, Interceptor, Packet, Slot, StreamInfo, TaggedPacket};
 use rtc::rtcp::goodbye::Goodbye;

@@ -29,8 +29,7 @@ pub enum MediaEventKind {
     Failed,
     /// The connection was closed (by us, or by the stack).
     Closed,
-    /// The participant closed its connection: its audio stream said goodbye (RTCP BYE), as
-    /// browsers do on `RTCPeerConnection.close()`.
+    /// The participant left: its audio stream said goodbye (RTCP BYE).
     Left,
 }
 

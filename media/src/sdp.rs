@@ -207,7 +207,7 @@ pub fn advertise(sdp: &str, bound: &[std::net::IpAddr], public: &[String]) -> St
         public.get(i).or(public.last()).map(String::as_str)
     };
     let mut out = String::with_capacity(sdp.len());
-    for line in sdp.split_inclusive('\n') {
+    for line in lines_with_endings(sdp) {
         let body = line.trim_end_matches(['\r', '\n']);
         let ending = &line[body.len()..];
         let mut fields: Vec<&str> = body.split(' ').collect();
@@ -229,6 +229,30 @@ pub fn advertise(sdp: &str, bound: &[std::net::IpAddr], public: &[String]) -> St
     out
 }
 
+/// The lines of `sdp` with their endings (CRLF, LF or a bare CR), as `check_offer` and the
+/// WebRTC stack split them.
+fn lines_with_endings(sdp: &str) -> impl Iterator<Item = &str> {
+    let bytes = sdp.as_bytes();
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        if start >= bytes.len() {
+            return None;
+        }
+        let mut i = start;
+        while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
+            i += 1;
+        }
+        let end = match bytes.get(i) {
+            Some(b'\r') if bytes.get(i + 1) == Some(&b'\n') => i + 2,
+            Some(_) => i + 1,
+            None => i,
+        };
+        let line = &sdp[start..end];
+        start = end;
+        Some(line)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,6 +268,19 @@ mod tests {
         let h264 = format!("{AUDIO}m=video 9 UDP/TLS/RTP/SAVPF 102\r\na=rtpmap:102 H264/90000\r\n");
         assert_eq!(check_offer(&h264).unwrap().video, Some(VideoCodec::H264));
         assert_eq!(check_offer(AUDIO).unwrap().video, None);
+    }
+
+    #[test]
+    fn advertise_sees_the_same_lines_as_check_offer() {
+        let sdp = "a=x\rc=IN IP4 10.0.0.1\r\na=candidate:1 1 udp 1 10.0.0.1 5000 typ host\nend";
+        let lines: Vec<&str> = lines_with_endings(sdp).collect();
+        assert_eq!(lines.len(), 4);
+        assert_eq!(lines.concat(), sdp);
+        let out = advertise(sdp, &[], &["203.0.113.9".into()]);
+        assert_eq!(
+            out,
+            "a=x\rc=IN IP4 203.0.113.9\r\na=candidate:1 1 udp 1 203.0.113.9 5000 typ host\nend"
+        );
     }
 
     #[test]

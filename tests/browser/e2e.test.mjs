@@ -385,6 +385,27 @@ test('customer call is answered by an agent and heard by a supervisor', { timeou
     await agent.waitForSelector('#agent-state[data-state="available"]');
   });
 
+  await step('a customer whose browser closes the peer connection is gone after ice_failed_ms (8 s), not 11 s', async () => {
+    // Chrome closes with a DTLS close_notify and no RTCP BYE, and webrtc 0.21 does not report
+    // close_notify, so the server learns of it from ICE; the WebSocket stays open.
+    const second = await openPage('customer2', '/?raw=1');
+    await second.fill('#name', 'Frank Closer');
+    await second.click('#call-btn');
+    await agent.waitForSelector('#offer-panel', { state: 'visible' });
+    await agent.click('#accept-btn');
+    await second.waitForSelector('#state[data-state="connected"]');
+    await agent.waitForSelector('#agent-state[data-state="on_call"]');
+    const t0 = Date.now();
+    await second.evaluate(() => window.sb.pc.close());
+    await agent.waitForSelector('#agent-state[data-state="wrap_up"]', { timeout: 20_000 });
+    const took = Date.now() - t0;
+    console.log(`call ended ${took} ms after the customer's pc.close()`);
+    // 8 s plus up to one 1 s keepalive of timer resolution; the old timers took ~11.3 s.
+    assert.ok(took < 9_800, `the call ended ${took} ms after pc.close()`);
+    await agent.click('#ready-btn');
+    await agent.waitForSelector('#agent-state[data-state="available"]');
+  });
+
   await step('no uncaught errors in the pages', async () => {
     assert.deepEqual(pageErrors, []);
   });

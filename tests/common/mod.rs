@@ -798,8 +798,8 @@ impl Peer {
         let _ = self.pc.close().await;
     }
 
-    /// Close as a browser does on `RTCPeerConnection.close()`: an RTCP BYE for the sent
-    /// stream, then the DTLS close.
+    /// Close as a sender that says goodbye does (aiortc): an RTCP BYE for the
+    /// sent stream, then the DTLS close.
     pub async fn goodbye_and_close(&self) {
         if let Some((track, ssrc)) = &self.local {
             let bye = rtc::rtcp::goodbye::Goodbye {

@@ -61,8 +61,9 @@ fn check_advertise(sdp: &str, before_verdict: &Verdict, bound: &[IpAddr], public
         assert_eq!(out, sdp, "no public address, yet the offer changed");
         return;
     }
-    let before: Vec<&str> = sdp.split_inclusive('\n').collect();
-    let after: Vec<&str> = out.split_inclusive('\n').collect();
+    // Lines as the server splits them: CRLF, LF or a bare CR.
+    let before: Vec<&str> = media::sdp::lines_with_endings(sdp).collect();
+    let after: Vec<&str> = media::sdp::lines_with_endings(&out).collect();
     assert_eq!(before.len(), after.len(), "line count changed");
     for (b, a) in before.iter().zip(&after) {
         if b != a {

@@ -231,7 +231,7 @@ pub fn advertise(sdp: &str, bound: &[std::net::IpAddr], public: &[String]) -> St
 
 /// The lines of `sdp` with their endings (CRLF, LF or a bare CR), as `check_offer` and the
 /// WebRTC stack split them.
-fn lines_with_endings(sdp: &str) -> impl Iterator<Item = &str> {
+pub fn lines_with_endings(sdp: &str) -> impl Iterator<Item = &str> {
     let bytes = sdp.as_bytes();
     let mut start = 0;
     std::iter::from_fn(move || {

@@ -35,28 +35,41 @@ struct Section {
     codecs: Vec<String>,
 }
 
+/// A line as the WebRTC stack's SDP lexer reads it: lines end at LF; CRs before the type are
+/// skipped; the type is one letter and `=`; the value is trimmed of whitespace (a CR inside a
+/// line is part of it). Found by `fuzz/sdp_offer`: reading lines any other way let an offer's
+/// codec checks see other m-lines than the stack negotiates.
+fn field(line: &str) -> Option<(u8, &str)> {
+    let l = line.trim_start_matches('\r');
+    let b = l.as_bytes();
+    (b.len() >= 2 && b[1] == b'=').then(|| (b[0], l[2..].trim()))
+}
+
 fn sections(sdp: &str) -> Vec<Section> {
     let mut out: Vec<Section> = vec![];
-    // Lines end in CRLF, LF or a bare CR, and `m=` may be followed by spaces: read them as
-    // the WebRTC stack's parser does, so both see the same m-lines (found by `fuzz/sdp_offer`).
-    for line in sdp.split(['\r', '\n']) {
-        if let Some(m) = line.strip_prefix("m=").map(str::trim_start) {
-            let kind = if m.starts_with("audio") {
-                Some(Kind::Audio)
-            } else if m.starts_with("video") {
-                Some(Kind::Video)
-            } else {
-                None
-            };
-            out.push(Section {
-                kind,
-                codecs: vec![],
-            });
-        } else if let Some(rest) = line.strip_prefix("a=rtpmap:") {
-            // a=rtpmap:<pt> <name>/<clock>[/<channels>]
-            if let (Some(sec), Some(enc)) = (out.last_mut(), rest.split_whitespace().nth(1)) {
-                sec.codecs.push(enc.to_ascii_uppercase());
+    for line in sdp.split('\n') {
+        match field(line) {
+            Some((b'm', value)) => {
+                let kind = match value.split_whitespace().next() {
+                    Some("audio") => Some(Kind::Audio),
+                    Some("video") => Some(Kind::Video),
+                    _ => None,
+                };
+                out.push(Section {
+                    kind,
+                    codecs: vec![],
+                });
             }
+            Some((b'a', value)) => {
+                // a=rtpmap:<pt> <name>/<clock>[/<channels>]
+                if let Some(rest) = value.strip_prefix("rtpmap:") {
+                    if let (Some(sec), Some(enc)) = (out.last_mut(), rest.split_whitespace().nth(1))
+                    {
+                        sec.codecs.push(enc.to_ascii_uppercase());
+                    }
+                }
+            }
+            _ => {}
         }
     }
     out
@@ -210,6 +223,10 @@ pub fn advertise(sdp: &str, bound: &[std::net::IpAddr], public: &[String]) -> St
     for line in lines_with_endings(sdp) {
         let body = line.trim_end_matches(['\r', '\n']);
         let ending = &line[body.len()..];
+        // CRs before the type are skipped by the stack's lexer: keep them, read past them.
+        let text = body.trim_start_matches('\r');
+        out.push_str(&body[..body.len() - text.len()]);
+        let body = text;
         let mut fields: Vec<&str> = body.split(' ').collect();
         if body.starts_with("a=candidate:") && fields.len() > 7 && fields[7] == "host" {
             if let Some(p) = map(fields[4]) {
@@ -229,28 +246,10 @@ pub fn advertise(sdp: &str, bound: &[std::net::IpAddr], public: &[String]) -> St
     out
 }
 
-/// The lines of `sdp` with their endings (CRLF, LF or a bare CR), as `check_offer` and the
-/// WebRTC stack split them.
+/// The lines of `sdp` with their endings, cut at LF as the WebRTC stack's SDP lexer cuts them
+/// (a CR is part of a line unless it ends it).
 pub fn lines_with_endings(sdp: &str) -> impl Iterator<Item = &str> {
-    let bytes = sdp.as_bytes();
-    let mut start = 0;
-    std::iter::from_fn(move || {
-        if start >= bytes.len() {
-            return None;
-        }
-        let mut i = start;
-        while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
-            i += 1;
-        }
-        let end = match bytes.get(i) {
-            Some(b'\r') if bytes.get(i + 1) == Some(&b'\n') => i + 2,
-            Some(_) => i + 1,
-            None => i,
-        };
-        let line = &sdp[start..end];
-        start = end;
-        Some(line)
-    })
+    sdp.split_inclusive('\n')
 }
 
 #[cfg(test)]
@@ -272,14 +271,13 @@ mod tests {
 
     #[test]
     fn advertise_sees_the_same_lines_as_check_offer() {
-        let sdp = "a=x\rc=IN IP4 10.0.0.1\r\na=candidate:1 1 udp 1 10.0.0.1 5000 typ host\nend";
-        let lines: Vec<&str> = lines_with_endings(sdp).collect();
-        assert_eq!(lines.len(), 4);
-        assert_eq!(lines.concat(), sdp);
+        // The `c=` after a bare CR is inside an attribute for the stack: left alone.
+        let sdp = "a=x\rc=IN IP4 10.0.0.1\r\n\ra=candidate:1 1 udp 1 10.0.0.1 5000 typ host\nend";
+        assert_eq!(lines_with_endings(sdp).count(), 3);
         let out = advertise(sdp, &[], &["203.0.113.9".into()]);
         assert_eq!(
             out,
-            "a=x\rc=IN IP4 203.0.113.9\r\na=candidate:1 1 udp 1 203.0.113.9 5000 typ host\nend"
+            "a=x\rc=IN IP4 10.0.0.1\r\n\ra=candidate:1 1 udp 1 203.0.113.9 5000 typ host\nend"
         );
     }
 
@@ -287,7 +285,14 @@ mod tests {
     fn reads_m_lines_as_the_stack_does() {
         let spaced = format!("{AUDIO}m= video 9 UDP/TLS/RTP/SAVPF 98\r\na=rtpmap:98 VP9/90000\r\n");
         assert!(check_offer(&spaced).is_err(), "VP9-only video behind 'm= '");
-        let bare_cr = format!("{AUDIO}\rm=video 9 UDP/TLS/RTP/SAVPF 98\ra=rtpmap:98 VP9/90000\r");
+        let bare_cr =
+            format!("{AUDIO}\rm=video 9 UDP/TLS/RTP/SAVPF 98\r\n\ra=rtpmap:98 VP9/90000\r\n");
+        // An m-line behind a CR inside an attribute line is no m-line for the stack.
+        let inside = "v=0\r\na=ext\rm=audio 9 UDP/TLS/RTP/SAVPF 111\ra=rtpmap:111 opus/48000/2\r\n";
+        assert!(check_offer(inside)
+            .unwrap_err()
+            .to_string()
+            .contains("no audio"));
         assert!(
             check_offer(&bare_cr).is_err(),
             "VP9-only video after a bare CR"

@@ -26,13 +26,7 @@ async fn transcript_len(server: &Server, call_id: &str) -> usize {
 async fn a_killed_server_leaves_consistent_closed_records() {
     let mut server = Server::start_with_speech("").await;
     let (customer, _agent, _agent_peer) = connected_call(&server, "alice").await;
-    let bytes = std::fs::read(
-        "/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0870.wav",
-    )
-    .expect("pocketsphinx-testdata must be installed (make test installs it)");
-    let (rate, pcm) = parse_wav_i16(&bytes);
-    let mut speech = resample_linear(&pcm, rate, 48_000);
-    speech.extend(vec![0i16; 48 * 800]);
+    let speech = librivox_48k(800);
     let _audio = customer.peer.start_pcm(speech, true).await;
 
     // Wait for a few stored finals, then kill mid-sentence.

@@ -19,13 +19,7 @@ async fn speech_work_ends_with_the_calls() {
     for a in &agents[2..] {
         server.add_agent(a);
     }
-    let bytes = std::fs::read(
-        "/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0870.wav",
-    )
-    .expect("pocketsphinx-testdata must be installed (make test installs it)");
-    let (rate, pcm) = parse_wav_i16(&bytes);
-    let mut speech = resample_linear(&pcm, rate, 48_000);
-    speech.extend(vec![0i16; 48 * 700]);
+    let speech = librivox_48k(700);
 
     let mut calls = vec![];
     for (i, a) in agents.iter().enumerate() {

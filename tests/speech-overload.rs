@@ -9,17 +9,6 @@ use std::time::{Duration, Instant};
 
 const CALLS: usize = 5;
 
-fn librivox_48k() -> Vec<i16> {
-    let bytes = std::fs::read(
-        "/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0870.wav",
-    )
-    .expect("pocketsphinx-testdata must be installed (make test installs it)");
-    let (rate, pcm) = parse_wav_i16(&bytes);
-    let mut v = resample_linear(&pcm, rate, 48_000);
-    v.extend(vec![0i16; 48 * 700]); // a pause, so utterances end between loops
-    v
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn more_talkers_than_workers_degrades_recognition_not_forwarding() {
     let server = Server::start_with_speech("[speech]\nworkers = 1\nmax_queued_finals = 2\n").await;
@@ -27,7 +16,7 @@ async fn more_talkers_than_workers_degrades_recognition_not_forwarding() {
     for a in &agents[2..] {
         server.add_agent(a);
     }
-    let speech = librivox_48k();
+    let speech = librivox_48k(700);
     let mut calls = vec![];
     for (i, a) in agents.iter().enumerate().take(CALLS) {
         let (customer, agent_ws, agent_peer) = connected_call(&server, a).await;

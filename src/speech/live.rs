@@ -80,11 +80,6 @@ impl LiveSpeech {
         }
     }
 
-    /// Streams alive now (for tests and the soak benchmark: zero once calls end).
-    pub fn calls_with_streams(&self) -> usize {
-        self.calls.lock().expect("lock").len()
-    }
-
     pub fn config(&self) -> &SpeechConfig {
         &self.cfg
     }

@@ -326,7 +326,12 @@ pub struct Ws {
 
 impl Ws {
     pub async fn connect(server: &Server) -> Ws {
-        let (stream, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", server.addr))
+        Self::connect_addr(&server.addr).await
+    }
+
+    /// Connect to a server by address (for tasks that do not hold the [`Server`]).
+    pub async fn connect_addr(addr: &str) -> Ws {
+        let (stream, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
             .await
             .expect("ws connect");
         let mut ws = Ws::from_stream(stream);
@@ -434,6 +439,16 @@ impl Ws {
         self.request(json!({"type":"login","username":user,"password":"demo"}))
             .await;
         self.expect("logged_in").await
+    }
+
+    /// An agent session becomes available (and waits until the server says so).
+    pub async fn set_available(&mut self) {
+        self.request(json!({"type":"set_state","state":"available"}))
+            .await;
+        self.wait_for("available", |v| {
+            v["type"] == "agent_state" && v["state"] == "available"
+        })
+        .await;
     }
 
     pub async fn wait_call_state(&mut self, state: &str) -> Value {
@@ -829,7 +844,11 @@ pub struct Customer {
 }
 
 pub async fn customer_calls(server: &Server, name: &str) -> Customer {
-    let mut ws = Ws::connect(server).await;
+    customer_calls_at(&server.addr, name).await
+}
+
+pub async fn customer_calls_at(addr: &str, name: &str) -> Customer {
+    let mut ws = Ws::connect_addr(addr).await;
     let mut peer = Peer::new(Layout::Talker).await;
     let sdp = peer.offer().await;
     ws.request(json!({"type":"start_call","sdp":sdp,"caller":{"name":name,"topic":"billing"}}))
@@ -842,15 +861,27 @@ pub async fn customer_calls(server: &Server, name: &str) -> Customer {
 
 /// An agent logged in and available.
 pub async fn agent_available(server: &Server, user: &str) -> Ws {
-    let mut ws = Ws::connect(server).await;
+    agent_available_at(&server.addr, user).await
+}
+
+pub async fn agent_available_at(addr: &str, user: &str) -> Ws {
+    let mut ws = Ws::connect_addr(addr).await;
     ws.login(user).await;
-    ws.request(json!({"type":"set_state","state":"available"}))
-        .await;
-    ws.wait_for("available", |v| {
-        v["type"] == "agent_state" && v["state"] == "available"
-    })
-    .await;
+    ws.set_available().await;
     ws
+}
+
+/// LibriVox read speech (pocketsphinx-testdata) at 48 kHz, with `pause_ms` of silence after
+/// it so that utterances end between loops.
+pub fn librivox_48k(pause_ms: usize) -> Vec<i16> {
+    let bytes = std::fs::read(
+        "/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0870.wav",
+    )
+    .expect("pocketsphinx-testdata must be installed (make test installs it)");
+    let (rate, pcm) = parse_wav_i16(&bytes);
+    let mut v = resample_linear(&pcm, rate, 48_000);
+    v.extend(vec![0i16; 48 * pause_ms]);
+    v
 }
 
 /// The agent accepts `call_id` with a fresh peer; returns the peer once connected.

@@ -67,17 +67,6 @@ pub async fn sample(server: &Server, t0: Instant, calls_done: usize) -> Sample {
     }
 }
 
-fn speech_48k() -> Vec<i16> {
-    let bytes = std::fs::read(
-        "/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0870.wav",
-    )
-    .expect("pocketsphinx-testdata must be installed (make test installs it)");
-    let (rate, pcm) = parse_wav_i16(&bytes);
-    let mut v = resample_linear(&pcm, rate, 48_000);
-    v.extend(vec![0i16; 48 * 700]);
-    v
-}
-
 /// Run the soak; returns the samples taken while calls ran and the final one after they ended.
 pub async fn run(
     server: &Server,
@@ -90,7 +79,7 @@ pub async fn run(
     for a in &agents {
         server.add_agent(a);
     }
-    let speech = Arc::new(speech_48k());
+    let speech = Arc::new(librivox_48k(700));
     let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let t0 = Instant::now();
@@ -105,10 +94,9 @@ pub async fn run(
         let delay = Duration::from_secs_f64(call_s * i as f64 / calls as f64);
         workers.push(tokio::spawn(async move {
             tokio::time::sleep(delay.min(Duration::from_secs(5))).await;
-            let view = ServerRef { addr };
-            let mut agent = view.agent_available(&agent_user).await;
+            let mut agent = agent_available_at(&addr, &agent_user).await;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let mut customer = view.customer_calls().await;
+                let mut customer = customer_calls_at(&addr, "Soak").await;
                 let offer = agent
                     .wait_for("offer", |v| v["type"] == "call_offered")
                     .await;
@@ -132,14 +120,7 @@ pub async fn run(
                         v["type"] == "agent_state" && v["state"] == "wrap_up"
                     })
                     .await;
-                agent
-                    .request(json!({"type":"set_state","state":"available"}))
-                    .await;
-                agent
-                    .wait_for("available", |v| {
-                        v["type"] == "agent_state" && v["state"] == "available"
-                    })
-                    .await;
+                agent.set_available().await;
                 done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
             agent.close().await;
@@ -158,44 +139,4 @@ pub async fn run(
     tokio::time::sleep(Duration::from_secs(3)).await;
     let last = sample(server, t0, done.load(std::sync::atomic::Ordering::Relaxed)).await;
     (samples, last)
-}
-
-/// Just the address, so slot tasks can open their own connections.
-struct ServerRef {
-    addr: String,
-}
-
-impl ServerRef {
-    async fn ws(&self) -> Ws {
-        let (stream, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", self.addr))
-            .await
-            .expect("ws connect");
-        let mut ws = Ws::from_stream(stream);
-        ws.expect("welcome").await;
-        ws
-    }
-
-    async fn agent_available(&self, user: &str) -> Ws {
-        let mut ws = self.ws().await;
-        ws.login(user).await;
-        ws.request(json!({"type":"set_state","state":"available"}))
-            .await;
-        ws.wait_for("available", |v| {
-            v["type"] == "agent_state" && v["state"] == "available"
-        })
-        .await;
-        ws
-    }
-
-    async fn customer_calls(&self) -> Customer {
-        let mut ws = self.ws().await;
-        let mut peer = Peer::new(Layout::Talker).await;
-        let sdp = peer.offer().await;
-        ws.request(json!({"type":"start_call","sdp":sdp,"caller":{"name":"Soak"}}))
-            .await;
-        let answer = ws.expect("answer").await;
-        peer.apply_answer(&answer).await;
-        let call_id = answer["call_id"].as_str().unwrap().to_string();
-        Customer { ws, peer, call_id }
-    }
 }

@@ -10,13 +10,13 @@
 //! `SB_BENCH_CALLS=5,10,20` and `SB_BENCH_SECS=30` choose the runs; `SB_BENCH_MODEL` the model.
 
 use media::{FrameQueue, PcmFrame};
-use signaling::center::Party;
 use signaling::CallId;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use switchboard::speech::asr::{AsrOutcome, AsrPool, Job, JobKind, PoolConfig};
 use switchboard::speech::live::{FinalUtterance, LiveSpeech, SpeechSink, TranscriptEvent};
 use switchboard::speech::{SpeechConfig, SpeechMetrics};
+use vocab::ParticipantKind;
 
 const LIBRIVOX: &str = "/usr/share/pocketsphinx/test/data/librivox";
 
@@ -131,7 +131,10 @@ async fn live(cfg: &SpeechConfig, clips: &[Vec<f32>], calls: usize, secs: u64) {
             FrameQueue::new(cfg.frame_queue),
             FrameQueue::new(cfg.frame_queue),
         ];
-        for (q, party) in queues.iter().zip([Party::Customer, Party::Agent]) {
+        for (q, party) in queues
+            .iter()
+            .zip([ParticipantKind::Customer, ParticipantKind::Agent])
+        {
             speech.start_stream(
                 sink.clone(),
                 call.clone(),

@@ -1,5 +1,7 @@
-//! The wiring between signalling, media and storage: shared state, delivery of the call
-//! center's outputs, and reactions to media events.
+//! The wiring between signalling, media and storage: shared state, and the carrying out of the
+//! call center's outputs (messages to deliver, plans for media rooms, calls to close, records
+//! and metrics). Media events and speech results go in as center inputs; what a call does is
+//! decided there, not here. The join sagas that create media live in [`crate::calls`].
 //!
 //! The call center is a plain struct behind a `std::sync::Mutex` that is never held across an
 //! `.await`; every change goes through [`App::with_center`], which drains the center's outputs
@@ -11,14 +13,15 @@ use crate::speech::live::{FinalUtterance, LiveSpeech, SpeechSink, TranscriptEven
 use crate::speech::SpeechMetrics;
 use crate::store::Store;
 use dashmap::DashMap;
-use media::{MediaEvent, MediaEventKind, ParticipantId, RoomId, Sfu};
-use signaling::center::{CallCenter, Milestone, Output, Party};
+use media::{MediaEvent, MediaEventKind, Sfu};
+use signaling::center::{CallCenter, MediaLoss, Member, Milestone, Output, Recipient};
 use signaling::protocol::{EndReason, SentimentView, ServerMessage, UtteranceView};
-use signaling::{AgentId, CallId, PeerId, SessionId, SupervisorId};
+use signaling::{AgentId, CallId, ParticipantId, SessionId, SupervisorId};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
+use vocab::ParticipantKind;
 
 /// What goes out on a session's WebSocket.
 #[derive(Debug)]
@@ -33,18 +36,12 @@ struct SessionTx {
     close: tokio::sync::watch::Sender<bool>,
 }
 
-/// Who owns a peer connection.
-#[derive(Clone, Debug, PartialEq)]
-pub enum PeerOwner {
-    Customer,
-    Agent(AgentId),
-    Listener(SupervisorId),
-}
-
+/// A browser's peer connection: its call, who it is in the call, and the session that owns it
+/// (which alone may trickle candidates for it, and whose closing closes it).
 #[derive(Clone, Debug)]
 pub struct PeerInfo {
     pub call: CallId,
-    pub owner: PeerOwner,
+    pub member: Member,
     pub session: SessionId,
 }
 
@@ -60,13 +57,17 @@ pub struct App {
     customers: DashMap<CallId, SessionId>,
     agent_sessions: DashMap<AgentId, Vec<SessionId>>,
     supervisor_sessions: DashMap<SupervisorId, Vec<SessionId>>,
-    pub peers: DashMap<PeerId, PeerInfo>,
+    pub peers: DashMap<ParticipantId, PeerInfo>,
     /// Live transcription; `None` when `speech.enabled` is off.
     pub speech: Option<Arc<LiveSpeech>>,
     media_metrics: media::MediaMetrics,
-    /// Supervisors who opened a call's live transcript.
-    transcript_watchers: DashMap<CallId, Vec<SupervisorId>>,
+    /// The queue announcement (16 kHz mono), loaded at start.
+    pub announcement: Option<Arc<Vec<i16>>>,
+    /// The announcement voice of each waiting call.
+    pub announcements: DashMap<CallId, ParticipantId>,
     dashboard_dirty: AtomicBool,
+    /// Wakes the timer task after every step of the center.
+    wake: Arc<tokio::sync::Notify>,
     pub shutting_down: AtomicBool,
     /// Bounds log lines about repeated client faults.
     pub log_limit: crate::loglimit::LogLimiter,
@@ -99,6 +100,18 @@ impl App {
             Some(&config.data_dir),
             Some(metrics.auth_checks.clone()),
         )?;
+        let announcement = match &config.calls.queue_announcement {
+            Some(p) => {
+                let pcm = crate::speech::wav::read_16k_mono(p)
+                    .map_err(|e| anyhow::anyhow!("queue_announcement {}: {e}", p.display()))?;
+                Some(Arc::new(
+                    pcm.iter()
+                        .map(|x| (x.clamp(-1.0, 1.0) * 32767.0) as i16)
+                        .collect(),
+                ))
+            }
+            None => None,
+        };
         let (media_tx, media_rx) = mpsc::unbounded_channel();
         let app = Arc::new(Self {
             auth,
@@ -115,13 +128,15 @@ impl App {
             peers: DashMap::new(),
             speech,
             media_metrics,
-            transcript_watchers: DashMap::new(),
+            announcement,
+            announcements: DashMap::new(),
             dashboard_dirty: AtomicBool::new(false),
+            wake: Arc::new(tokio::sync::Notify::new()),
             shutting_down: AtomicBool::new(false),
             log_limit: crate::loglimit::LogLimiter::new(10, Duration::from_secs(60)),
         });
         tokio::spawn(media_events(Arc::downgrade(&app), media_rx));
-        tokio::spawn(timers(Arc::downgrade(&app)));
+        tokio::spawn(timers(Arc::downgrade(&app), app.wake.clone()));
         Ok(app)
     }
 
@@ -201,16 +216,13 @@ impl App {
     /// Start transcribing both sides of a call whose room exists.
     pub fn start_speech(self: &Arc<Self>, call: &CallId, language: &str) {
         let Some(speech) = &self.speech else { return };
-        let Some(room) = self.sfu.find_room(&RoomId(call.0.clone())) else {
+        let Some(room) = self.sfu.find_room(call) else {
             return;
         };
         let sink: Arc<dyn SpeechSink> = Arc::new(AppSink(Arc::downgrade(self)));
-        let started = Instant::now();
-        for (role, party) in [
-            (media::Role::Customer, Party::Customer),
-            (media::Role::Agent, Party::Agent),
-        ] {
-            let rx = room.tap(role, media::Kind::Audio, 256);
+        let started = now();
+        for party in [ParticipantKind::Customer, ParticipantKind::Agent] {
+            let rx = room.tap(party, media::Kind::Audio, 256);
             let frames =
                 media::decode_tap(rx, speech.config().frame_queue, self.media_metrics.clone());
             speech.start_stream(
@@ -224,50 +236,29 @@ impl App {
         }
     }
 
-    /// Send `msg` to whoever may read a call's transcript live: its agent and watching
-    /// supervisors.
+    /// Send `msg` to whoever may read a call's transcript live (the center says who).
     fn to_transcript_readers(&self, call: &CallId, msg: &ServerMessage) {
-        let agent = self.center.lock().expect("center lock").talking_agent(call);
-        if let Some(agent) = agent {
-            let sessions = self.agent_sessions.get(&agent).map(|v| v.clone());
-            for s in sessions.unwrap_or_default() {
-                self.send(&s, msg);
-            }
-        }
-        let sups = self.transcript_watchers.get(call).map(|v| v.clone());
-        for sup in sups.unwrap_or_default() {
-            let sessions = self.supervisor_sessions.get(&sup).map(|v| v.clone());
-            for s in sessions.unwrap_or_default() {
-                self.send(&s, msg);
-            }
+        let readers = self
+            .center
+            .lock()
+            .expect("center lock")
+            .transcript_readers(call);
+        for r in readers {
+            self.send_to(&r, msg);
         }
     }
 
-    pub fn watch_transcript(&self, call: &CallId, sup: &SupervisorId) {
-        let mut w = self.transcript_watchers.entry(call.clone()).or_default();
-        if !w.contains(sup) {
-            w.push(sup.clone());
+    /// Deliver `msg` to every session of a recipient.
+    pub fn send_to(&self, to: &Recipient, msg: &ServerMessage) {
+        let sessions: Vec<SessionId> = match to {
+            Recipient::Customer(call) => self.customers.get(call).map(|s| vec![s.clone()]),
+            Recipient::Agent(a) => self.agent_sessions.get(a).map(|v| v.clone()),
+            Recipient::Supervisor(s) => self.supervisor_sessions.get(s).map(|v| v.clone()),
         }
-    }
-
-    /// A supervisor's last session closed: stop sending them transcripts.
-    pub fn unwatch_all(&self, sup: &SupervisorId) {
-        for mut w in self.transcript_watchers.iter_mut() {
-            w.retain(|s| s != sup);
+        .unwrap_or_default();
+        for s in sessions {
+            self.send(&s, msg);
         }
-        self.transcript_watchers.retain(|_, w| !w.is_empty());
-    }
-
-    pub fn supervisor_online(&self, sup: &SupervisorId) -> bool {
-        self.supervisor_sessions.contains_key(sup)
-    }
-
-    pub fn unwatch_transcript(&self, call: &CallId, sup: &SupervisorId) {
-        if let Some(mut w) = self.transcript_watchers.get_mut(call) {
-            w.retain(|s| s != sup);
-        }
-        self.transcript_watchers
-            .remove_if(call, |_, w| w.is_empty());
     }
 
     // ---- the call center -------------------------------------------------------------------
@@ -286,8 +277,12 @@ impl App {
         f: impl FnOnce(&mut CallCenter, Instant) -> R,
     ) -> (R, Vec<Output>) {
         let mut center = self.center.lock().expect("center lock");
-        let r = f(&mut center, Instant::now());
+        let r = f(&mut center, now());
         let outputs: Vec<Output> = std::iter::from_fn(|| center.poll_output()).collect();
+        if !outputs.is_empty() {
+            // A new deadline or a dashboard change: the timer task looks again.
+            self.wake.notify_one();
+        }
         self.metrics
             .set_census(&center.census(), center.queue_len());
         (r, outputs)
@@ -296,27 +291,18 @@ impl App {
     pub fn deliver(&self, outputs: Vec<Output>) {
         for o in outputs {
             match o {
-                Output::ToCustomer(call, msg) => {
-                    if let Some(s) = self.customers.get(&call).map(|s| s.clone()) {
-                        self.send(&s, &msg);
-                    }
-                }
-                Output::ToAgent(agent, msg) => {
-                    let sessions = self.agent_sessions.get(&agent).map(|v| v.clone());
-                    for s in sessions.unwrap_or_default() {
-                        self.send(&s, &msg);
-                    }
-                }
-                Output::ToSupervisor(sup, msg) => {
-                    let sessions = self.supervisor_sessions.get(&sup).map(|v| v.clone());
-                    for s in sessions.unwrap_or_default() {
-                        self.send(&s, &msg);
-                    }
-                }
+                Output::ToCustomer(call, msg) => self.send_to(&Recipient::Customer(call), &msg),
+                Output::ToAgent(agent, msg) => self.send_to(&Recipient::Agent(agent), &msg),
+                Output::ToSupervisor(sup, msg) => self.send_to(&Recipient::Supervisor(sup), &msg),
                 Output::CloseCall(call, reason) => self.close_call(call, reason),
                 Output::StopListening(call, sup) => {
-                    let owner = PeerOwner::Listener(sup);
-                    self.drop_peers(|p| p.call == call && p.owner == owner, &call);
+                    let member = Member::Supervisor(sup);
+                    self.drop_peers(|p| p.call == call && p.member == member);
+                }
+                Output::Route(call, plan) => {
+                    if let Some(room) = self.sfu.find_room(&call) {
+                        room.set_plan(plan);
+                    }
                 }
                 Output::DashboardChanged => self.dashboard_dirty.store(true, Ordering::Relaxed),
                 Output::Milestone(call, m) => match m {
@@ -356,45 +342,50 @@ impl App {
             speech.stop_call(&call);
         }
         self.customers.remove(&call);
-        self.transcript_watchers.remove(&call);
+        self.announcements.remove(&call);
         self.peers.retain(|_, p| p.call != call);
         let sfu = self.sfu.clone();
-        let room = RoomId(call.0.clone());
-        tokio::spawn(async move { sfu.close_room(&room).await });
+        tokio::spawn(async move { sfu.close_room(&call).await });
     }
 
-    /// Forget the peers matching `pred` and close them.
-    pub fn drop_peers(&self, pred: impl Fn(&PeerInfo) -> bool, call: &CallId) {
-        let ids: Vec<PeerId> = self
+    /// Forget the peers matching `pred` and close each in its own call's room.
+    pub fn drop_peers(&self, pred: impl Fn(&PeerInfo) -> bool) {
+        let gone: Vec<ParticipantId> = self
             .peers
             .iter()
             .filter(|e| pred(e.value()))
             .map(|e| e.key().clone())
             .collect();
-        for id in ids {
-            self.peers.remove(&id);
-            let sfu = self.sfu.clone();
-            let room = RoomId(call.0.clone());
-            tokio::spawn(async move {
-                let _ = sfu.leave(&room, &ParticipantId(id.0)).await;
-            });
+        for id in gone {
+            self.drop_peer(&id);
         }
     }
 
+    /// Forget one peer and close it.
+    pub fn drop_peer(&self, id: &ParticipantId) {
+        let Some((id, info)) = self.peers.remove(id) else {
+            return;
+        };
+        self.with_center(|c, _| c.media_left(&info.call, &id));
+        let sfu = self.sfu.clone();
+        tokio::spawn(async move {
+            let _ = sfu.leave(&info.call, &id).await;
+        });
+    }
+
     /// Mute or unmute a party's audio in the media layer.
-    pub fn mute_media(&self, call: &CallId, party: Party, muted: bool) {
-        let Some(room) = self.sfu.find_room(&RoomId(call.0.clone())) else {
+    pub fn mute_media(&self, call: &CallId, party: ParticipantKind, muted: bool) {
+        let Some(room) = self.sfu.find_room(call) else {
             return;
         };
         for e in self.peers.iter().filter(|e| &e.value().call == call) {
             let is_party = matches!(
-                (&e.value().owner, party),
-                (PeerOwner::Customer, Party::Customer) | (PeerOwner::Agent(_), Party::Agent)
+                (&e.value().member, party),
+                (Member::Customer, ParticipantKind::Customer)
+                    | (Member::Agent(_), ParticipantKind::Agent)
             );
             if is_party {
-                if let Some(peer) = room.peer(&ParticipantId(e.key().0.clone())) {
-                    peer.set_muted(muted);
-                }
+                room.set_muted(e.key(), muted);
             }
         }
     }
@@ -418,10 +409,7 @@ impl App {
     }
 
     pub fn dashboard(&self) -> ServerMessage {
-        self.center
-            .lock()
-            .expect("center lock")
-            .dashboard(Instant::now())
+        self.center.lock().expect("center lock").dashboard(now())
     }
 
     /// End every call, tell everyone, close every peer (graceful shutdown).
@@ -495,7 +483,7 @@ impl SpeechSink for AppSink {
         if let Err(err) = app.store.add_utterance(call.as_str(), &view, &u.language) {
             tracing::error!(call_id = %call, "store: {err:#}");
         }
-        if e.speaker == Party::Customer {
+        if e.speaker == ParticipantKind::Customer {
             let alert_after = app.config.speech.alert_after;
             let sentiment = SentimentView {
                 label: u.emotion.label.as_str().into(),
@@ -521,73 +509,185 @@ fn transcript_message(call: &CallId, e: &TranscriptEvent) -> ServerMessage {
     }
 }
 
-/// React to peer connection state changes.
+/// Media events become center inputs; the center's media-failure policy decides.
 async fn media_events(app: std::sync::Weak<App>, mut rx: mpsc::UnboundedReceiver<MediaEvent>) {
     while let Some(ev) = rx.recv().await {
         let Some(app) = app.upgrade() else { break };
-        let pid = PeerId(ev.participant.0.clone());
-        let Some(info) = app.peers.get(&pid).map(|p| p.clone()) else {
+        let Some(info) = app.peers.get(&ev.participant).map(|p| p.clone()) else {
             continue; // a peer we already closed
         };
-        match ev.kind {
+        let loss = match ev.kind {
             MediaEventKind::Connected => {
-                let party = match info.owner {
-                    PeerOwner::Customer => Party::Customer,
-                    PeerOwner::Agent(_) => Party::Agent,
-                    PeerOwner::Listener(_) => continue,
+                let kind = match info.member {
+                    Member::Customer => ParticipantKind::Customer,
+                    Member::Agent(_) => ParticipantKind::Agent,
+                    _ => continue,
                 };
-                let _ = app.with_center(|c, now| c.media_up(now, &info.call, party));
-            }
-            MediaEventKind::Failed | MediaEventKind::Closed | MediaEventKind::Left => {
-                tracing::info!(call_id = %info.call, participant = %pid, kind = ?ev.kind, "peer lost");
-                match &info.owner {
-                    PeerOwner::Customer | PeerOwner::Agent(_) => {
-                        // ICE gave up: the media path failed. A participant who closed its
-                        // connection (RTCP BYE), or a connection closed under us, went away.
-                        let reason = match (ev.kind, &info.owner) {
-                            (MediaEventKind::Failed, _) => EndReason::MediaFailed,
-                            (_, PeerOwner::Customer) => EndReason::CustomerDisconnected,
-                            _ => EndReason::AgentDisconnected,
-                        };
-                        let _ = app.with_center(|c, now| c.end_call(now, &info.call, reason));
-                    }
-                    PeerOwner::Listener(sup) => {
-                        let sup = sup.clone();
-                        let r = app.with_center(|c, _| c.stop_listening(&info.call, &sup));
-                        if r.is_err() {
-                            app.drop_peers(
-                                |p| p.call == info.call && p.owner == info.owner,
-                                &info.call,
-                            );
-                        }
-                    }
-                }
+                let _ = app.with_center(|c, now| c.media_up(now, &info.call, kind));
+                continue;
             }
             MediaEventKind::Disconnected => {
-                tracing::info!(call_id = %info.call, participant = %pid, "peer disconnected; waiting for recovery");
+                tracing::info!(call_id = %info.call, participant = %ev.participant, "peer disconnected; waiting for recovery");
+                continue;
             }
-        }
+            MediaEventKind::Failed => MediaLoss::Failed,
+            MediaEventKind::Closed => MediaLoss::Closed,
+            MediaEventKind::Left => MediaLoss::Left,
+        };
+        tracing::info!(call_id = %info.call, participant = %ev.participant, kind = ?ev.kind, "peer lost");
+        let _ = app.with_center(|c, now| c.media_lost(now, &info.call, &ev.participant, loss));
+        // Whatever the policy decided, this connection is gone.
+        app.drop_peer(&ev.participant);
     }
 }
 
-/// Ring timeouts, wrap-up ends, and dashboard pushes.
-async fn timers(app: std::sync::Weak<App>) {
-    let mut tick = tokio::time::interval(Duration::from_millis(200));
-    let mut n: u64 = 0;
+/// The time the shell gives the center: tokio's clock, so tests can run it virtually
+/// (`tokio::time::pause`).
+pub fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+/// How long dashboard changes are gathered before they are pushed, and how often the whole
+/// view is refreshed anyway (so the durations on it stay honest).
+const DASHBOARD_COALESCE: Duration = Duration::from_millis(200);
+const DASHBOARD_REFRESH: Duration = Duration::from_secs(2);
+
+/// Ring timeouts, wrap-up ends and dashboard pushes. The task sleeps until the earliest of the
+/// center's next deadline, a pending dashboard change, and the periodic refresh; every step of
+/// the center wakes it to look again.
+async fn timers(app: std::sync::Weak<App>, wake: Arc<tokio::sync::Notify>) {
+    let mut last_refresh = tokio::time::Instant::now();
+    // When the first dashboard change not yet pushed was seen: changes go out at most
+    // DASHBOARD_COALESCE after it, however many follow.
+    let mut dirty_since: Option<tokio::time::Instant> = None;
     loop {
-        tick.tick().await;
+        let wake_at = {
+            let Some(app) = app.upgrade() else { break };
+            let center_due = app
+                .center
+                .lock()
+                .expect("center lock")
+                .poll_timeout()
+                .map(tokio::time::Instant::from_std);
+            if dirty_since.is_none() && app.dashboard_dirty.load(Ordering::Relaxed) {
+                dirty_since = Some(tokio::time::Instant::now());
+            }
+            let dashboard_due = dirty_since.map(|t| t + DASHBOARD_COALESCE);
+            [
+                center_due,
+                dashboard_due,
+                Some(last_refresh + DASHBOARD_REFRESH),
+            ]
+            .into_iter()
+            .flatten()
+            .min()
+            .expect("the refresh is always due")
+        };
+        tokio::select! {
+            _ = tokio::time::sleep_until(wake_at) => {}
+            _ = wake.notified() => continue,
+        }
         let Some(app) = app.upgrade() else { break };
-        n += 1;
         let due = app
             .center
             .lock()
             .expect("center lock")
             .poll_timeout()
-            .is_some_and(|t| t <= Instant::now());
+            .is_some_and(|t| t <= now());
         if due {
             app.with_center(|c, now| c.handle_timeout(now));
         }
-        // Changes go out within 200 ms; a full refresh every 2 s keeps timers honest.
-        app.push_dashboards(n.is_multiple_of(10));
+        let t = tokio::time::Instant::now();
+        let refresh = t >= last_refresh + DASHBOARD_REFRESH;
+        if refresh {
+            last_refresh = t;
+        }
+        if refresh || dirty_since.is_some_and(|d| t >= d + DASHBOARD_COALESCE) {
+            dirty_since = None;
+            app.push_dashboards(refresh);
+        }
+    }
+}
+
+/// An app with speech off and a fresh data directory, for unit tests of the shell.
+#[cfg(test)]
+pub fn test_app(mut config: Config) -> Arc<App> {
+    let dir = std::env::temp_dir().join(format!(
+        "sb-app-test-{}-{}",
+        std::process::id(),
+        SessionId::random()
+    ));
+    config.data_dir = dir.clone();
+    config.speech.enabled = false;
+    let store = Store::open(&dir).expect("test store");
+    App::start(config, store).expect("test app")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use signaling::protocol::CallerInfo;
+
+    /// The timer task sleeps until the center's next deadline, in tokio's (here virtual) time:
+    /// a ring timeout fires when it is due, not on the next tick of a poll loop.
+    #[tokio::test(start_paused = true)]
+    async fn ring_timeouts_fire_when_due_in_virtual_time() {
+        let mut config = Config::default();
+        config.center.ring_timeout_s = 20;
+        let app = test_app(config);
+        let a = AgentId::from("a");
+        let call = CallId::from("c1");
+        app.with_center(|c, now| {
+            c.agent_login(now, a.clone(), "A".into());
+            c.set_availability(now, &a, true).unwrap();
+            c.start_call(now, call.clone(), CallerInfo::default());
+        });
+        let ringing = |app: &App| app.center.lock().unwrap().census().calls_ringing;
+        assert_eq!(ringing(&app), 1);
+        tokio::time::sleep(Duration::from_millis(19_900)).await;
+        assert_eq!(ringing(&app), 1, "withdrawn before the ring timeout");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(ringing(&app), 0, "still ringing after the ring timeout");
+        let census = app.center.lock().unwrap().census();
+        assert_eq!(census.calls_queued, 1);
+        assert_eq!(
+            census.agents["away"], 1,
+            "a missed call sets the agent away"
+        );
+    }
+
+    /// Dashboard changes go out within the coalescing delay even while more keep coming.
+    #[tokio::test(start_paused = true)]
+    async fn dashboard_changes_are_pushed_within_200_ms_under_a_stream_of_changes() {
+        let app = test_app(Config::default());
+        let (tx, mut rx) = mpsc::channel(256);
+        let session = SessionId::random();
+        let _closed = app.add_session(session.clone(), tx);
+        let sam = SupervisorId::from("sam");
+        app.bind_supervisor(sam.clone(), session);
+        app.with_center(|c, _| c.supervisor_login(sam));
+        let t0 = tokio::time::Instant::now();
+        // A change every 50 ms for 1 s.
+        let mut first = None;
+        for i in 0..20 {
+            app.with_center(|c, now| {
+                c.start_call(
+                    now,
+                    CallId::from(format!("c{i}").as_str()),
+                    CallerInfo::default(),
+                )
+            });
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            while let Ok(Outbound::Text(t)) = rx.try_recv() {
+                if first.is_none() && t.contains("\"dashboard\"") {
+                    first = Some(tokio::time::Instant::now() - t0);
+                }
+            }
+        }
+        let first = first.expect("a dashboard was pushed during the stream of changes");
+        assert!(
+            first <= Duration::from_millis(250),
+            "first push after {first:?}"
+        );
     }
 }

@@ -28,6 +28,20 @@ pub struct Config {
     pub center: CenterConfig,
     pub speech: crate::speech::SpeechConfig,
     pub auth: crate::auth::AuthConfig,
+    pub calls: CallsConfig,
+}
+
+/// What the server does in a call by itself.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CallsConfig {
+    /// A WAV file (any rate, mono or stereo) played to a customer while their call waits for
+    /// an agent: a greeting, hold music. The server's own voice in the call; it stops when an
+    /// agent answers.
+    pub queue_announcement: Option<PathBuf>,
+    /// Play the announcement again this many seconds after it ends, while the call waits.
+    /// 0: once.
+    pub queue_announcement_repeat_s: u64,
 }
 
 impl Default for Config {
@@ -44,6 +58,7 @@ impl Default for Config {
             center: CenterConfig::default(),
             speech: crate::speech::SpeechConfig::default(),
             auth: crate::auth::AuthConfig::default(),
+            calls: CallsConfig::default(),
         }
     }
 }
@@ -71,5 +86,49 @@ impl Config {
             }
             None => Ok(Self::default()),
         }
+    }
+}
+
+impl Config {
+    /// Checks values that parse but make no sense, with a message naming the setting; the
+    /// server refuses to start rather than fail later.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.media
+            .validate()
+            .map_err(|e| anyhow::anyhow!("[media]: {e}"))?;
+        if self.center.ring_timeout_s == 0 {
+            anyhow::bail!("[center] ring_timeout_s must be above 0");
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            anyhow::bail!("tls_cert and tls_key go together");
+        }
+        if let Some(p) = &self.calls.queue_announcement {
+            crate::speech::wav::read_16k_mono(p)
+                .map_err(|e| anyhow::anyhow!("[calls] queue_announcement {}: {e}", p.display()))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_port_min_without_port_max_is_refused_at_start() {
+        let c: Config = toml::from_str("[media]\nport_min = 40000\n").unwrap();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("port_min = 40000 needs port_max"), "{e}");
+        let ok: Config = toml::from_str("[media]\nport_min = 40000\nport_max = 40100\n").unwrap();
+        ok.validate().unwrap();
+        Config::default().validate().unwrap();
+    }
+
+    #[test]
+    fn a_missing_announcement_is_refused_at_start() {
+        let c: Config =
+            toml::from_str("[calls]\nqueue_announcement = \"/nonexistent/hello.wav\"\n").unwrap();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("queue_announcement"), "{e}");
     }
 }

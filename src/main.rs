@@ -5,6 +5,7 @@
 
 mod app;
 mod auth;
+mod calls;
 mod config;
 mod http;
 mod loglimit;
@@ -181,6 +182,7 @@ fn run() -> anyhow::Result<()> {
     if !speech::valid_language(&config.speech.language) {
         anyhow::bail!("bad speech.language {:?}", config.speech.language);
     }
+    config.validate()?;
 
     if let Some(Command::Transcribe { file, language }) = &cli.command {
         return speech::offline::run(file, language.as_deref(), &config.speech);

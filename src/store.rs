@@ -62,10 +62,44 @@ CREATE TABLE IF NOT EXISTS calls (
     end_reason TEXT
 );
 CREATE INDEX IF NOT EXISTS calls_started ON calls(started_at);
+";
+
+/// Schema changes of databases made by earlier versions, by `PRAGMA user_version`.
+/// 1: the utterances' speaker is any participant kind (was customer or agent only).
+const SCHEMA_VERSION: i64 = 1;
+
+fn migrate(conn: &Connection) -> anyhow::Result<()> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version < 1 {
+        let old: Option<String> = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'utterances'",
+                [],
+                |r| r.get(0),
+            )
+            .ok();
+        if old.is_some_and(|sql| !sql.contains("'supervisor'")) {
+            // SQLite cannot alter a CHECK: copy into a table with the new one.
+            conn.execute_batch(&format!(
+                "BEGIN;
+                 ALTER TABLE utterances RENAME TO utterances_v0;
+                 {UTTERANCES}
+                 INSERT INTO utterances SELECT * FROM utterances_v0;
+                 DROP TABLE utterances_v0;
+                 COMMIT;"
+            ))?;
+        }
+    }
+    conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    Ok(())
+}
+
+/// The utterances table (also the target of migration 1).
+const UTTERANCES: &str = "
 CREATE TABLE IF NOT EXISTS utterances (
     call_id TEXT NOT NULL REFERENCES calls(call_id),
     utterance_id TEXT NOT NULL,
-    speaker TEXT NOT NULL CHECK (speaker IN ('customer', 'agent')),
+    speaker TEXT NOT NULL CHECK (speaker IN ('customer', 'agent', 'supervisor', 'bot')),
     start_ms INTEGER NOT NULL,
     end_ms INTEGER NOT NULL,
     text TEXT NOT NULL,
@@ -94,6 +128,8 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(UTTERANCES)?;
+        migrate(&conn).context("migrating the database")?;
         Ok(Self {
             conn: Mutex::new(conn),
         })
@@ -103,6 +139,7 @@ impl Store {
     pub fn in_memory() -> anyhow::Result<Self> {
         let conn = Connection::open_in_memory()?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(UTTERANCES)?;
         Ok(Self {
             conn: Mutex::new(conn),
         })
@@ -271,6 +308,53 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_database_from_the_two_party_schema_is_migrated_and_keeps_its_rows() {
+        let dir = std::env::temp_dir().join(format!("sb-store-migrate-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        {
+            let old = Connection::open(dir.join("switchboard.db")).unwrap();
+            let v0 = UTTERANCES.replace(
+                "CHECK (speaker IN ('customer', 'agent', 'supervisor', 'bot'))",
+                "CHECK (speaker IN ('customer', 'agent'))",
+            );
+            old.execute_batch(SCHEMA).unwrap();
+            old.execute_batch(&v0).unwrap();
+            old.execute(
+                "INSERT INTO calls (call_id, started_at, caller_json) VALUES ('c1', 1, '{}')",
+                [],
+            )
+            .unwrap();
+            old.execute(
+                "INSERT INTO utterances VALUES ('c1','customer-1','customer',0,900,'hello','neutral',0,0,'en',1)",
+                [],
+            )
+            .unwrap();
+        }
+        let store = Store::open(&dir).unwrap();
+        let t = store.transcript("c1").unwrap().unwrap();
+        assert_eq!(t.len(), 1);
+        assert_eq!(t[0].text, "hello");
+        let barge = UtteranceView {
+            utterance_id: "supervisor-1".into(),
+            speaker: "supervisor".into(),
+            start_ms: 1000,
+            end_ms: 2000,
+            text: "let me help".into(),
+            emotion: "neutral".into(),
+            valence: 0.0,
+            arousal: 0.0,
+        };
+        store.add_utterance("c1", &barge, "en").unwrap();
+        assert_eq!(store.transcript("c1").unwrap().unwrap().len(), 2);
+        // Opening again is a no-op.
+        drop(store);
+        let again = Store::open(&dir).unwrap();
+        assert_eq!(again.transcript("c1").unwrap().unwrap().len(), 2);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     use super::*;
 
     #[test]

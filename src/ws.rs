@@ -1,24 +1,26 @@
-//! One WebSocket session: parse frames, check the sender's role and call, act, reply.
+//! One WebSocket session, an adapter: frames in become requests checked against the
+//! session's identity and handed to the call center or the join sagas ([`crate::calls`]);
+//! what they produce goes out as frames. It holds no call policy.
 //!
-//! Every request is checked against the session's identity before anything changes; a refused
-//! request gets an `error` frame for this session only.
+//! The pump is generic over any `Sink`/`Stream` of WebSocket messages, so it is unit-tested
+//! over channels. A refused request gets an `error` frame for this session only.
 
-use crate::app::{App, Outbound, PeerInfo, PeerOwner};
+use crate::app::{App, Outbound};
+use crate::calls::{setup, Refusal};
 use crate::store::AccountRole;
 use axum::extract::ws::{Message, WebSocket};
-use futures::{SinkExt, StreamExt};
-use media::{MediaError, ParticipantId, Role, RoomId};
-use signaling::center::Party;
+use futures::{Sink, SinkExt, Stream, StreamExt};
 use signaling::protocol::{
     parse_client_frame, AgentAvailability, ClientMessage, EndReason, ServerMessage,
     PROTOCOL_VERSION,
 };
-use signaling::{AgentId, CallId, ErrorCode, PeerId, SessionId, SignalError, SupervisorId};
+use signaling::{AgentId, CallId, ErrorCode, SessionId, SupervisorId};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::mpsc;
 use tracing::Instrument;
+use vocab::ParticipantKind;
 
 /// Who is on the other end of a session.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,55 +29,6 @@ enum Identity {
     Customer(CallId),
     Agent(AgentId),
     Supervisor(SupervisorId),
-}
-
-/// A refused request.
-struct Refusal {
-    code: ErrorCode,
-    message: String,
-    retry_after: Option<std::time::Duration>,
-}
-
-impl Refusal {
-    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            retry_after: None,
-        }
-    }
-
-    /// `rate_limited`, with when to try again.
-    fn retry(message: impl Into<String>, after: std::time::Duration) -> Self {
-        Self {
-            code: ErrorCode::RateLimited,
-            message: message.into(),
-            retry_after: Some(after),
-        }
-    }
-}
-
-impl From<SignalError> for Refusal {
-    fn from(e: SignalError) -> Self {
-        Self::new(e.code(), e.to_string())
-    }
-}
-
-impl From<MediaError> for Refusal {
-    fn from(e: MediaError) -> Self {
-        match e {
-            MediaError::BadSdp(_) | MediaError::BadCandidate(_) => {
-                Self::new(ErrorCode::BadSdp, e.to_string())
-            }
-            MediaError::RoomNotFound(_) | MediaError::ParticipantNotFound(_) => {
-                Self::new(ErrorCode::NotFound, e.to_string())
-            }
-            other => {
-                tracing::error!("media: {other}");
-                Self::new(ErrorCode::Internal, "media setup failed")
-            }
-        }
-    }
 }
 
 type Reply = Result<(), Refusal>;
@@ -113,11 +66,21 @@ struct Session {
 pub async fn run(app: Arc<App>, socket: WebSocket, addr: Option<std::net::IpAddr>) {
     let id = SessionId::random();
     let span = tracing::info_span!("session", session = %id);
-    serve(app, socket, id, addr).instrument(span).await
+    let (sink, stream) = socket.split();
+    serve(app, sink, stream, id, addr).instrument(span).await
 }
 
-async fn serve(app: Arc<App>, socket: WebSocket, id: SessionId, addr: Option<std::net::IpAddr>) {
-    let (mut sink, mut stream) = socket.split();
+/// Pump one session until the client goes or the server closes it.
+pub async fn serve<W, R, E>(
+    app: Arc<App>,
+    mut sink: W,
+    mut stream: R,
+    id: SessionId,
+    addr: Option<std::net::IpAddr>,
+) where
+    W: Sink<Message> + Unpin + Send + 'static,
+    R: Stream<Item = Result<Message, E>> + Unpin,
+{
     let (tx, mut rx) = mpsc::channel::<Outbound>(256);
     let mut closed = app.add_session(id.clone(), tx);
     let mut writer_closed = closed.clone();
@@ -256,7 +219,7 @@ impl Session {
                 language,
             } => self.start_call(sdp, caller, language).await,
             ClientMessage::IceCandidate { peer_id, candidate } => {
-                self.ice_candidate(peer_id, candidate).await
+                setup::ice_candidate(&self.app, &self.id, &peer_id, candidate).await
             }
             ClientMessage::Mute { call_id, muted } => {
                 let (party, agent) = self.party_for(&call_id)?;
@@ -268,8 +231,8 @@ impl Session {
             ClientMessage::HangUp { call_id } => {
                 let (party, agent) = self.party_for(&call_id)?;
                 let reason = match party {
-                    Party::Customer => EndReason::CustomerHungUp,
-                    Party::Agent => EndReason::AgentHungUp,
+                    ParticipantKind::Customer => EndReason::CustomerHungUp,
+                    _ => EndReason::AgentHungUp,
                 };
                 self.app.with_center(|c, now| {
                     c.check_party(&call_id, party, agent.as_ref())?;
@@ -284,14 +247,24 @@ impl Session {
                 })?;
                 Ok(())
             }
-            ClientMessage::Accept { call_id, sdp } => self.accept(call_id, sdp).await,
+            ClientMessage::Accept { call_id, sdp } => {
+                let agent = self.agent()?;
+                setup::accept(&self.app, &self.id, &agent, &call_id, &sdp).await
+            }
             ClientMessage::Decline { call_id } => {
                 let agent = self.agent()?;
                 self.app
                     .with_center(|c, now| c.decline(now, &agent, &call_id))?;
                 Ok(())
             }
-            ClientMessage::Listen { call_id, sdp } => self.listen(call_id, sdp).await,
+            ClientMessage::Listen { call_id, sdp } => {
+                let sup = self.supervisor()?;
+                setup::listen(&self.app, &self.id, &sup, &call_id, &sdp).await
+            }
+            ClientMessage::Supervise { call_id, mode } => {
+                let sup = self.supervisor()?;
+                setup::supervise(&self.app, &sup, &call_id, mode)
+            }
             ClientMessage::StopListening { call_id } => {
                 let sup = self.supervisor()?;
                 self.app
@@ -300,12 +273,11 @@ impl Session {
             }
             ClientMessage::WatchTranscript { call_id } => {
                 let sup = self.supervisor()?;
-                if !self.app.with_center(|c, _| c.is_live(&call_id)) {
-                    return Err(Refusal::new(
-                        ErrorCode::NotFound,
-                        format!("no live call {call_id}"),
-                    ));
-                }
+                self.app
+                    .with_center(|c, _| c.watch_transcript(&call_id, &sup))
+                    .map_err(|_| {
+                        Refusal::new(ErrorCode::NotFound, format!("no live call {call_id}"))
+                    })?;
                 let utterances = self
                     .app
                     .store
@@ -315,7 +287,6 @@ impl Session {
                         Refusal::new(ErrorCode::Internal, "could not read the transcript")
                     })?
                     .unwrap_or_default();
-                self.app.watch_transcript(&call_id, &sup);
                 self.send(&ServerMessage::TranscriptHistory {
                     call_id,
                     utterances,
@@ -324,7 +295,8 @@ impl Session {
             }
             ClientMessage::UnwatchTranscript { call_id } => {
                 let sup = self.supervisor()?;
-                self.app.unwatch_transcript(&call_id, &sup);
+                self.app
+                    .with_center(|c, _| c.unwatch_transcript(&call_id, &sup));
                 Ok(())
             }
         }
@@ -359,10 +331,10 @@ impl Session {
     }
 
     /// Which party of `call_id` this session is, if any.
-    fn party_for(&self, call_id: &CallId) -> Result<(Party, Option<AgentId>), Refusal> {
+    fn party_for(&self, call_id: &CallId) -> Result<(ParticipantKind, Option<AgentId>), Refusal> {
         match &self.identity {
-            Identity::Customer(c) if c == call_id => Ok((Party::Customer, None)),
-            Identity::Agent(a) => Ok((Party::Agent, Some(a.clone()))),
+            Identity::Customer(c) if c == call_id => Ok((ParticipantKind::Customer, None)),
+            Identity::Agent(a) => Ok((ParticipantKind::Agent, Some(a.clone()))),
             Identity::Anonymous | Identity::Customer(_) => {
                 // Never reveal whether another customer's call exists.
                 Err(Refusal::new(
@@ -510,184 +482,8 @@ impl Session {
                 ));
             }
         }
-        let call_id = CallId::random();
-        let (peer_id, answer) = match self
-            .join(&call_id, Role::Customer, PeerOwner::Customer, &sdp)
-            .await
-        {
-            Ok(joined) => joined,
-            Err(e) => {
-                // The room was created for this call only.
-                let sfu = self.app.sfu.clone();
-                let room = RoomId(call_id.0.clone());
-                tokio::spawn(async move { sfu.close_room(&room).await });
-                return Err(e);
-            }
-        };
-        self.identity = Identity::Customer(call_id.clone());
-        self.app.bind_customer(call_id.clone(), self.id.clone());
-        self.app.start_speech(&call_id, &language);
-        if let Err(e) = self.app.store.call_started(
-            call_id.as_str(),
-            &serde_json::to_string(&caller).unwrap_or_default(),
-        ) {
-            tracing::error!("store: {e:#}");
-        }
-        let cid = call_id.clone();
-        let (_, outputs) = self
-            .app
-            .center_step(|c, now| c.start_call(now, cid, caller));
-        self.send(&ServerMessage::Answer {
-            call_id: call_id.clone(),
-            peer_id,
-            sdp: answer,
-        });
-        self.app.deliver(outputs);
-        tracing::info!(call_id = %call_id, "call started");
-        Ok(())
-    }
-
-    /// Answer `sdp` with a new peer of this session in the call's room, and remember who owns it.
-    async fn join(
-        &self,
-        call_id: &CallId,
-        role: Role,
-        owner: PeerOwner,
-        sdp: &str,
-    ) -> Result<(PeerId, String), Refusal> {
-        let peer_id = PeerId::random();
-        let (_, answer) = self
-            .app
-            .sfu
-            .join(
-                &RoomId(call_id.0.clone()),
-                ParticipantId(peer_id.0.clone()),
-                role,
-                sdp,
-                self.app.media_tx.clone(),
-            )
-            .await?;
-        self.app.peers.insert(
-            peer_id.clone(),
-            PeerInfo {
-                call: call_id.clone(),
-                owner,
-                session: self.id.clone(),
-            },
-        );
-        Ok((peer_id, answer))
-    }
-
-    async fn accept(&mut self, call_id: CallId, sdp: String) -> Reply {
-        let agent = self.agent()?;
-        // Check before touching media; checked again atomically when accepting.
-        self.app
-            .with_center(|c, _| c.check_offered(&agent, &call_id, "accept"))?;
-        let (peer_id, answer) = self
-            .join(&call_id, Role::Agent, PeerOwner::Agent(agent.clone()), &sdp)
-            .await?;
-        let (r, outputs) = self
-            .app
-            .center_step(|c, now| c.accept(now, &agent, &call_id));
-        if let Err(e) = r {
-            // The offer timed out or was withdrawn while we set up media.
-            self.app
-                .drop_peers(|p| p.session == self.id && p.call == call_id, &call_id);
-            self.app.deliver(outputs);
-            return Err(e.into());
-        }
-        if let Err(e) = self
-            .app
-            .store
-            .call_answered(call_id.as_str(), agent.as_str())
-        {
-            tracing::error!("store: {e:#}");
-        }
-        self.send(&ServerMessage::Answer {
-            call_id: call_id.clone(),
-            peer_id,
-            sdp: answer,
-        });
-        self.app.deliver(outputs);
-        // What the customer said before the agent picked up (in the queue, or to the bot).
-        if self.app.speech.is_some() {
-            match self.app.store.transcript(call_id.as_str()) {
-                Ok(Some(utterances)) if !utterances.is_empty() => {
-                    self.send(&ServerMessage::TranscriptHistory {
-                        call_id: call_id.clone(),
-                        utterances,
-                    })
-                }
-                Ok(_) => {}
-                Err(e) => tracing::error!(call_id = %call_id, "store: {e:#}"),
-            }
-        }
-        tracing::info!(call_id = %call_id, agent = %agent, "accepted");
-        Ok(())
-    }
-
-    async fn listen(&mut self, call_id: CallId, sdp: String) -> Reply {
-        let sup = self.supervisor()?;
-        self.app
-            .with_center(|c, _| c.check_listen(&call_id, &sup))?;
-        let (peer_id, answer) = self
-            .join(
-                &call_id,
-                Role::Listener,
-                PeerOwner::Listener(sup.clone()),
-                &sdp,
-            )
-            .await?;
-        if let Err(e) = self
-            .app
-            .with_center(|c, _| c.start_listening(&call_id, &sup))
-        {
-            self.app.drop_peers(
-                |p| {
-                    p.session == self.id
-                        && p.call == call_id
-                        && p.owner == PeerOwner::Listener(sup.clone())
-                },
-                &call_id,
-            );
-            return Err(e.into());
-        }
-        self.send(&ServerMessage::Answer {
-            call_id: call_id.clone(),
-            peer_id,
-            sdp: answer,
-        });
-        tracing::info!(call_id = %call_id, supervisor = %sup, "listening");
-        Ok(())
-    }
-
-    async fn ice_candidate(&self, peer_id: PeerId, c: signaling::protocol::IceCandidate) -> Reply {
-        let info = self
-            .app
-            .peers
-            .get(&peer_id)
-            .map(|p| p.clone())
-            .filter(|p| p.session == self.id)
-            .ok_or_else(|| {
-                Refusal::new(ErrorCode::NotFound, format!("peer {peer_id} not found"))
-            })?;
-        let room = self
-            .app
-            .sfu
-            .find_room(&RoomId(info.call.0.clone()))
-            .ok_or_else(|| Refusal::new(ErrorCode::NotFound, "call has ended"))?;
-        let peer = room
-            .peer(&ParticipantId(peer_id.0.clone()))
-            .ok_or_else(|| {
-                Refusal::new(ErrorCode::NotFound, format!("peer {peer_id} not found"))
-            })?;
-        peer.add_ice_candidate(webrtc::peer_connection::RTCIceCandidateInit {
-            candidate: c.candidate,
-            sdp_mid: c.sdp_mid,
-            sdp_mline_index: c.sdp_mline_index,
-            ..Default::default()
-        })
-        .await?;
+        let call_id = setup::start_call(&self.app, &self.id, caller, language, &sdp).await?;
+        self.identity = Identity::Customer(call_id);
         Ok(())
     }
 
@@ -708,35 +504,10 @@ impl Session {
             }
             Identity::Supervisor(sup) => {
                 self.app.unbind_supervisor(&sup, &id);
-                if !self.app.supervisor_online(&sup) {
-                    self.app.unwatch_all(&sup);
-                }
                 self.app.with_center(|c, _| c.supervisor_logout(&sup));
             }
         }
-        // Peers this session still owns: an agent's call cannot go on without its media (another
-        // tab of the same agent has none), and a listener stops listening.
-        let owned: Vec<PeerInfo> = self
-            .app
-            .peers
-            .iter()
-            .filter(|e| e.value().session == id)
-            .map(|e| e.value().clone())
-            .collect();
-        for p in owned {
-            match &p.owner {
-                PeerOwner::Agent(_) => {
-                    let _ = self.app.with_center(|c, now| {
-                        c.end_call(now, &p.call, EndReason::AgentDisconnected)
-                    });
-                }
-                PeerOwner::Listener(sup) => {
-                    let _ = self.app.with_center(|c, _| c.stop_listening(&p.call, sup));
-                }
-                PeerOwner::Customer => {}
-            }
-            self.app.drop_peers(|q| q.session == id, &p.call);
-        }
+        setup::session_closed(&self.app, &id);
     }
 }
 
@@ -762,4 +533,104 @@ fn sanitize_caller(
         ));
     }
     Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The session adapter over channels: no socket, no browser.
+
+    use super::*;
+    use futures::channel::mpsc as fmpsc;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+    use std::time::Duration;
+
+    fn app() -> Arc<App> {
+        crate::app::test_app(crate::config::Config::default())
+    }
+
+    type Frames = fmpsc::UnboundedSender<Result<Message, std::io::Error>>;
+
+    fn start(
+        app: &Arc<App>,
+        sink: impl Sink<Message> + Unpin + Send + 'static,
+    ) -> (Frames, SessionId, tokio::task::JoinHandle<()>) {
+        let (frames, stream) = fmpsc::unbounded();
+        let id = SessionId::random();
+        let task = tokio::spawn(serve(app.clone(), sink, stream, id.clone(), None));
+        (frames, id, task)
+    }
+
+    async fn next_json(rx: &mut fmpsc::UnboundedReceiver<Message>) -> serde_json::Value {
+        let m = tokio::time::timeout(Duration::from_secs(5), rx.next())
+            .await
+            .expect("a reply within 5 s")
+            .expect("session open");
+        match m {
+            Message::Text(t) => serde_json::from_str(&t).unwrap(),
+            other => panic!("not text: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn frames_in_become_replies_out() {
+        let app = app();
+        let (tx, mut rx) = fmpsc::unbounded::<Message>();
+        let (frames, id, _task) = start(&app, tx);
+        let welcome = next_json(&mut rx).await;
+        assert_eq!(welcome["type"], "welcome");
+        assert_eq!(welcome["session_id"], id.as_str());
+        let send = |t: &str| frames.unbounded_send(Ok(Message::Text(t.to_string().into())));
+        send(r#"{"type":"ping","id":1}"#).unwrap();
+        assert_eq!(next_json(&mut rx).await["type"], "pong");
+        assert_eq!(next_json(&mut rx).await["re"], 1);
+        // Not logged in: refused for this session, nothing else changes.
+        send(r#"{"type":"supervise","id":2,"call_id":"c","mode":"barge"}"#).unwrap();
+        let e = next_json(&mut rx).await;
+        assert_eq!(
+            (e["code"].as_str(), e["re"].as_i64()),
+            (Some("not_authenticated"), Some(2))
+        );
+        send("{not json").unwrap();
+        assert_eq!(next_json(&mut rx).await["code"], "bad_json");
+        frames
+            .unbounded_send(Ok(Message::Binary(vec![1, 2, 3].into())))
+            .unwrap();
+        assert_eq!(next_json(&mut rx).await["code"], "bad_json");
+    }
+
+    /// A sink that never takes anything: a client that stopped reading.
+    struct Stuck;
+
+    impl Sink<Message> for Stuck {
+        type Error = std::io::Error;
+        fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Pending
+        }
+        fn start_send(self: Pin<&mut Self>, _: Message) -> Result<(), Self::Error> {
+            Ok(())
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Pending
+        }
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Pending
+        }
+    }
+
+    #[tokio::test]
+    async fn a_client_that_never_reads_is_disconnected() {
+        let app = app();
+        let (_frames, id, task) = start(&app, Stuck);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // More than the session's queue holds: the close must not wait behind them.
+        for _ in 0..400 {
+            app.send(&id, &ServerMessage::Pong);
+        }
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("the server closes a client too slow to read")
+            .unwrap();
+        assert_eq!(app.metrics.ws_sessions.get(), 0);
+    }
 }

@@ -1,9 +1,10 @@
 //! Customer and agent hear each other; a listening supervisor hears both; nobody hears the
-//! supervisor. Each party sends its own tone, so what arrives where proves the routing.
+//! supervisor, not even in a second audio slot that customer and agent negotiated and that
+//! would carry a whispering or barging supervisor. Each party sends its own tone, so what
+//! arrives where proves the routing.
 
 mod common;
 use common::*;
-use serde_json::json;
 use std::time::Duration;
 
 const CUSTOMER_HZ: f64 = 440.0;
@@ -13,7 +14,8 @@ const SUPERVISOR_HZ: f64 = 1320.0;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audio_flows_by_role() {
     let server = Server::start("").await;
-    let (customer, _agent_ws, agent_peer) = connected_call(&server, "alice").await;
+    let (customer, _agent_ws, agent_peer) =
+        connected_call_with(&server, "alice", Layout::MicAndTwoSlots).await;
     customer.peer.wait_connected().await;
     let _c = customer.peer.start_tone(CUSTOMER_HZ).await;
     let _a = agent_peer.start_tone(AGENT_HZ).await;
@@ -23,14 +25,8 @@ async fn audio_flows_by_role() {
     customer.peer.wait_tone(0, AGENT_HZ).await;
 
     // A supervisor listens; its own microphone sends a third tone that must reach nobody.
-    let mut sup = Ws::connect(&server).await;
-    sup.login("sam").await;
-    let mut sup_peer = Peer::new(Layout::ListenerWithMic).await;
-    let sdp = sup_peer.offer().await;
-    sup.request(json!({"type":"listen","call_id":customer.call_id,"sdp":sdp}))
-        .await;
-    let answer = sup.expect("answer").await;
-    sup_peer.apply_answer(&answer).await;
+    let (_sup, sup_peer) =
+        supervisor_listens(&server, &customer.call_id, Layout::MicAndTwoSlots).await;
     sup_peer.wait_connected().await;
     let _s = sup_peer.start_tone(SUPERVISOR_HZ).await;
 
@@ -53,9 +49,12 @@ async fn audio_flows_by_role() {
             "{who} hears the supervisor ({f} Hz)"
         );
     }
-    // Neither has any track other than the one for the other party.
+    // Their second slots exist (negotiated, ready for a second voice) and carry nothing: a
+    // listening supervisor is heard by nobody.
     assert_eq!(customer.peer.received(1).packets, 0);
     assert_eq!(agent_peer.received(1).packets, 0);
+    assert_eq!(customer.peer.audio_slots().await, 2);
+    assert_eq!(agent_peer.audio_slots().await, 2);
     assert!(
         server
             .metric("switchboard_forwarded_rtp_packets_total{kind=\"audio\"}")

@@ -64,15 +64,36 @@ async fn customer_disconnect_ends_call_and_frees_everything() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agent_network_loss_is_detected_by_ice() {
     let server = Server::start("[media]\nice_disconnected_ms = 1000\nice_failed_ms = 2000\n").await;
-    let (mut customer, agent_ws, agent_peer) = connected_call(&server, "alice").await;
-    // The agent's media vanishes without a goodbye, but its WebSocket stays: ICE must notice.
-    agent_peer.close().await;
+    let mut agent = agent_available(&server, "alice").await;
+    let mut customer = customer_calls(&server, "Test Caller").await;
+    agent.expect("call_offered").await;
+    // The agent's media goes through a relay the test can cut.
+    let mut agent_peer = Peer::new(Layout::Talker).await;
+    let sdp = relay::strip_candidates(&agent_peer.offer().await);
+    agent
+        .request(json!({"type":"accept","call_id":customer.call_id,"sdp":sdp}))
+        .await;
+    let answer = agent.expect("answer").await;
+    let relay = agent_peer.apply_answer_via_relay(&answer).await;
+    agent_peer.wait_connected().await;
+    customer.ws.wait_call_state("connected").await;
+    let _tone = agent_peer.start_tone(880.0).await;
+    customer.peer.wait_tone(0, 880.0).await;
+
+    // The agent's network vanishes: no goodbye, no close, its WebSocket stays. ICE must notice.
+    let t0 = std::time::Instant::now();
+    relay.cut();
     let ended = customer.ws.wait_call_state("ended").await;
-    let reason = ended["reason"].as_str().unwrap();
+    let took = t0.elapsed();
+    assert_eq!(ended["reason"], "media_failed", "{ended}");
+    // Not before the disconnected timer; about ice_failed_ms after the last packet (plus up
+    // to a keepalive interval of timer resolution), never the sum of both timers and more.
+    println!("network loss detected after {took:?}");
     assert!(
-        reason == "agent_disconnected" || reason == "media_failed",
-        "reason {reason}"
+        took >= std::time::Duration::from_millis(1000)
+            && took < std::time::Duration::from_millis(4500),
+        "detected after {took:?}"
     );
     assert_all_clean(&server).await;
-    drop(agent_ws);
+    drop(agent);
 }

@@ -46,3 +46,75 @@ impl Default for MediaConfig {
         }
     }
 }
+
+impl MediaConfig {
+    /// Checks that the values make sense together; the server refuses to start otherwise.
+    pub fn validate(&self) -> crate::Result<()> {
+        let bad = |m: String| Err(crate::MediaError::Config(m));
+        match (self.port_min, self.port_max) {
+            (0, 0) => {}
+            (0, max) => {
+                return bad(format!(
+                    "port_max = {max} needs port_min too (or both 0: any free port)"
+                ))
+            }
+            (min, 0) => {
+                return bad(format!(
+                    "port_min = {min} needs port_max too (or both 0: any free port)"
+                ))
+            }
+            (min, max) if min > max => {
+                return bad(format!("port_min = {min} is above port_max = {max}"))
+            }
+            _ => {}
+        }
+        if self.bind_ips.is_empty() {
+            return bad("bind_ips is empty: list at least one address".into());
+        }
+        if self.ice_keepalive_ms == 0 {
+            return bad("ice_keepalive_ms must be above 0".into());
+        }
+        if self.ice_disconnected_ms == 0 || self.ice_failed_ms <= self.ice_disconnected_ms {
+            return bad(format!(
+                "ice_failed_ms ({}) must be above ice_disconnected_ms ({}), which must be above 0",
+                self.ice_failed_ms, self.ice_disconnected_ms
+            ));
+        }
+        if self.down_track_queue == 0 {
+            return bad("down_track_queue must be above 0".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_ranges_are_checked() {
+        let with = |min, max| MediaConfig {
+            port_min: min,
+            port_max: max,
+            ..Default::default()
+        };
+        assert!(with(0, 0).validate().is_ok());
+        assert!(with(40000, 40100).validate().is_ok());
+        assert!(with(40000, 40000).validate().is_ok());
+        let e = with(40000, 0).validate().unwrap_err().to_string();
+        assert!(e.contains("port_min = 40000 needs port_max"), "{e}");
+        assert!(with(0, 40000).validate().is_err());
+        assert!(with(40100, 40000).validate().is_err());
+    }
+
+    #[test]
+    fn timers_are_checked() {
+        let c = MediaConfig {
+            ice_disconnected_ms: 5000,
+            ice_failed_ms: 4000,
+            ..Default::default()
+        };
+        assert!(c.validate().is_err());
+        assert!(MediaConfig::default().validate().is_ok());
+    }
+}

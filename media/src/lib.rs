@@ -1,17 +1,20 @@
 //! Switchboard's media core: an SFU on `webrtc` 0.21 that terminates ICE, DTLS and SRTP for
-//! every participant and forwards RTP between them by role.
+//! every participant and forwards RTP between them as the call's plan says.
 //!
-//! Vocabulary: a [`Room`] holds the [`Peer`]s of one call; each peer has a [`Role`]. A peer
-//! *publishes* [`Source`]s (its microphone, its camera) and *subscribes* through fixed
-//! [`DownTrack`] slots negotiated once, when it joins. Who hears whom is decided by
-//! [`routing::accepts`], a pure function of roles; changing who is in the room only re-points
-//! slots at other sources (with sequence and timestamp rewriting), so a participant joining or
-//! leaving never renegotiates anyone else's connection.
+//! Vocabulary (shared with the rest of Switchboard through `vocab`): a [`Room`] holds the
+//! media of one call, keyed by its `CallId`. Its participants are browsers' [`Peer`]s and
+//! server-side [`Voice`]s (the bot, announcements), each with a `ParticipantId` and a
+//! `ParticipantKind`. A participant *publishes* [`Source`]s (a microphone, a camera, a voice)
+//! and *subscribes* through fixed [`DownTrack`] slots, one per m-line of its offer, negotiated
+//! once when it joins. Who hears whom is not decided here: the call center hands the room a
+//! `Plan` listing, for each subscriber, the publishers that feed its slots in order
+//! ([`plan::feeder`]). A new plan only re-points slots at other sources (with sequence and
+//! timestamp rewriting), so a change of who hears whom never renegotiates a connection.
 //!
-//! Server-side taps ([`Room::tap`]) receive a copy of a role's audio for the speech pipeline;
-//! a tap that falls behind loses packets, counted, and never slows forwarding.
+//! Server-side taps ([`Room::tap`]) receive a copy of a kind of participant's audio for the
+//! speech pipeline; a tap that falls behind loses packets, counted, and never slows forwarding.
 //!
-//! This crate knows nothing of calls, queues, accounts or the signalling protocol.
+//! This crate knows nothing of queues, accounts or the signalling protocol.
 
 #![forbid(unsafe_code)]
 
@@ -22,11 +25,12 @@ mod error;
 mod keyframe_requests;
 mod metrics;
 mod peer;
+pub mod plan;
 mod room;
-pub mod routing;
 pub mod sdp;
 mod sfu;
 mod source;
+mod voice;
 
 pub use audio_tap::{decode_tap, FrameQueue, OpusTap, PcmFrame, TAP_SAMPLE_RATE};
 pub use config::MediaConfig;
@@ -34,33 +38,12 @@ pub use down_track::DownTrack;
 pub use error::{MediaError, Result};
 pub use metrics::MediaMetrics;
 pub use peer::{MediaEvent, MediaEventKind, Peer};
+pub use plan::Kind;
 pub use room::Room;
-pub use routing::Kind;
-pub use routing::{Role, SlotKind};
 pub use sfu::Sfu;
 pub use source::{Source, TapPacket};
+pub use vocab::{CallId, ParticipantId, ParticipantKind, Plan, Route, SupervisorMode};
+pub use voice::{Voice, VOICE_RATES};
 
 /// Re-exported so users of the crate can read tapped packets without naming `rtc`.
 pub use rtc::rtp::Packet as RtpPacket;
-
-macro_rules! media_id {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(pub String);
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-    };
-}
-
-media_id!(
-    /// One room (one call).
-    RoomId
-);
-media_id!(
-    /// One participant's peer connection within a room.
-    ParticipantId
-);

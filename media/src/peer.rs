@@ -3,15 +3,15 @@
 
 use crate::down_track::DownTrack;
 use crate::metrics::MediaMetrics;
-use crate::room::Room;
-use crate::routing::{Kind, Role};
+use crate::plan::Kind;
 use crate::source::Source;
-use crate::{MediaError, ParticipantId, Result, RoomId};
+use crate::{MediaError, Result};
 use rtc::rtcp::goodbye::Goodbye;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, Notify};
+use vocab::{CallId, ParticipantId, ParticipantKind};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
     PeerConnection, PeerConnectionEventHandler, RTCIceCandidateInit, RTCIceGatheringState,
@@ -35,17 +35,21 @@ pub enum MediaEventKind {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MediaEvent {
-    pub room: RoomId,
+    pub call: CallId,
     pub participant: ParticipantId,
     pub kind: MediaEventKind,
 }
 
+/// Called when a participant's published sources change (the room rewires). Held weakly by
+/// whoever calls it, so a peer never keeps its room alive and `peer.rs` never names the room.
+pub(crate) type OnSourcesChanged = Arc<dyn Fn() + Send + Sync>;
+
 /// State shared between a peer and its event handler (which exists before the peer does).
 pub(crate) struct PeerShared {
-    pub(crate) room_id: RoomId,
+    pub(crate) call: CallId,
     pub(crate) participant: ParticipantId,
-    pub(crate) role: Role,
-    pub(crate) room: Weak<Room>,
+    pub(crate) kind: ParticipantKind,
+    pub(crate) on_sources_changed: OnSourcesChanged,
     pub(crate) sources: Mutex<Vec<Arc<Source>>>,
     pub(crate) muted: AtomicBool,
     /// Set once DTLS is up: until then packets for this peer's slots are not sent.
@@ -78,9 +82,9 @@ impl PeerConnectionEventHandler for Handler {
         self.0
             .connected
             .store(kind == MediaEventKind::Connected, Ordering::Relaxed);
-        tracing::debug!(room = %self.0.room_id, participant = %self.0.participant, ?kind, "peer state");
+        tracing::debug!(call_id = %self.0.call, participant = %self.0.participant, ?kind, "peer state");
         let _ = self.0.events.send(MediaEvent {
-            room: self.0.room_id.clone(),
+            call: self.0.call.clone(),
             participant: self.0.participant.clone(),
             kind,
         });
@@ -94,18 +98,17 @@ impl PeerConnectionEventHandler for Handler {
         };
         let ssrc = track.ssrcs().await.first().copied().unwrap_or(0);
         let source = Arc::new(Source::new(
-            shared.role,
+            shared.participant.clone(),
+            shared.kind,
             kind,
             Some(track.clone()),
             ssrc,
-            shared.metrics.clone(),
+            &shared.metrics,
         ));
         source.set_muted(kind == Kind::Audio && shared.muted.load(Ordering::Relaxed));
         shared.sources.lock().expect("lock").push(source.clone());
-        if let Some(room) = shared.room.upgrade() {
-            room.rewire();
-        }
-        tracing::debug!(room = %shared.room_id, participant = %shared.participant, kind = kind.as_str(), ssrc, "publishing");
+        (shared.on_sources_changed)();
+        tracing::debug!(call_id = %shared.call, participant = %shared.participant, kind = kind.as_str(), ssrc, "publishing");
         tokio::spawn(async move {
             while let Some(ev) = track.poll().await {
                 match ev {
@@ -117,9 +120,9 @@ impl PeerConnectionEventHandler for Handler {
                             && pkts.iter().any(|p| p.as_any().is::<Goodbye>())
                             && !shared.left.swap(true, Ordering::SeqCst) =>
                     {
-                        tracing::debug!(room = %shared.room_id, participant = %shared.participant, "RTCP BYE: the participant left");
+                        tracing::debug!(call_id = %shared.call, participant = %shared.participant, "RTCP BYE: the participant left");
                         let _ = shared.events.send(MediaEvent {
-                            room: shared.room_id.clone(),
+                            call: shared.call.clone(),
                             participant: shared.participant.clone(),
                             kind: MediaEventKind::Left,
                         });
@@ -133,9 +136,7 @@ impl PeerConnectionEventHandler for Handler {
                 .lock()
                 .expect("lock")
                 .retain(|s| !Arc::ptr_eq(s, &source));
-            if let Some(room) = shared.room.upgrade() {
-                room.rewire();
-            }
+            (shared.on_sources_changed)();
         });
     }
 }
@@ -167,8 +168,8 @@ impl Peer {
         &self.shared.participant
     }
 
-    pub fn role(&self) -> Role {
-        self.shared.role
+    pub fn kind(&self) -> ParticipantKind {
+        self.shared.kind
     }
 
     pub(crate) fn sources(&self) -> Vec<Arc<Source>> {

@@ -4,7 +4,7 @@
 //! checked here before any peer connection exists, so an offer the server cannot serve gets
 //! `BadSdp` with what is missing, and the answer lists only codecs the server forwards.
 
-use crate::routing::Kind;
+use crate::plan::Kind;
 use crate::{MediaError, Result};
 use rtc::peer_connection::configuration::media_engine::MediaEngine;
 use rtc::rtp_transceiver::rtp_sender::{

@@ -4,9 +4,9 @@ use crate::config::MediaConfig;
 use crate::down_track::{DownTrack, SlotSpec};
 use crate::metrics::MediaMetrics;
 use crate::peer::{Handler, MediaEvent, Peer, PeerShared};
+use crate::plan::{slots_for, Kind};
 use crate::room::Room;
-use crate::routing::{slots_for, Kind, Role, SlotKind};
-use crate::{MediaError, ParticipantId, Result, RoomId};
+use crate::{MediaError, Result};
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, Notify};
+use vocab::{CallId, ParticipantId, ParticipantKind};
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::peer_connection::{
@@ -29,7 +30,7 @@ use webrtc::peer_connection::{
 pub struct Sfu {
     config: MediaConfig,
     metrics: MediaMetrics,
-    rooms: Mutex<HashMap<RoomId, Arc<Room>>>,
+    rooms: Mutex<HashMap<CallId, Arc<Room>>>,
     next_port: AtomicU32,
     /// Set when opening the mDNS socket failed once: later peers do not try again.
     mdns_failed: AtomicBool,
@@ -51,17 +52,19 @@ impl Sfu {
         &self.metrics
     }
 
-    /// The room with this id, created if needed.
-    pub fn room(&self, id: &RoomId) -> Arc<Room> {
-        self.rooms
-            .lock()
-            .expect("lock")
-            .entry(id.clone())
-            .or_insert_with(|| Arc::new(Room::new(id.clone(), self.metrics.clone())))
-            .clone()
+    /// Open the room of a new call. A room's life is explicit: it exists from `open_room` to
+    /// `close_room`, and a closed room is never opened again by a late join.
+    pub fn open_room(&self, id: &CallId) -> Result<Arc<Room>> {
+        let mut rooms = self.rooms.lock().expect("lock");
+        if rooms.contains_key(id) {
+            return Err(MediaError::RoomExists(id.clone()));
+        }
+        let room = Arc::new(Room::new(id.clone(), self.metrics.clone()));
+        rooms.insert(id.clone(), room.clone());
+        Ok(room)
     }
 
-    pub fn find_room(&self, id: &RoomId) -> Option<Arc<Room>> {
+    pub fn find_room(&self, id: &CallId) -> Option<Arc<Room>> {
         self.rooms.lock().expect("lock").get(id).cloned()
     }
 
@@ -69,13 +72,15 @@ impl Sfu {
         self.rooms.lock().expect("lock").len()
     }
 
-    /// Answer `offer_sdp` with a new peer connection for `participant` in `room_id`.
-    /// Returns the peer and the SDP answer (with the server's ICE candidates in it).
+    /// Answer `offer_sdp` with a new peer connection for `participant` in the open room
+    /// `room_id`. Every m-line of the offer gets a slot (up to [`crate::plan::MAX_SLOTS`] per
+    /// kind), fed as the room's plan says. Returns the peer and the SDP answer (with the
+    /// server's ICE candidates in it).
     pub async fn join(
         &self,
-        room_id: &RoomId,
+        room_id: &CallId,
         participant: ParticipantId,
-        role: Role,
+        kind: ParticipantKind,
         offer_sdp: &str,
         events: mpsc::UnboundedSender<MediaEvent>,
     ) -> Result<(Arc<Peer>, String)> {
@@ -83,16 +88,24 @@ impl Sfu {
         let mlines = summary.mlines;
         let offer = RTCSessionDescription::offer(offer_sdp.to_string())
             .map_err(|e| MediaError::BadSdp(e.to_string()))?;
-        let room = self.room(room_id);
+        let room = self
+            .find_room(room_id)
+            .filter(|r| !r.is_ended())
+            .ok_or_else(|| MediaError::RoomNotFound(room_id.clone()))?;
         if room.peer(&participant).is_some() {
             return Err(MediaError::ParticipantExists(participant));
         }
 
+        let weak_room = Arc::downgrade(&room);
         let shared = Arc::new(PeerShared {
-            room_id: room_id.clone(),
+            call: room_id.clone(),
             participant: participant.clone(),
-            role,
-            room: Arc::downgrade(&room),
+            kind,
+            on_sources_changed: Arc::new(move || {
+                if let Some(r) = weak_room.upgrade() {
+                    r.rewire();
+                }
+            }),
             sources: Mutex::new(vec![]),
             muted: AtomicBool::new(false),
             connected: Arc::new(AtomicBool::new(false)),
@@ -111,20 +124,17 @@ impl Sfu {
 
         let kinds: Vec<Kind> = mlines.iter().flatten().copied().collect();
         let mut pending = vec![];
-        for slot in slots_for(role, &kinds).into_iter().flatten() {
-            let (kind, codec, clock) = match slot {
-                SlotKind::OtherVideo => (
-                    Kind::Video,
-                    crate::sdp::video_codec(summary.video.unwrap_or(crate::sdp::VideoCodec::Vp8)),
-                    90000,
-                ),
-                _ => (Kind::Audio, crate::sdp::opus(), 48000),
+        let video_codec = summary.video.unwrap_or(crate::sdp::VideoCodec::Vp8);
+        for (kind, index) in slots_for(&kinds).into_iter().flatten() {
+            let (codec, clock) = match kind {
+                Kind::Video => (crate::sdp::video_codec(video_codec), 90000),
+                Kind::Audio => (crate::sdp::opus(), 48000),
             };
             let ssrc: u32 = rand::random();
             let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
                 format!("switchboard-{participant}"),
                 format!("{participant}-{}", pending.len()),
-                format!("{slot:?}"),
+                format!("{}{index}", kind.as_str()),
                 match kind {
                     Kind::Audio => RtpCodecKind::Audio,
                     Kind::Video => RtpCodecKind::Video,
@@ -145,7 +155,7 @@ impl Sfu {
                     return Err(MediaError::WebRtc(e.to_string()));
                 }
             };
-            pending.push((slot, kind, ssrc, clock, track, sender));
+            pending.push((index, kind, ssrc, clock, track, sender));
         }
 
         let answer = match pc.create_answer(None).await {
@@ -163,7 +173,7 @@ impl Sfu {
         let _ = tokio::time::timeout(Duration::from_secs(3), shared.gathered.notified()).await;
 
         let mut slots = vec![];
-        for (slot, kind, ssrc, clock, track, sender) in pending {
+        for (index, kind, ssrc, clock, track, sender) in pending {
             let pt = sender
                 .get_parameters()
                 .await
@@ -179,11 +189,12 @@ impl Sfu {
             });
             slots.push(DownTrack::spawn(
                 SlotSpec {
-                    slot,
                     kind,
+                    index,
                     ssrc,
                     payload_type: pt,
                     clock_rate: clock,
+                    video: (kind == Kind::Video).then_some(video_codec),
                 },
                 track,
                 self.config.down_track_queue,
@@ -202,13 +213,17 @@ impl Sfu {
             }
         };
         let peer = Arc::new(Peer::new(shared, pc, slots));
-        room.add(peer.clone());
-        tracing::info!(room = %room_id, participant = %participant, ?role, "joined");
+        if let Err(e) = room.add(peer.clone()) {
+            // The call ended while we negotiated.
+            peer.close().await;
+            return Err(e);
+        }
+        tracing::info!(call_id = %room_id, participant = %participant, kind = kind.as_str(), "joined");
         Ok((peer, sdp))
     }
 
     /// Remove a participant from a room and close its connection.
-    pub async fn leave(&self, room_id: &RoomId, participant: &ParticipantId) -> Result<()> {
+    pub async fn leave(&self, room_id: &CallId, participant: &ParticipantId) -> Result<()> {
         let room = self
             .find_room(room_id)
             .ok_or_else(|| MediaError::RoomNotFound(room_id.clone()))?;
@@ -220,10 +235,10 @@ impl Sfu {
     }
 
     /// Close a room and every peer in it.
-    pub async fn close_room(&self, room_id: &RoomId) {
+    pub async fn close_room(&self, room_id: &CallId) {
         let room = self.rooms.lock().expect("lock").remove(room_id);
         if let Some(room) = room {
-            for p in room.drain() {
+            for p in room.end() {
                 p.close().await;
             }
         }
@@ -231,7 +246,7 @@ impl Sfu {
 
     /// Close everything (shutdown).
     pub async fn close_all(&self) {
-        let ids: Vec<RoomId> = self.rooms.lock().expect("lock").keys().cloned().collect();
+        let ids: Vec<CallId> = self.rooms.lock().expect("lock").keys().cloned().collect();
         for id in ids {
             self.close_room(&id).await;
         }
@@ -239,6 +254,8 @@ impl Sfu {
 
     async fn build_pc(&self, shared: Arc<PeerShared>) -> Result<Arc<dyn PeerConnection>> {
         let (min, max) = (self.config.port_min, self.config.port_max);
+        // MediaConfig::validate refuses min > max; be safe if it was not called.
+        let max = max.max(min);
         let attempts = if min == 0 { 1 } else { (max - min) as u32 + 1 };
         let mut last_err = None;
         for _ in 0..attempts {
@@ -324,5 +341,66 @@ impl Sfu {
             .build()
             .await?;
         Ok(Arc::new(pc))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OFFER: &str = include_str!("../../fuzz/corpus/sdp_offer/chrome_audio.sdp");
+
+    #[tokio::test]
+    async fn a_room_lives_from_open_to_close_and_is_never_reopened() {
+        let sfu = Sfu::new(MediaConfig::default(), MediaMetrics::unregistered());
+        let id = CallId::from("c1");
+        let room = sfu.open_room(&id).unwrap();
+        assert!(matches!(sfu.open_room(&id), Err(MediaError::RoomExists(_))));
+        assert_eq!(sfu.room_count(), 1);
+        sfu.close_room(&id).await;
+        assert!(room.is_ended());
+        assert_eq!(sfu.room_count(), 0);
+        // A join that arrives after the call ended does not bring the room back.
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let late = sfu
+            .join(
+                &id,
+                ParticipantId::from("p1"),
+                ParticipantKind::Agent,
+                OFFER,
+                tx,
+            )
+            .await;
+        assert!(
+            matches!(late, Err(MediaError::RoomNotFound(_))),
+            "{:?}",
+            late.err()
+        );
+        assert_eq!(sfu.room_count(), 0);
+        // Nor does a server-side voice join an ended room.
+        assert!(room
+            .add_voice(ParticipantId::from("bot"), ParticipantKind::Bot)
+            .is_err());
+    }
+
+    #[tokio::test]
+    async fn voices_take_only_the_rates_opus_encodes() {
+        let sfu = Sfu::new(MediaConfig::default(), MediaMetrics::unregistered());
+        let room = sfu.open_room(&CallId::from("c2")).unwrap();
+        let v = room
+            .add_voice(ParticipantId::from("bot"), ParticipantKind::Bot)
+            .unwrap();
+        assert!(v.play(vec![0; 160], 44_100).is_err());
+        v.play(vec![0; 1600], 16_000).unwrap();
+        assert!(v.speaking());
+        tokio::time::timeout(Duration::from_secs(2), v.finished())
+            .await
+            .expect("100 ms of audio is sent within 2 s");
+        assert!(!v.speaking());
+        // The same id twice is refused.
+        assert!(room
+            .add_voice(ParticipantId::from("bot"), ParticipantKind::Bot)
+            .is_err());
+        sfu.close_room(&CallId::from("c2")).await;
     }
 }

@@ -1,29 +1,40 @@
-//! A published stream (a microphone or a camera) and its fan-out to subscribers and taps.
+//! A publication (a microphone, a camera, a server-side voice) and its fan-out to subscribers
+//! and taps.
 
 use crate::down_track::DownTrack;
 use crate::metrics::MediaMetrics;
-use crate::routing::{Kind, Role};
+use crate::plan::Kind;
+use prometheus::IntCounter;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp::Packet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
+use vocab::{ParticipantId, ParticipantKind};
 use webrtc::media_stream::track_remote::TrackRemote;
 
 /// A copy of a packet for a server-side consumer, with who published it.
 #[derive(Clone, Debug)]
 pub struct TapPacket {
-    pub role: Role,
+    pub publisher: ParticipantKind,
     pub kind: Kind,
     pub packet: Packet,
 }
 
-/// One published stream. Fed by a remote track's reader task (or, later, by a server-side
-/// producer such as the bot's voice) and forwarded to whatever [`DownTrack`]s the room's
-/// routing points at it.
+/// Counters of one source, resolved once so that forwarding looks nothing up per packet.
+struct Counters {
+    packets: IntCounter,
+    bytes: IntCounter,
+    dropped: IntCounter,
+    tap_dropped: IntCounter,
+}
+
+/// One published stream. Fed by a remote track's reader task or by a server-side
+/// [`crate::Voice`], and forwarded to whatever [`DownTrack`]s the room points at it.
 pub struct Source {
-    pub(crate) role: Role,
+    pub(crate) publisher: ParticipantId,
+    pub(crate) publisher_kind: ParticipantKind,
     pub(crate) kind: Kind,
     subscribers: RwLock<Vec<Arc<DownTrack>>>,
     taps: RwLock<Vec<mpsc::Sender<TapPacket>>>,
@@ -31,19 +42,21 @@ pub struct Source {
     remote: Option<Arc<dyn TrackRemote>>,
     media_ssrc: u32,
     last_keyframe_request: Mutex<Option<Instant>>,
-    metrics: MediaMetrics,
+    counters: Counters,
 }
 
 impl Source {
     pub(crate) fn new(
-        role: Role,
+        publisher: ParticipantId,
+        publisher_kind: ParticipantKind,
         kind: Kind,
         remote: Option<Arc<dyn TrackRemote>>,
         media_ssrc: u32,
-        metrics: MediaMetrics,
+        metrics: &MediaMetrics,
     ) -> Self {
         Self {
-            role,
+            publisher,
+            publisher_kind,
             kind,
             subscribers: RwLock::new(vec![]),
             taps: RwLock::new(vec![]),
@@ -51,47 +64,50 @@ impl Source {
             remote,
             media_ssrc,
             last_keyframe_request: Mutex::new(None),
-            metrics,
+            counters: Counters {
+                packets: metrics
+                    .forwarded_packets
+                    .with_label_values(&[kind.as_str()]),
+                bytes: metrics.forwarded_bytes.with_label_values(&[kind.as_str()]),
+                dropped: metrics.dropped_packets.clone(),
+                tap_dropped: metrics.tap_dropped_packets.clone(),
+            },
         }
     }
 
-    pub fn role(&self) -> Role {
-        self.role
+    pub fn publisher(&self) -> &ParticipantId {
+        &self.publisher
     }
 
     pub fn kind(&self) -> Kind {
         self.kind
     }
 
-    /// Forward one packet to every subscriber and tap. Never blocks.
+    /// Forward one packet to every subscriber and tap. Never blocks, allocates no list.
     pub fn forward(&self, packet: &Packet) {
         if self.muted.load(Ordering::Relaxed) {
             return;
         }
-        let subs = self.subscribers.read().expect("lock").clone();
-        for d in subs.iter().filter(|d| d.ready()) {
-            if d.push(packet.clone()) {
-                self.metrics
-                    .forwarded_packets
-                    .with_label_values(&[self.kind.as_str()])
-                    .inc();
-                self.metrics
-                    .forwarded_bytes
-                    .with_label_values(&[self.kind.as_str()])
-                    .inc_by(packet.payload.len() as u64);
-            } else {
-                self.metrics.dropped_packets.inc();
+        {
+            let subs = self.subscribers.read().expect("lock");
+            for d in subs.iter().filter(|d| d.ready()) {
+                if d.push(packet) {
+                    self.counters.packets.inc();
+                    self.counters.bytes.inc_by(packet.payload.len() as u64);
+                } else {
+                    self.counters.dropped.inc();
+                }
             }
         }
         let taps = self.taps.read().expect("lock");
         for t in taps.iter() {
             let copy = TapPacket {
-                role: self.role,
+                publisher: self.publisher_kind,
                 kind: self.kind,
                 packet: packet.clone(),
             };
             if t.try_send(copy).is_err() {
-                self.metrics.tap_dropped_packets.inc();
+                self.counters.tap_dropped.inc();
             }
         }
     }

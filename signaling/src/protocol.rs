@@ -7,7 +7,7 @@
 //! [`crate::center`] and in the server shell.
 
 use crate::error::ErrorCode;
-use crate::ids::{AgentId, CallId, PeerId, SessionId, SupervisorId};
+use crate::ids::{AgentId, CallId, ParticipantId, SessionId, SupervisorId, SupervisorMode};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -66,7 +66,7 @@ pub enum ClientMessage {
     },
     /// Any peer owner: trickle one ICE candidate for one of its peer connections.
     IceCandidate {
-        peer_id: PeerId,
+        peer_id: ParticipantId,
         candidate: IceCandidate,
     },
     /// Customer or agent: stop (or resume) sending its audio to the other party.
@@ -93,6 +93,13 @@ pub enum ClientMessage {
     Listen { call_id: CallId, sdp: String },
     /// Supervisor: stop listening.
     StopListening { call_id: CallId },
+    /// Supervisor listening to a call: change how they take part (`listen`, `whisper` to the
+    /// agent only, `barge` in so both sides hear them). Whisper and barge need an agent on the
+    /// call, and a `listen` offer whose first audio m-line sends (the supervisor's microphone).
+    Supervise {
+        call_id: CallId,
+        mode: SupervisorMode,
+    },
     /// Supervisor: receive a call's live transcript (its history first).
     WatchTranscript { call_id: CallId },
     /// Supervisor: stop receiving a call's transcript.
@@ -114,6 +121,7 @@ impl ClientMessage {
         "decline",
         "listen",
         "stop_listening",
+        "supervise",
         "watch_transcript",
         "unwatch_transcript",
         "ping",
@@ -223,6 +231,20 @@ impl EndReason {
     }
 }
 
+/// Why an offered call was taken back from an agent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WithdrawReason {
+    /// The agent declined it.
+    Declined,
+    /// The agent did not answer within the ring timeout.
+    Timeout,
+    /// The agent's last session closed.
+    AgentLeft,
+    /// The customer hung up (or the call ended otherwise).
+    CallEnded,
+}
+
 /// A call's state as the customer and the dashboards see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -256,10 +278,21 @@ pub struct CallView {
     pub state_s: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<AgentId>,
+    /// Supervisors listening to the call, in any mode.
     pub listeners: Vec<SupervisorId>,
+    /// The same supervisors with how each takes part.
+    #[serde(default)]
+    pub supervisors: Vec<SupervisorView>,
     /// The customer's mood so far (absent until they have said something).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sentiment: Option<SentimentView>,
+}
+
+/// A supervisor on a call and how they take part.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SupervisorView {
+    pub supervisor_id: SupervisorId,
+    pub mode: SupervisorMode,
 }
 
 /// A speaker's mood in a call.
@@ -319,12 +352,12 @@ pub enum ServerMessage {
     /// Answer to `start_call`, `accept` or `listen`: the server's SDP answer for a peer connection.
     Answer {
         call_id: CallId,
-        peer_id: PeerId,
+        peer_id: ParticipantId,
         sdp: String,
     },
     /// A trickled server ICE candidate for one peer connection.
     IceCandidate {
-        peer_id: PeerId,
+        peer_id: ParticipantId,
         candidate: IceCandidate,
     },
     /// The customer's (and the agent's) view of a call's progress.
@@ -372,7 +405,10 @@ pub enum ServerMessage {
         timeout_s: u64,
     },
     /// The offer was withdrawn (timed out, or the customer hung up).
-    OfferWithdrawn { call_id: CallId, reason: String },
+    OfferWithdrawn {
+        call_id: CallId,
+        reason: WithdrawReason,
+    },
     /// Supervisors: the whole live view, pushed whenever it changes.
     Dashboard {
         calls: Vec<CallView>,
@@ -381,6 +417,13 @@ pub enum ServerMessage {
     },
     /// Supervisors: listening stopped (asked for, or the call ended).
     ListenStopped { call_id: CallId },
+    /// The agent on a call and the supervisor concerned: a supervisor now listens, whispers to
+    /// the agent, or has barged in (after `supervise`, and when they stop listening: `listen`).
+    Supervision {
+        call_id: CallId,
+        supervisor_id: SupervisorId,
+        mode: SupervisorMode,
+    },
     /// Agent on the call and supervisors watching it: a partial (`final: false`) or final
     /// transcript of one utterance. A later message with the same `utterance_id` replaces an
     /// earlier one; a final with empty `text` withdraws the utterance (it was not speech).
@@ -532,14 +575,112 @@ mod tests {
         );
     }
 
-    #[test]
-    fn every_listed_type_is_a_variant() {
-        for t in ClientMessage::TYPES {
-            let e = parse_client_frame(&format!(r#"{{"type":"{t}"}}"#));
-            // Either it parses (no required fields) or it fails on fields, never on the type.
-            if let Err(e) = e {
-                assert_eq!(e.code, ErrorCode::BadMessage, "type {t}");
-            }
+    /// One message of every variant. The match in `type_of` is exhaustive: a new variant does
+    /// not compile until it is named there, and then this test fails until it is listed in
+    /// `TYPES` and given a sample here.
+    fn samples() -> Vec<ClientMessage> {
+        let call_id = CallId::from("c1");
+        vec![
+            ClientMessage::StartCall {
+                sdp: "v=0".into(),
+                caller: CallerInfo::default(),
+                language: None,
+            },
+            ClientMessage::IceCandidate {
+                peer_id: ParticipantId::from("p1"),
+                candidate: IceCandidate {
+                    candidate: "candidate:1".into(),
+                    sdp_mid: None,
+                    sdp_mline_index: None,
+                },
+            },
+            ClientMessage::Mute {
+                call_id: call_id.clone(),
+                muted: true,
+            },
+            ClientMessage::HangUp {
+                call_id: call_id.clone(),
+            },
+            ClientMessage::Login {
+                username: Some("u".into()),
+                password: Some("p".into()),
+                token: None,
+            },
+            ClientMessage::SetState {
+                state: AgentAvailability::Away,
+            },
+            ClientMessage::Accept {
+                call_id: call_id.clone(),
+                sdp: "v=0".into(),
+            },
+            ClientMessage::Decline {
+                call_id: call_id.clone(),
+            },
+            ClientMessage::Listen {
+                call_id: call_id.clone(),
+                sdp: "v=0".into(),
+            },
+            ClientMessage::StopListening {
+                call_id: call_id.clone(),
+            },
+            ClientMessage::Supervise {
+                call_id: call_id.clone(),
+                mode: SupervisorMode::Whisper,
+            },
+            ClientMessage::WatchTranscript {
+                call_id: call_id.clone(),
+            },
+            ClientMessage::UnwatchTranscript { call_id },
+            ClientMessage::Ping,
+        ]
+    }
+
+    fn type_of(m: &ClientMessage) -> &'static str {
+        match m {
+            ClientMessage::StartCall { .. } => "start_call",
+            ClientMessage::IceCandidate { .. } => "ice_candidate",
+            ClientMessage::Mute { .. } => "mute",
+            ClientMessage::HangUp { .. } => "hang_up",
+            ClientMessage::Login { .. } => "login",
+            ClientMessage::SetState { .. } => "set_state",
+            ClientMessage::Accept { .. } => "accept",
+            ClientMessage::Decline { .. } => "decline",
+            ClientMessage::Listen { .. } => "listen",
+            ClientMessage::StopListening { .. } => "stop_listening",
+            ClientMessage::Supervise { .. } => "supervise",
+            ClientMessage::WatchTranscript { .. } => "watch_transcript",
+            ClientMessage::UnwatchTranscript { .. } => "unwatch_transcript",
+            ClientMessage::Ping => "ping",
         }
+    }
+
+    #[test]
+    fn every_variant_round_trips_through_the_parser() {
+        let samples = samples();
+        assert_eq!(samples.len(), ClientMessage::TYPES.len());
+        for m in samples {
+            let json = serde_json::to_string(&m).unwrap();
+            let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+            assert_eq!(v["type"], type_of(&m), "{json}");
+            assert!(ClientMessage::TYPES.contains(&type_of(&m)), "{json}");
+            let parsed = parse_client_frame(&json).unwrap_or_else(|e| panic!("{json}: {e:?}"));
+            assert_eq!(parsed.message, m);
+        }
+    }
+
+    #[test]
+    fn supervise_modes_are_checked() {
+        let ok =
+            parse_client_frame(r#"{"type":"supervise","call_id":"c","mode":"barge"}"#).unwrap();
+        assert!(matches!(
+            ok.message,
+            ClientMessage::Supervise {
+                mode: SupervisorMode::Barge,
+                ..
+            }
+        ));
+        let bad =
+            parse_client_frame(r#"{"type":"supervise","call_id":"c","mode":"shout"}"#).unwrap_err();
+        assert_eq!(bad.code, ErrorCode::BadMessage);
     }
 }

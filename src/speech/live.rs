@@ -7,18 +7,18 @@ use super::emotion::{self, Emotion, SpeakerBaseline, Trend};
 use super::endpoint::{EndpointEvent, Endpointer, SAMPLE_RATE};
 use super::{SpeechConfig, SpeechMetrics};
 use media::FrameQueue;
-use signaling::center::Party;
 use signaling::CallId;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
+use vocab::ParticipantKind;
 
 /// A partial or final transcript of one utterance.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TranscriptEvent {
-    pub speaker: Party,
+    pub speaker: ParticipantKind,
     /// Unique within the call: `customer-3`, `agent-1`.
     pub utterance_id: String,
     /// Milliseconds since the call started.
@@ -94,7 +94,7 @@ impl LiveSpeech {
         &self,
         sink: Arc<dyn SpeechSink>,
         call: CallId,
-        speaker: Party,
+        speaker: ParticipantKind,
         language: String,
         frames: FrameQueue,
         call_started: Instant,
@@ -142,7 +142,7 @@ struct Stream {
     metrics: SpeechMetrics,
     sink: Arc<dyn SpeechSink>,
     call: CallId,
-    speaker: Party,
+    speaker: ParticipantKind,
     language: String,
     call_started: Instant,
     /// Start (ms since call start) of utterances not yet final.

@@ -372,6 +372,25 @@ test('customer call is answered by an agent and heard by a supervisor', { timeou
     await agent.waitForSelector('#peer-muted', { state: 'hidden' });
   });
 
+  await step('supervisor whispers (only the agent hears), barges in (both do), then listens again', async () => {
+    const row = `#calls-table tr[data-call-id="${callId}"]`;
+    // Customer and agent pages offer a second audio m-line (transceiver 2) for a second voice.
+    const customerBefore = (await inboundAudio(customer, 2))?.packetsReceived ?? 0;
+    await supervisor.click(`${row} button[data-supervise="whisper"]`);
+    await supervisor.waitForSelector(`${row}[data-mode="whisper"]`);
+    await agent.waitForSelector('#supervision[data-mode="whisper"]', { state: 'visible' });
+    await waitForAudio('agent <- whispering supervisor', agent, 2, (s) => s.packetsReceived > 50);
+    const customerDuring = (await inboundAudio(customer, 2))?.packetsReceived ?? 0;
+    assert.equal(customerDuring, customerBefore, 'the customer must not hear a whisper');
+    await supervisor.click(`${row} button[data-supervise="barge"]`);
+    await supervisor.waitForSelector(`${row}[data-mode="barge"]`);
+    await agent.waitForSelector('#supervision[data-mode="barge"]', { state: 'visible' });
+    await waitForAudio('customer <- barging supervisor', customer, 2, (s) => s.packetsReceived > 50);
+    await supervisor.click(`${row} button[data-supervise="barge"][data-active="true"]`);
+    await supervisor.waitForSelector(`${row}[data-mode="listen"]`);
+    await agent.waitForSelector('#supervision', { state: 'hidden' });
+  });
+
   await step('customer hangs up; agent wraps up; supervisor drops the call', async () => {
     await customer.click('#hangup-btn');
     await customer.waitForSelector('#state[data-state="ended"]');

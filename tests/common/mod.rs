@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod relay;
 pub mod soak;
 
 use futures::{SinkExt, StreamExt};
@@ -165,7 +166,7 @@ impl Server {
             .unwrap()
             .port();
         let cfg = dir.join("switchboard.toml");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+        let mut cmd = Command::new(server_bin());
         if speech {
             cmd.arg("--model").arg(model_path());
         } else {
@@ -472,6 +473,11 @@ pub struct Received {
     pub max_gap: Duration,
     /// Decoded PCM (48 kHz mono) of the last few seconds.
     pub pcm: Vec<i16>,
+    /// RTP timestamp of the last packet, and how many packets advanced it by exactly one
+    /// 20 ms Opus frame (960) or by anything else.
+    pub last_ts: Option<u32>,
+    pub ts_steps_20ms: usize,
+    pub ts_steps_other: usize,
 }
 
 #[derive(Default)]
@@ -516,6 +522,14 @@ impl PeerConnectionEventHandler for Handler {
                         r.max_gap = r.max_gap.max(now - last);
                     }
                     r.last_at = Some(now);
+                    if let Some(t) = r.last_ts {
+                        if p.header.timestamp.wrapping_sub(t) == 960 {
+                            r.ts_steps_20ms += 1;
+                        } else {
+                            r.ts_steps_other += 1;
+                        }
+                    }
+                    r.last_ts = Some(p.header.timestamp);
                     r.pcm.extend_from_slice(&buf[..n]);
                     let excess = r.pcm.len().saturating_sub(48000 * 2);
                     r.pcm.drain(..excess);
@@ -533,12 +547,13 @@ pub struct Peer {
 }
 
 /// How the peer's audio m-lines are set up.
+#[derive(Clone, Copy, Debug)]
 pub enum Layout {
     /// One sendrecv audio m-line (customer, agent).
     Talker,
-    /// A sendrecv audio m-line plus one recvonly (a supervisor that also sends, to prove it is
-    /// not heard).
-    ListenerWithMic,
+    /// A sendrecv audio m-line plus one recvonly: a microphone and two audio slots (a
+    /// supervisor who may whisper, or a customer or agent who can hear a second voice).
+    MicAndTwoSlots,
     /// Two recvonly audio m-lines (a plain listening supervisor).
     Listener,
 }
@@ -581,7 +596,7 @@ impl Peer {
                     .await
                     .unwrap();
             }
-            Layout::Talker | Layout::ListenerWithMic => {
+            Layout::Talker | Layout::MicAndTwoSlots => {
                 let ssrc: u32 = rand::random();
                 let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
                     "test".into(),
@@ -612,7 +627,7 @@ impl Peer {
                 )
                 .await
                 .unwrap();
-                if matches!(layout, Layout::ListenerWithMic) {
+                if matches!(layout, Layout::MicAndTwoSlots) {
                     pc.add_transceiver_from_kind(RtpCodecKind::Audio, Some(recvonly()))
                         .await
                         .unwrap();
@@ -637,6 +652,22 @@ impl Peer {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         self.pc.local_description().await.unwrap().sdp
+    }
+
+    /// Apply `answer` with every packet to and from the server passing `relay::Relay` (started
+    /// here), so the test can cut the network under a live peer. The offer must have gone
+    /// without the peer's candidates (`relay::strip_candidates`).
+    pub async fn apply_answer_via_relay(&mut self, answer: &Value) -> relay::Relay {
+        self.peer_id = answer["peer_id"].as_str().map(str::to_string);
+        let sdp = answer["sdp"].as_str().expect("answer sdp");
+        let server = relay::server_candidate(sdp);
+        let r = relay::Relay::start(server).await;
+        let sdp = relay::via_relay(sdp, server, r.client_facing);
+        self.pc
+            .set_remote_description(RTCSessionDescription::answer(sdp).unwrap())
+            .await
+            .unwrap();
+        r
     }
 
     pub async fn apply_answer(&mut self, answer: &Value) {
@@ -760,6 +791,26 @@ impl Peer {
     }
 
     /// What arrived on the server's slot `slot` so far.
+    /// How many audio m-lines the server's answer sends on (slots it negotiated for us).
+    pub async fn audio_slots(&self) -> usize {
+        let sdp = self
+            .pc
+            .remote_description()
+            .await
+            .expect("answer applied")
+            .sdp;
+        let mut n = 0;
+        let mut in_audio = false;
+        for line in sdp.lines() {
+            if line.starts_with("m=") {
+                in_audio = line.starts_with("m=audio");
+            } else if in_audio && (line == "a=sendrecv" || line == "a=sendonly") {
+                n += 1;
+            }
+        }
+        n
+    }
+
     pub fn received(&self, slot: usize) -> Received {
         self.state
             .lock()
@@ -829,6 +880,36 @@ impl Peer {
 }
 
 /// Frequency of a clean tone by zero crossings.
+/// The server binary: this build's, or `SB_SERVER_BIN` (a benchmark comparing two builds in
+/// one run).
+pub fn server_bin() -> std::path::PathBuf {
+    std::env::var_os("SB_SERVER_BIN")
+        .map(Into::into)
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_switchboard").into())
+}
+
+/// Write 16-bit mono PCM as a WAV file.
+pub fn write_wav_i16(path: &std::path::Path, rate: u32, pcm: &[i16]) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for &x in pcm {
+        w.write_sample(x).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+/// `secs` of a sine tone at `hz`, at `rate`, at about -12 dBFS.
+pub fn tone_pcm(hz: f64, rate: u32, secs: f64) -> Vec<i16> {
+    (0..(rate as f64 * secs) as usize)
+        .map(|i| ((i as f64 * hz * 2.0 * std::f64::consts::PI / rate as f64).sin() * 8000.0) as i16)
+        .collect()
+}
+
 pub fn dominant_hz(pcm: &[i16]) -> f64 {
     let crossings = pcm.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count();
     crossings as f64 / 2.0 / (pcm.len() as f64 / 48000.0)
@@ -848,8 +929,12 @@ pub async fn customer_calls(server: &Server, name: &str) -> Customer {
 }
 
 pub async fn customer_calls_at(addr: &str, name: &str) -> Customer {
+    customer_calls_with(addr, name, Layout::Talker).await
+}
+
+pub async fn customer_calls_with(addr: &str, name: &str, layout: Layout) -> Customer {
     let mut ws = Ws::connect_addr(addr).await;
-    let mut peer = Peer::new(Layout::Talker).await;
+    let mut peer = Peer::new(layout).await;
     let sdp = peer.offer().await;
     ws.request(json!({"type":"start_call","sdp":sdp,"caller":{"name":name,"topic":"billing"}}))
         .await;
@@ -886,7 +971,11 @@ pub fn librivox_48k(pause_ms: usize) -> Vec<i16> {
 
 /// The agent accepts `call_id` with a fresh peer; returns the peer once connected.
 pub async fn agent_accepts(agent: &mut Ws, call_id: &str) -> Peer {
-    let mut peer = Peer::new(Layout::Talker).await;
+    agent_accepts_with(agent, call_id, Layout::Talker).await
+}
+
+pub async fn agent_accepts_with(agent: &mut Ws, call_id: &str, layout: Layout) -> Peer {
+    let mut peer = Peer::new(layout).await;
     let sdp = peer.offer().await;
     agent
         .request(json!({"type":"accept","call_id":call_id,"sdp":sdp}))
@@ -899,13 +988,36 @@ pub async fn agent_accepts(agent: &mut Ws, call_id: &str) -> Peer {
 
 /// A connected call: customer and agent with media up.
 pub async fn connected_call(server: &Server, agent_user: &str) -> (Customer, Ws, Peer) {
+    connected_call_with(server, agent_user, Layout::Talker).await
+}
+
+/// A connected call whose customer and agent peers both have `layout`.
+pub async fn connected_call_with(
+    server: &Server,
+    agent_user: &str,
+    layout: Layout,
+) -> (Customer, Ws, Peer) {
     let mut agent = agent_available(server, agent_user).await;
-    let mut customer = customer_calls(server, "Test Caller").await;
+    let mut customer = customer_calls_with(&server.addr, "Test Caller", layout).await;
     let offer = agent.expect("call_offered").await;
     assert_eq!(offer["call_id"], customer.call_id.as_str());
-    let agent_peer = agent_accepts(&mut agent, &customer.call_id).await;
+    let agent_peer = agent_accepts_with(&mut agent, &customer.call_id, layout).await;
     customer.ws.wait_call_state("connected").await;
     (customer, agent, agent_peer)
+}
+
+/// Supervisor sam listens to `call_id` with a peer of `layout`; returns the session and the
+/// peer once its answer is applied (not waiting for media).
+pub async fn supervisor_listens(server: &Server, call_id: &str, layout: Layout) -> (Ws, Peer) {
+    let mut sup = Ws::connect(server).await;
+    sup.login("sam").await;
+    let mut peer = Peer::new(layout).await;
+    let sdp = peer.offer().await;
+    sup.request(json!({"type":"listen","call_id":call_id,"sdp":sdp}))
+        .await;
+    let answer = sup.expect("answer").await;
+    peer.apply_answer(&answer).await;
+    (sup, peer)
 }
 
 // ---- speech ---------------------------------------------------------------------------------

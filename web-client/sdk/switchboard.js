@@ -378,11 +378,14 @@ class CallParty extends SwitchboardClient {
     this.pc = this.link.pc;
     const audio = this.pc.addTransceiver(this.micTrack, { direction: 'sendrecv' });
     const video = this.pc.addTransceiver('video', { direction: 'sendrecv' });
+    // A second voice: a supervisor whispering to the agent, or barging in on the customer.
+    const second = this.pc.addTransceiver('audio', { direction: 'recvonly' });
     this._videoSender = video.sender;
     // The receivers' tracks exist from the start (muted until media flows), so attach them now
     // instead of waiting for ontrack, which depends on how the server labels its streams.
+    // Both voices play, mixed, through the one audio element.
     if (!this.audioElement) this.audioElement = new Audio();
-    attachStream(this.audioElement, new MediaStream([audio.receiver.track]));
+    attachStream(this.audioElement, new MediaStream([audio.receiver.track, second.receiver.track]));
     if (this.videoElement) attachStream(this.videoElement, new MediaStream([video.receiver.track]));
     return this.link.createOffer();
   }
@@ -567,7 +570,8 @@ export class SupervisorConsole extends SwitchboardClient {
     super(opts);
     this.user = null;
     this.dashboard = null;
-    this.listening = new Map(); // call_id -> {link, element, stream, customer, agent}
+    this.listening = new Map(); // call_id -> {link, element, stream, customer, agent, mode}
+    this.mic = null; // the microphone, opened on the first whisper or barge
     this.transcripts = new Map(); // call_id -> Transcript, for calls being watched
     this.pc = null; // the most recent listening peer connection
     this.on('dashboard', (d) => { this.dashboard = d; });
@@ -590,18 +594,20 @@ export class SupervisorConsole extends SwitchboardClient {
   }
 
   /**
-   * Listen to a call. The offer has two receive-only audio m-lines: the first carries the
-   * customer's voice, the second the agent's. Both play, mixed, through one audio element.
+   * Listen to a call. The offer has two audio m-lines: the first carries the customer's voice
+   * (and, later, sends the supervisor's microphone when they whisper or barge in: it is
+   * sendrecv with no track until then, so nothing is sent and no microphone is asked for), the
+   * second the agent's. Both play, mixed, through one audio element.
    */
   async listen(callId, audioElement) {
     if (this.listening.has(callId)) return;
     const link = new PeerLink(this);
-    const customer = link.pc.addTransceiver('audio', { direction: 'recvonly' });
+    const customer = link.pc.addTransceiver('audio', { direction: 'sendrecv' });
     const agent = link.pc.addTransceiver('audio', { direction: 'recvonly' });
     const element = audioElement || new Audio();
     const stream = new MediaStream([customer.receiver.track, agent.receiver.track]);
     attachStream(element, stream);
-    this.listening.set(callId, { link, element, stream, customer, agent });
+    this.listening.set(callId, { link, element, stream, customer, agent, mode: 'listen' });
     this.pc = link.pc;
     this.emit('listening', { call_id: callId, listening: true });
     try {
@@ -637,6 +643,31 @@ export class SupervisorConsole extends SwitchboardClient {
     return this.request({ type: 'unwatch_transcript', call_id: callId }, 'ok');
   }
 
+  /**
+   * Change how this supervisor takes part in a call they listen to: 'whisper' (only the agent
+   * hears them), 'barge' (the agent and the customer do) or 'listen' (nobody does). The
+   * microphone is opened on the first whisper or barge, and sends only in those modes.
+   * Resolves with the `supervision` confirmation; rejects with wrong_state when no agent is
+   * on the call yet.
+   */
+  async supervise(callId, mode) {
+    const entry = this.listening.get(callId);
+    if (!entry) throw new SwitchboardError('wrong_state', 'listen to the call first');
+    if (mode !== 'listen') {
+      if (!this.mic) {
+        const s = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true } });
+        this.mic = s.getAudioTracks()[0];
+      }
+      if (entry.customer.sender.track !== this.mic) await entry.customer.sender.replaceTrack(this.mic);
+    }
+    const done = await this.request({ type: 'supervise', call_id: callId, mode }, 'supervision',
+      (m) => m.call_id === callId && m.mode === mode);
+    entry.mode = mode;
+    if (mode === 'listen') await entry.customer.sender.replaceTrack(null);
+    this.emit('supervising', { call_id: callId, mode });
+    return done;
+  }
+
   /** Forget a listening session locally, without telling the server (it already knows). */
   forget(callId) {
     this._drop(callId);
@@ -653,6 +684,10 @@ export class SupervisorConsole extends SwitchboardClient {
     if (!entry) return;
     this.listening.delete(callId);
     entry.link.close();
+    if (this.mic && ![...this.listening.values()].some((e) => e.mode !== 'listen')) {
+      this.mic.stop();
+      this.mic = null;
+    }
     // The page may have pointed the element at another call since.
     if (entry.element.srcObject === entry.stream) entry.element.srcObject = null;
     this.emit('listening', { call_id: callId, listening: false });

@@ -112,7 +112,7 @@ fn unanswered_offer_times_out_to_next_agent_and_sets_first_away() {
     c.handle_timeout(now + Duration::from_secs(15));
     let outs = drain(&mut c);
     assert!(outs.iter().any(|o| matches!(o,
-        Output::ToAgent(x, ServerMessage::OfferWithdrawn { reason, .. }) if *x == a && reason == "timeout")));
+        Output::ToAgent(x, ServerMessage::OfferWithdrawn { reason, .. }) if *x == a && *reason == WithdrawReason::Timeout)));
     assert_eq!(offers_to(&outs), vec![(b, "c1".into())]);
     assert!(outs.iter().any(|o| matches!(o,
         Output::ToAgent(x, ServerMessage::AgentState { state: AgentStateName::Away, .. }) if *x == a)));
@@ -129,8 +129,12 @@ fn accept_then_media_connects_and_hang_up_wraps_up() {
     let a = available(&mut c, now, "a");
     let call: CallId = "c1".into();
     c.start_call(now, call.clone(), CallerInfo::default());
-    c.media_up(now + Duration::from_millis(300), &call, Party::Customer)
-        .unwrap();
+    c.media_up(
+        now + Duration::from_millis(300),
+        &call,
+        ParticipantKind::Customer,
+    )
+    .unwrap();
     c.accept(now + Duration::from_secs(2), &a, &call).unwrap();
     // Accepting twice is a state error.
     assert_eq!(
@@ -138,8 +142,12 @@ fn accept_then_media_connects_and_hang_up_wraps_up() {
         crate::ErrorCode::WrongState
     );
     drain(&mut c);
-    c.media_up(now + Duration::from_millis(2400), &call, Party::Agent)
-        .unwrap();
+    c.media_up(
+        now + Duration::from_millis(2400),
+        &call,
+        ParticipantKind::Agent,
+    )
+    .unwrap();
     let outs = drain(&mut c);
     assert!(outs.iter().any(|o| matches!(o,
         Output::Milestone(_, Milestone::TwoWay { since_accept }) if *since_accept == Duration::from_millis(400))));
@@ -181,12 +189,16 @@ fn only_the_assigned_agent_may_act_on_a_call() {
         crate::ErrorCode::Forbidden
     );
     c.accept(now, &a, &call).unwrap();
-    assert!(c.check_party(&call, Party::Agent, Some(&intruder)).is_err());
     assert!(c
-        .set_muted(&call, Party::Agent, Some(&intruder), true)
+        .check_party(&call, ParticipantKind::Agent, Some(&intruder))
         .is_err());
-    assert!(!c.is_muted(&call, Party::Agent));
-    assert!(c.check_party(&call, Party::Agent, Some(&a)).is_ok());
+    assert!(c
+        .set_muted(&call, ParticipantKind::Agent, Some(&intruder), true)
+        .is_err());
+    assert!(!c.is_muted(&call, ParticipantKind::Agent));
+    assert!(c
+        .check_party(&call, ParticipantKind::Agent, Some(&a))
+        .is_ok());
 }
 
 #[test]
@@ -297,4 +309,183 @@ fn the_dashboard_queue_shows_ringing_calls_too() {
         .map(|q| (q.call_id.clone(), q.position))
         .collect();
     assert_eq!(ids, vec![("c1".into(), 1), ("c2".into(), 2)]);
+}
+
+/// A connected call c1 with agent a, customer peer "pc" and agent peer "pa".
+fn talking(c: &mut CallCenter, now: Instant) -> (CallId, AgentId) {
+    let a = available(c, now, "a");
+    let call: CallId = "c1".into();
+    c.start_call(now, call.clone(), CallerInfo::default());
+    c.media_joined(&call, "pc".into(), Member::Customer)
+        .unwrap();
+    c.accept(now, &a, &call).unwrap();
+    c.media_joined(&call, "pa".into(), Member::Agent(a.clone()))
+        .unwrap();
+    c.media_up(now, &call, ParticipantKind::Customer).unwrap();
+    c.media_up(now, &call, ParticipantKind::Agent).unwrap();
+    drain(c);
+    (call, a)
+}
+
+fn last_route(outs: &[Output]) -> Option<Plan> {
+    outs.iter().rev().find_map(|o| match o {
+        Output::Route(_, p) => Some(p.clone()),
+        _ => None,
+    })
+}
+
+#[test]
+fn every_change_of_who_is_in_the_call_re_routes_it() {
+    let now = t0();
+    let mut c = CallCenter::new(CenterConfig::default());
+    let call: CallId = "c1".into();
+    c.start_call(now, call.clone(), CallerInfo::default());
+    drain(&mut c);
+    c.media_joined(&call, "pc".into(), Member::Customer)
+        .unwrap();
+    c.media_joined(&call, "bot".into(), Member::Bot).unwrap();
+    let plan = last_route(&drain(&mut c)).unwrap();
+    assert!(plan.hears(&"pc".into(), &"bot".into()));
+    // Joining an unknown call is refused.
+    assert!(c
+        .media_joined(&"nope".into(), "x".into(), Member::Bot)
+        .is_err());
+    c.media_left(&call, &"bot".into());
+    let plan = last_route(&drain(&mut c)).unwrap();
+    assert!(!plan.hears(&"pc".into(), &"bot".into()));
+}
+
+#[test]
+fn supervisor_modes_route_and_tell_the_agent() {
+    let now = t0();
+    let mut c = CallCenter::new(CenterConfig::default());
+    let (call, a) = talking(&mut c, now);
+    let sam = SupervisorId::from("sam");
+    c.supervisor_login(sam.clone());
+    // Not listening yet: refused.
+    assert_eq!(
+        c.set_supervisor_mode(&call, &sam, SupervisorMode::Whisper)
+            .unwrap_err()
+            .code(),
+        crate::ErrorCode::WrongState
+    );
+    c.start_listening(&call, &sam).unwrap();
+    c.media_joined(&call, "ps".into(), Member::Supervisor(sam.clone()))
+        .unwrap();
+    let plan = last_route(&drain(&mut c)).unwrap();
+    assert!(plan.hears(&"ps".into(), &"pc".into()));
+    assert!(!plan.hears(&"pa".into(), &"ps".into()));
+
+    c.set_supervisor_mode(&call, &sam, SupervisorMode::Whisper)
+        .unwrap();
+    let outs = drain(&mut c);
+    assert!(outs.iter().any(|o| matches!(o,
+        Output::ToAgent(x, ServerMessage::Supervision { mode: SupervisorMode::Whisper, .. }) if *x == a)));
+    let plan = last_route(&outs).unwrap();
+    assert!(plan.hears(&"pa".into(), &"ps".into()));
+    assert!(!plan.hears(&"pc".into(), &"ps".into()));
+
+    c.set_supervisor_mode(&call, &sam, SupervisorMode::Barge)
+        .unwrap();
+    let plan = last_route(&drain(&mut c)).unwrap();
+    assert!(plan.hears(&"pc".into(), &"ps".into()));
+    let ServerMessage::Dashboard { calls, .. } = c.dashboard(now) else {
+        panic!()
+    };
+    assert_eq!(calls[0].supervisors[0].mode, SupervisorMode::Barge);
+
+    // Stopping listening while barging: the agent is told, the supervisor leaves the plan.
+    c.stop_listening(&call, &sam).unwrap();
+    let outs = drain(&mut c);
+    assert!(outs.iter().any(|o| matches!(
+        o,
+        Output::ToAgent(
+            _,
+            ServerMessage::Supervision {
+                mode: SupervisorMode::Listen,
+                ..
+            }
+        )
+    )));
+    let plan = last_route(&outs).unwrap();
+    assert!(plan.route(&"ps".into()).is_none());
+    assert!(!plan.hears(&"pc".into(), &"ps".into()));
+}
+
+#[test]
+fn whisper_needs_an_agent_talking() {
+    let now = t0();
+    let mut c = CallCenter::new(CenterConfig::default());
+    let call: CallId = "c1".into();
+    c.start_call(now, call.clone(), CallerInfo::default());
+    let sam = SupervisorId::from("sam");
+    c.start_listening(&call, &sam).unwrap();
+    let e = c
+        .set_supervisor_mode(&call, &sam, SupervisorMode::Barge)
+        .unwrap_err();
+    assert_eq!(e.code(), crate::ErrorCode::WrongState);
+    assert_eq!(c.supervisor_mode(&call, &sam), Some(SupervisorMode::Listen));
+}
+
+#[test]
+fn the_media_failure_policy_lives_in_the_center() {
+    let now = t0();
+    // ICE failure of the agent: media_failed.
+    let mut c = CallCenter::new(CenterConfig::default());
+    let (call, _) = talking(&mut c, now);
+    c.media_lost(now, &call, &"pa".into(), MediaLoss::Failed)
+        .unwrap();
+    assert!(drain(&mut c).contains(&Output::CloseCall(call.clone(), EndReason::MediaFailed)));
+    // The customer said goodbye: customer_disconnected.
+    let mut c = CallCenter::new(CenterConfig::default());
+    let (call, _) = talking(&mut c, now);
+    c.media_lost(now, &call, &"pc".into(), MediaLoss::Left)
+        .unwrap();
+    assert!(drain(&mut c).contains(&Output::CloseCall(
+        call.clone(),
+        EndReason::CustomerDisconnected
+    )));
+    // A supervisor's media going away only stops their listening; an unknown peer changes
+    // nothing.
+    let mut c = CallCenter::new(CenterConfig::default());
+    let (call, _) = talking(&mut c, now);
+    let sam = SupervisorId::from("sam");
+    c.start_listening(&call, &sam).unwrap();
+    c.media_joined(&call, "ps".into(), Member::Supervisor(sam.clone()))
+        .unwrap();
+    drain(&mut c);
+    c.media_lost(now, &call, &"ps".into(), MediaLoss::Closed)
+        .unwrap();
+    let outs = drain(&mut c);
+    assert!(outs.contains(&Output::StopListening(call.clone(), sam.clone())));
+    assert!(!outs.iter().any(|o| matches!(o, Output::CloseCall(..))));
+    c.media_lost(now, &call, &"ghost".into(), MediaLoss::Failed)
+        .unwrap();
+    assert!(drain(&mut c).is_empty());
+    assert!(c.is_live(&call));
+}
+
+#[test]
+fn transcript_readers_are_the_agent_and_watching_supervisors() {
+    let now = t0();
+    let mut c = CallCenter::new(CenterConfig::default());
+    let (call, a) = talking(&mut c, now);
+    let sam = SupervisorId::from("sam");
+    c.supervisor_login(sam.clone());
+    assert_eq!(
+        c.transcript_readers(&call),
+        vec![Recipient::Agent(a.clone())]
+    );
+    c.watch_transcript(&call, &sam).unwrap();
+    assert_eq!(
+        c.transcript_readers(&call),
+        vec![
+            Recipient::Agent(a.clone()),
+            Recipient::Supervisor(sam.clone())
+        ]
+    );
+    assert!(c.watch_transcript(&"nope".into(), &sam).is_err());
+    // The supervisor's last session closes: they stop reading.
+    c.supervisor_logout(&sam);
+    assert_eq!(c.transcript_readers(&call), vec![Recipient::Agent(a)]);
 }

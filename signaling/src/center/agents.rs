@@ -1,0 +1,155 @@
+//! Agents: log in and out, choose availability, accept or decline what they are offered.
+
+use super::*;
+
+impl CallCenter {
+    /// An agent's session logged in. A new agent starts away.
+    pub fn agent_login(&mut self, now: Instant, agent: AgentId, name: String) {
+        let entry = self.agents.entry(agent.clone()).or_insert(Agent {
+            name,
+            state: AgentState::Away,
+            since: now,
+            sessions: 0,
+        });
+        entry.sessions += 1;
+        let msg = ServerMessage::AgentState {
+            state: entry.state.name(),
+            call_id: entry.state.call().cloned(),
+        };
+        self.outputs.push_back(Output::ToAgent(agent, msg));
+        self.outputs.push_back(Output::DashboardChanged);
+    }
+
+    /// An agent's session closed. With no session left the agent is away and any call they
+    /// were ringing for or talking on is dealt with.
+    pub fn agent_logout(&mut self, now: Instant, agent: &AgentId) {
+        let Some(a) = self.agents.get_mut(agent) else {
+            return;
+        };
+        a.sessions = a.sessions.saturating_sub(1);
+        if a.sessions > 0 {
+            return;
+        }
+        match a.state.clone() {
+            AgentState::Ringing(call) => {
+                self.withdraw_offer(now, &call, agent, WithdrawReason::AgentLeft);
+            }
+            AgentState::OnCall(call) => {
+                let _ = self.end_call(now, &call, EndReason::AgentDisconnected);
+            }
+            _ => {}
+        }
+        self.set_agent_state(now, agent, AgentState::Away);
+        self.outputs.push_back(Output::DashboardChanged);
+        self.dispatch(now);
+    }
+
+    /// The agent chose available or away.
+    pub fn set_availability(
+        &mut self,
+        now: Instant,
+        agent: &AgentId,
+        available: bool,
+    ) -> Result<()> {
+        let a = self
+            .agents
+            .get(agent)
+            .ok_or_else(|| SignalError::AgentNotFound(agent.clone()))?;
+        match a.state {
+            AgentState::Ringing(_) | AgentState::OnCall(_) => {
+                return Err(SignalError::AgentWrongState {
+                    state: a.state.label(),
+                    action: "change availability",
+                })
+            }
+            _ => {}
+        }
+        let next = if available {
+            AgentState::Available
+        } else {
+            AgentState::Away
+        };
+        self.set_agent_state(now, agent, next);
+        self.dispatch(now);
+        Ok(())
+    }
+
+    /// The agent accepts the call offered to them.
+    pub fn accept(&mut self, now: Instant, agent: &AgentId, call_id: &CallId) -> Result<()> {
+        self.check_offered(agent, call_id, "accept")?;
+        let call = self.call_mut(call_id)?;
+        call.state = CallState::Talking {
+            agent: agent.clone(),
+            accepted_at: now,
+            connected: false,
+        };
+        call.state_since = now;
+        self.queue.retain(|c| c != call_id);
+        self.set_agent_state(now, agent, AgentState::OnCall(call_id.clone()));
+        self.announce_queue();
+        self.maybe_connected(now, call_id);
+        Ok(())
+    }
+
+    /// The agent declines the call offered to them; it goes to the next agent.
+    pub fn decline(&mut self, now: Instant, agent: &AgentId, call_id: &CallId) -> Result<()> {
+        self.check_offered(agent, call_id, "decline")?;
+        self.withdraw_offer(now, call_id, agent, WithdrawReason::Declined);
+        self.set_agent_state(now, agent, AgentState::Available);
+        self.dispatch(now);
+        Ok(())
+    }
+
+    /// Whether `call_id` is ringing for `agent` (so the agent may accept or decline it).
+    pub fn check_offered(
+        &self,
+        agent: &AgentId,
+        call_id: &CallId,
+        action: &'static str,
+    ) -> Result<()> {
+        let call = self
+            .calls
+            .get(call_id)
+            .ok_or_else(|| SignalError::CallNotFound(call_id.clone()))?;
+        match &call.state {
+            CallState::Ringing { agent: a, .. } if a == agent => Ok(()),
+            CallState::Talking { agent: a, .. } if a == agent => Err(SignalError::CallWrongState {
+                call: call_id.clone(),
+                state: "already accepted",
+                action,
+            }),
+            _ => Err(SignalError::NotYourCall {
+                call: call_id.clone(),
+                agent: agent.clone(),
+            }),
+        }
+    }
+
+    /// Back to the queue (at its old place, the head) after a decline, timeout or agent drop.
+    pub(super) fn withdraw_offer(
+        &mut self,
+        now: Instant,
+        call_id: &CallId,
+        agent: &AgentId,
+        reason: WithdrawReason,
+    ) {
+        if let Some(call) = self.calls.get_mut(call_id) {
+            call.state = CallState::Queued;
+            call.state_since = now;
+            if reason == WithdrawReason::Declined {
+                call.declined_by.insert(agent.clone());
+            }
+        }
+        self.outputs.push_back(Output::ToAgent(
+            agent.clone(),
+            ServerMessage::OfferWithdrawn {
+                call_id: call_id.clone(),
+                reason,
+            },
+        ));
+        let msg = self.call_state_msg(call_id);
+        self.outputs
+            .push_back(Output::ToCustomer(call_id.clone(), msg));
+        self.outputs.push_back(Output::DashboardChanged);
+    }
+}

@@ -1,0 +1,317 @@
+//! The call center core: calls, agents, the queue and who is told what.
+//!
+//! `CallCenter` is sans-IO. The shell calls one method per event (a client request, a media
+//! event, the passing of time) with the current `Instant`, then drains [`Output`]s with
+//! [`CallCenter::poll_output`]. It owns no sockets and reads no clock, so routing, ring timeouts
+//! and wrap-up are tested with plain `Instant` arithmetic.
+//!
+//! It does not own media or authentication: the shell authenticates sessions and creates peer
+//! connections, and asks this core whether an action is allowed *before* touching media.
+//!
+//! Routing (one queue for now): calls wait in arrival order; the available agent who has been
+//! idle longest is offered the head call. A declined call is not offered to the same agent
+//! again while it waits. An offer not answered within `ring_timeout` is withdrawn, the agent is
+//! set away (a missed call means nobody is at the desk) and the call goes to the next agent.
+
+use crate::error::{Result, SignalError};
+use crate::ids::{
+    AgentId, CallId, ParticipantId, ParticipantKind, Plan, SupervisorId, SupervisorMode,
+};
+use crate::protocol::{
+    AgentStateName, AgentView, CallStateName, CallView, CallerInfo, EndReason, QueueEntryView,
+    SentimentView, ServerMessage, SupervisorView, WithdrawReason,
+};
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::time::{Duration, Instant};
+
+/// Tunables of the call center, with production defaults.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct CenterConfig {
+    /// How long an agent's phone rings before the call goes to the next agent (seconds).
+    pub ring_timeout_s: u64,
+    /// After a call an agent is in wrap-up; after this many seconds they become available again
+    /// by themselves. 0 means wrap-up lasts until the agent says they are ready.
+    pub wrap_up_s: u64,
+    /// Average handle time assumed before any call has completed (seconds), for wait estimates.
+    pub default_handle_time_s: u64,
+}
+
+impl Default for CenterConfig {
+    fn default() -> Self {
+        Self {
+            ring_timeout_s: 20,
+            wrap_up_s: 30,
+            default_handle_time_s: 180,
+        }
+    }
+}
+
+mod agents;
+pub mod audience;
+mod calls;
+mod queue;
+mod supervision;
+mod views;
+
+/// Who a participant in a call's media is, as the center knows them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Member {
+    Customer,
+    Agent(AgentId),
+    Supervisor(SupervisorId),
+    /// A server-side voice (the bot, an announcement).
+    Bot,
+}
+
+/// Someone the shell can deliver a message to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Recipient {
+    /// The customer of a call.
+    Customer(CallId),
+    /// Every session of an agent.
+    Agent(AgentId),
+    /// Every session of a supervisor.
+    Supervisor(SupervisorId),
+}
+
+/// How a participant's media was lost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MediaLoss {
+    /// ICE gave up: the network path failed.
+    Failed,
+    /// The connection was closed (by the stack, or under us).
+    Closed,
+    /// The participant said goodbye (RTCP BYE): they left.
+    Left,
+}
+
+/// Something the shell must do: deliver a message, or tear down a call's media.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Output {
+    ToCustomer(CallId, ServerMessage),
+    ToAgent(AgentId, ServerMessage),
+    ToSupervisor(SupervisorId, ServerMessage),
+    /// The call ended: close its room and every peer in it.
+    CloseCall(CallId, EndReason),
+    /// A supervisor stopped listening: close that supervisor's peer in the call's room.
+    StopListening(CallId, SupervisorId),
+    /// Who hears whom in the call changed: hand this plan to the call's media room.
+    Route(CallId, Plan),
+    /// The supervisors' live view changed; the shell sends [`CallCenter::dashboard`] to them.
+    DashboardChanged,
+    /// A call reached a milestone the shell measures (setup times, metrics).
+    Milestone(CallId, Milestone),
+}
+
+/// Points in a call's life the shell turns into metrics.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Milestone {
+    /// The customer's media connected; `since_start` is offer-to-connected.
+    CustomerMediaUp {
+        since_start: Duration,
+    },
+    /// Both sides' media are up after an accept; `since_accept` is accept-to-two-way-audio.
+    TwoWay {
+        since_accept: Duration,
+    },
+    Ended {
+        duration: Duration,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum CallState {
+    Queued,
+    Ringing {
+        agent: AgentId,
+        deadline: Instant,
+    },
+    /// Accepted by `agent`; `connected` once both sides' media are up.
+    Talking {
+        agent: AgentId,
+        accepted_at: Instant,
+        connected: bool,
+    },
+    Ended,
+}
+
+impl CallState {
+    fn name(&self) -> CallStateName {
+        match self {
+            CallState::Queued => CallStateName::Queued,
+            CallState::Ringing { .. } => CallStateName::Ringing,
+            CallState::Talking {
+                connected: true, ..
+            } => CallStateName::Connected,
+            // Accepted but media not both up yet: the customer still hears it ringing.
+            CallState::Talking { .. } => CallStateName::Ringing,
+            CallState::Ended => CallStateName::Ended,
+        }
+    }
+
+    fn label(&self) -> &'static str {
+        match self {
+            CallState::Queued => "queued",
+            CallState::Ringing { .. } => "ringing",
+            CallState::Talking { .. } => "talking",
+            CallState::Ended => "ended",
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Call {
+    caller: CallerInfo,
+    state: CallState,
+    started: Instant,
+    state_since: Instant,
+    declined_by: HashSet<AgentId>,
+    customer_media: bool,
+    agent_media: bool,
+    customer_muted: bool,
+    agent_muted: bool,
+    listeners: BTreeMap<SupervisorId, SupervisorMode>,
+    /// The call's participants in media, in the order they joined.
+    members: Vec<(ParticipantId, Member)>,
+    /// Supervisors reading the call's transcript live.
+    watchers: std::collections::BTreeSet<SupervisorId>,
+    sentiment: Option<SentimentView>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum AgentState {
+    Away,
+    Available,
+    Ringing(CallId),
+    OnCall(CallId),
+    WrapUp { until: Option<Instant> },
+}
+
+impl AgentState {
+    fn name(&self) -> AgentStateName {
+        match self {
+            AgentState::Away => AgentStateName::Away,
+            AgentState::Available => AgentStateName::Available,
+            AgentState::Ringing(_) => AgentStateName::Ringing,
+            AgentState::OnCall(_) => AgentStateName::OnCall,
+            AgentState::WrapUp { .. } => AgentStateName::WrapUp,
+        }
+    }
+    fn label(&self) -> &'static str {
+        match self {
+            AgentState::Away => "away",
+            AgentState::Available => "available",
+            AgentState::Ringing(_) => "ringing",
+            AgentState::OnCall(_) => "on a call",
+            AgentState::WrapUp { .. } => "in wrap-up",
+        }
+    }
+    fn call(&self) -> Option<&CallId> {
+        match self {
+            AgentState::Ringing(c) | AgentState::OnCall(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Agent {
+    name: String,
+    state: AgentState,
+    since: Instant,
+    /// Number of open sessions logged in as this agent (a second tab, a reconnect).
+    sessions: usize,
+}
+
+/// Counts of calls and agents by state, for gauges.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Census {
+    pub calls_queued: usize,
+    pub calls_ringing: usize,
+    pub calls_connected: usize,
+    pub agents: BTreeMap<&'static str, usize>,
+}
+
+/// The call center state machine. See the module docs.
+#[derive(Debug)]
+pub struct CallCenter {
+    config: CenterConfig,
+    calls: BTreeMap<CallId, Call>,
+    queue: VecDeque<CallId>,
+    agents: BTreeMap<AgentId, Agent>,
+    supervisors: BTreeMap<SupervisorId, usize>,
+    outputs: VecDeque<Output>,
+    handle_times: VecDeque<Duration>,
+}
+
+impl CallCenter {
+    pub fn new(config: CenterConfig) -> Self {
+        Self {
+            config,
+            calls: BTreeMap::new(),
+            queue: VecDeque::new(),
+            agents: BTreeMap::new(),
+            supervisors: BTreeMap::new(),
+            outputs: VecDeque::new(),
+            handle_times: VecDeque::new(),
+        }
+    }
+
+    pub fn config(&self) -> &CenterConfig {
+        &self.config
+    }
+
+    /// Next output for the shell, if any.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// The earliest instant at which [`CallCenter::handle_timeout`] has work to do.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let rings = self.calls.values().filter_map(|c| match &c.state {
+            CallState::Ringing { deadline, .. } => Some(*deadline),
+            _ => None,
+        });
+        let wraps = self.agents.values().filter_map(|a| match a.state {
+            AgentState::WrapUp { until } => until,
+            _ => None,
+        });
+        rings.chain(wraps).min()
+    }
+
+    /// Ring timeouts and wrap-up ends that are due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let due: Vec<(CallId, AgentId)> = self
+            .calls
+            .iter()
+            .filter_map(|(id, c)| match &c.state {
+                CallState::Ringing { agent, deadline } if *deadline <= now => {
+                    Some((id.clone(), agent.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        for (call, agent) in due {
+            self.withdraw_offer(now, &call, &agent, WithdrawReason::Timeout);
+            self.set_agent_state(now, &agent, AgentState::Away);
+        }
+        let wrapped: Vec<AgentId> = self
+            .agents
+            .iter()
+            .filter(|(_, a)| matches!(a.state, AgentState::WrapUp { until: Some(t) } if t <= now))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for a in wrapped {
+            self.set_agent_state(now, &a, AgentState::Available);
+        }
+        self.dispatch(now);
+    }
+}
+
+fn secs(d: Duration) -> f64 {
+    (d.as_secs_f64() * 10.0).round() / 10.0
+}
+
+#[cfg(test)]
+mod tests;

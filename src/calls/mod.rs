@@ -1,0 +1,61 @@
+//! Joining and leaving calls, for any participant: the sagas that create media and tell the
+//! call center, with compensation when a step fails. A WebSocket session calls them for a
+//! browser; a server-side participant (the queue announcement, later the bot) uses the same
+//! code without a socket ([`voice`]).
+
+pub mod setup;
+pub mod voice;
+
+use media::MediaError;
+use signaling::{ErrorCode, SignalError};
+use std::time::Duration;
+
+/// A refused request: nothing changed. Sessions turn it into an `error` frame.
+#[derive(Debug)]
+pub struct Refusal {
+    pub code: ErrorCode,
+    pub message: String,
+    pub retry_after: Option<Duration>,
+}
+
+impl Refusal {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// `rate_limited`, with when to try again.
+    pub fn retry(message: impl Into<String>, after: Duration) -> Self {
+        Self {
+            code: ErrorCode::RateLimited,
+            message: message.into(),
+            retry_after: Some(after),
+        }
+    }
+}
+
+impl From<SignalError> for Refusal {
+    fn from(e: SignalError) -> Self {
+        Self::new(e.code(), e.to_string())
+    }
+}
+
+impl From<MediaError> for Refusal {
+    fn from(e: MediaError) -> Self {
+        match e {
+            MediaError::BadSdp(_) | MediaError::BadCandidate(_) => {
+                Self::new(ErrorCode::BadSdp, e.to_string())
+            }
+            MediaError::RoomNotFound(_) | MediaError::ParticipantNotFound(_) => {
+                Self::new(ErrorCode::NotFound, e.to_string())
+            }
+            other => {
+                tracing::error!("media: {other}");
+                Self::new(ErrorCode::Internal, "media setup failed")
+            }
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! The join sagas of browser participants. Each checks with the call center before touching
+//! media, creates the peer connection, then commits in the center; when the commit is refused
+//! (the call moved on while media was negotiated) the peer is closed again, so a refused
+//! request leaves nothing behind.
+
+use super::Refusal;
+use crate::app::{App, PeerInfo};
+use signaling::center::CallCenter;
+use signaling::center::Member;
+use signaling::protocol::{CallerInfo, EndReason, IceCandidate, ServerMessage};
+use signaling::{
+    AgentId, CallId, ErrorCode, ParticipantId, ParticipantKind, SessionId, SupervisorId,
+    SupervisorMode,
+};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Answer `sdp` with a new peer of `session` in the call's room, and remember who owns it.
+async fn join(
+    app: &App,
+    session: &SessionId,
+    call_id: &CallId,
+    member: Member,
+    sdp: &str,
+) -> Result<(ParticipantId, String), Refusal> {
+    let kind = match &member {
+        Member::Customer => ParticipantKind::Customer,
+        Member::Agent(_) => ParticipantKind::Agent,
+        Member::Supervisor(s) => ParticipantKind::Supervisor(
+            app.center
+                .lock()
+                .expect("center lock")
+                .supervisor_mode(call_id, s)
+                .unwrap_or_default(),
+        ),
+        Member::Bot => ParticipantKind::Bot,
+    };
+    let peer_id = ParticipantId::random();
+    let (_, answer) = app
+        .sfu
+        .join(call_id, peer_id.clone(), kind, sdp, app.media_tx.clone())
+        .await?;
+    app.peers.insert(
+        peer_id.clone(),
+        PeerInfo {
+            call: call_id.clone(),
+            member,
+            session: session.clone(),
+        },
+    );
+    Ok((peer_id, answer))
+}
+
+/// Commit a peer that joined the room in the call center. When the center refuses (the call
+/// moved on while media was negotiated) the peer is closed again; else the SDP answer goes to
+/// `session` first, then whatever the center said.
+fn commit(
+    app: &App,
+    session: &SessionId,
+    call_id: &CallId,
+    (peer_id, sdp): (ParticipantId, String),
+    step: impl FnOnce(&mut CallCenter, Instant) -> signaling::error::Result<()>,
+) -> Result<(), Refusal> {
+    let (r, outputs) = app.center_step(step);
+    if let Err(e) = r {
+        app.deliver(outputs);
+        app.drop_peer(&peer_id);
+        return Err(e.into());
+    }
+    app.send(
+        session,
+        &ServerMessage::Answer {
+            call_id: call_id.clone(),
+            peer_id,
+            sdp,
+        },
+    );
+    app.deliver(outputs);
+    Ok(())
+}
+
+/// A customer calls: a room, the customer's peer, the call in the queue, speech, and the
+/// queue announcement. The answer goes to `session` before anything the center says.
+pub async fn start_call(
+    app: &Arc<App>,
+    session: &SessionId,
+    caller: CallerInfo,
+    language: String,
+    sdp: &str,
+) -> Result<CallId, Refusal> {
+    let call_id = CallId::random();
+    app.sfu.open_room(&call_id)?;
+    let joined = match join(app, session, &call_id, Member::Customer, sdp).await {
+        Ok(joined) => joined,
+        Err(e) => {
+            // The room was opened for this call only.
+            let sfu = app.sfu.clone();
+            let room = call_id.clone();
+            tokio::spawn(async move { sfu.close_room(&room).await });
+            return Err(e);
+        }
+    };
+    app.bind_customer(call_id.clone(), session.clone());
+    app.start_speech(&call_id, &language);
+    if let Err(e) = app.store.call_started(
+        call_id.as_str(),
+        &serde_json::to_string(&caller).unwrap_or_default(),
+    ) {
+        tracing::error!("store: {e:#}");
+    }
+    let (cid, pid) = (call_id.clone(), joined.0.clone());
+    commit(app, session, &call_id, joined, |c, now| {
+        c.start_call(now, cid.clone(), caller);
+        c.media_joined(&cid, pid, Member::Customer)
+    })?;
+    if app.with_center(|c, _| c.agent_of(&call_id).is_none() && c.is_live(&call_id)) {
+        super::voice::start_announcement(app, &call_id);
+    }
+    tracing::info!(call_id = %call_id, "call started");
+    Ok(call_id)
+}
+
+/// An agent accepts the call offered to them, with their peer's offer.
+pub async fn accept(
+    app: &Arc<App>,
+    session: &SessionId,
+    agent: &AgentId,
+    call_id: &CallId,
+    sdp: &str,
+) -> Result<(), Refusal> {
+    // Check before touching media; checked again atomically when accepting.
+    app.with_center(|c, _| c.check_offered(agent, call_id, "accept"))?;
+    let joined = join(app, session, call_id, Member::Agent(agent.clone()), sdp).await?;
+    let pid = joined.0.clone();
+    // Refused if the offer timed out or was withdrawn while we set up media.
+    commit(app, session, call_id, joined, |c, now| {
+        c.accept(now, agent, call_id)?;
+        c.media_joined(call_id, pid, Member::Agent(agent.clone()))
+    })?;
+    super::voice::stop_announcement(app, call_id);
+    if let Err(e) = app.store.call_answered(call_id.as_str(), agent.as_str()) {
+        tracing::error!("store: {e:#}");
+    }
+    // What the customer said before the agent picked up (in the queue, or to the bot).
+    if app.speech.is_some() {
+        match app.store.transcript(call_id.as_str()) {
+            Ok(Some(utterances)) if !utterances.is_empty() => app.send(
+                session,
+                &ServerMessage::TranscriptHistory {
+                    call_id: call_id.clone(),
+                    utterances,
+                },
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::error!(call_id = %call_id, "store: {e:#}"),
+        }
+    }
+    tracing::info!(call_id = %call_id, agent = %agent, "accepted");
+    Ok(())
+}
+
+/// A supervisor starts listening to a call, with their peer's offer.
+pub async fn listen(
+    app: &Arc<App>,
+    session: &SessionId,
+    sup: &SupervisorId,
+    call_id: &CallId,
+    sdp: &str,
+) -> Result<(), Refusal> {
+    app.with_center(|c, _| c.check_listen(call_id, sup))?;
+    let member = Member::Supervisor(sup.clone());
+    let joined = join(app, session, call_id, member.clone(), sdp).await?;
+    let pid = joined.0.clone();
+    commit(app, session, call_id, joined, |c, _| {
+        c.start_listening(call_id, sup)?;
+        c.media_joined(call_id, pid, member)
+    })?;
+    tracing::info!(call_id = %call_id, supervisor = %sup, "listening");
+    Ok(())
+}
+
+/// A listening supervisor whispers to the agent, barges in, or goes back to listening.
+pub fn supervise(
+    app: &App,
+    sup: &SupervisorId,
+    call_id: &CallId,
+    mode: SupervisorMode,
+) -> Result<(), Refusal> {
+    app.with_center(|c, _| c.set_supervisor_mode(call_id, sup, mode))?;
+    tracing::info!(call_id = %call_id, supervisor = %sup, mode = mode.as_str(), "supervision");
+    Ok(())
+}
+
+/// Apply a trickled candidate to one of `session`'s own peers.
+pub async fn ice_candidate(
+    app: &App,
+    session: &SessionId,
+    peer_id: &ParticipantId,
+    c: IceCandidate,
+) -> Result<(), Refusal> {
+    let not_found = || Refusal::new(ErrorCode::NotFound, format!("peer {peer_id} not found"));
+    let info = app
+        .peers
+        .get(peer_id)
+        .map(|p| p.clone())
+        .filter(|p| &p.session == session)
+        .ok_or_else(not_found)?;
+    let room = app
+        .sfu
+        .find_room(&info.call)
+        .ok_or_else(|| Refusal::new(ErrorCode::NotFound, "call has ended"))?;
+    let peer = room.peer(peer_id).ok_or_else(not_found)?;
+    peer.add_ice_candidate(webrtc::peer_connection::RTCIceCandidateInit {
+        candidate: c.candidate,
+        sdp_mid: c.sdp_mid,
+        sdp_mline_index: c.sdp_mline_index,
+        ..Default::default()
+    })
+    .await?;
+    Ok(())
+}
+
+/// A session closed: every peer it owns goes, each from its own call. An agent's call cannot
+/// go on without the agent's media (another tab of the same agent has none); a supervisor's
+/// listening ends; a customer's call ends.
+pub fn session_closed(app: &App, session: &SessionId) {
+    let owned: Vec<(ParticipantId, PeerInfo)> = app
+        .peers
+        .iter()
+        .filter(|e| &e.value().session == session)
+        .map(|e| (e.key().clone(), e.value().clone()))
+        .collect();
+    for (id, p) in owned {
+        match &p.member {
+            Member::Agent(_) => {
+                let _ = app
+                    .with_center(|c, now| c.end_call(now, &p.call, EndReason::AgentDisconnected));
+            }
+            Member::Supervisor(sup) => {
+                let _ = app.with_center(|c, _| c.stop_listening(&p.call, sup));
+            }
+            Member::Customer => {
+                let _ = app.with_center(|c, now| {
+                    c.end_call(now, &p.call, EndReason::CustomerDisconnected)
+                });
+            }
+            Member::Bot => {}
+        }
+        app.drop_peer(&id);
+    }
+}

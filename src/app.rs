@@ -299,6 +299,7 @@ impl App {
                     let member = Member::Supervisor(sup);
                     self.drop_peers(|p| p.call == call && p.member == member);
                 }
+                Output::Mute(call, party, muted) => self.mute_media(&call, party, muted),
                 Output::Route(call, plan) => {
                     if let Some(room) = self.sfu.find_room(&call) {
                         room.set_plan(plan);
@@ -374,7 +375,7 @@ impl App {
     }
 
     /// Mute or unmute a party's audio in the media layer.
-    pub fn mute_media(&self, call: &CallId, party: ParticipantKind, muted: bool) {
+    fn mute_media(&self, call: &CallId, party: ParticipantKind, muted: bool) {
         let Some(room) = self.sfu.find_room(call) else {
             return;
         };

@@ -6,13 +6,12 @@
 //! over channels. A refused request gets an `error` frame for this session only.
 
 use crate::app::{App, Outbound};
-use crate::calls::{setup, Refusal};
+use crate::calls::{setup, Identity, Refusal};
 use crate::store::AccountRole;
 use axum::extract::ws::{Message, WebSocket};
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use signaling::protocol::{
-    parse_client_frame, AgentAvailability, ClientMessage, EndReason, ServerMessage,
-    PROTOCOL_VERSION,
+    parse_client_frame, AgentAvailability, ClientMessage, ServerMessage, PROTOCOL_VERSION,
 };
 use signaling::{AgentId, CallId, ErrorCode, SessionId, SupervisorId};
 use std::sync::atomic::Ordering;
@@ -21,15 +20,6 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 use vocab::ParticipantKind;
-
-/// Who is on the other end of a session.
-#[derive(Clone, Debug, PartialEq)]
-enum Identity {
-    Anonymous,
-    Customer(CallId),
-    Agent(AgentId),
-    Supervisor(SupervisorId),
-}
 
 type Reply = Result<(), Refusal>;
 
@@ -225,19 +215,12 @@ impl Session {
                 let (party, agent) = self.party_for(&call_id)?;
                 self.app
                     .with_center(|c, _| c.set_muted(&call_id, party, agent.as_ref(), muted))?;
-                self.app.mute_media(&call_id, party, muted);
                 Ok(())
             }
             ClientMessage::HangUp { call_id } => {
                 let (party, agent) = self.party_for(&call_id)?;
-                let reason = match party {
-                    ParticipantKind::Customer => EndReason::CustomerHungUp,
-                    _ => EndReason::AgentHungUp,
-                };
-                self.app.with_center(|c, now| {
-                    c.check_party(&call_id, party, agent.as_ref())?;
-                    c.end_call(now, &call_id, reason)
-                })?;
+                self.app
+                    .with_center(|c, now| c.hang_up(now, &call_id, party, agent.as_ref()))?;
                 Ok(())
             }
             ClientMessage::SetState { state } => {
@@ -489,25 +472,8 @@ impl Session {
 
     /// The session closed: whatever it was doing ends cleanly.
     fn cleanup(&mut self) {
-        let id = self.id.clone();
-        match std::mem::replace(&mut self.identity, Identity::Anonymous) {
-            Identity::Anonymous => {}
-            Identity::Customer(call) => {
-                let _ = self
-                    .app
-                    .with_center(|c, now| c.end_call(now, &call, EndReason::CustomerDisconnected));
-                self.app.unbind_customer(&call);
-            }
-            Identity::Agent(agent) => {
-                self.app.unbind_agent(&agent, &id);
-                self.app.with_center(|c, now| c.agent_logout(now, &agent));
-            }
-            Identity::Supervisor(sup) => {
-                self.app.unbind_supervisor(&sup, &id);
-                self.app.with_center(|c, _| c.supervisor_logout(&sup));
-            }
-        }
-        setup::session_closed(&self.app, &id);
+        let who = std::mem::replace(&mut self.identity, Identity::Anonymous);
+        setup::session_closed(&self.app, &self.id, who);
     }
 }
 

@@ -10,6 +10,16 @@ use media::MediaError;
 use signaling::{ErrorCode, SignalError};
 use std::time::Duration;
 
+/// Who is on the other end of a session: what its closing has to undo.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Identity {
+    Anonymous,
+    /// A customer, with their (latest) call.
+    Customer(signaling::CallId),
+    Agent(signaling::AgentId),
+    Supervisor(signaling::SupervisorId),
+}
+
 /// A refused request: nothing changed. Sessions turn it into an `error` frame.
 #[derive(Debug)]
 pub struct Refusal {

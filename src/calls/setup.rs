@@ -220,10 +220,28 @@ pub async fn ice_candidate(
     Ok(())
 }
 
-/// A session closed: every peer it owns goes, each from its own call. An agent's call cannot
-/// go on without the agent's media (another tab of the same agent has none); a supervisor's
-/// listening ends; a customer's call ends.
-pub fn session_closed(app: &App, session: &SessionId) {
+/// A session closed. Its customer's call ends; an agent or supervisor with no session left is
+/// logged out (an agent's ringing or live call is dealt with by the center). Every peer the
+/// session owns goes, each from its own call: an agent's call cannot go on without the agent's
+/// media (another tab of the same agent has none), and a supervisor's listening ends.
+pub fn session_closed(app: &App, session: &SessionId, who: super::Identity) {
+    use super::Identity;
+    match who {
+        Identity::Anonymous => {}
+        Identity::Customer(call) => {
+            let _ =
+                app.with_center(|c, now| c.end_call(now, &call, EndReason::CustomerDisconnected));
+            app.unbind_customer(&call);
+        }
+        Identity::Agent(agent) => {
+            app.unbind_agent(&agent, session);
+            app.with_center(|c, now| c.agent_logout(now, &agent));
+        }
+        Identity::Supervisor(sup) => {
+            app.unbind_supervisor(&sup, session);
+            app.with_center(|c, _| c.supervisor_logout(&sup));
+        }
+    }
     let owned: Vec<(ParticipantId, PeerInfo)> = app
         .peers
         .iter()

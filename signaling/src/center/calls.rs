@@ -97,6 +97,8 @@ impl CallCenter {
             ParticipantKind::Customer => call.customer_muted = muted,
             _ => call.agent_muted = muted,
         }
+        self.outputs
+            .push_back(Output::Mute(call_id.clone(), party, muted));
         let msg = ServerMessage::PeerMuted {
             call_id: call_id.clone(),
             role: party.as_str().into(),
@@ -113,6 +115,22 @@ impl CallCenter {
                 .push_back(Output::ToCustomer(call_id.clone(), msg)),
         }
         Ok(())
+    }
+
+    /// The customer or the agent hangs up: the call ends for everyone, with a reason naming who.
+    pub fn hang_up(
+        &mut self,
+        now: Instant,
+        call_id: &CallId,
+        party: ParticipantKind,
+        agent: Option<&AgentId>,
+    ) -> Result<()> {
+        self.check_party(call_id, party, agent)?;
+        let reason = match party {
+            ParticipantKind::Customer => EndReason::CustomerHungUp,
+            _ => EndReason::AgentHungUp,
+        };
+        self.end_call(now, call_id, reason)
     }
 
     /// Checks that `party` (the customer, or the agent `agent`) belongs to the live call.

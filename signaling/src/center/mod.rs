@@ -98,6 +98,8 @@ pub enum Output {
     StopListening(CallId, SupervisorId),
     /// Who hears whom in the call changed: hand this plan to the call's media room.
     Route(CallId, Plan),
+    /// Stop (or resume) forwarding a party's audio to anyone.
+    Mute(CallId, ParticipantKind, bool),
     /// The supervisors' live view changed; the shell sends [`CallCenter::dashboard`] to them.
     DashboardChanged,
     /// A call reached a milestone the shell measures (setup times, metrics).

@@ -489,3 +489,23 @@ fn transcript_readers_are_the_agent_and_watching_supervisors() {
     c.supervisor_logout(&sam);
     assert_eq!(c.transcript_readers(&call), vec![Recipient::Agent(a)]);
 }
+
+#[test]
+fn mute_and_hang_up_are_decided_here() {
+    let now = t0();
+    let mut c = CallCenter::new(CenterConfig::default());
+    let (call, a) = talking(&mut c, now);
+    c.set_muted(&call, ParticipantKind::Agent, Some(&a), true)
+        .unwrap();
+    let outs = drain(&mut c);
+    assert!(outs.contains(&Output::Mute(call.clone(), ParticipantKind::Agent, true)));
+    // Another agent may neither mute nor hang up this call.
+    let intruder = AgentId::from("mallory");
+    assert!(c
+        .hang_up(now, &call, ParticipantKind::Agent, Some(&intruder))
+        .is_err());
+    assert!(c.is_live(&call));
+    c.hang_up(now, &call, ParticipantKind::Customer, None)
+        .unwrap();
+    assert!(drain(&mut c).contains(&Output::CloseCall(call, EndReason::CustomerHungUp)));
+}

@@ -26,7 +26,7 @@ async fn audio_flows_by_role() {
 
     // A supervisor listens; its own microphone sends a third tone that must reach nobody.
     let (_sup, sup_peer) =
-        supervisor_listens(&server, &customer.call_id, Layout::MicAndTwoSlots).await;
+        supervisor_listens(&server.addr, &customer.call_id, Layout::MicAndTwoSlots).await;
     sup_peer.wait_connected().await;
     let _s = sup_peer.start_tone(SUPERVISOR_HZ).await;
 

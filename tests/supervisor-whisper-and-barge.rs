@@ -38,7 +38,8 @@ async fn listen_whisper_barge_listen() {
     let e = sup.expect_error("wrong_state").await;
     assert_eq!(e["re"], 1);
     drop(sup);
-    let (mut sup, sup_peer) = supervisor_listens(&server, &call_id, Layout::MicAndTwoSlots).await;
+    let (mut sup, sup_peer) =
+        supervisor_listens(&server.addr, &call_id, Layout::MicAndTwoSlots).await;
     sup_peer.wait_connected().await;
     let _s = sup_peer.start_tone(SUPERVISOR_HZ).await;
     sup_peer.wait_tone(0, CUSTOMER_HZ).await;
@@ -101,7 +102,7 @@ async fn whisper_needs_an_agent_on_the_call() {
     let customer = customer_calls(&server, "Waiting Caller").await;
     customer.peer.wait_connected().await;
     let (mut sup, _sup_peer) =
-        supervisor_listens(&server, &customer.call_id, Layout::MicAndTwoSlots).await;
+        supervisor_listens(&server.addr, &customer.call_id, Layout::MicAndTwoSlots).await;
     sup.send(json!({"type":"supervise","id":2,"call_id":customer.call_id,"mode":"barge"}))
         .await;
     let e = sup.expect_error("wrong_state").await;

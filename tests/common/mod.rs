@@ -263,11 +263,16 @@ impl Server {
 
     /// Create an agent account (password "demo") in the running server's database.
     pub fn add_agent(&self, username: &str) {
+        self.add_user(username, "agent");
+    }
+
+    /// Create an account of `role` (agent or supervisor; password "demo").
+    pub fn add_user(&self, username: &str, role: &str) {
         let status = Command::new(env!("CARGO_BIN_EXE_switchboard"))
             .args([
                 "add-user",
                 "--role",
-                "agent",
+                role,
                 "--password",
                 "demo",
                 "--username",
@@ -1006,11 +1011,20 @@ pub async fn connected_call_with(
     (customer, agent, agent_peer)
 }
 
-/// Supervisor sam listens to `call_id` with a peer of `layout`; returns the session and the
-/// peer once its answer is applied (not waiting for media).
-pub async fn supervisor_listens(server: &Server, call_id: &str, layout: Layout) -> (Ws, Peer) {
-    let mut sup = Ws::connect(server).await;
-    sup.login("sam").await;
+/// Supervisor sam listens to `call_id` at the server at `addr` with a peer of `layout`;
+/// returns the session and the peer once its answer is applied (not waiting for media).
+pub async fn supervisor_listens(addr: &str, call_id: &str, layout: Layout) -> (Ws, Peer) {
+    supervisor_listens_as(addr, "sam", call_id, layout).await
+}
+
+pub async fn supervisor_listens_as(
+    addr: &str,
+    user: &str,
+    call_id: &str,
+    layout: Layout,
+) -> (Ws, Peer) {
+    let mut sup = Ws::connect_addr(addr).await;
+    sup.login(user).await;
     let mut peer = Peer::new(layout).await;
     let sdp = peer.offer().await;
     sup.request(json!({"type":"listen","call_id":call_id,"sdp":sdp}))

@@ -141,13 +141,15 @@ impl Room {
     /// Remove a voice; `false` if there was none with that id.
     pub fn remove_voice(&self, participant: &ParticipantId) -> bool {
         let mut st = self.state.lock().expect("lock");
-        let before = st.voices.len();
-        st.voices.retain(|v| v.id() != participant);
-        let removed = st.voices.len() != before;
-        if removed {
-            Self::rewire_locked(&mut st);
-        }
-        removed
+        let Some(i) = st.voices.iter().position(|v| v.id() == participant) else {
+            return false;
+        };
+        let v = st.voices.remove(i);
+        v.stop();
+        v.source.set_subscribers(vec![]);
+        v.source.set_taps(vec![]);
+        Self::rewire_locked(&mut st);
+        true
     }
 
     /// End the room: nothing may join it again. Returns its peers, to be closed.
@@ -155,7 +157,13 @@ impl Room {
         let mut st = self.state.lock().expect("lock");
         st.ended = true;
         let peers = std::mem::take(&mut st.peers);
-        st.voices.clear();
+        // A voice may outlive the room in its owner's hands: silence it and let go of the
+        // slots it fed.
+        for v in std::mem::take(&mut st.voices) {
+            v.stop();
+            v.source.set_subscribers(vec![]);
+            v.source.set_taps(vec![]);
+        }
         st.taps.clear();
         for p in &peers {
             for s in p.sources() {

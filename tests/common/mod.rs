@@ -796,7 +796,8 @@ impl Peer {
     }
 
     /// What arrived on the server's slot `slot` so far.
-    /// How many audio m-lines the server's answer sends on (slots it negotiated for us).
+    /// How many audio m-lines of the server's answer carry a server track (the slots it
+    /// negotiated for us).
     pub async fn audio_slots(&self) -> usize {
         let sdp = self
             .pc
@@ -809,7 +810,8 @@ impl Peer {
         for line in sdp.lines() {
             if line.starts_with("m=") {
                 in_audio = line.starts_with("m=audio");
-            } else if in_audio && (line == "a=sendrecv" || line == "a=sendonly") {
+            } else if in_audio && line.starts_with("a=msid:") {
+                // A server track is attached to this m-line: a slot.
                 n += 1;
             }
         }

@@ -3,10 +3,12 @@
 //! and metrics). Media events and speech results go in as center inputs; what a call does is
 //! decided there, not here. The join sagas that create media live in [`crate::calls`].
 //!
-//! The call center is a plain struct behind a `std::sync::Mutex` that is never held across an
-//! `.await`; every change goes through [`App::with_center`], which drains the center's outputs
-//! and delivers them after the lock is released.
+//! The call center lives in its own task ([`crate::calls::driver`]); everyone holds a
+//! [`Center`] handle that sends it inputs and reads. That task calls [`App::deliver`] with what
+//! the center produced.
 
+use crate::calls::driver::Center;
+use crate::calls::present;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::speech::live::{FinalUtterance, LiveSpeech, SpeechSink, TranscriptEvent};
@@ -14,11 +16,11 @@ use crate::speech::SpeechMetrics;
 use crate::store::Store;
 use dashmap::DashMap;
 use media::{MediaEvent, MediaEventKind, Sfu};
-use signaling::center::{CallCenter, MediaLoss, Member, Milestone, Output, Recipient};
+use signaling::center::{CallCenter, Input, MediaLoss, Member, Milestone, Output, Recipient};
 use signaling::protocol::{EndReason, SentimentView, ServerMessage, UtteranceView};
 use signaling::{AgentId, CallId, ParticipantId, SessionId, SupervisorId};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use vocab::ParticipantKind;
@@ -47,7 +49,8 @@ pub struct PeerInfo {
 
 pub struct App {
     pub config: Config,
-    pub center: Mutex<CallCenter>,
+    /// The call center's task.
+    pub center: Center,
     pub sfu: Arc<Sfu>,
     pub store: Store,
     pub metrics: Metrics,
@@ -65,9 +68,6 @@ pub struct App {
     pub announcement: Option<Arc<Vec<i16>>>,
     /// The announcement voice of each waiting call.
     pub announcements: DashMap<CallId, ParticipantId>,
-    dashboard_dirty: AtomicBool,
-    /// Wakes the timer task after every step of the center.
-    wake: Arc<tokio::sync::Notify>,
     pub shutting_down: AtomicBool,
     /// Bounds log lines about repeated client faults.
     pub log_limit: crate::loglimit::LogLimiter,
@@ -113,9 +113,10 @@ impl App {
             None => None,
         };
         let (media_tx, media_rx) = mpsc::unbounded_channel();
+        let (center, jobs) = Center::channel();
         let app = Arc::new(Self {
             auth,
-            center: Mutex::new(CallCenter::new(config.center.clone())),
+            center,
             config,
             sfu,
             store,
@@ -130,13 +131,15 @@ impl App {
             media_metrics,
             announcement,
             announcements: DashMap::new(),
-            dashboard_dirty: AtomicBool::new(false),
-            wake: Arc::new(tokio::sync::Notify::new()),
             shutting_down: AtomicBool::new(false),
             log_limit: crate::loglimit::LogLimiter::new(10, Duration::from_secs(60)),
         });
         tokio::spawn(media_events(Arc::downgrade(&app), media_rx));
-        tokio::spawn(timers(Arc::downgrade(&app), app.wake.clone()));
+        tokio::spawn(crate::calls::driver::run(
+            CallCenter::new(app.config.center.clone()),
+            jobs,
+            Arc::downgrade(&app),
+        ));
         Ok(app)
     }
 
@@ -236,16 +239,16 @@ impl App {
         }
     }
 
-    /// Send `msg` to whoever may read a call's transcript live (the center says who).
-    fn to_transcript_readers(&self, call: &CallId, msg: &ServerMessage) {
-        let readers = self
-            .center
-            .lock()
-            .expect("center lock")
-            .transcript_readers(call);
-        for r in readers {
-            self.send_to(&r, msg);
-        }
+    /// Send `msg` to whoever may read a call's transcript live (the center says who, in its
+    /// task).
+    fn to_transcript_readers(self: &Arc<Self>, call: &CallId, msg: ServerMessage) {
+        let app = self.clone();
+        let call = call.clone();
+        self.center.inspect(move |c, _| {
+            for r in c.transcript_readers(&call) {
+                app.send_to(&r, &msg);
+            }
+        });
     }
 
     /// Deliver `msg` to every session of a recipient.
@@ -261,39 +264,21 @@ impl App {
         }
     }
 
-    // ---- the call center -------------------------------------------------------------------
+    // ---- the call center's outputs ---------------------------------------------------------
 
-    /// Run `f` on the call center, then deliver what it produced.
-    pub fn with_center<R>(&self, f: impl FnOnce(&mut CallCenter, Instant) -> R) -> R {
-        let (r, outputs) = self.center_step(f);
-        self.deliver(outputs);
-        r
-    }
-
-    /// Like [`App::with_center`] but hands the outputs back, so the caller can send something
-    /// (an SDP answer) before them.
-    pub fn center_step<R>(
-        &self,
-        f: impl FnOnce(&mut CallCenter, Instant) -> R,
-    ) -> (R, Vec<Output>) {
-        let mut center = self.center.lock().expect("center lock");
-        let r = f(&mut center, now());
-        let outputs: Vec<Output> = std::iter::from_fn(|| center.poll_output()).collect();
-        if !outputs.is_empty() {
-            // A new deadline or a dashboard change: the timer task looks again.
-            self.wake.notify_one();
-        }
-        self.metrics
-            .set_census(&center.census(), center.queue_len());
-        (r, outputs)
-    }
-
+    /// Carry out what the center produced (called by its task).
     pub fn deliver(&self, outputs: Vec<Output>) {
         for o in outputs {
             match o {
-                Output::ToCustomer(call, msg) => self.send_to(&Recipient::Customer(call), &msg),
-                Output::ToAgent(agent, msg) => self.send_to(&Recipient::Agent(agent), &msg),
-                Output::ToSupervisor(sup, msg) => self.send_to(&Recipient::Supervisor(sup), &msg),
+                Output::ToCustomer(call, e) => {
+                    self.send_to(&Recipient::Customer(call), &present::event(e))
+                }
+                Output::ToAgent(agent, e) => {
+                    self.send_to(&Recipient::Agent(agent), &present::event(e))
+                }
+                Output::ToSupervisor(sup, e) => {
+                    self.send_to(&Recipient::Supervisor(sup), &present::event(e))
+                }
                 Output::CloseCall(call, reason) => self.close_call(call, reason),
                 Output::StopListening(call, sup) => {
                     let member = Member::Supervisor(sup);
@@ -305,7 +290,8 @@ impl App {
                         room.set_plan(plan);
                     }
                 }
-                Output::DashboardChanged => self.dashboard_dirty.store(true, Ordering::Relaxed),
+                // The center's task pushes dashboards.
+                Output::DashboardChanged => {}
                 Output::Milestone(call, m) => match m {
                     Milestone::CustomerMediaUp { since_start } => {
                         tracing::info!(call_id = %call, ms = since_start.as_millis() as u64, "customer media up");
@@ -367,7 +353,10 @@ impl App {
         let Some((id, info)) = self.peers.remove(id) else {
             return;
         };
-        self.with_center(|c, _| c.media_left(&info.call, &id));
+        self.center.tell(Input::MediaLeft {
+            call: info.call.clone(),
+            participant: id.clone(),
+        });
         let sfu = self.sfu.clone();
         tokio::spawn(async move {
             let _ = sfu.leave(&info.call, &id).await;
@@ -391,10 +380,8 @@ impl App {
         }
     }
 
-    fn push_dashboards(&self, force: bool) {
-        if !self.dashboard_dirty.swap(false, Ordering::Relaxed) && !force {
-            return;
-        }
+    /// Send the live view to every supervisor session (called by the center's task).
+    pub fn push_dashboards(&self, center: &CallCenter) {
         let sessions: Vec<SessionId> = self
             .supervisor_sessions
             .iter()
@@ -403,22 +390,34 @@ impl App {
         if sessions.is_empty() {
             return;
         }
-        let msg = self.dashboard();
+        let msg = present::dashboard(center.dashboard(now()));
         for s in sessions {
             self.send(&s, &msg);
         }
     }
 
-    pub fn dashboard(&self) -> ServerMessage {
-        self.center.lock().expect("center lock").dashboard(now())
+    /// The supervisors' live view now.
+    pub async fn dashboard(&self) -> Option<ServerMessage> {
+        let view = self.center.read(|c, now| c.dashboard(now)).await.ok()?;
+        Some(present::dashboard(view))
     }
 
     /// End every call, tell everyone, close every peer (graceful shutdown).
     pub async fn shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
-        let calls = self.center.lock().expect("center lock").call_ids();
-        for c in calls {
-            let _ = self.with_center(|cc, now| cc.end_call(now, &c, EndReason::ServerShutdown));
+        let calls = self
+            .center
+            .read(|c, _| c.call_ids())
+            .await
+            .unwrap_or_default();
+        for call in calls {
+            let _ = self
+                .center
+                .apply(Input::EndCall {
+                    call,
+                    reason: EndReason::ServerShutdown,
+                })
+                .await;
         }
         self.sfu.close_all().await;
         let bye = ServerMessage::error(
@@ -442,7 +441,7 @@ struct AppSink(std::sync::Weak<App>);
 impl SpeechSink for AppSink {
     fn transcript(&self, call: &CallId, e: TranscriptEvent) {
         let Some(app) = self.0.upgrade() else { return };
-        app.to_transcript_readers(call, &transcript_message(call, &e));
+        app.to_transcript_readers(call, transcript_message(call, &e));
     }
 
     fn utterance(&self, call: &CallId, u: FinalUtterance) {
@@ -458,10 +457,10 @@ impl SpeechSink for AppSink {
             chars = e.text.chars().count(),
             "utterance"
         );
-        app.to_transcript_readers(call, &transcript_message(call, e));
+        app.to_transcript_readers(call, transcript_message(call, e));
         app.to_transcript_readers(
             call,
-            &ServerMessage::Emotion {
+            ServerMessage::Emotion {
                 call_id: call.clone(),
                 speaker: e.speaker.as_str().into(),
                 utterance_id: e.utterance_id.clone(),
@@ -491,8 +490,11 @@ impl SpeechSink for AppSink {
                 trend: u.trend.valence,
                 negative_run: u.trend.negative_run,
             };
-            let _ = app.with_center(|c, _| {
-                c.customer_sentiment(call, sentiment, alert_after, e.text.clone())
+            app.center.tell(Input::Sentiment {
+                call: call.clone(),
+                view: sentiment,
+                alert_after,
+                last_text: e.text.clone(),
             });
         }
     }
@@ -524,7 +526,10 @@ async fn media_events(app: std::sync::Weak<App>, mut rx: mpsc::UnboundedReceiver
                     Member::Agent(_) => ParticipantKind::Agent,
                     _ => continue,
                 };
-                let _ = app.with_center(|c, now| c.media_up(now, &info.call, kind));
+                app.center.tell(Input::MediaUp {
+                    call: info.call.clone(),
+                    kind,
+                });
                 continue;
             }
             MediaEventKind::Disconnected => {
@@ -536,8 +541,12 @@ async fn media_events(app: std::sync::Weak<App>, mut rx: mpsc::UnboundedReceiver
             MediaEventKind::Left => MediaLoss::Left,
         };
         tracing::info!(call_id = %info.call, participant = %ev.participant, kind = ?ev.kind, "peer lost");
-        let _ = app.with_center(|c, now| c.media_lost(now, &info.call, &ev.participant, loss));
-        // Whatever the policy decided, this connection is gone.
+        app.center.tell(Input::MediaLost {
+            call: info.call.clone(),
+            participant: ev.participant.clone(),
+            loss,
+        });
+        // Whatever the policy decides, this connection is gone.
         app.drop_peer(&ev.participant);
     }
 }
@@ -546,68 +555,6 @@ async fn media_events(app: std::sync::Weak<App>, mut rx: mpsc::UnboundedReceiver
 /// (`tokio::time::pause`).
 pub fn now() -> Instant {
     tokio::time::Instant::now().into_std()
-}
-
-/// How long dashboard changes are gathered before they are pushed, and how often the whole
-/// view is refreshed anyway (so the durations on it stay honest).
-const DASHBOARD_COALESCE: Duration = Duration::from_millis(200);
-const DASHBOARD_REFRESH: Duration = Duration::from_secs(2);
-
-/// Ring timeouts, wrap-up ends and dashboard pushes. The task sleeps until the earliest of the
-/// center's next deadline, a pending dashboard change, and the periodic refresh; every step of
-/// the center wakes it to look again.
-async fn timers(app: std::sync::Weak<App>, wake: Arc<tokio::sync::Notify>) {
-    let mut last_refresh = tokio::time::Instant::now();
-    // When the first dashboard change not yet pushed was seen: changes go out at most
-    // DASHBOARD_COALESCE after it, however many follow.
-    let mut dirty_since: Option<tokio::time::Instant> = None;
-    loop {
-        let wake_at = {
-            let Some(app) = app.upgrade() else { break };
-            let center_due = app
-                .center
-                .lock()
-                .expect("center lock")
-                .poll_timeout()
-                .map(tokio::time::Instant::from_std);
-            if dirty_since.is_none() && app.dashboard_dirty.load(Ordering::Relaxed) {
-                dirty_since = Some(tokio::time::Instant::now());
-            }
-            let dashboard_due = dirty_since.map(|t| t + DASHBOARD_COALESCE);
-            [
-                center_due,
-                dashboard_due,
-                Some(last_refresh + DASHBOARD_REFRESH),
-            ]
-            .into_iter()
-            .flatten()
-            .min()
-            .expect("the refresh is always due")
-        };
-        tokio::select! {
-            _ = tokio::time::sleep_until(wake_at) => {}
-            _ = wake.notified() => continue,
-        }
-        let Some(app) = app.upgrade() else { break };
-        let due = app
-            .center
-            .lock()
-            .expect("center lock")
-            .poll_timeout()
-            .is_some_and(|t| t <= now());
-        if due {
-            app.with_center(|c, now| c.handle_timeout(now));
-        }
-        let t = tokio::time::Instant::now();
-        let refresh = t >= last_refresh + DASHBOARD_REFRESH;
-        if refresh {
-            last_refresh = t;
-        }
-        if refresh || dirty_since.is_some_and(|d| t >= d + DASHBOARD_COALESCE) {
-            dirty_since = None;
-            app.push_dashboards(refresh);
-        }
-    }
 }
 
 /// An app with speech off and a fresh data directory, for unit tests of the shell.
@@ -638,18 +585,43 @@ mod tests {
         let app = test_app(config);
         let a = AgentId::from("a");
         let call = CallId::from("c1");
-        app.with_center(|c, now| {
-            c.agent_login(now, a.clone(), "A".into());
-            c.set_availability(now, &a, true).unwrap();
-            c.start_call(now, call.clone(), CallerInfo::default());
-        });
-        let ringing = |app: &App| app.center.lock().unwrap().census().calls_ringing;
-        assert_eq!(ringing(&app), 1);
+        app.center
+            .commit(
+                vec![
+                    Input::AgentLogin {
+                        agent: a.clone(),
+                        name: "A".into(),
+                    },
+                    Input::SetAvailability {
+                        agent: a.clone(),
+                        available: true,
+                    },
+                    Input::StartCall {
+                        call: call.clone(),
+                        caller: CallerInfo::default(),
+                    },
+                ],
+                None,
+            )
+            .await
+            .unwrap();
+        let census = |app: &Arc<App>| {
+            let app = app.clone();
+            async move { app.center.read(|c, _| c.census()).await.unwrap() }
+        };
+        assert_eq!(census(&app).await.calls_ringing, 1);
         tokio::time::sleep(Duration::from_millis(19_900)).await;
-        assert_eq!(ringing(&app), 1, "withdrawn before the ring timeout");
+        assert_eq!(
+            census(&app).await.calls_ringing,
+            1,
+            "withdrawn before the ring timeout"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
-        assert_eq!(ringing(&app), 0, "still ringing after the ring timeout");
-        let census = app.center.lock().unwrap().census();
+        let census = census(&app).await;
+        assert_eq!(
+            census.calls_ringing, 0,
+            "still ringing after the ring timeout"
+        );
         assert_eq!(census.calls_queued, 1);
         assert_eq!(
             census.agents["away"], 1,
@@ -666,17 +638,14 @@ mod tests {
         let _closed = app.add_session(session.clone(), tx);
         let sam = SupervisorId::from("sam");
         app.bind_supervisor(sam.clone(), session);
-        app.with_center(|c, _| c.supervisor_login(sam));
+        app.center.tell(Input::SupervisorLogin { sup: sam });
         let t0 = tokio::time::Instant::now();
         // A change every 50 ms for 1 s.
         let mut first = None;
         for i in 0..20 {
-            app.with_center(|c, now| {
-                c.start_call(
-                    now,
-                    CallId::from(format!("c{i}").as_str()),
-                    CallerInfo::default(),
-                )
+            app.center.tell(Input::StartCall {
+                call: CallId::from(format!("c{i}").as_str()),
+                caller: CallerInfo::default(),
             });
             tokio::time::sleep(Duration::from_millis(50)).await;
             while let Ok(Outbound::Text(t)) = rx.try_recv() {

@@ -10,6 +10,7 @@ use crate::calls::{setup, Identity, Refusal};
 use crate::store::AccountRole;
 use axum::extract::ws::{Message, WebSocket};
 use futures::{Sink, SinkExt, Stream, StreamExt};
+use signaling::center::Input;
 use signaling::protocol::{
     parse_client_frame, AgentAvailability, ClientMessage, ServerMessage, PROTOCOL_VERSION,
 };
@@ -214,20 +215,37 @@ impl Session {
             ClientMessage::Mute { call_id, muted } => {
                 let (party, agent) = self.party_for(&call_id)?;
                 self.app
-                    .with_center(|c, _| c.set_muted(&call_id, party, agent.as_ref(), muted))?;
+                    .center
+                    .apply(Input::Mute {
+                        call: call_id,
+                        party,
+                        agent,
+                        muted,
+                    })
+                    .await?;
                 Ok(())
             }
             ClientMessage::HangUp { call_id } => {
                 let (party, agent) = self.party_for(&call_id)?;
                 self.app
-                    .with_center(|c, now| c.hang_up(now, &call_id, party, agent.as_ref()))?;
+                    .center
+                    .apply(Input::HangUp {
+                        call: call_id,
+                        party,
+                        agent,
+                    })
+                    .await?;
                 Ok(())
             }
             ClientMessage::SetState { state } => {
                 let agent = self.agent()?;
-                self.app.with_center(|c, now| {
-                    c.set_availability(now, &agent, state == AgentAvailability::Available)
-                })?;
+                self.app
+                    .center
+                    .apply(Input::SetAvailability {
+                        agent,
+                        available: state == AgentAvailability::Available,
+                    })
+                    .await?;
                 Ok(())
             }
             ClientMessage::Accept { call_id, sdp } => {
@@ -237,7 +255,12 @@ impl Session {
             ClientMessage::Decline { call_id } => {
                 let agent = self.agent()?;
                 self.app
-                    .with_center(|c, now| c.decline(now, &agent, &call_id))?;
+                    .center
+                    .apply(Input::Decline {
+                        agent,
+                        call: call_id,
+                    })
+                    .await?;
                 Ok(())
             }
             ClientMessage::Listen { call_id, sdp } => {
@@ -246,18 +269,25 @@ impl Session {
             }
             ClientMessage::Supervise { call_id, mode } => {
                 let sup = self.supervisor()?;
-                setup::supervise(&self.app, &sup, &call_id, mode)
+                setup::supervise(&self.app, &sup, &call_id, mode).await
             }
             ClientMessage::StopListening { call_id } => {
                 let sup = self.supervisor()?;
                 self.app
-                    .with_center(|c, _| c.stop_listening(&call_id, &sup))?;
+                    .center
+                    .apply(Input::StopListening { sup, call: call_id })
+                    .await?;
                 Ok(())
             }
             ClientMessage::WatchTranscript { call_id } => {
                 let sup = self.supervisor()?;
                 self.app
-                    .with_center(|c, _| c.watch_transcript(&call_id, &sup))
+                    .center
+                    .apply(Input::WatchTranscript {
+                        sup,
+                        call: call_id.clone(),
+                    })
+                    .await
                     .map_err(|_| {
                         Refusal::new(ErrorCode::NotFound, format!("no live call {call_id}"))
                     })?;
@@ -279,7 +309,9 @@ impl Session {
             ClientMessage::UnwatchTranscript { call_id } => {
                 let sup = self.supervisor()?;
                 self.app
-                    .with_center(|c, _| c.unwatch_transcript(&call_id, &sup));
+                    .center
+                    .apply(Input::UnwatchTranscript { sup, call: call_id })
+                    .await?;
                 Ok(())
             }
         }
@@ -409,14 +441,24 @@ impl Session {
                 self.identity = Identity::Agent(agent.clone());
                 self.app.bind_agent(agent.clone(), self.id.clone());
                 self.app
-                    .with_center(|c, now| c.agent_login(now, agent, account.name));
+                    .center
+                    .apply(Input::AgentLogin {
+                        agent,
+                        name: account.name,
+                    })
+                    .await?;
             }
             AccountRole::Supervisor => {
                 let sup = SupervisorId(account.username);
                 self.identity = Identity::Supervisor(sup.clone());
                 self.app.bind_supervisor(sup.clone(), self.id.clone());
-                self.app.with_center(|c, _| c.supervisor_login(sup));
-                self.send(&self.app.dashboard());
+                self.app
+                    .center
+                    .apply(Input::SupervisorLogin { sup })
+                    .await?;
+                if let Some(view) = self.app.dashboard().await {
+                    self.send(&view);
+                }
             }
         }
         Ok(())
@@ -431,7 +473,9 @@ impl Session {
         match &self.identity {
             Identity::Anonymous => {}
             Identity::Customer(call) => {
-                if self.app.with_center(|c, _| c.is_live(call)) {
+                let call = call.clone();
+                let live = self.app.center.read(move |c, _| c.is_live(&call)).await?;
+                if live {
                     return Err(Refusal::new(
                         ErrorCode::WrongState,
                         "this session already has a call",

@@ -112,6 +112,9 @@ pub enum SignalError {
     AlreadyInCall,
     #[error("{0}")]
     Forbidden(String),
+    /// The call center is not running (the server is stopping).
+    #[error("the server is shutting down")]
+    Stopped,
 }
 
 impl SignalError {
@@ -122,6 +125,7 @@ impl SignalError {
             SignalError::CallWrongState { .. }
             | SignalError::AgentWrongState { .. }
             | SignalError::AlreadyInCall => ErrorCode::WrongState,
+            SignalError::Stopped => ErrorCode::ShuttingDown,
         }
     }
 }

@@ -3,6 +3,8 @@
 //! browser; a server-side participant (the queue announcement, later the bot) uses the same
 //! code without a socket ([`voice`]).
 
+pub mod driver;
+pub mod present;
 pub mod setup;
 pub mod voice;
 

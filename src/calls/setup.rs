@@ -5,15 +5,13 @@
 
 use super::Refusal;
 use crate::app::{App, PeerInfo};
-use signaling::center::CallCenter;
-use signaling::center::Member;
+use signaling::center::{Input, Member};
 use signaling::protocol::{CallerInfo, EndReason, IceCandidate, ServerMessage};
 use signaling::{
     AgentId, CallId, ErrorCode, ParticipantId, ParticipantKind, SessionId, SupervisorId,
     SupervisorMode,
 };
 use std::sync::Arc;
-use std::time::Instant;
 
 /// Answer `sdp` with a new peer of `session` in the call's room, and remember who owns it.
 async fn join(
@@ -26,13 +24,8 @@ async fn join(
     let kind = match &member {
         Member::Customer => ParticipantKind::Customer,
         Member::Agent(_) => ParticipantKind::Agent,
-        Member::Supervisor(s) => ParticipantKind::Supervisor(
-            app.center
-                .lock()
-                .expect("center lock")
-                .supervisor_mode(call_id, s)
-                .unwrap_or_default(),
-        ),
+        // A supervisor joins listening; what their mode means is the center's plan.
+        Member::Supervisor(_) => ParticipantKind::Supervisor(SupervisorMode::Listen),
         Member::Bot => ParticipantKind::Bot,
     };
     let peer_id = ParticipantId::random();
@@ -54,28 +47,26 @@ async fn join(
 /// Commit a peer that joined the room in the call center. When the center refuses (the call
 /// moved on while media was negotiated) the peer is closed again; else the SDP answer goes to
 /// `session` first, then whatever the center said.
-fn commit(
+async fn commit(
     app: &App,
     session: &SessionId,
     call_id: &CallId,
     (peer_id, sdp): (ParticipantId, String),
-    step: impl FnOnce(&mut CallCenter, Instant) -> signaling::error::Result<()>,
+    inputs: Vec<Input>,
 ) -> Result<(), Refusal> {
-    let (r, outputs) = app.center_step(step);
-    if let Err(e) = r {
-        app.deliver(outputs);
+    let answer = ServerMessage::Answer {
+        call_id: call_id.clone(),
+        peer_id: peer_id.clone(),
+        sdp,
+    };
+    if let Err(e) = app
+        .center
+        .commit(inputs, Some((session.clone(), answer)))
+        .await
+    {
         app.drop_peer(&peer_id);
         return Err(e.into());
     }
-    app.send(
-        session,
-        &ServerMessage::Answer {
-            call_id: call_id.clone(),
-            peer_id,
-            sdp,
-        },
-    );
-    app.deliver(outputs);
     Ok(())
 }
 
@@ -108,12 +99,26 @@ pub async fn start_call(
     ) {
         tracing::error!("store: {e:#}");
     }
-    let (cid, pid) = (call_id.clone(), joined.0.clone());
-    commit(app, session, &call_id, joined, |c, now| {
-        c.start_call(now, cid.clone(), caller);
-        c.media_joined(&cid, pid, Member::Customer)
-    })?;
-    if app.with_center(|c, _| c.agent_of(&call_id).is_none() && c.is_live(&call_id)) {
+    let participant = joined.0.clone();
+    let inputs = vec![
+        Input::StartCall {
+            call: call_id.clone(),
+            caller,
+        },
+        Input::MediaJoined {
+            call: call_id.clone(),
+            participant,
+            member: Member::Customer,
+        },
+    ];
+    commit(app, session, &call_id, joined, inputs).await?;
+    let cid = call_id.clone();
+    let waiting = app
+        .center
+        .read(move |c, _| c.agent_of(&cid).is_none() && c.is_live(&cid))
+        .await
+        .unwrap_or(false);
+    if waiting {
         super::voice::start_announcement(app, &call_id);
     }
     tracing::info!(call_id = %call_id, "call started");
@@ -129,14 +134,24 @@ pub async fn accept(
     sdp: &str,
 ) -> Result<(), Refusal> {
     // Check before touching media; checked again atomically when accepting.
-    app.with_center(|c, _| c.check_offered(agent, call_id, "accept"))?;
+    let (a, c) = (agent.clone(), call_id.clone());
+    app.center
+        .read(move |center, _| center.check_offered(&a, &c, "accept"))
+        .await??;
     let joined = join(app, session, call_id, Member::Agent(agent.clone()), sdp).await?;
-    let pid = joined.0.clone();
+    let inputs = vec![
+        Input::Accept {
+            agent: agent.clone(),
+            call: call_id.clone(),
+        },
+        Input::MediaJoined {
+            call: call_id.clone(),
+            participant: joined.0.clone(),
+            member: Member::Agent(agent.clone()),
+        },
+    ];
     // Refused if the offer timed out or was withdrawn while we set up media.
-    commit(app, session, call_id, joined, |c, now| {
-        c.accept(now, agent, call_id)?;
-        c.media_joined(call_id, pid, Member::Agent(agent.clone()))
-    })?;
+    commit(app, session, call_id, joined, inputs).await?;
     super::voice::stop_announcement(app, call_id);
     if let Err(e) = app.store.call_answered(call_id.as_str(), agent.as_str()) {
         tracing::error!("store: {e:#}");
@@ -167,26 +182,42 @@ pub async fn listen(
     call_id: &CallId,
     sdp: &str,
 ) -> Result<(), Refusal> {
-    app.with_center(|c, _| c.check_listen(call_id, sup))?;
+    let (s, c) = (sup.clone(), call_id.clone());
+    app.center
+        .read(move |center, _| center.check_listen(&c, &s))
+        .await??;
     let member = Member::Supervisor(sup.clone());
     let joined = join(app, session, call_id, member.clone(), sdp).await?;
-    let pid = joined.0.clone();
-    commit(app, session, call_id, joined, |c, _| {
-        c.start_listening(call_id, sup)?;
-        c.media_joined(call_id, pid, member)
-    })?;
+    let inputs = vec![
+        Input::Listen {
+            sup: sup.clone(),
+            call: call_id.clone(),
+        },
+        Input::MediaJoined {
+            call: call_id.clone(),
+            participant: joined.0.clone(),
+            member,
+        },
+    ];
+    commit(app, session, call_id, joined, inputs).await?;
     tracing::info!(call_id = %call_id, supervisor = %sup, "listening");
     Ok(())
 }
 
 /// A listening supervisor whispers to the agent, barges in, or goes back to listening.
-pub fn supervise(
+pub async fn supervise(
     app: &App,
     sup: &SupervisorId,
     call_id: &CallId,
     mode: SupervisorMode,
 ) -> Result<(), Refusal> {
-    app.with_center(|c, _| c.set_supervisor_mode(call_id, sup, mode))?;
+    app.center
+        .apply(Input::Supervise {
+            sup: sup.clone(),
+            call: call_id.clone(),
+            mode,
+        })
+        .await?;
     tracing::info!(call_id = %call_id, supervisor = %sup, mode = mode.as_str(), "supervision");
     Ok(())
 }
@@ -229,17 +260,19 @@ pub fn session_closed(app: &App, session: &SessionId, who: super::Identity) {
     match who {
         Identity::Anonymous => {}
         Identity::Customer(call) => {
-            let _ =
-                app.with_center(|c, now| c.end_call(now, &call, EndReason::CustomerDisconnected));
+            app.center.tell(Input::EndCall {
+                call: call.clone(),
+                reason: EndReason::CustomerDisconnected,
+            });
             app.unbind_customer(&call);
         }
         Identity::Agent(agent) => {
             app.unbind_agent(&agent, session);
-            app.with_center(|c, now| c.agent_logout(now, &agent));
+            app.center.tell(Input::AgentLogout { agent });
         }
         Identity::Supervisor(sup) => {
             app.unbind_supervisor(&sup, session);
-            app.with_center(|c, _| c.supervisor_logout(&sup));
+            app.center.tell(Input::SupervisorLogout { sup });
         }
     }
     let owned: Vec<(ParticipantId, PeerInfo)> = app
@@ -249,20 +282,23 @@ pub fn session_closed(app: &App, session: &SessionId, who: super::Identity) {
         .map(|e| (e.key().clone(), e.value().clone()))
         .collect();
     for (id, p) in owned {
-        match &p.member {
-            Member::Agent(_) => {
-                let _ = app
-                    .with_center(|c, now| c.end_call(now, &p.call, EndReason::AgentDisconnected));
-            }
-            Member::Supervisor(sup) => {
-                let _ = app.with_center(|c, _| c.stop_listening(&p.call, sup));
-            }
-            Member::Customer => {
-                let _ = app.with_center(|c, now| {
-                    c.end_call(now, &p.call, EndReason::CustomerDisconnected)
-                });
-            }
-            Member::Bot => {}
+        let input = match p.member {
+            Member::Agent(_) => Some(Input::EndCall {
+                call: p.call.clone(),
+                reason: EndReason::AgentDisconnected,
+            }),
+            Member::Supervisor(sup) => Some(Input::StopListening {
+                sup,
+                call: p.call.clone(),
+            }),
+            Member::Customer => Some(Input::EndCall {
+                call: p.call.clone(),
+                reason: EndReason::CustomerDisconnected,
+            }),
+            Member::Bot => None,
+        };
+        if let Some(input) = input {
+            app.center.tell(input);
         }
         app.drop_peer(&id);
     }

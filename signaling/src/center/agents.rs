@@ -4,7 +4,7 @@ use super::*;
 
 impl CallCenter {
     /// An agent's session logged in. A new agent starts away.
-    pub fn agent_login(&mut self, now: Instant, agent: AgentId, name: String) {
+    pub(crate) fn agent_login(&mut self, now: Instant, agent: AgentId, name: String) {
         let entry = self.agents.entry(agent.clone()).or_insert(Agent {
             name,
             state: AgentState::Away,
@@ -12,7 +12,7 @@ impl CallCenter {
             sessions: 0,
         });
         entry.sessions += 1;
-        let msg = ServerMessage::AgentState {
+        let msg = Event::AgentState {
             state: entry.state.name(),
             call_id: entry.state.call().cloned(),
         };
@@ -22,7 +22,7 @@ impl CallCenter {
 
     /// An agent's session closed. With no session left the agent is away and any call they
     /// were ringing for or talking on is dealt with.
-    pub fn agent_logout(&mut self, now: Instant, agent: &AgentId) {
+    pub(crate) fn agent_logout(&mut self, now: Instant, agent: &AgentId) {
         let Some(a) = self.agents.get_mut(agent) else {
             return;
         };
@@ -45,7 +45,7 @@ impl CallCenter {
     }
 
     /// The agent chose available or away.
-    pub fn set_availability(
+    pub(crate) fn set_availability(
         &mut self,
         now: Instant,
         agent: &AgentId,
@@ -75,7 +75,7 @@ impl CallCenter {
     }
 
     /// The agent accepts the call offered to them.
-    pub fn accept(&mut self, now: Instant, agent: &AgentId, call_id: &CallId) -> Result<()> {
+    pub(crate) fn accept(&mut self, now: Instant, agent: &AgentId, call_id: &CallId) -> Result<()> {
         self.check_offered(agent, call_id, "accept")?;
         let call = self.call_mut(call_id)?;
         call.state = CallState::Talking {
@@ -92,7 +92,12 @@ impl CallCenter {
     }
 
     /// The agent declines the call offered to them; it goes to the next agent.
-    pub fn decline(&mut self, now: Instant, agent: &AgentId, call_id: &CallId) -> Result<()> {
+    pub(crate) fn decline(
+        &mut self,
+        now: Instant,
+        agent: &AgentId,
+        call_id: &CallId,
+    ) -> Result<()> {
         self.check_offered(agent, call_id, "decline")?;
         self.withdraw_offer(now, call_id, agent, WithdrawReason::Declined);
         self.set_agent_state(now, agent, AgentState::Available);
@@ -142,7 +147,7 @@ impl CallCenter {
         }
         self.outputs.push_back(Output::ToAgent(
             agent.clone(),
-            ServerMessage::OfferWithdrawn {
+            Event::OfferWithdrawn {
                 call_id: call_id.clone(),
                 reason,
             },

@@ -5,7 +5,7 @@ use super::*;
 
 impl CallCenter {
     /// A customer started a call; it joins the queue.
-    pub fn start_call(&mut self, now: Instant, call_id: CallId, caller: CallerInfo) {
+    pub(crate) fn start_call(&mut self, now: Instant, call_id: CallId, caller: CallerInfo) {
         self.calls.insert(
             call_id.clone(),
             Call {
@@ -32,7 +32,7 @@ impl CallCenter {
 
     /// A participant's media connected (ICE + DTLS done). Only the customer's and the agent's
     /// matter to the call's progress.
-    pub fn media_up(
+    pub(crate) fn media_up(
         &mut self,
         now: Instant,
         call_id: &CallId,
@@ -84,7 +84,7 @@ impl CallCenter {
     }
 
     /// The customer or the agent muted or unmuted. Only a party of the call may do this.
-    pub fn set_muted(
+    pub(crate) fn set_muted(
         &mut self,
         call_id: &CallId,
         party: ParticipantKind,
@@ -99,9 +99,9 @@ impl CallCenter {
         }
         self.outputs
             .push_back(Output::Mute(call_id.clone(), party, muted));
-        let msg = ServerMessage::PeerMuted {
+        let msg = Event::PeerMuted {
             call_id: call_id.clone(),
-            role: party.as_str().into(),
+            party,
             muted,
         };
         match party {
@@ -118,7 +118,7 @@ impl CallCenter {
     }
 
     /// The customer or the agent hangs up: the call ends for everyone, with a reason naming who.
-    pub fn hang_up(
+    pub(crate) fn hang_up(
         &mut self,
         now: Instant,
         call_id: &CallId,
@@ -169,7 +169,12 @@ impl CallCenter {
     }
 
     /// One side hung up, or dropped, or its media failed: the call ends for everyone.
-    pub fn end_call(&mut self, now: Instant, call_id: &CallId, reason: EndReason) -> Result<()> {
+    pub(crate) fn end_call(
+        &mut self,
+        now: Instant,
+        call_id: &CallId,
+        reason: EndReason,
+    ) -> Result<()> {
         let call = self.call_mut(call_id)?;
         if call.state == CallState::Ended {
             return Err(self.wrong_call_state(call_id, "hang up"));
@@ -180,7 +185,7 @@ impl CallCenter {
         let listeners: Vec<_> = call.listeners.keys().cloned().collect();
         call.listeners.clear();
         self.queue.retain(|c| c != call_id);
-        let msg = ServerMessage::CallState {
+        let msg = Event::CallState {
             call_id: call_id.clone(),
             state: CallStateName::Ended,
             position: None,
@@ -193,7 +198,7 @@ impl CallCenter {
             CallState::Ringing { agent, .. } => {
                 self.outputs.push_back(Output::ToAgent(
                     agent.clone(),
-                    ServerMessage::OfferWithdrawn {
+                    Event::OfferWithdrawn {
                         call_id: call_id.clone(),
                         reason: WithdrawReason::CallEnded,
                     },
@@ -214,7 +219,7 @@ impl CallCenter {
         for sup in listeners {
             self.outputs.push_back(Output::ToSupervisor(
                 sup.clone(),
-                ServerMessage::ListenStopped {
+                Event::ListenStopped {
                     call_id: call_id.clone(),
                 },
             ));
@@ -234,7 +239,7 @@ impl CallCenter {
     }
 
     /// A participant's media joined the call's room: the call is re-routed.
-    pub fn media_joined(
+    pub(crate) fn media_joined(
         &mut self,
         call_id: &CallId,
         participant: ParticipantId,
@@ -250,7 +255,7 @@ impl CallCenter {
     }
 
     /// A participant's media left the call's room (the call goes on): the call is re-routed.
-    pub fn media_left(&mut self, call_id: &CallId, participant: &ParticipantId) {
+    pub(crate) fn media_left(&mut self, call_id: &CallId, participant: &ParticipantId) {
         let Some(call) = self.calls.get_mut(call_id) else {
             return;
         };
@@ -291,7 +296,7 @@ impl CallCenter {
 
     /// The customer's mood changed: update the dashboard, and alert every supervisor when the
     /// customer has just been negative `alert_after` utterances in a row.
-    pub fn customer_sentiment(
+    pub(crate) fn customer_sentiment(
         &mut self,
         call_id: &CallId,
         view: SentimentView,
@@ -314,7 +319,7 @@ impl CallCenter {
         };
         self.outputs.push_back(Output::DashboardChanged);
         if alert {
-            let msg = ServerMessage::SentimentAlert {
+            let msg = Event::SentimentAlert {
                 call_id: call_id.clone(),
                 agent,
                 negative_utterances: run,
@@ -333,7 +338,7 @@ impl CallCenter {
     /// media fails or goes away ends the call (`media_failed` when ICE gave up, else
     /// `customer_disconnected` / `agent_disconnected`); a supervisor stops listening; a bot's
     /// voice just leaves. Unknown participants (already gone) are ignored.
-    pub fn media_lost(
+    pub(crate) fn media_lost(
         &mut self,
         now: Instant,
         call_id: &CallId,

@@ -1,9 +1,12 @@
 //! The call center core: calls, agents, the queue and who is told what.
 //!
-//! `CallCenter` is sans-IO. The shell calls one method per event (a client request, a media
-//! event, the passing of time) with the current `Instant`, then drains [`Output`]s with
-//! [`CallCenter::poll_output`]. It owns no sockets and reads no clock, so routing, ring timeouts
-//! and wrap-up are tested with plain `Instant` arithmetic.
+//! `CallCenter` is sans-IO. The shell gives it one [`Input`] per event (a client request, a
+//! media or speech event, the passing of time) with the current `Instant`
+//! ([`CallCenter::handle`]), then drains [`Output`]s with [`CallCenter::poll_output`]: domain
+//! [`Event`]s for recipients, media plans and commands, records and milestones. It owns no
+//! sockets and reads no clock, so routing, ring timeouts and wrap-up are tested with plain
+//! `Instant` arithmetic; in the server one task owns it and sleeps until
+//! [`CallCenter::poll_timeout`].
 //!
 //! It does not own media or authentication: the shell authenticates sessions and creates peer
 //! connections, and asks this core whether an action is allowed *before* touching media.
@@ -19,7 +22,7 @@ use crate::ids::{
 };
 use crate::protocol::{
     AgentStateName, AgentView, CallStateName, CallView, CallerInfo, EndReason, QueueEntryView,
-    SentimentView, ServerMessage, SupervisorView, WithdrawReason,
+    SentimentView, SupervisorView, WithdrawReason,
 };
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
@@ -49,6 +52,10 @@ impl Default for CenterConfig {
 
 mod agents;
 pub mod audience;
+mod events;
+mod input;
+pub use events::{Dashboard, Event};
+pub use input::Input;
 mod calls;
 mod queue;
 mod supervision;
@@ -89,9 +96,9 @@ pub enum MediaLoss {
 /// Something the shell must do: deliver a message, or tear down a call's media.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Output {
-    ToCustomer(CallId, ServerMessage),
-    ToAgent(AgentId, ServerMessage),
-    ToSupervisor(SupervisorId, ServerMessage),
+    ToCustomer(CallId, Event),
+    ToAgent(AgentId, Event),
+    ToSupervisor(SupervisorId, Event),
     /// The call ended: close its room and every peer in it.
     CloseCall(CallId, EndReason),
     /// A supervisor stopped listening: close that supervisor's peer in the call's room.
@@ -283,7 +290,7 @@ impl CallCenter {
     }
 
     /// Ring timeouts and wrap-up ends that are due at `now`.
-    pub fn handle_timeout(&mut self, now: Instant) {
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
         let due: Vec<(CallId, AgentId)> = self
             .calls
             .iter()

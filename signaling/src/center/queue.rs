@@ -41,7 +41,7 @@ impl CallCenter {
                 deadline,
             };
             call.state_since = now;
-            let offer = ServerMessage::CallOffered {
+            let offer = Event::CallOffered {
                 call_id: call_id.clone(),
                 caller: call.caller.clone(),
                 waited_s: secs(now - call.started),
@@ -77,7 +77,7 @@ impl CallCenter {
         }
     }
 
-    pub(super) fn call_state_msg(&self, call_id: &CallId) -> ServerMessage {
+    pub(super) fn call_state_msg(&self, call_id: &CallId) -> Event {
         let state = self
             .calls
             .get(call_id)
@@ -93,7 +93,7 @@ impl CallCenter {
         } else {
             (None, None)
         };
-        ServerMessage::CallState {
+        Event::CallState {
             call_id: call_id.clone(),
             state,
             position,
@@ -130,7 +130,7 @@ impl CallCenter {
             if a.state != state {
                 a.state = state;
                 a.since = now;
-                let msg = ServerMessage::AgentState {
+                let msg = Event::AgentState {
                     state: a.state.name(),
                     call_id: a.state.call().cloned(),
                 };

@@ -3,11 +3,11 @@
 use super::*;
 
 impl CallCenter {
-    pub fn supervisor_login(&mut self, sup: SupervisorId) {
+    pub(crate) fn supervisor_login(&mut self, sup: SupervisorId) {
         *self.supervisors.entry(sup).or_default() += 1;
     }
 
-    pub fn supervisor_logout(&mut self, sup: &SupervisorId) {
+    pub(crate) fn supervisor_logout(&mut self, sup: &SupervisorId) {
         if let Some(n) = self.supervisors.get_mut(sup) {
             *n -= 1;
             if *n == 0 {
@@ -49,7 +49,7 @@ impl CallCenter {
         Ok(())
     }
 
-    pub fn start_listening(&mut self, call_id: &CallId, sup: &SupervisorId) -> Result<()> {
+    pub(crate) fn start_listening(&mut self, call_id: &CallId, sup: &SupervisorId) -> Result<()> {
         self.check_listen(call_id, sup)?;
         self.call_mut(call_id)?
             .listeners
@@ -58,7 +58,7 @@ impl CallCenter {
         Ok(())
     }
 
-    pub fn stop_listening(&mut self, call_id: &CallId, sup: &SupervisorId) -> Result<()> {
+    pub(crate) fn stop_listening(&mut self, call_id: &CallId, sup: &SupervisorId) -> Result<()> {
         let call = self.call_mut(call_id)?;
         let Some(mode) = call.listeners.remove(sup) else {
             return Err(SignalError::CallWrongState {
@@ -71,7 +71,7 @@ impl CallCenter {
             if let Some(agent) = self.talking_agent(call_id) {
                 self.outputs.push_back(Output::ToAgent(
                     agent,
-                    ServerMessage::Supervision {
+                    Event::Supervision {
                         call_id: call_id.clone(),
                         supervisor_id: sup.clone(),
                         mode: SupervisorMode::Listen,
@@ -88,7 +88,7 @@ impl CallCenter {
         self.push_route(call_id);
         self.outputs.push_back(Output::ToSupervisor(
             sup.clone(),
-            ServerMessage::ListenStopped {
+            Event::ListenStopped {
                 call_id: call_id.clone(),
             },
         ));
@@ -98,7 +98,7 @@ impl CallCenter {
 
     /// A supervisor listening to a call changes how they take part. Whisper and barge need an
     /// agent talking on the call. The agent and the supervisor are told; the call is re-routed.
-    pub fn set_supervisor_mode(
+    pub(crate) fn set_supervisor_mode(
         &mut self,
         call_id: &CallId,
         sup: &SupervisorId,
@@ -124,7 +124,7 @@ impl CallCenter {
             return Ok(());
         }
         call.listeners.insert(sup.clone(), mode);
-        let msg = ServerMessage::Supervision {
+        let msg = Event::Supervision {
             call_id: call_id.clone(),
             supervisor_id: sup.clone(),
             mode,
@@ -149,12 +149,12 @@ impl CallCenter {
     }
 
     /// A supervisor starts reading a live call's transcript.
-    pub fn watch_transcript(&mut self, call_id: &CallId, sup: &SupervisorId) -> Result<()> {
+    pub(crate) fn watch_transcript(&mut self, call_id: &CallId, sup: &SupervisorId) -> Result<()> {
         self.call_mut(call_id)?.watchers.insert(sup.clone());
         Ok(())
     }
 
-    pub fn unwatch_transcript(&mut self, call_id: &CallId, sup: &SupervisorId) {
+    pub(crate) fn unwatch_transcript(&mut self, call_id: &CallId, sup: &SupervisorId) {
         if let Some(c) = self.calls.get_mut(call_id) {
             c.watchers.remove(sup);
         }

@@ -11,7 +11,7 @@ fn drain(c: &mut CallCenter) -> Vec<Output> {
 fn offers_to(outs: &[Output]) -> Vec<(AgentId, CallId)> {
     outs.iter()
         .filter_map(|o| match o {
-            Output::ToAgent(a, ServerMessage::CallOffered { call_id, .. }) => {
+            Output::ToAgent(a, Event::CallOffered { call_id, .. }) => {
                 Some((a.clone(), call_id.clone()))
             }
             _ => None,
@@ -54,7 +54,7 @@ fn waiting_customers_get_positions_and_estimates() {
         .find_map(|o| match o {
             Output::ToCustomer(
                 id,
-                ServerMessage::CallState {
+                Event::CallState {
                     position,
                     estimated_wait_s,
                     ..
@@ -68,8 +68,10 @@ fn waiting_customers_get_positions_and_estimates() {
     c.end_call(now, &"c1".into(), EndReason::CustomerHungUp)
         .unwrap();
     let outs = drain(&mut c);
-    assert!(outs.iter().any(|o| matches!(o,
-        Output::ToCustomer(id, ServerMessage::CallState { position: Some(1), .. }) if id.as_str() == "c2")));
+    assert!(
+        outs.iter().any(|o| matches!(o,
+        Output::ToCustomer(id, Event::CallState { position: Some(1), .. }) if id.as_str() == "c2"))
+    );
     assert_eq!(c.queue_len(), 1);
 }
 
@@ -112,10 +114,10 @@ fn unanswered_offer_times_out_to_next_agent_and_sets_first_away() {
     c.handle_timeout(now + Duration::from_secs(15));
     let outs = drain(&mut c);
     assert!(outs.iter().any(|o| matches!(o,
-        Output::ToAgent(x, ServerMessage::OfferWithdrawn { reason, .. }) if *x == a && *reason == WithdrawReason::Timeout)));
+        Output::ToAgent(x, Event::OfferWithdrawn { reason, .. }) if *x == a && *reason == WithdrawReason::Timeout)));
     assert_eq!(offers_to(&outs), vec![(b, "c1".into())]);
     assert!(outs.iter().any(|o| matches!(o,
-        Output::ToAgent(x, ServerMessage::AgentState { state: AgentStateName::Away, .. }) if *x == a)));
+        Output::ToAgent(x, Event::AgentState { state: AgentStateName::Away, .. }) if *x == a)));
 }
 
 #[test]
@@ -155,7 +157,7 @@ fn accept_then_media_connects_and_hang_up_wraps_up() {
         o,
         Output::ToCustomer(
             _,
-            ServerMessage::CallState {
+            Event::CallState {
                 state: CallStateName::Connected,
                 ..
             }
@@ -216,7 +218,7 @@ fn agent_dropping_mid_call_ends_it_and_customer_is_told() {
         o,
         Output::ToCustomer(
             _,
-            ServerMessage::CallState {
+            Event::CallState {
                 state: CallStateName::Ended,
                 reason: Some(EndReason::AgentDisconnected),
                 ..
@@ -239,9 +241,9 @@ fn listeners_are_stopped_when_the_call_ends() {
     drain(&mut c);
     c.end_call(now, &call, EndReason::CustomerHungUp).unwrap();
     let outs = drain(&mut c);
-    assert!(outs.iter().any(
-        |o| matches!(o, Output::ToSupervisor(s, ServerMessage::ListenStopped { .. }) if *s == sup)
-    ));
+    assert!(outs
+        .iter()
+        .any(|o| matches!(o, Output::ToSupervisor(s, Event::ListenStopped { .. }) if *s == sup)));
     assert!(c.check_listen(&call, &sup).is_err());
 }
 
@@ -262,12 +264,7 @@ fn a_customer_negative_for_n_utterances_alerts_every_supervisor_once() {
     };
     let alerts = |outs: &[Output]| {
         outs.iter()
-            .filter(|o| {
-                matches!(
-                    o,
-                    Output::ToSupervisor(_, ServerMessage::SentimentAlert { .. })
-                )
-            })
+            .filter(|o| matches!(o, Output::ToSupervisor(_, Event::SentimentAlert { .. })))
             .count()
     };
     for (run, want) in [(1, 0), (2, 0), (3, 2), (4, 0), (0, 0)] {
@@ -278,9 +275,7 @@ fn a_customer_negative_for_n_utterances_alerts_every_supervisor_once() {
         assert!(outs.contains(&Output::DashboardChanged));
     }
     // The dashboard carries the latest mood.
-    let ServerMessage::Dashboard { calls, .. } = c.dashboard(now) else {
-        panic!()
-    };
+    let Dashboard { calls, .. } = c.dashboard(now);
     assert_eq!(calls[0].sentiment.as_ref().unwrap().negative_run, 0);
     // Unknown calls are refused.
     assert!(c
@@ -296,9 +291,7 @@ fn the_dashboard_queue_shows_ringing_calls_too() {
     c.start_call(now, "c1".into(), CallerInfo::default());
     c.start_call(now, "c2".into(), CallerInfo::default());
     drain(&mut c);
-    let ServerMessage::Dashboard { queue, calls, .. } = c.dashboard(now) else {
-        panic!("not a dashboard")
-    };
+    let Dashboard { queue, calls, .. } = c.dashboard(now);
     let states: Vec<_> = calls.iter().map(|v| (v.call_id.clone(), v.state)).collect();
     assert!(
         states.contains(&("c1".into(), CallStateName::Ringing)),
@@ -380,7 +373,7 @@ fn supervisor_modes_route_and_tell_the_agent() {
         .unwrap();
     let outs = drain(&mut c);
     assert!(outs.iter().any(|o| matches!(o,
-        Output::ToAgent(x, ServerMessage::Supervision { mode: SupervisorMode::Whisper, .. }) if *x == a)));
+        Output::ToAgent(x, Event::Supervision { mode: SupervisorMode::Whisper, .. }) if *x == a)));
     let plan = last_route(&outs).unwrap();
     assert!(plan.hears(&"pa".into(), &"ps".into()));
     assert!(!plan.hears(&"pc".into(), &"ps".into()));
@@ -389,9 +382,7 @@ fn supervisor_modes_route_and_tell_the_agent() {
         .unwrap();
     let plan = last_route(&drain(&mut c)).unwrap();
     assert!(plan.hears(&"pc".into(), &"ps".into()));
-    let ServerMessage::Dashboard { calls, .. } = c.dashboard(now) else {
-        panic!()
-    };
+    let Dashboard { calls, .. } = c.dashboard(now);
     assert_eq!(calls[0].supervisors[0].mode, SupervisorMode::Barge);
 
     // Stopping listening while barging: the agent is told, the supervisor leaves the plan.
@@ -401,7 +392,7 @@ fn supervisor_modes_route_and_tell_the_agent() {
         o,
         Output::ToAgent(
             _,
-            ServerMessage::Supervision {
+            Event::Supervision {
                 mode: SupervisorMode::Listen,
                 ..
             }

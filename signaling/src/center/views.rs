@@ -4,7 +4,7 @@ use super::*;
 
 impl CallCenter {
     /// The supervisors' live view at `now`.
-    pub fn dashboard(&self, now: Instant) -> ServerMessage {
+    pub fn dashboard(&self, now: Instant) -> Dashboard {
         let calls = self
             .calls
             .iter()
@@ -61,7 +61,7 @@ impl CallCenter {
                 waiting_s: self.calls.get(id).map_or(0.0, |c| secs(now - c.started)),
             })
             .collect();
-        ServerMessage::Dashboard {
+        Dashboard {
             calls,
             agents,
             queue,

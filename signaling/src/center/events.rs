@@ -1,0 +1,69 @@
+//! What the center tells people, as domain events. Only the shell knows the wire: it turns
+//! each event into a protocol message (`src/calls/present.rs`). Fields are the protocol's
+//! shared vocabulary (states, reasons, caller info), never strings the center would have to
+//! agree on with the wire.
+
+use crate::ids::{AgentId, CallId, ParticipantKind, SupervisorId, SupervisorMode};
+use crate::protocol::{
+    AgentStateName, AgentView, CallStateName, CallView, CallerInfo, EndReason, QueueEntryView,
+    WithdrawReason,
+};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// A call's progress as its customer (and agent) see it.
+    CallState {
+        call_id: CallId,
+        state: CallStateName,
+        position: Option<usize>,
+        estimated_wait_s: Option<u64>,
+        reason: Option<EndReason>,
+    },
+    /// A party muted or unmuted (told to the other party).
+    PeerMuted {
+        call_id: CallId,
+        party: ParticipantKind,
+        muted: bool,
+    },
+    /// An agent's own state.
+    AgentState {
+        state: AgentStateName,
+        call_id: Option<CallId>,
+    },
+    /// A call rings for an agent.
+    CallOffered {
+        call_id: CallId,
+        caller: CallerInfo,
+        waited_s: f64,
+        timeout_s: u64,
+    },
+    /// An offer was taken back from an agent.
+    OfferWithdrawn {
+        call_id: CallId,
+        reason: WithdrawReason,
+    },
+    /// A supervisor no longer listens to a call.
+    ListenStopped { call_id: CallId },
+    /// How a supervisor takes part in a call changed.
+    Supervision {
+        call_id: CallId,
+        supervisor_id: SupervisorId,
+        mode: SupervisorMode,
+    },
+    /// A customer has stayed negative for `negative_utterances` in a row.
+    SentimentAlert {
+        call_id: CallId,
+        agent: Option<AgentId>,
+        negative_utterances: u32,
+        trend: f32,
+        last_text: String,
+    },
+}
+
+/// The supervisors' live view.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dashboard {
+    pub calls: Vec<CallView>,
+    pub agents: Vec<AgentView>,
+    pub queue: Vec<QueueEntryView>,
+}

@@ -1,0 +1,184 @@
+//! Everything that can happen to the call center, as one enum: what clients ask for, what media
+//! and speech report, and the passing of time. [`CallCenter::handle`] applies one input at the
+//! instant it is given; a refused input changes nothing and says why.
+
+use super::*;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Input {
+    // ---- calls
+    /// A customer called; the call joins the queue.
+    StartCall {
+        call: CallId,
+        caller: CallerInfo,
+    },
+    /// The customer or the agent (`agent`) hung up.
+    HangUp {
+        call: CallId,
+        party: ParticipantKind,
+        agent: Option<AgentId>,
+    },
+    /// The customer or the agent muted or unmuted.
+    Mute {
+        call: CallId,
+        party: ParticipantKind,
+        agent: Option<AgentId>,
+        muted: bool,
+    },
+    /// The call ends for a reason of the shell's (the customer's session closed, shutdown).
+    EndCall {
+        call: CallId,
+        reason: EndReason,
+    },
+    /// The customer's mood after a final utterance.
+    Sentiment {
+        call: CallId,
+        view: SentimentView,
+        alert_after: u32,
+        last_text: String,
+    },
+    // ---- media
+    MediaJoined {
+        call: CallId,
+        participant: ParticipantId,
+        member: Member,
+    },
+    MediaLeft {
+        call: CallId,
+        participant: ParticipantId,
+    },
+    MediaUp {
+        call: CallId,
+        kind: ParticipantKind,
+    },
+    MediaLost {
+        call: CallId,
+        participant: ParticipantId,
+        loss: MediaLoss,
+    },
+    // ---- agents
+    AgentLogin {
+        agent: AgentId,
+        name: String,
+    },
+    AgentLogout {
+        agent: AgentId,
+    },
+    SetAvailability {
+        agent: AgentId,
+        available: bool,
+    },
+    Accept {
+        agent: AgentId,
+        call: CallId,
+    },
+    Decline {
+        agent: AgentId,
+        call: CallId,
+    },
+    // ---- supervisors
+    SupervisorLogin {
+        sup: SupervisorId,
+    },
+    SupervisorLogout {
+        sup: SupervisorId,
+    },
+    Listen {
+        sup: SupervisorId,
+        call: CallId,
+    },
+    StopListening {
+        sup: SupervisorId,
+        call: CallId,
+    },
+    Supervise {
+        sup: SupervisorId,
+        call: CallId,
+        mode: SupervisorMode,
+    },
+    WatchTranscript {
+        sup: SupervisorId,
+        call: CallId,
+    },
+    UnwatchTranscript {
+        sup: SupervisorId,
+        call: CallId,
+    },
+    // ---- time
+    /// Ring timeouts and wrap-up ends due at `now`.
+    Timeout,
+}
+
+impl CallCenter {
+    /// Apply one input at `now`. Outputs go to [`CallCenter::poll_output`].
+    pub fn handle(&mut self, now: Instant, input: Input) -> Result<()> {
+        match input {
+            Input::StartCall { call, caller } => {
+                self.start_call(now, call, caller);
+                Ok(())
+            }
+            Input::HangUp { call, party, agent } => self.hang_up(now, &call, party, agent.as_ref()),
+            Input::Mute {
+                call,
+                party,
+                agent,
+                muted,
+            } => self.set_muted(&call, party, agent.as_ref(), muted),
+            Input::EndCall { call, reason } => self.end_call(now, &call, reason),
+            Input::Sentiment {
+                call,
+                view,
+                alert_after,
+                last_text,
+            } => self.customer_sentiment(&call, view, alert_after, last_text),
+            Input::MediaJoined {
+                call,
+                participant,
+                member,
+            } => self.media_joined(&call, participant, member),
+            Input::MediaLeft { call, participant } => {
+                self.media_left(&call, &participant);
+                Ok(())
+            }
+            Input::MediaUp { call, kind } => self.media_up(now, &call, kind),
+            Input::MediaLost {
+                call,
+                participant,
+                loss,
+            } => self.media_lost(now, &call, &participant, loss),
+            Input::AgentLogin { agent, name } => {
+                self.agent_login(now, agent, name);
+                Ok(())
+            }
+            Input::AgentLogout { agent } => {
+                self.agent_logout(now, &agent);
+                Ok(())
+            }
+            Input::SetAvailability { agent, available } => {
+                self.set_availability(now, &agent, available)
+            }
+            Input::Accept { agent, call } => self.accept(now, &agent, &call),
+            Input::Decline { agent, call } => self.decline(now, &agent, &call),
+            Input::SupervisorLogin { sup } => {
+                self.supervisor_login(sup);
+                Ok(())
+            }
+            Input::SupervisorLogout { sup } => {
+                self.supervisor_logout(&sup);
+                Ok(())
+            }
+            Input::Listen { sup, call } => self.start_listening(&call, &sup),
+            Input::StopListening { sup, call } => self.stop_listening(&call, &sup),
+            Input::Supervise { sup, call, mode } => self.set_supervisor_mode(&call, &sup, mode),
+            Input::WatchTranscript { sup, call } => self.watch_transcript(&call, &sup),
+            Input::UnwatchTranscript { sup, call } => {
+                self.unwatch_transcript(&call, &sup);
+                Ok(())
+            }
+            Input::Timeout => {
+                self.handle_timeout(now);
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! The center's domain events as wire messages: the one place they meet the protocol.
+
+use signaling::center::{Dashboard, Event};
+use signaling::protocol::ServerMessage;
+
+pub fn event(e: Event) -> ServerMessage {
+    match e {
+        Event::CallState {
+            call_id,
+            state,
+            position,
+            estimated_wait_s,
+            reason,
+        } => ServerMessage::CallState {
+            call_id,
+            state,
+            position,
+            estimated_wait_s,
+            reason,
+        },
+        Event::PeerMuted {
+            call_id,
+            party,
+            muted,
+        } => ServerMessage::PeerMuted {
+            call_id,
+            role: party.as_str().into(),
+            muted,
+        },
+        Event::AgentState { state, call_id } => ServerMessage::AgentState { state, call_id },
+        Event::CallOffered {
+            call_id,
+            caller,
+            waited_s,
+            timeout_s,
+        } => ServerMessage::CallOffered {
+            call_id,
+            caller,
+            waited_s,
+            timeout_s,
+        },
+        Event::OfferWithdrawn { call_id, reason } => {
+            ServerMessage::OfferWithdrawn { call_id, reason }
+        }
+        Event::ListenStopped { call_id } => ServerMessage::ListenStopped { call_id },
+        Event::Supervision {
+            call_id,
+            supervisor_id,
+            mode,
+        } => ServerMessage::Supervision {
+            call_id,
+            supervisor_id,
+            mode,
+        },
+        Event::SentimentAlert {
+            call_id,
+            agent,
+            negative_utterances,
+            trend,
+            last_text,
+        } => ServerMessage::SentimentAlert {
+            call_id,
+            agent,
+            negative_utterances,
+            trend,
+            last_text,
+        },
+    }
+}
+
+pub fn dashboard(d: Dashboard) -> ServerMessage {
+    ServerMessage::Dashboard {
+        calls: d.calls,
+        agents: d.agents,
+        queue: d.queue,
+    }
+}

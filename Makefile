@@ -10,7 +10,8 @@ TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 
 run: setup-run build-release
 	$(TARGET_DIR)/release/switchboard --demo --listen $(LISTEN) --data-dir $(DATA_DIR) \
-		--model models/ggml-tiny.en.bin --multilingual-model models/ggml-base.bin
+		--model models/ggml-tiny.en.bin --multilingual-model models/ggml-base.bin \
+		--queue-announcement assets/demo-greeting.wav
 
 test: setup-test
 	cargo build --tests --bins

@@ -80,6 +80,9 @@ struct Cli {
     /// Turn live transcription off.
     #[arg(long, env = "SWITCHBOARD_NO_SPEECH")]
     no_speech: bool,
+    /// WAV file played to customers waiting for an agent (`[calls] queue_announcement`).
+    #[arg(long, env = "SWITCHBOARD_QUEUE_ANNOUNCEMENT")]
+    queue_announcement: Option<PathBuf>,
     /// Log format.
     #[arg(long, env = "SWITCHBOARD_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     log_format: String,
@@ -175,6 +178,12 @@ fn run() -> anyhow::Result<()> {
     }
     if let Some(w) = cli.asr_workers {
         config.speech.workers = w.max(1);
+    }
+    if let Some(p) = &cli.queue_announcement {
+        config.calls.queue_announcement = Some(p.clone());
+        if config.calls.queue_announcement_repeat_s == 0 {
+            config.calls.queue_announcement_repeat_s = 20;
+        }
     }
     if cli.no_speech {
         config.speech.enabled = false;

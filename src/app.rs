@@ -65,7 +65,7 @@ pub struct App {
     pub speech: Option<Arc<LiveSpeech>>,
     media_metrics: media::MediaMetrics,
     /// The queue announcement (16 kHz mono), loaded at start.
-    pub announcement: Option<Arc<Vec<i16>>>,
+    pub announcement: Option<Arc<[i16]>>,
     /// The announcement voice of each waiting call.
     pub announcements: DashMap<CallId, ParticipantId>,
     pub shutting_down: AtomicBool,
@@ -104,11 +104,11 @@ impl App {
             Some(p) => {
                 let pcm = crate::speech::wav::read_16k_mono(p)
                     .map_err(|e| anyhow::anyhow!("queue_announcement {}: {e}", p.display()))?;
-                Some(Arc::new(
+                Some(
                     pcm.iter()
                         .map(|x| (x.clamp(-1.0, 1.0) * 32767.0) as i16)
                         .collect(),
-                ))
+                )
             }
             None => None,
         };
@@ -270,21 +270,14 @@ impl App {
     pub fn deliver(&self, outputs: Vec<Output>) {
         for o in outputs {
             match o {
-                Output::ToCustomer(call, e) => {
-                    self.send_to(&Recipient::Customer(call), &present::event(e))
-                }
-                Output::ToAgent(agent, e) => {
-                    self.send_to(&Recipient::Agent(agent), &present::event(e))
-                }
-                Output::ToSupervisor(sup, e) => {
-                    self.send_to(&Recipient::Supervisor(sup), &present::event(e))
-                }
+                Output::Notify(to, e) => self.send_to(&to, &present::event(e)),
                 Output::CloseCall(call, reason) => self.close_call(call, reason),
-                Output::StopListening(call, sup) => {
-                    let member = Member::Supervisor(sup);
-                    self.drop_peers(|p| p.call == call && p.member == member);
+                Output::Leave(_, participant) => self.drop_peer(&participant),
+                Output::Mute(call, participant, muted) => {
+                    if let Some(room) = self.sfu.find_room(&call) {
+                        room.set_muted(&participant, muted);
+                    }
                 }
-                Output::Mute(call, party, muted) => self.mute_media(&call, party, muted),
                 Output::Route(call, plan) => {
                     if let Some(room) = self.sfu.find_room(&call) {
                         room.set_plan(plan);
@@ -335,19 +328,6 @@ impl App {
         tokio::spawn(async move { sfu.close_room(&call).await });
     }
 
-    /// Forget the peers matching `pred` and close each in its own call's room.
-    pub fn drop_peers(&self, pred: impl Fn(&PeerInfo) -> bool) {
-        let gone: Vec<ParticipantId> = self
-            .peers
-            .iter()
-            .filter(|e| pred(e.value()))
-            .map(|e| e.key().clone())
-            .collect();
-        for id in gone {
-            self.drop_peer(&id);
-        }
-    }
-
     /// Forget one peer and close it.
     pub fn drop_peer(&self, id: &ParticipantId) {
         let Some((id, info)) = self.peers.remove(id) else {
@@ -361,23 +341,6 @@ impl App {
         tokio::spawn(async move {
             let _ = sfu.leave(&info.call, &id).await;
         });
-    }
-
-    /// Mute or unmute a party's audio in the media layer.
-    fn mute_media(&self, call: &CallId, party: ParticipantKind, muted: bool) {
-        let Some(room) = self.sfu.find_room(call) else {
-            return;
-        };
-        for e in self.peers.iter().filter(|e| &e.value().call == call) {
-            let is_party = matches!(
-                (&e.value().member, party),
-                (Member::Customer, ParticipantKind::Customer)
-                    | (Member::Agent(_), ParticipantKind::Agent)
-            );
-            if is_party {
-                room.set_muted(e.key(), muted);
-            }
-        }
     }
 
     /// Send the live view to every supervisor session (called by the center's task).
@@ -521,14 +484,9 @@ async fn media_events(app: std::sync::Weak<App>, mut rx: mpsc::UnboundedReceiver
         };
         let loss = match ev.kind {
             MediaEventKind::Connected => {
-                let kind = match info.member {
-                    Member::Customer => ParticipantKind::Customer,
-                    Member::Agent(_) => ParticipantKind::Agent,
-                    _ => continue,
-                };
                 app.center.tell(Input::MediaUp {
                     call: info.call.clone(),
-                    kind,
+                    kind: info.member.kind(),
                 });
                 continue;
             }

@@ -214,39 +214,30 @@ impl Session {
             }
             ClientMessage::Mute { call_id, muted } => {
                 let (party, agent) = self.party_for(&call_id)?;
-                self.app
-                    .center
-                    .apply(Input::Mute {
-                        call: call_id,
-                        party,
-                        agent,
-                        muted,
-                    })
-                    .await?;
-                Ok(())
+                self.apply(Input::Mute {
+                    call: call_id,
+                    party,
+                    agent,
+                    muted,
+                })
+                .await
             }
             ClientMessage::HangUp { call_id } => {
                 let (party, agent) = self.party_for(&call_id)?;
-                self.app
-                    .center
-                    .apply(Input::HangUp {
-                        call: call_id,
-                        party,
-                        agent,
-                    })
-                    .await?;
-                Ok(())
+                self.apply(Input::HangUp {
+                    call: call_id,
+                    party,
+                    agent,
+                })
+                .await
             }
             ClientMessage::SetState { state } => {
                 let agent = self.agent()?;
-                self.app
-                    .center
-                    .apply(Input::SetAvailability {
-                        agent,
-                        available: state == AgentAvailability::Available,
-                    })
-                    .await?;
-                Ok(())
+                self.apply(Input::SetAvailability {
+                    agent,
+                    available: state == AgentAvailability::Available,
+                })
+                .await
             }
             ClientMessage::Accept { call_id, sdp } => {
                 let agent = self.agent()?;
@@ -254,14 +245,11 @@ impl Session {
             }
             ClientMessage::Decline { call_id } => {
                 let agent = self.agent()?;
-                self.app
-                    .center
-                    .apply(Input::Decline {
-                        agent,
-                        call: call_id,
-                    })
-                    .await?;
-                Ok(())
+                self.apply(Input::Decline {
+                    agent,
+                    call: call_id,
+                })
+                .await
             }
             ClientMessage::Listen { call_id, sdp } => {
                 let sup = self.supervisor()?;
@@ -273,24 +261,19 @@ impl Session {
             }
             ClientMessage::StopListening { call_id } => {
                 let sup = self.supervisor()?;
-                self.app
-                    .center
-                    .apply(Input::StopListening { sup, call: call_id })
-                    .await?;
-                Ok(())
+                self.apply(Input::StopListening { sup, call: call_id })
+                    .await
             }
             ClientMessage::WatchTranscript { call_id } => {
                 let sup = self.supervisor()?;
-                self.app
-                    .center
-                    .apply(Input::WatchTranscript {
-                        sup,
-                        call: call_id.clone(),
-                    })
-                    .await
-                    .map_err(|_| {
-                        Refusal::new(ErrorCode::NotFound, format!("no live call {call_id}"))
-                    })?;
+                self.apply(Input::WatchTranscript {
+                    sup,
+                    call: call_id.clone(),
+                })
+                .await
+                .map_err(|_| {
+                    Refusal::new(ErrorCode::NotFound, format!("no live call {call_id}"))
+                })?;
                 let utterances = self
                     .app
                     .store
@@ -308,13 +291,15 @@ impl Session {
             }
             ClientMessage::UnwatchTranscript { call_id } => {
                 let sup = self.supervisor()?;
-                self.app
-                    .center
-                    .apply(Input::UnwatchTranscript { sup, call: call_id })
-                    .await?;
-                Ok(())
+                self.apply(Input::UnwatchTranscript { sup, call: call_id })
+                    .await
             }
         }
+    }
+
+    /// Hand an input to the call center; its refusal is this request's.
+    async fn apply(&self, input: Input) -> Reply {
+        Ok(self.app.center.apply(input).await?)
     }
 
     fn agent(&self) -> Result<AgentId, Refusal> {
@@ -440,22 +425,17 @@ impl Session {
                 let agent = AgentId(account.username);
                 self.identity = Identity::Agent(agent.clone());
                 self.app.bind_agent(agent.clone(), self.id.clone());
-                self.app
-                    .center
-                    .apply(Input::AgentLogin {
-                        agent,
-                        name: account.name,
-                    })
-                    .await?;
+                self.apply(Input::AgentLogin {
+                    agent,
+                    name: account.name,
+                })
+                .await?;
             }
             AccountRole::Supervisor => {
                 let sup = SupervisorId(account.username);
                 self.identity = Identity::Supervisor(sup.clone());
                 self.app.bind_supervisor(sup.clone(), self.id.clone());
-                self.app
-                    .center
-                    .apply(Input::SupervisorLogin { sup })
-                    .await?;
+                self.apply(Input::SupervisorLogin { sup }).await?;
                 if let Some(view) = self.app.dashboard().await {
                     self.send(&view);
                 }

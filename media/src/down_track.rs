@@ -83,10 +83,9 @@ pub(crate) struct SlotSpec {
 #[derive(Debug, Default)]
 struct SlotState {
     rewriter: Rewriter,
-    /// The source whose packets this slot forwards now.
+    /// The source whose packets this slot forwards now. A video source switched to is not
+    /// current until its first keyframe.
     current: Option<u32>,
-    /// A video source we switched to, waiting for its next keyframe before it is forwarded.
-    waiting_for_keyframe: Option<u32>,
 }
 
 /// One outgoing slot of a subscriber's peer connection.
@@ -189,12 +188,10 @@ impl DownTrack {
             if st.current != Some(src) {
                 if let Some(codec) = self.video {
                     if !is_keyframe_start(codec, &p.payload) {
-                        st.waiting_for_keyframe = Some(src);
                         return true; // held back on purpose, not a queue overflow
                     }
                 }
                 st.current = Some(src);
-                st.waiting_for_keyframe = None;
             }
             st.rewriter.rewrite(
                 &mut out,

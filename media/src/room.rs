@@ -80,11 +80,6 @@ impl Room {
         self.state.lock().expect("lock").ended
     }
 
-    /// The plan in force.
-    pub fn plan(&self) -> Plan {
-        self.state.lock().expect("lock").plan.clone()
-    }
-
     /// Replace who hears whom, and rewire.
     pub fn set_plan(&self, plan: Plan) {
         let mut st = self.state.lock().expect("lock");
@@ -130,10 +125,7 @@ impl Room {
         let mut st = self.state.lock().expect("lock");
         let i = st.peers.iter().position(|p| p.id() == participant)?;
         let removed = st.peers.remove(i);
-        for s in removed.sources() {
-            s.set_subscribers(vec![]);
-            s.set_taps(vec![]);
-        }
+        removed.sources().iter().for_each(|s| s.detach());
         Self::rewire_locked(&mut st);
         Some(removed)
     }
@@ -144,10 +136,7 @@ impl Room {
         let Some(i) = st.voices.iter().position(|v| v.id() == participant) else {
             return false;
         };
-        let v = st.voices.remove(i);
-        v.stop();
-        v.source.set_subscribers(vec![]);
-        v.source.set_taps(vec![]);
+        st.voices.remove(i).retire();
         Self::rewire_locked(&mut st);
         true
     }
@@ -157,19 +146,13 @@ impl Room {
         let mut st = self.state.lock().expect("lock");
         st.ended = true;
         let peers = std::mem::take(&mut st.peers);
-        // A voice may outlive the room in its owner's hands: silence it and let go of the
-        // slots it fed.
-        for v in std::mem::take(&mut st.voices) {
-            v.stop();
-            v.source.set_subscribers(vec![]);
-            v.source.set_taps(vec![]);
-        }
+        // A voice may outlive the room in its owner's hands: it falls silent.
+        std::mem::take(&mut st.voices)
+            .iter()
+            .for_each(|v| v.retire());
         st.taps.clear();
         for p in &peers {
-            for s in p.sources() {
-                s.set_subscribers(vec![]);
-                s.set_taps(vec![]);
-            }
+            p.sources().iter().for_each(|s| s.detach());
         }
         peers
     }

@@ -75,10 +75,6 @@ impl Source {
         }
     }
 
-    pub fn publisher(&self) -> &ParticipantId {
-        &self.publisher
-    }
-
     pub fn kind(&self) -> Kind {
         self.kind
     }
@@ -124,6 +120,12 @@ impl Source {
 
     pub(crate) fn set_taps(&self, taps: Vec<mpsc::Sender<TapPacket>>) {
         *self.taps.write().expect("lock") = taps;
+    }
+
+    /// Feed nobody any more (its publisher left the room, or the room ended).
+    pub(crate) fn detach(&self) {
+        self.set_subscribers(vec![]);
+        self.set_taps(vec![]);
     }
 
     pub fn subscriber_count(&self) -> usize {

@@ -26,14 +26,12 @@ pub const VOICE_RATES: [u32; 5] = [8000, 12000, 16000, 24000, 48000];
 const PT: u8 = 111;
 
 enum Command {
-    Play { pcm: Vec<i16>, rate: u32 },
+    Play { pcm: Arc<[i16]>, rate: u32 },
     Stop,
 }
 
 /// A server-side voice in a room. Dropping it (or the room closing) ends its task.
 pub struct Voice {
-    id: ParticipantId,
-    kind: ParticipantKind,
     pub(crate) source: Arc<Source>,
     tx: mpsc::UnboundedSender<Command>,
     /// Clips queued or playing: raised by `play` before the task sees the clip, lowered by the
@@ -44,20 +42,11 @@ pub struct Voice {
 impl Voice {
     pub(crate) fn spawn(id: ParticipantId, kind: ParticipantKind, metrics: &MediaMetrics) -> Self {
         let ssrc: u32 = rand::random();
-        let source = Arc::new(Source::new(
-            id.clone(),
-            kind,
-            Kind::Audio,
-            None,
-            ssrc,
-            metrics,
-        ));
+        let source = Arc::new(Source::new(id, kind, Kind::Audio, None, ssrc, metrics));
         let (tx, rx) = mpsc::unbounded_channel();
         let pending = Arc::new(watch::Sender::new(0usize));
         tokio::spawn(run(Arc::downgrade(&source), ssrc, rx, pending.clone()));
         Self {
-            id,
-            kind,
             source,
             tx,
             pending,
@@ -65,15 +54,17 @@ impl Voice {
     }
 
     pub fn id(&self) -> &ParticipantId {
-        &self.id
+        &self.source.publisher
     }
 
     pub fn kind(&self) -> ParticipantKind {
-        self.kind
+        self.source.publisher_kind
     }
 
-    /// Queue mono PCM at `rate` Hz (one of [`VOICE_RATES`]) after whatever is playing.
-    pub fn play(&self, pcm: Vec<i16>, rate: u32) -> Result<()> {
+    /// Queue mono PCM at `rate` Hz (one of [`VOICE_RATES`]) after whatever is playing. A
+    /// prompt played again and again is shared, not copied (`Arc<[i16]>`).
+    pub fn play(&self, pcm: impl Into<Arc<[i16]>>, rate: u32) -> Result<()> {
+        let pcm = pcm.into();
         if !VOICE_RATES.contains(&rate) {
             return Err(MediaError::BadAudio(format!(
                 "sample rate {rate} Hz; use one of {VOICE_RATES:?}"
@@ -92,6 +83,12 @@ impl Voice {
     /// Drop everything queued and fall silent (barge-in: the customer started talking).
     pub fn stop(&self) {
         let _ = self.tx.send(Command::Stop);
+    }
+
+    /// Out of the room: silent, and feeding no slot.
+    pub(crate) fn retire(&self) {
+        self.stop();
+        self.source.detach();
     }
 
     /// Whether the voice has audio queued or playing.
@@ -113,7 +110,7 @@ async fn run(
     mut rx: mpsc::UnboundedReceiver<Command>,
     pending: Arc<watch::Sender<usize>>,
 ) {
-    let mut queue: VecDeque<(Vec<i16>, u32)> = VecDeque::new();
+    let mut queue: VecDeque<(Arc<[i16]>, u32)> = VecDeque::new();
     let mut pos = 0usize;
     let mut encoder: Option<(u32, opus::Encoder)> = None;
     let mut seq: u16 = rand::random();

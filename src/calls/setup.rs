@@ -8,8 +8,7 @@ use crate::app::{App, PeerInfo};
 use signaling::center::{Input, Member};
 use signaling::protocol::{CallerInfo, EndReason, IceCandidate, ServerMessage};
 use signaling::{
-    AgentId, CallId, ErrorCode, ParticipantId, ParticipantKind, SessionId, SupervisorId,
-    SupervisorMode,
+    AgentId, CallId, ErrorCode, ParticipantId, SessionId, SupervisorId, SupervisorMode,
 };
 use std::sync::Arc;
 
@@ -21,13 +20,8 @@ async fn join(
     member: Member,
     sdp: &str,
 ) -> Result<(ParticipantId, String), Refusal> {
-    let kind = match &member {
-        Member::Customer => ParticipantKind::Customer,
-        Member::Agent(_) => ParticipantKind::Agent,
-        // A supervisor joins listening; what their mode means is the center's plan.
-        Member::Supervisor(_) => ParticipantKind::Supervisor(SupervisorMode::Listen),
-        Member::Bot => ParticipantKind::Bot,
-    };
+    // A supervisor joins as a listener; what their mode means is the center's plan.
+    let kind = member.kind();
     let peer_id = ParticipantId::random();
     let (_, answer) = app
         .sfu

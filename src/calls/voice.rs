@@ -78,7 +78,7 @@ pub fn start_announcement(app: &Arc<App>, call: &CallId) {
         }
         drop(app);
         loop {
-            if voice.play(pcm.to_vec(), 16_000).is_err() {
+            if voice.play(pcm.clone(), 16_000).is_err() {
                 break;
             }
             voice.finished().await;

@@ -16,7 +16,8 @@ impl CallCenter {
             state: entry.state.name(),
             call_id: entry.state.call().cloned(),
         };
-        self.outputs.push_back(Output::ToAgent(agent, msg));
+        self.outputs
+            .push_back(Output::Notify(Recipient::Agent(agent), msg));
         self.outputs.push_back(Output::DashboardChanged);
     }
 
@@ -145,8 +146,8 @@ impl CallCenter {
                 call.declined_by.insert(agent.clone());
             }
         }
-        self.outputs.push_back(Output::ToAgent(
-            agent.clone(),
+        self.outputs.push_back(Output::Notify(
+            Recipient::Agent(agent.clone()),
             Event::OfferWithdrawn {
                 call_id: call_id.clone(),
                 reason,
@@ -154,7 +155,7 @@ impl CallCenter {
         ));
         let msg = self.call_state_msg(call_id);
         self.outputs
-            .push_back(Output::ToCustomer(call_id.clone(), msg));
+            .push_back(Output::Notify(Recipient::Customer(call_id.clone()), msg));
         self.outputs.push_back(Output::DashboardChanged);
     }
 }

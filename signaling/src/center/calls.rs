@@ -75,9 +75,12 @@ impl CallCenter {
                     Milestone::TwoWay { since_accept },
                 ));
                 let msg = self.call_state_msg(call_id);
+                self.outputs.push_back(Output::Notify(
+                    Recipient::Customer(call_id.clone()),
+                    msg.clone(),
+                ));
                 self.outputs
-                    .push_back(Output::ToCustomer(call_id.clone(), msg.clone()));
-                self.outputs.push_back(Output::ToAgent(agent, msg));
+                    .push_back(Output::Notify(Recipient::Agent(agent), msg));
                 self.outputs.push_back(Output::DashboardChanged);
             }
         }
@@ -97,8 +100,19 @@ impl CallCenter {
             ParticipantKind::Customer => call.customer_muted = muted,
             _ => call.agent_muted = muted,
         }
-        self.outputs
-            .push_back(Output::Mute(call_id.clone(), party, muted));
+        let media: Vec<ParticipantId> = call
+            .members
+            .iter()
+            .filter(|(_, m)| match party {
+                ParticipantKind::Customer => *m == Member::Customer,
+                _ => matches!(m, Member::Agent(_)),
+            })
+            .map(|(p, _)| p.clone())
+            .collect();
+        for p in media {
+            self.outputs
+                .push_back(Output::Mute(call_id.clone(), p, muted));
+        }
         let msg = Event::PeerMuted {
             call_id: call_id.clone(),
             party,
@@ -107,12 +121,13 @@ impl CallCenter {
         match party {
             ParticipantKind::Customer => {
                 if let Some(a) = self.agent_of(call_id) {
-                    self.outputs.push_back(Output::ToAgent(a, msg));
+                    self.outputs
+                        .push_back(Output::Notify(Recipient::Agent(a), msg));
                 }
             }
             _ => self
                 .outputs
-                .push_back(Output::ToCustomer(call_id.clone(), msg)),
+                .push_back(Output::Notify(Recipient::Customer(call_id.clone()), msg)),
         }
         Ok(())
     }
@@ -192,12 +207,14 @@ impl CallCenter {
             estimated_wait_s: None,
             reason: Some(reason),
         };
-        self.outputs
-            .push_back(Output::ToCustomer(call_id.clone(), msg.clone()));
+        self.outputs.push_back(Output::Notify(
+            Recipient::Customer(call_id.clone()),
+            msg.clone(),
+        ));
         match prev {
             CallState::Ringing { agent, .. } => {
-                self.outputs.push_back(Output::ToAgent(
-                    agent.clone(),
+                self.outputs.push_back(Output::Notify(
+                    Recipient::Agent(agent.clone()),
                     Event::OfferWithdrawn {
                         call_id: call_id.clone(),
                         reason: WithdrawReason::CallEnded,
@@ -208,7 +225,8 @@ impl CallCenter {
             CallState::Talking {
                 agent, accepted_at, ..
             } => {
-                self.outputs.push_back(Output::ToAgent(agent.clone(), msg));
+                self.outputs
+                    .push_back(Output::Notify(Recipient::Agent(agent.clone()), msg));
                 self.record_handle_time(now - accepted_at);
                 let until = (self.config.wrap_up_s > 0)
                     .then(|| now + Duration::from_secs(self.config.wrap_up_s));
@@ -217,8 +235,8 @@ impl CallCenter {
             _ => {}
         }
         for sup in listeners {
-            self.outputs.push_back(Output::ToSupervisor(
-                sup.clone(),
+            self.outputs.push_back(Output::Notify(
+                Recipient::Supervisor(sup.clone()),
                 Event::ListenStopped {
                     call_id: call_id.clone(),
                 },
@@ -276,12 +294,10 @@ impl CallCenter {
             .iter()
             .map(|(p, m)| {
                 let kind = match m {
-                    Member::Customer => ParticipantKind::Customer,
-                    Member::Agent(_) => ParticipantKind::Agent,
                     Member::Supervisor(s) => ParticipantKind::Supervisor(
                         call.listeners.get(s).copied().unwrap_or_default(),
                     ),
-                    Member::Bot => ParticipantKind::Bot,
+                    m => m.kind(),
                 };
                 (p.clone(), kind)
             })
@@ -327,8 +343,10 @@ impl CallCenter {
                 last_text,
             };
             for sup in self.supervisors.keys() {
-                self.outputs
-                    .push_back(Output::ToSupervisor(sup.clone(), msg.clone()));
+                self.outputs.push_back(Output::Notify(
+                    Recipient::Supervisor(sup.clone()),
+                    msg.clone(),
+                ));
             }
         }
         Ok(())

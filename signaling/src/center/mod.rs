@@ -71,6 +71,19 @@ pub enum Member {
     Bot,
 }
 
+impl Member {
+    /// The member's kind; a supervisor as a listener (their mode is the call's, see
+    /// [`CallCenter::plan`]).
+    pub fn kind(&self) -> ParticipantKind {
+        match self {
+            Member::Customer => ParticipantKind::Customer,
+            Member::Agent(_) => ParticipantKind::Agent,
+            Member::Supervisor(_) => ParticipantKind::Supervisor(SupervisorMode::Listen),
+            Member::Bot => ParticipantKind::Bot,
+        }
+    }
+}
+
 /// Someone the shell can deliver a message to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Recipient {
@@ -96,17 +109,16 @@ pub enum MediaLoss {
 /// Something the shell must do: deliver a message, or tear down a call's media.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Output {
-    ToCustomer(CallId, Event),
-    ToAgent(AgentId, Event),
-    ToSupervisor(SupervisorId, Event),
+    /// Tell someone what happened.
+    Notify(Recipient, Event),
     /// The call ended: close its room and every peer in it.
     CloseCall(CallId, EndReason),
-    /// A supervisor stopped listening: close that supervisor's peer in the call's room.
-    StopListening(CallId, SupervisorId),
+    /// A participant is out of the call (a supervisor stopped listening): close its media.
+    Leave(CallId, ParticipantId),
     /// Who hears whom in the call changed: hand this plan to the call's media room.
     Route(CallId, Plan),
-    /// Stop (or resume) forwarding a party's audio to anyone.
-    Mute(CallId, ParticipantKind, bool),
+    /// Stop (or resume) forwarding a participant's audio to anyone.
+    Mute(CallId, ParticipantId, bool),
     /// The supervisors' live view changed; the shell sends [`CallCenter::dashboard`] to them.
     DashboardChanged,
     /// A call reached a milestone the shell measures (setup times, metrics).

@@ -48,9 +48,11 @@ impl CallCenter {
                 timeout_s: self.config.ring_timeout_s,
             };
             self.set_agent_state(now, &agent, AgentState::Ringing(call_id.clone()));
-            self.outputs.push_back(Output::ToAgent(agent, offer));
+            self.outputs
+                .push_back(Output::Notify(Recipient::Agent(agent), offer));
             let msg = self.call_state_msg(&call_id);
-            self.outputs.push_back(Output::ToCustomer(call_id, msg));
+            self.outputs
+                .push_back(Output::Notify(Recipient::Customer(call_id), msg));
             changed = true;
         }
         if changed {
@@ -73,7 +75,8 @@ impl CallCenter {
         let ids: Vec<CallId> = self.waiting().cloned().collect();
         for id in ids {
             let msg = self.call_state_msg(&id);
-            self.outputs.push_back(Output::ToCustomer(id, msg));
+            self.outputs
+                .push_back(Output::Notify(Recipient::Customer(id), msg));
         }
     }
 
@@ -134,7 +137,8 @@ impl CallCenter {
                     state: a.state.name(),
                     call_id: a.state.call().cloned(),
                 };
-                self.outputs.push_back(Output::ToAgent(agent.clone(), msg));
+                self.outputs
+                    .push_back(Output::Notify(Recipient::Agent(agent.clone()), msg));
                 self.outputs.push_back(Output::DashboardChanged);
             }
         }

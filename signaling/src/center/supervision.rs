@@ -59,6 +59,7 @@ impl CallCenter {
     }
 
     pub(crate) fn stop_listening(&mut self, call_id: &CallId, sup: &SupervisorId) -> Result<()> {
+        let talking = self.talking_agent(call_id);
         let call = self.call_mut(call_id)?;
         let Some(mode) = call.listeners.remove(sup) else {
             return Err(SignalError::CallWrongState {
@@ -67,27 +68,30 @@ impl CallCenter {
                 action: "stop listening",
             });
         };
-        if mode != SupervisorMode::Listen {
-            if let Some(agent) = self.talking_agent(call_id) {
-                self.outputs.push_back(Output::ToAgent(
-                    agent,
-                    Event::Supervision {
-                        call_id: call_id.clone(),
-                        supervisor_id: sup.clone(),
-                        mode: SupervisorMode::Listen,
-                    },
-                ));
-            }
+        let member = Member::Supervisor(sup.clone());
+        let media: Vec<ParticipantId> = call
+            .members
+            .iter()
+            .filter(|(_, m)| *m == member)
+            .map(|(p, _)| p.clone())
+            .collect();
+        call.members.retain(|(_, m)| *m != member);
+        if let (SupervisorMode::Whisper | SupervisorMode::Barge, Some(agent)) = (mode, talking) {
+            self.outputs.push_back(Output::Notify(
+                Recipient::Agent(agent),
+                Event::Supervision {
+                    call_id: call_id.clone(),
+                    supervisor_id: sup.clone(),
+                    mode: SupervisorMode::Listen,
+                },
+            ));
         }
-        if let Some(call) = self.calls.get_mut(call_id) {
-            call.members
-                .retain(|(_, m)| *m != Member::Supervisor(sup.clone()));
+        for p in media {
+            self.outputs.push_back(Output::Leave(call_id.clone(), p));
         }
-        self.outputs
-            .push_back(Output::StopListening(call_id.clone(), sup.clone()));
         self.push_route(call_id);
-        self.outputs.push_back(Output::ToSupervisor(
-            sup.clone(),
+        self.outputs.push_back(Output::Notify(
+            Recipient::Supervisor(sup.clone()),
             Event::ListenStopped {
                 call_id: call_id.clone(),
             },
@@ -130,10 +134,11 @@ impl CallCenter {
             mode,
         };
         if let Some(agent) = talking {
-            self.outputs.push_back(Output::ToAgent(agent, msg.clone()));
+            self.outputs
+                .push_back(Output::Notify(Recipient::Agent(agent), msg.clone()));
         }
         self.outputs
-            .push_back(Output::ToSupervisor(sup.clone(), msg));
+            .push_back(Output::Notify(Recipient::Supervisor(sup.clone()), msg));
         self.push_route(call_id);
         self.outputs.push_back(Output::DashboardChanged);
         Ok(())

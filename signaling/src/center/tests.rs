@@ -11,7 +11,7 @@ fn drain(c: &mut CallCenter) -> Vec<Output> {
 fn offers_to(outs: &[Output]) -> Vec<(AgentId, CallId)> {
     outs.iter()
         .filter_map(|o| match o {
-            Output::ToAgent(a, Event::CallOffered { call_id, .. }) => {
+            Output::Notify(Recipient::Agent(a), Event::CallOffered { call_id, .. }) => {
                 Some((a.clone(), call_id.clone()))
             }
             _ => None,
@@ -52,8 +52,8 @@ fn waiting_customers_get_positions_and_estimates() {
         .iter()
         .rev()
         .find_map(|o| match o {
-            Output::ToCustomer(
-                id,
+            Output::Notify(
+                Recipient::Customer(id),
                 Event::CallState {
                     position,
                     estimated_wait_s,
@@ -70,7 +70,7 @@ fn waiting_customers_get_positions_and_estimates() {
     let outs = drain(&mut c);
     assert!(
         outs.iter().any(|o| matches!(o,
-        Output::ToCustomer(id, Event::CallState { position: Some(1), .. }) if id.as_str() == "c2"))
+        Output::Notify(Recipient::Customer(id), Event::CallState { position: Some(1), .. }) if id.as_str() == "c2"))
     );
     assert_eq!(c.queue_len(), 1);
 }
@@ -114,10 +114,10 @@ fn unanswered_offer_times_out_to_next_agent_and_sets_first_away() {
     c.handle_timeout(now + Duration::from_secs(15));
     let outs = drain(&mut c);
     assert!(outs.iter().any(|o| matches!(o,
-        Output::ToAgent(x, Event::OfferWithdrawn { reason, .. }) if *x == a && *reason == WithdrawReason::Timeout)));
+        Output::Notify(Recipient::Agent(x), Event::OfferWithdrawn { reason, .. }) if *x == a && *reason == WithdrawReason::Timeout)));
     assert_eq!(offers_to(&outs), vec![(b, "c1".into())]);
     assert!(outs.iter().any(|o| matches!(o,
-        Output::ToAgent(x, Event::AgentState { state: AgentStateName::Away, .. }) if *x == a)));
+        Output::Notify(Recipient::Agent(x), Event::AgentState { state: AgentStateName::Away, .. }) if *x == a)));
 }
 
 #[test]
@@ -155,8 +155,8 @@ fn accept_then_media_connects_and_hang_up_wraps_up() {
         Output::Milestone(_, Milestone::TwoWay { since_accept }) if *since_accept == Duration::from_millis(400))));
     assert!(outs.iter().any(|o| matches!(
         o,
-        Output::ToCustomer(
-            _,
+        Output::Notify(
+            Recipient::Customer(_),
             Event::CallState {
                 state: CallStateName::Connected,
                 ..
@@ -216,8 +216,8 @@ fn agent_dropping_mid_call_ends_it_and_customer_is_told() {
     let outs = drain(&mut c);
     assert!(outs.iter().any(|o| matches!(
         o,
-        Output::ToCustomer(
-            _,
+        Output::Notify(
+            Recipient::Customer(_),
             Event::CallState {
                 state: CallStateName::Ended,
                 reason: Some(EndReason::AgentDisconnected),
@@ -243,7 +243,7 @@ fn listeners_are_stopped_when_the_call_ends() {
     let outs = drain(&mut c);
     assert!(outs
         .iter()
-        .any(|o| matches!(o, Output::ToSupervisor(s, Event::ListenStopped { .. }) if *s == sup)));
+        .any(|o| matches!(o, Output::Notify(Recipient::Supervisor(s), Event::ListenStopped { .. }) if *s == sup)));
     assert!(c.check_listen(&call, &sup).is_err());
 }
 
@@ -264,7 +264,12 @@ fn a_customer_negative_for_n_utterances_alerts_every_supervisor_once() {
     };
     let alerts = |outs: &[Output]| {
         outs.iter()
-            .filter(|o| matches!(o, Output::ToSupervisor(_, Event::SentimentAlert { .. })))
+            .filter(|o| {
+                matches!(
+                    o,
+                    Output::Notify(Recipient::Supervisor(_), Event::SentimentAlert { .. })
+                )
+            })
             .count()
     };
     for (run, want) in [(1, 0), (2, 0), (3, 2), (4, 0), (0, 0)] {
@@ -373,7 +378,7 @@ fn supervisor_modes_route_and_tell_the_agent() {
         .unwrap();
     let outs = drain(&mut c);
     assert!(outs.iter().any(|o| matches!(o,
-        Output::ToAgent(x, Event::Supervision { mode: SupervisorMode::Whisper, .. }) if *x == a)));
+        Output::Notify(Recipient::Agent(x), Event::Supervision { mode: SupervisorMode::Whisper, .. }) if *x == a)));
     let plan = last_route(&outs).unwrap();
     assert!(plan.hears(&"pa".into(), &"ps".into()));
     assert!(!plan.hears(&"pc".into(), &"ps".into()));
@@ -390,8 +395,8 @@ fn supervisor_modes_route_and_tell_the_agent() {
     let outs = drain(&mut c);
     assert!(outs.iter().any(|o| matches!(
         o,
-        Output::ToAgent(
-            _,
+        Output::Notify(
+            Recipient::Agent(_),
             Event::Supervision {
                 mode: SupervisorMode::Listen,
                 ..
@@ -448,7 +453,7 @@ fn the_media_failure_policy_lives_in_the_center() {
     c.media_lost(now, &call, &"ps".into(), MediaLoss::Closed)
         .unwrap();
     let outs = drain(&mut c);
-    assert!(outs.contains(&Output::StopListening(call.clone(), sam.clone())));
+    assert!(outs.contains(&Output::Leave(call.clone(), "ps".into())));
     assert!(!outs.iter().any(|o| matches!(o, Output::CloseCall(..))));
     c.media_lost(now, &call, &"ghost".into(), MediaLoss::Failed)
         .unwrap();
@@ -489,7 +494,7 @@ fn mute_and_hang_up_are_decided_here() {
     c.set_muted(&call, ParticipantKind::Agent, Some(&a), true)
         .unwrap();
     let outs = drain(&mut c);
-    assert!(outs.contains(&Output::Mute(call.clone(), ParticipantKind::Agent, true)));
+    assert!(outs.contains(&Output::Mute(call.clone(), "pa".into(), true)));
     // Another agent may neither mute nor hang up this call.
     let intruder = AgentId::from("mallory");
     assert!(c

@@ -111,3 +111,23 @@ async fn whisper_needs_an_agent_on_the_call() {
         "{e}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listen_only_connection_cannot_whisper() {
+    let server = Server::start("").await;
+    let (customer, _agent, _agent_peer) = connected_call(&server, "alice").await;
+    // Two recvonly audio m-lines: this supervisor has no microphone to be heard with.
+    let (mut sup, sup_peer) =
+        supervisor_listens(&server.addr, &customer.call_id, Layout::Listener).await;
+    sup_peer.wait_connected().await;
+    sup.send(json!({"type":"supervise","id":3,"call_id":customer.call_id,"mode":"whisper"}))
+        .await;
+    let e = sup.expect_error("wrong_state").await;
+    assert!(
+        e["message"].as_str().unwrap().contains("sends no audio"),
+        "{e}"
+    );
+    // Nothing changed: still listening, so going back to listen is accepted as a no-op.
+    sup.request(json!({"type":"supervise","call_id":customer.call_id,"mode":"listen"}))
+        .await;
+}

@@ -146,6 +146,7 @@ pub struct Peer {
     pub(crate) shared: Arc<PeerShared>,
     pub(crate) pc: Arc<dyn PeerConnection>,
     pub(crate) slots: Vec<Arc<DownTrack>>,
+    sends_audio: bool,
     closed: AtomicBool,
 }
 
@@ -154,14 +155,21 @@ impl Peer {
         shared: Arc<PeerShared>,
         pc: Arc<dyn PeerConnection>,
         slots: Vec<Arc<DownTrack>>,
+        sends_audio: bool,
     ) -> Self {
         shared.metrics.peer_connections.inc();
         Self {
             shared,
             pc,
             slots,
+            sends_audio,
             closed: AtomicBool::new(false),
         }
+    }
+
+    /// Whether the offer's first audio m-line sends: this participant can be heard.
+    pub fn sends_audio(&self) -> bool {
+        self.sends_audio
     }
 
     pub fn id(&self) -> &ParticipantId {

@@ -21,6 +21,9 @@ pub struct OfferSummary {
     pub mlines: Vec<Option<Kind>>,
     /// The video codec the server will send, when the offer has video.
     pub video: Option<VideoCodec>,
+    /// Whether the first audio m-line sends (sendrecv or sendonly): a microphone the server
+    /// can forward. A listen-only supervisor's offer does not.
+    pub audio_sends: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,10 +32,12 @@ pub enum VideoCodec {
     H264,
 }
 
-/// One m-section: its kind and the codec names (upper case) of its `a=rtpmap` lines.
+/// One m-section: its kind, the codec names (upper case) of its `a=rtpmap` lines, and
+/// whether it sends (no `a=recvonly` or `a=inactive`; sendrecv is SDP's default).
 struct Section {
     kind: Option<Kind>,
     codecs: Vec<String>,
+    sends: bool,
 }
 
 /// A line as the WebRTC stack's SDP lexer reads it: lines end at LF; CRs before the type are
@@ -58,7 +63,13 @@ fn sections(sdp: &str) -> Vec<Section> {
                 out.push(Section {
                     kind,
                     codecs: vec![],
+                    sends: true,
                 });
+            }
+            Some((b'a', "recvonly" | "inactive")) => {
+                if let Some(sec) = out.last_mut() {
+                    sec.sends = false;
+                }
             }
             Some((b'a', value)) => {
                 // a=rtpmap:<pt> <name>/<clock>[/<channels>]
@@ -125,6 +136,7 @@ pub fn check_offer(sdp: &str) -> Result<OfferSummary> {
     Ok(OfferSummary {
         mlines: secs.iter().map(|s| s.kind).collect(),
         video,
+        audio_sends: audio[0].sends,
     })
 }
 
@@ -257,6 +269,17 @@ mod tests {
     use super::*;
 
     const AUDIO: &str = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\na=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\n";
+
+    #[test]
+    fn knows_whether_the_first_audio_mline_sends() {
+        let sends = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\na=sendrecv\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\na=recvonly\r\n";
+        assert!(check_offer(sends).unwrap().audio_sends);
+        let listens =
+            "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\na=recvonly\r\n";
+        assert!(!check_offer(listens).unwrap().audio_sends);
+        // No direction attribute: sendrecv.
+        assert!(check_offer(AUDIO).unwrap().audio_sends);
+    }
 
     #[test]
     fn reads_mlines_in_order_and_picks_video() {

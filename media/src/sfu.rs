@@ -212,7 +212,7 @@ impl Sfu {
                 return Err(MediaError::WebRtc("no local description".into()));
             }
         };
-        let peer = Arc::new(Peer::new(shared, pc, slots));
+        let peer = Arc::new(Peer::new(shared, pc, slots, summary.audio_sends));
         if let Err(e) = room.add(peer.clone()) {
             // The call ended while we negotiated.
             peer.close().await;

@@ -205,6 +205,25 @@ pub async fn supervise(
     call_id: &CallId,
     mode: SupervisorMode,
 ) -> Result<(), Refusal> {
+    if mode != SupervisorMode::Listen {
+        // To be heard the supervisor's listening connection must send: a listen-only offer
+        // (first audio m-line recvonly) would make a whisper nobody hears.
+        let member = Member::Supervisor(sup.clone());
+        let room = app.sfu.find_room(call_id);
+        let peers: Vec<bool> = app
+            .peers
+            .iter()
+            .filter(|e| &e.value().call == call_id && e.value().member == member)
+            .filter_map(|e| room.as_ref()?.peer(e.key()).map(|p| p.sends_audio()))
+            .collect();
+        if !peers.is_empty() && !peers.contains(&true) {
+            return Err(Refusal::new(
+                ErrorCode::WrongState,
+                "your listening connection sends no audio (its first audio m-line is recvonly); \
+                 listen again with a sendrecv one to whisper or barge in",
+            ));
+        }
+    }
     app.center
         .apply(Input::Supervise {
             sup: sup.clone(),

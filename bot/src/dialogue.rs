@@ -1,0 +1,502 @@
+//! One contact's conversation with the bot: what it answers, and when it hands the customer
+//! over to a person, with the reason and a handoff card.
+//!
+//! Per customer turn, in this order of precedence when several apply:
+//! 1. **asked_for_human**: a request for a person ("put me through to an agent", 转人工), unless
+//!    the same turn declines one ("no, I don't need a human");
+//! 2. **negative_emotion**: clear anger, insults, threats to complain or leave, sarcasm after the
+//!    conversation has started, or (voice) a strongly negative speech-emotion score;
+//! 3. **no_answer_repeated**: the second question in a row the knowledge base cannot answer;
+//! 4. **flow**: what only an agent may handle: suspected fraud or account takeover, a safety
+//!    hazard, or a charge disputed after the bot has answered.
+//!
+//! Each reason can be switched off. After the hand-over the bot keeps answering from the
+//! knowledge base until an agent accepts; it does not hand over twice.
+
+use crate::embed::Embedder;
+use crate::intents::{Intent, Intents, Signals};
+use crate::kb::Language;
+use crate::matcher::{normalize, Matcher, Verdict};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Why the bot handed a contact to a person.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    AskedForHuman,
+    NegativeEmotion,
+    NoAnswerRepeated,
+    Flow,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::AskedForHuman => "asked_for_human",
+            Reason::NegativeEmotion => "negative_emotion",
+            Reason::NoAnswerRepeated => "no_answer_repeated",
+            Reason::Flow => "flow",
+        }
+    }
+
+    fn words(self, lang: Language) -> &'static str {
+        match (self, lang) {
+            (Reason::AskedForHuman, Language::En) => "asked for a person",
+            (Reason::NegativeEmotion, Language::En) => "upset",
+            (Reason::NoAnswerRepeated, Language::En) => "questions the bot could not answer",
+            (Reason::Flow, Language::En) => "needs an agent by policy",
+            (Reason::AskedForHuman, Language::Zh) => "要求人工",
+            (Reason::NegativeEmotion, Language::Zh) => "情绪激动",
+            (Reason::NoAnswerRepeated, Language::Zh) => "机器人连续无法回答",
+            (Reason::Flow, Language::Zh) => "按规定需人工处理",
+        }
+    }
+}
+
+/// Which hand-over reasons are on, and the bot's words.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DialogueConfig {
+    pub asked_for_human: bool,
+    pub negative_emotion: bool,
+    pub no_answer_repeated: bool,
+    pub flow: bool,
+    /// Unanswered questions in a row that hand over.
+    pub unanswered_limit: u32,
+    /// A voice turn whose emotion valence is at or under this counts as clearly negative.
+    pub negative_valence: f32,
+}
+
+impl Default for DialogueConfig {
+    fn default() -> Self {
+        Self {
+            asked_for_human: true,
+            negative_emotion: true,
+            no_answer_repeated: true,
+            flow: true,
+            unanswered_limit: 2,
+            negative_valence: -0.6,
+        }
+    }
+}
+
+/// What the bot says, per language.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Phrases {
+    pub greeting: String,
+    pub fallback: String,
+    pub handing_over: String,
+    pub already_queued: String,
+    pub goodbye: String,
+    pub rephrase: String,
+}
+
+impl Phrases {
+    pub fn default_for(lang: Language) -> Self {
+        match lang {
+            Language::En => Self {
+                greeting: "Hi, I'm the virtual assistant. Ask me anything about your account, or say \"agent\" at any time to reach a person.".into(),
+                fallback: "I'm not sure I understood; could you put it another way?".into(),
+                handing_over: "I'm passing you to one of our team now; they will see our conversation so far. I can keep answering questions while you wait.".into(),
+                already_queued: "You're in the queue for an agent; they'll be with you as soon as possible.".into(),
+                goodbye: "You're welcome. Is there anything else I can help with?".into(),
+                rephrase: "Sorry about that. Could you tell me a bit more about what you need?".into(),
+            },
+            Language::Zh => Self {
+                greeting: "您好，我是智能助手。有什么可以帮您？随时说“转人工”即可联系客服人员。".into(),
+                fallback: "抱歉，我没太明白，您能换个说法吗？".into(),
+                handing_over: "我现在为您转接人工客服，他们会看到我们刚才的对话。等待期间我可以继续回答您的问题。".into(),
+                already_queued: "您已在人工客服的队列中，客服人员会尽快为您服务。".into(),
+                goodbye: "不客气。还有其他可以帮您的吗？".into(),
+                rephrase: "抱歉。能再具体说说您需要什么吗？".into(),
+            },
+        }
+    }
+}
+
+/// One line of the conversation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Line {
+    /// `customer`, `bot` or `agent`.
+    pub from: String,
+    pub text: String,
+    pub at_ms: u64,
+}
+
+/// What the agent is given with an escalated contact.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Handoff {
+    pub reason: Reason,
+    /// The last knowledge-base entry or intent the customer's words matched.
+    pub intent: Option<String>,
+    pub slots: BTreeMap<String, String>,
+    pub conversation: Vec<Line>,
+    /// One valence (-1..1) per customer turn, oldest first.
+    pub sentiment: Vec<f32>,
+    pub summary: String,
+}
+
+/// The bot's response to one customer turn.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reply {
+    pub text: String,
+    /// The knowledge-base entry answered, if any.
+    pub entry: Option<String>,
+    pub confidence: f32,
+    /// Set on the turn the bot hands over.
+    pub escalate: Option<Reason>,
+    /// The turn's question found no answer (for the unanswered statistics).
+    pub unanswered: bool,
+}
+
+/// What the bot knows: the knowledge base, the intents, its settings and words.
+pub struct Brain {
+    pub matcher: Matcher,
+    pub intents: Intents,
+    pub config: DialogueConfig,
+    pub phrases: BTreeMap<Language, Phrases>,
+}
+
+impl Brain {
+    pub fn new(matcher: Matcher, intents: Intents, config: DialogueConfig) -> Self {
+        let phrases = [Language::En, Language::Zh]
+            .into_iter()
+            .map(|l| (l, Phrases::default_for(l)))
+            .collect();
+        Self {
+            matcher,
+            intents,
+            config,
+            phrases,
+        }
+    }
+
+    pub fn embedder(&self) -> &dyn Embedder {
+        self.matcher.embedder().as_ref()
+    }
+
+    pub fn phrases(&self, lang: Language) -> &Phrases {
+        &self.phrases[&lang]
+    }
+}
+
+/// The language of a text: Chinese if it has Han characters, else `default`.
+pub fn language_of(text: &str, default: Language) -> Language {
+    let han = text
+        .chars()
+        .filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c) || ('\u{3400}'..='\u{4dbf}').contains(c))
+        .count();
+    if han > 0 {
+        Language::Zh
+    } else if text.chars().any(|c| c.is_ascii_alphabetic()) {
+        Language::En
+    } else {
+        default
+    }
+}
+
+/// One contact's conversation state.
+#[derive(Clone, Debug)]
+pub struct Conversation {
+    pub language: Language,
+    lines: Vec<Line>,
+    sentiment: Vec<f32>,
+    unanswered_in_row: u32,
+    answered: u32,
+    escalated: Option<Reason>,
+    last_entry: Option<String>,
+    topics: Vec<String>,
+    open_questions: Vec<String>,
+}
+
+impl Conversation {
+    pub fn new(language: Language) -> Self {
+        Self {
+            language,
+            lines: vec![],
+            sentiment: vec![],
+            unanswered_in_row: 0,
+            answered: 0,
+            escalated: None,
+            last_entry: None,
+            topics: vec![],
+            open_questions: vec![],
+        }
+    }
+
+    /// The greeting, recorded as the conversation's first line.
+    pub fn greet(&mut self, brain: &Brain, at_ms: u64) -> String {
+        let text = brain.phrases(self.language).greeting.clone();
+        self.record("bot", &text, at_ms);
+        text
+    }
+
+    pub fn escalated(&self) -> Option<Reason> {
+        self.escalated
+    }
+
+    pub fn last_entry(&self) -> Option<&str> {
+        self.last_entry.as_deref()
+    }
+
+    /// Records a line someone else said (the agent, or the bot's words sent by the shell).
+    pub fn record(&mut self, from: &str, text: &str, at_ms: u64) {
+        self.lines.push(Line {
+            from: from.into(),
+            text: text.into(),
+            at_ms,
+        });
+    }
+
+    /// The customer asked for a person with the page's button.
+    pub fn request_agent(&mut self, brain: &Brain) -> Reply {
+        let lang = self.language;
+        if self.escalated.is_some() {
+            return self.say(brain.phrases(lang).already_queued.clone(), None, 0.0, None);
+        }
+        self.escalated = Some(Reason::AskedForHuman);
+        let text = brain.phrases(lang).handing_over.clone();
+        self.say(text, None, 0.0, Some(Reason::AskedForHuman))
+    }
+
+    /// The customer said the last answer was not what they asked.
+    pub fn reject_answer(&mut self, brain: &Brain) -> (Option<String>, Reply) {
+        let rejected = self.last_entry.take();
+        self.unanswered_in_row += 1;
+        let text = brain.phrases(self.language).rephrase.clone();
+        (rejected, self.say(text, None, 0.0, None))
+    }
+
+    /// The customer said `text` (typed, or a final transcript); `valence` is the speech emotion
+    /// of a voice turn.
+    pub fn hear(&mut self, brain: &Brain, text: &str, valence: Option<f32>, at_ms: u64) -> Reply {
+        let lang = language_of(text, self.language);
+        self.language = lang;
+        self.record("customer", text, at_ms);
+        let norm = normalize(text, lang);
+        let vec = brain.embedder().embed(&norm);
+        let signals = brain.intents.detect(lang, &norm, &vec);
+        let verdict = brain.matcher.ask_embedded(lang, &norm, &vec);
+        let cfg = &brain.config;
+        let phrases = brain.phrases(lang);
+
+        let mood = text_valence(&signals, text, lang);
+        let turn_valence = valence.map_or(mood, |v| v.min(mood));
+        self.sentiment.push(turn_valence);
+
+        // Declining is told by its words ("don't need", 不用): a request and its negation are
+        // close in meaning.
+        let declines = signals.cue(Intent::HumanDecline)
+            || signals.similarity(Intent::HumanDecline) >= DECLINE_BY_MEANING;
+        let human = signals.has(Intent::HumanRequest) && !declines;
+        let thanks = signals.has(Intent::Goodbye);
+        // Sarcasm needs a conversation to be sarcastic about, and thanks are not sarcasm unless
+        // a sarcastic turn of phrase says so.
+        let sarcastic = signals.has(Intent::Sarcasm)
+            && self.turns() > 1
+            && (signals.cue(Intent::Sarcasm) || !thanks);
+        let angry = signals.has(Intent::Anger)
+            || sarcastic
+            || valence.is_some_and(|v| v <= cfg.negative_valence);
+        let goodbye = thanks && verdict.id.is_none();
+        let declined_only = declines && verdict.id.is_none();
+        let unanswered = verdict.id.is_none() && !goodbye && !human && !angry && !declined_only;
+        if std::env::var_os("SB_BOT_TRACE").is_some() {
+            eprintln!("turn {text:?}: {signals:?} kb={:?} {}", verdict.id, verdict.confidence);
+        }
+        // Only questions count towards "two questions in a row": a statement that follows up
+        // ("but I really didn't use it") is not a new question the bot failed.
+        let unanswered_question = unanswered && is_question(text, lang);
+        if unanswered_question {
+            self.unanswered_in_row += 1;
+            self.open_questions.push(text.to_string());
+        } else if verdict.id.is_some() {
+            self.unanswered_in_row = 0;
+        }
+        let policy = signals.has(Intent::Fraud)
+            || signals.has(Intent::Safety)
+            || (signals.has(Intent::Dispute) && self.answered > 0);
+
+        let reason = if cfg.asked_for_human && human {
+            Some(Reason::AskedForHuman)
+        } else if cfg.negative_emotion && angry {
+            Some(Reason::NegativeEmotion)
+        } else if cfg.no_answer_repeated && self.unanswered_in_row >= cfg.unanswered_limit {
+            Some(Reason::NoAnswerRepeated)
+        } else if cfg.flow && policy {
+            Some(Reason::Flow)
+        } else {
+            None
+        };
+
+        if let Some(id) = &verdict.id {
+            self.answered += 1;
+            self.last_entry = Some(id.clone());
+            if let Some(e) = brain.matcher.entry(lang, id) {
+                if !self.topics.contains(&e.question) {
+                    self.topics.push(e.question.clone());
+                }
+            }
+        }
+        let answer = verdict
+            .id
+            .as_deref()
+            .and_then(|id| brain.matcher.entry(lang, id))
+            .map(|e| e.answer.clone());
+
+        if let Some(r) = reason {
+            if self.escalated.is_none() {
+                self.escalated = Some(r);
+                // A policy hand-over still gives the answer the customer can act on now.
+                let text = match (&answer, r) {
+                    (Some(a), Reason::Flow) => format!("{a} {}", phrases.handing_over),
+                    _ => phrases.handing_over.clone(),
+                };
+                return self.say_verdict(text, &verdict, Some(r), unanswered);
+            }
+            if r == Reason::AskedForHuman {
+                return self.say_verdict(phrases.already_queued.clone(), &verdict, None, false);
+            }
+        }
+        let text = match answer {
+            Some(a) => a,
+            None if goodbye => phrases.goodbye.clone(),
+            None if declined_only => phrases.goodbye.clone(),
+            None => phrases.fallback.clone(),
+        };
+        self.say_verdict(text, &verdict, None, unanswered)
+    }
+
+    fn turns(&self) -> usize {
+        self.lines.iter().filter(|l| l.from == "customer").count()
+    }
+
+    fn say_verdict(
+        &mut self,
+        text: String,
+        v: &Verdict,
+        escalate: Option<Reason>,
+        unanswered: bool,
+    ) -> Reply {
+        let mut r = self.say(text, v.id.clone(), v.confidence, escalate);
+        r.unanswered = unanswered;
+        r
+    }
+
+    fn say(
+        &mut self,
+        text: String,
+        entry: Option<String>,
+        confidence: f32,
+        escalate: Option<Reason>,
+    ) -> Reply {
+        Reply {
+            text,
+            entry,
+            confidence,
+            escalate,
+            unanswered: false,
+        }
+    }
+
+    /// The card an agent gets with the contact.
+    pub fn handoff(&self) -> Option<Handoff> {
+        let reason = self.escalated?;
+        let lang = self.language;
+        let mut summary = String::new();
+        let (asked, open, then) = match lang {
+            Language::En => ("Asked about: ", "Unanswered: ", "Handed over: "),
+            Language::Zh => ("咨询：", "未解答：", "转人工原因："),
+        };
+        if !self.topics.is_empty() {
+            summary.push_str(asked);
+            summary.push_str(&self.topics.join("; "));
+            summary.push_str(". ");
+        }
+        if !self.open_questions.is_empty() {
+            summary.push_str(open);
+            let quoted: Vec<String> = self
+                .open_questions
+                .iter()
+                .rev()
+                .take(3)
+                .rev()
+                .map(|q| format!("\"{q}\""))
+                .collect();
+            summary.push_str(&quoted.join("; "));
+            summary.push_str(". ");
+        }
+        summary.push_str(then);
+        summary.push_str(reason.words(lang));
+        summary.push('.');
+        Some(Handoff {
+            reason,
+            intent: self.last_entry.clone(),
+            slots: BTreeMap::new(),
+            conversation: self.lines.clone(),
+            sentiment: self.sentiment.clone(),
+            summary,
+        })
+    }
+}
+
+/// A decline recognised by meaning alone must be this close to an example.
+const DECLINE_BY_MEANING: f32 = 0.85;
+
+/// Whether a turn asks something: a question mark, a question word or a question particle.
+pub fn is_question(text: &str, lang: Language) -> bool {
+    if text.contains('?') || text.contains('？') {
+        return true;
+    }
+    if lang == Language::Zh {
+        const MARKS: &[&str] = &[
+            "吗", "呢", "么", "怎么", "什么", "多少", "几", "哪", "为什么", "是不是", "能不能",
+            "可不可以", "有没有", "会不会", "要不要", "如何", "咋",
+        ];
+        return MARKS.iter().any(|m| text.contains(m));
+    }
+    let norm = normalize(text, lang);
+    const STARTS: &[&str] = &[
+        "how", "what", "what's", "whats", "why", "when", "where", "which", "who", "whose", "can",
+        "could", "do", "does", "did", "is", "are", "was", "will", "would", "should", "may",
+        "have", "has", "any", "am", "shall",
+    ];
+    // The question may follow a lead-in: "ok thanks. is it ...", "hmm then do you know ...".
+    text.split(['.', ',', ';', '!'])
+        .map(|part| normalize(part, lang))
+        .chain(std::iter::once(norm.clone()))
+        .any(|part| {
+            let mut words = part.split_whitespace();
+            let first = words.next().unwrap_or("");
+            let first = if matches!(first, "ok" | "okay" | "so" | "and" | "but" | "then" | "hmm" | "right" | "also" | "well") {
+                words.next().unwrap_or("")
+            } else {
+                first
+            };
+            STARTS.contains(&first)
+        })
+        || ["do you know", "i need to know", "i want to know", "tell me", "wondering"]
+            .iter()
+            .any(|p| norm.contains(p))
+}
+
+/// A rough valence of a typed turn: strongly negative with anger, negative with sarcasm,
+/// otherwise from VADER (English) or neutral.
+fn text_valence(signals: &Signals, text: &str, lang: Language) -> f32 {
+    if signals.has(Intent::Anger) {
+        return -0.8;
+    }
+    if signals.has(Intent::Sarcasm) {
+        return -0.5;
+    }
+    if lang == Language::En {
+        static VADER: std::sync::OnceLock<vader_sentiment::SentimentIntensityAnalyzer<'static>> =
+            std::sync::OnceLock::new();
+        let s = VADER
+            .get_or_init(vader_sentiment::SentimentIntensityAnalyzer::new)
+            .polarity_scores(text);
+        return s.get("compound").copied().unwrap_or(0.0) as f32;
+    }
+    0.0
+}

@@ -1,0 +1,458 @@
+//! Finding the entry that answers a question, or knowing that none does.
+//!
+//! Every entry of a language is indexed once: its question and alternates (and its answer, which
+//! often holds the customer's words: "can I pay at a shop" / "cash at any store") as sentence
+//! vectors, and its keywords normalised. A question is normalised the same way (case, width,
+//! punctuation, fillers such as "um" or 嗯), embedded, and scored against every entry:
+//!
+//! - `exact` entries match only their question or an alternate, word for word;
+//! - `contains` entries match when one of their keywords appears;
+//! - `smart` entries score the best cosine over their phrasings, the answer counting a little
+//!   less, plus a small bonus per keyword present.
+//!
+//! The best score is the confidence. Under the threshold the bot does not guess: the answer is
+//! the fallback ("could you put it another way?"), as it is when two different entries are
+//! nearly tied far from certainty.
+
+use crate::embed::{cosine, Embedder};
+use crate::kb::{Entry, Language, MatchMode};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use unicode_normalization::UnicodeNormalization;
+
+/// Tunables of matching.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct MatchConfig {
+    /// Confidence under which the bot falls back instead of answering.
+    pub threshold: f32,
+    /// How much less the answer's text counts than a phrasing of the question.
+    pub answer_discount: f32,
+    /// Added to a smart entry's score per keyword found in the question (at most two).
+    pub keyword_bonus: f32,
+    /// How much the mean over an entry's phrasings counts beside the best one (0..1).
+    pub mean_weight: f32,
+    /// Weight of the word-overlap score (BM25 over the entry's question, alternates,
+    /// keywords and answer, capped at `lexical_cap` and scaled to 0..1).
+    pub lexical_weight: f32,
+    pub lexical_cap: f32,
+}
+
+impl Default for MatchConfig {
+    fn default() -> Self {
+        Self {
+            threshold: 0.58,
+            answer_discount: 0.05,
+            keyword_bonus: 0.0,
+            mean_weight: 0.3,
+            lexical_weight: 0.25,
+            lexical_cap: 8.0,
+        }
+    }
+}
+
+/// The verdict on one question.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Verdict {
+    /// The entry that answers it; `None` means the fallback.
+    pub id: Option<String>,
+    /// 0..1: how sure the match is.
+    pub confidence: f32,
+    /// The best candidates, best first (id, score), whether or not one was taken.
+    pub candidates: Vec<(String, f32)>,
+}
+
+struct Indexed {
+    entry: Entry,
+    phrasings: Vec<Vec<f32>>,
+    exact: Vec<String>,
+    answer: Vec<f32>,
+    keywords: Vec<String>,
+    /// The entry's words for BM25.
+    terms: Vec<String>,
+}
+
+/// Document frequencies of one language's entries, for BM25.
+#[derive(Default)]
+struct Stats {
+    df: std::collections::HashMap<String, usize>,
+    docs: usize,
+    avg_len: f32,
+}
+
+/// An index of knowledge-base entries, per language.
+pub struct Matcher {
+    embedder: Arc<dyn Embedder>,
+    config: MatchConfig,
+    index: BTreeMap<Language, Vec<Indexed>>,
+    stats: BTreeMap<Language, Stats>,
+}
+
+impl std::fmt::Debug for Matcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Matcher")
+            .field("entries", &self.len())
+            .finish()
+    }
+}
+
+impl Matcher {
+    pub fn new(embedder: Arc<dyn Embedder>, config: MatchConfig) -> Self {
+        Self {
+            embedder,
+            config,
+            index: BTreeMap::new(),
+            stats: BTreeMap::new(),
+        }
+    }
+
+    pub fn config(&self) -> &MatchConfig {
+        &self.config
+    }
+
+    pub fn embedder(&self) -> &Arc<dyn Embedder> {
+        &self.embedder
+    }
+
+    /// Replaces the whole index with `entries` (all languages).
+    pub fn load(&mut self, entries: impl IntoIterator<Item = Entry>) {
+        self.index.clear();
+        for e in entries {
+            self.add(e);
+        }
+        let langs: Vec<Language> = self.index.keys().copied().collect();
+        for l in langs {
+            self.rebuild(l);
+        }
+    }
+
+    /// Adds or replaces one entry.
+    pub fn insert(&mut self, entry: Entry) {
+        let lang = entry.language;
+        self.add(entry);
+        self.rebuild(lang);
+    }
+
+    fn rebuild(&mut self, lang: Language) {
+        let mut st = Stats::default();
+        if let Some(list) = self.index.get(&lang) {
+            st.docs = list.len();
+            let mut total = 0usize;
+            for ix in list {
+                total += ix.terms.len();
+                let uniq: std::collections::HashSet<&String> = ix.terms.iter().collect();
+                for t in uniq {
+                    *st.df.entry(t.clone()).or_default() += 1;
+                }
+            }
+            st.avg_len = total as f32 / st.docs.max(1) as f32;
+        }
+        self.stats.insert(lang, st);
+    }
+
+    fn add(&mut self, entry: Entry) {
+        if let Some(list) = self.index.get_mut(&entry.language) {
+            list.retain(|i| i.entry.id != entry.id);
+        }
+        let lang = entry.language;
+        let texts: Vec<&String> = std::iter::once(&entry.question)
+            .chain(&entry.alternates)
+            .collect();
+        let phrasings = texts
+            .iter()
+            .map(|t| self.embedder.embed(&normalize(t, lang)))
+            .collect();
+        let exact = texts.iter().map(|t| normalize(t, lang)).collect();
+        let answer = self.embedder.embed(&normalize(&entry.answer, lang));
+        let keywords = entry
+            .keywords
+            .iter()
+            .map(|k| normalize(k, lang))
+            .filter(|k| !k.is_empty())
+            .collect();
+        let all = std::iter::once(&entry.question)
+            .chain(&entry.alternates)
+            .chain(&entry.keywords)
+            .chain(std::iter::once(&entry.answer))
+            .map(|t| normalize(t, lang))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let terms = terms(&all, lang);
+        self.index.entry(lang).or_default().push(Indexed {
+            entry,
+            phrasings,
+            exact,
+            answer,
+            keywords,
+            terms,
+        });
+    }
+
+    /// Removes an entry; true if it was there.
+    pub fn remove(&mut self, language: Language, id: &str) -> bool {
+        let Some(list) = self.index.get_mut(&language) else {
+            return false;
+        };
+        let before = list.len();
+        list.retain(|i| i.entry.id != id);
+        let removed = list.len() != before;
+        if removed {
+            self.rebuild(language);
+        }
+        removed
+    }
+
+    pub fn len(&self) -> usize {
+        self.index.values().map(Vec::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The entry `id` of `language`.
+    pub fn entry(&self, language: Language, id: &str) -> Option<&Entry> {
+        self.index
+            .get(&language)?
+            .iter()
+            .map(|i| &i.entry)
+            .find(|e| e.id == id)
+    }
+
+    /// Scores `text` against the entries of `language`.
+    pub fn ask(&self, language: Language, text: &str) -> Verdict {
+        let norm = normalize(text, language);
+        if norm.is_empty() {
+            return Verdict {
+                id: None,
+                confidence: 0.0,
+                candidates: vec![],
+            };
+        }
+        let q = self.embedder.embed(&norm);
+        self.ask_embedded(language, &norm, &q)
+    }
+
+    /// As [`Matcher::ask`], for a question already normalised (`norm`) and embedded (`q`).
+    pub fn ask_embedded(&self, language: Language, norm: &str, q: &[f32]) -> Verdict {
+        let Some(list) = self.index.get(&language).filter(|l| !l.is_empty()) else {
+            return Verdict {
+                id: None,
+                confidence: 0.0,
+                candidates: vec![],
+            };
+        };
+        if norm.is_empty() {
+            return Verdict {
+                id: None,
+                confidence: 0.0,
+                candidates: vec![],
+            };
+        }
+        let qterms = terms(&norm, language);
+        let stats = self.stats.get(&language);
+        let mut scored: Vec<(usize, f32)> = list
+            .iter()
+            .enumerate()
+            .map(|(i, ix)| {
+                let lex = stats.map_or(0.0, |st| bm25(st, &ix.terms, &qterms));
+                (i, self.score(ix, norm, q, language, lex))
+            })
+            .collect();
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let candidates: Vec<(String, f32)> = scored
+            .iter()
+            .take(3)
+            .map(|&(i, s)| (list[i].entry.id.clone(), round3(s)))
+            .collect();
+        let (best, score) = scored[0];
+        let confidence = score.clamp(0.0, 1.0);
+        let id = (confidence >= self.config.threshold).then(|| list[best].entry.id.clone());
+        Verdict {
+            id,
+            confidence: round3(confidence),
+            candidates,
+        }
+    }
+
+    fn score(&self, ix: &Indexed, norm: &str, q: &[f32], lang: Language, lex: f32) -> f32 {
+        let hits = ix
+            .keywords
+            .iter()
+            .filter(|k| contains_term(norm, k, lang))
+            .count();
+        match ix.entry.mode {
+            MatchMode::Exact => {
+                if ix.exact.iter().any(|e| e == norm) {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            MatchMode::Contains => {
+                if hits > 0 {
+                    (0.85 + 0.05 * hits as f32).min(1.0)
+                } else {
+                    0.0
+                }
+            }
+            MatchMode::Smart => {
+                if ix.exact.iter().any(|e| e == norm) {
+                    return 1.0;
+                }
+                let c = &self.config;
+                let sims: Vec<f32> = ix.phrasings.iter().map(|p| cosine(q, p)).collect();
+                let best = sims.iter().copied().fold(f32::MIN, f32::max);
+                let mean = sims.iter().sum::<f32>() / sims.len().max(1) as f32;
+                let meaning = (1.0 - c.mean_weight) * best + c.mean_weight * mean;
+                let answer = cosine(q, &ix.answer) - c.answer_discount;
+                meaning.max(answer)
+                    + c.lexical_weight * lex.min(c.lexical_cap) / c.lexical_cap.max(1e-6)
+                    + c.keyword_bonus * hits.min(2) as f32
+            }
+        }
+    }
+}
+
+/// Okapi BM25 of the question's terms against one entry's.
+fn bm25(st: &Stats, doc: &[String], query: &[String]) -> f32 {
+    const K1: f32 = 1.2;
+    const B: f32 = 0.75;
+    let n = st.docs as f32;
+    let len = doc.len() as f32;
+    let mut uniq: Vec<&String> = query.iter().collect();
+    uniq.sort();
+    uniq.dedup();
+    uniq.into_iter()
+        .map(|w| {
+            let f = doc.iter().filter(|t| *t == w).count() as f32;
+            if f == 0.0 {
+                return 0.0;
+            }
+            let df = *st.df.get(w).unwrap_or(&0) as f32;
+            let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+            idf * f * (K1 + 1.0) / (f + K1 * (1.0 - B + B * len / st.avg_len.max(1.0)))
+        })
+        .sum()
+}
+
+/// Words too common to tell entries apart.
+const EN_STOP: &[&str] = &[
+    "i", "me", "my", "we", "our", "you", "your", "it", "its", "is", "are", "was", "be", "been",
+    "do", "does", "did", "a", "an", "the", "to", "of", "and", "or", "in", "on", "at", "for",
+    "with", "can", "could", "would", "should", "will", "how", "what", "why", "when", "where",
+    "which", "who", "this", "that", "there", "here", "so", "just", "get", "got", "have", "has",
+    "had", "not", "no", "any", "some", "about", "from", "up", "out", "if", "then", "than", "as",
+    "by", "im", "ive", "dont",
+];
+
+/// Terms for word overlap: English words (stop words out, a light suffix fold), Chinese
+/// character pairs (no segmenter needed, and robust to recognition errors of one character).
+pub fn terms(norm: &str, lang: Language) -> Vec<String> {
+    if lang == Language::Zh {
+        let chars: Vec<char> = norm.chars().filter(|c| !c.is_whitespace()).collect();
+        return chars.windows(2).map(|w| w.iter().collect()).collect();
+    }
+    norm.split_whitespace()
+        .map(|w| w.replace('\'', ""))
+        .filter(|w| w.chars().count() >= 2 && !EN_STOP.contains(&w.as_str()))
+        .map(|w| {
+            for suf in ["ing", "ed", "es", "s"] {
+                if let Some(stem) = w.strip_suffix(suf) {
+                    if stem.chars().count() >= 3 {
+                        return stem.to_string();
+                    }
+                }
+            }
+            w
+        })
+        .collect()
+}
+
+fn round3(x: f32) -> f32 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Words that carry no meaning in a question, dropped before matching.
+const EN_FILLERS: &[&str] = &[
+    "um", "umm", "uh", "uhh", "uhm", "erm", "er", "hmm", "hm", "mm", "ah", "eh", "pls", "plz",
+    "please",
+];
+const ZH_FILLERS: &[&str] = &["嗯", "呃", "额", "那个", "就是说", "请问", "您好", "你好"];
+
+/// Lower case, full-width folded (NFKC), punctuation to spaces, fillers dropped, spaces collapsed.
+pub fn normalize(text: &str, lang: Language) -> String {
+    let folded: String = text.nfkc().collect::<String>().to_lowercase();
+    let spaced: String = folded
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '\'' || c.is_whitespace() {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect();
+    let mut words: Vec<&str> = spaced
+        .split_whitespace()
+        .filter(|w| !EN_FILLERS.contains(w))
+        .collect();
+    let mut out = words.join(" ");
+    if lang == Language::Zh {
+        for f in ZH_FILLERS {
+            out = out.replace(f, " ");
+        }
+        words = out.split_whitespace().collect();
+        out = words.join(" ");
+    }
+    out
+}
+
+/// Whether `term` appears in `text` (both normalised): on word boundaries for text with spaces,
+/// anywhere for Chinese.
+pub fn contains_term(text: &str, term: &str, lang: Language) -> bool {
+    if term.is_empty() {
+        return false;
+    }
+    if lang == Language::Zh || !term.is_ascii() {
+        return text.contains(term);
+    }
+    let padded = format!(" {text} ");
+    if padded.contains(&format!(" {term} ")) {
+        return true;
+    }
+    term.split_whitespace()
+        .all(|w| padded.contains(&format!(" {w} ")) || stem_match(&padded, w))
+}
+
+/// "payments" finds "payment", "charged" finds "charge": a crude English plural/tense fold.
+fn stem_match(padded: &str, w: &str) -> bool {
+    let stem = w.trim_end_matches('s').trim_end_matches("ed");
+    stem.len() >= 4
+        && padded
+            .split_whitespace()
+            .any(|t| t.starts_with(stem) && t.len() <= stem.len() + 3)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_folds_case_width_punctuation_and_fillers() {
+        assert_eq!(
+            normalize("Um, so WHEN is my bill due?!", Language::En),
+            "so when is my bill due"
+        );
+        assert_eq!(normalize("嗯，那个我的流量？", Language::Zh), "我的流量");
+        assert_eq!(normalize("ＡＢＣ", Language::En), "abc");
+    }
+
+    #[test]
+    fn terms_match_on_word_boundaries() {
+        assert!(contains_term("can i pay by card", "card", Language::En));
+        assert!(!contains_term("discard it", "card", Language::En));
+        assert!(contains_term("my bank transfer failed", "bank transfer", Language::En));
+        assert!(contains_term("我的账单呢", "账单", Language::Zh));
+    }
+}

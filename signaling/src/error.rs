@@ -115,6 +115,9 @@ pub enum SignalError {
     /// The call center is not running (the server is stopping).
     #[error("the server is shutting down")]
     Stopped,
+    /// A well-formed message whose content is not acceptable (an empty chat line).
+    #[error("{0}")]
+    BadRequest(String),
 }
 
 impl SignalError {
@@ -126,6 +129,7 @@ impl SignalError {
             | SignalError::AgentWrongState { .. }
             | SignalError::AlreadyInCall => ErrorCode::WrongState,
             SignalError::Stopped => ErrorCode::ShuttingDown,
+            SignalError::BadRequest(_) => ErrorCode::BadMessage,
         }
     }
 }

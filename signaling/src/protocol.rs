@@ -63,7 +63,27 @@ pub enum ClientMessage {
         /// when absent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         language: Option<String>,
+        /// The entry point the customer came through (`[[entry_points]]` of the config); the
+        /// first one when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        entry: Option<String>,
     },
+    /// Customer: start a text chat (no media). Answered with `call_state` (`with_bot` when the
+    /// entry point's bot serves it first, else `queued`).
+    StartChat {
+        #[serde(default)]
+        caller: CallerInfo,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        language: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        entry: Option<String>,
+    },
+    /// Customer of a contact (voice or chat) or the agent on it: one chat message.
+    Chat { call_id: CallId, text: String },
+    /// Customer served by the bot: hand me to a person now.
+    RequestAgent { call_id: CallId },
+    /// Customer served by the bot: the last answer was not what I asked.
+    RejectAnswer { call_id: CallId },
     /// Any peer owner: trickle one ICE candidate for one of its peer connections.
     IceCandidate {
         peer_id: ParticipantId,
@@ -85,8 +105,13 @@ pub enum ClientMessage {
     },
     /// Agent: become available for calls, or away.
     SetState { state: AgentAvailability },
-    /// Agent: accept an offered call, with the SDP offer of the agent's peer connection.
-    Accept { call_id: CallId, sdp: String },
+    /// Agent: accept an offered call, with the SDP offer of the agent's peer connection (a
+    /// voice call), or without one (a chat).
+    Accept {
+        call_id: CallId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sdp: Option<String>,
+    },
     /// Agent: decline an offered call; it is offered to the next agent.
     Decline { call_id: CallId },
     /// Supervisor: listen silently to a live call, with a receive-only SDP offer.
@@ -112,6 +137,10 @@ impl ClientMessage {
     /// Every `type` value a client may send.
     pub const TYPES: &'static [&'static str] = &[
         "start_call",
+        "start_chat",
+        "chat",
+        "request_agent",
+        "reject_answer",
         "ice_candidate",
         "mute",
         "hang_up",
@@ -245,10 +274,71 @@ pub enum WithdrawReason {
     CallEnded,
 }
 
+/// How a contact talks: by voice (WebRTC) or by text.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    #[default]
+    Voice,
+    Chat,
+}
+
+/// Why the bot handed a contact to the agents' queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EscalationReason {
+    /// The customer asked for a person.
+    AskedForHuman,
+    /// Clear anger, insults, threats, sarcasm.
+    NegativeEmotion,
+    /// Two questions in a row the knowledge base could not answer.
+    NoAnswerRepeated,
+    /// By policy: suspected fraud, a safety hazard, a disputed charge.
+    Flow,
+}
+
+/// Who wrote a chat line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatFrom {
+    Customer,
+    Agent,
+    Bot,
+}
+
+/// One line of a conversation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChatLine {
+    pub from: ChatFrom,
+    pub text: String,
+    /// Unix time, milliseconds.
+    pub at_ms: u64,
+}
+
+/// What an agent is given with a contact the bot served.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HandoffCard {
+    pub reason: EscalationReason,
+    /// The knowledge-base entry (or intent) the customer's words last matched.
+    pub intent: Option<String>,
+    /// Details the bot collected (order number, ...).
+    #[serde(default)]
+    pub slots: std::collections::BTreeMap<String, String>,
+    pub conversation: Vec<ChatLine>,
+    /// One valence (-1..1) per customer turn, oldest first.
+    pub sentiment: Vec<f32>,
+    pub summary: String,
+}
+
+/// Most characters in one chat message.
+pub const MAX_CHAT_CHARS: usize = 2000;
+
 /// A call's state as the customer and the dashboards see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CallStateName {
+    /// The bot serves the contact; it is not in the agents' queue (yet).
+    WithBot,
     Queued,
     Ringing,
     Connected,
@@ -286,6 +376,11 @@ pub struct CallView {
     /// The customer's mood so far (absent until they have said something).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sentiment: Option<SentimentView>,
+    #[serde(default)]
+    pub channel: Channel,
+    /// Why the bot handed the contact over (absent if it did not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<EscalationReason>,
 }
 
 /// A supervisor on a call and how they take part.
@@ -403,6 +498,10 @@ pub enum ServerMessage {
         caller: CallerInfo,
         waited_s: f64,
         timeout_s: u64,
+        channel: Channel,
+        /// The bot's handoff card, when the bot served the contact first.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        handoff: Option<HandoffCard>,
     },
     /// The offer was withdrawn (timed out, or the customer hung up).
     OfferWithdrawn {
@@ -461,6 +560,17 @@ pub enum ServerMessage {
     TranscriptHistory {
         call_id: CallId,
         utterances: Vec<UtteranceView>,
+    },
+    /// The customer, the agent on the contact and supervisors watching its transcript: one
+    /// chat line (each writer gets its own lines back too).
+    Chat {
+        call_id: CallId,
+        from: ChatFrom,
+        text: String,
+        at_ms: u64,
+        /// The knowledge-base entry a bot answer came from.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        entry_id: Option<String>,
     },
     /// Answer to `ping`.
     Pong,
@@ -585,6 +695,22 @@ mod tests {
                 sdp: "v=0".into(),
                 caller: CallerInfo::default(),
                 language: None,
+                entry: Some("sales".into()),
+            },
+            ClientMessage::StartChat {
+                caller: CallerInfo::default(),
+                language: Some("zh".into()),
+                entry: None,
+            },
+            ClientMessage::Chat {
+                call_id: call_id.clone(),
+                text: "hello".into(),
+            },
+            ClientMessage::RequestAgent {
+                call_id: call_id.clone(),
+            },
+            ClientMessage::RejectAnswer {
+                call_id: call_id.clone(),
             },
             ClientMessage::IceCandidate {
                 peer_id: ParticipantId::from("p1"),
@@ -611,7 +737,7 @@ mod tests {
             },
             ClientMessage::Accept {
                 call_id: call_id.clone(),
-                sdp: "v=0".into(),
+                sdp: Some("v=0".into()),
             },
             ClientMessage::Decline {
                 call_id: call_id.clone(),
@@ -638,6 +764,10 @@ mod tests {
     fn type_of(m: &ClientMessage) -> &'static str {
         match m {
             ClientMessage::StartCall { .. } => "start_call",
+            ClientMessage::StartChat { .. } => "start_chat",
+            ClientMessage::Chat { .. } => "chat",
+            ClientMessage::RequestAgent { .. } => "request_agent",
+            ClientMessage::RejectAnswer { .. } => "reject_answer",
             ClientMessage::IceCandidate { .. } => "ice_candidate",
             ClientMessage::Mute { .. } => "mute",
             ClientMessage::HangUp { .. } => "hang_up",

@@ -85,7 +85,12 @@ impl CallCenter {
             connected: false,
         };
         call.state_since = now;
+        let bot_leaves = std::mem::take(&mut call.bot);
         self.queue.retain(|c| c != call_id);
+        if bot_leaves {
+            self.outputs
+                .push_back(Output::Bot(call_id.clone(), BotInput::Stop));
+        }
         self.set_agent_state(now, agent, AgentState::OnCall(call_id.clone()));
         self.announce_queue();
         self.maybe_connected(now, call_id);

@@ -4,13 +4,23 @@
 use super::*;
 
 impl CallCenter {
-    /// A customer started a call; it joins the queue.
-    pub(crate) fn start_call(&mut self, now: Instant, call_id: CallId, caller: CallerInfo) {
+    /// A customer started a contact: with the bot first (`bot`), or straight into the queue.
+    pub(crate) fn start_call(
+        &mut self,
+        now: Instant,
+        call_id: CallId,
+        caller: CallerInfo,
+        start: Start,
+    ) {
         self.calls.insert(
             call_id.clone(),
             Call {
                 caller,
-                state: CallState::Queued,
+                state: if start.bot {
+                    CallState::WithBot
+                } else {
+                    CallState::Queued
+                },
                 started: now,
                 state_since: now,
                 declined_by: HashSet::new(),
@@ -22,11 +32,35 @@ impl CallCenter {
                 members: vec![],
                 watchers: Default::default(),
                 sentiment: None,
+                channel: start.channel,
+                bot: start.bot,
+                escalation: None,
+                handoff: None,
             },
         );
-        self.queue.push_back(call_id);
-        self.dispatch(now);
-        self.announce_queue();
+        if start.bot {
+            let msg = self.call_state_msg(&call_id);
+            self.outputs.push_back(Output::Notify(
+                Recipient::Customer(call_id.clone()),
+                msg,
+            ));
+            self.outputs.push_back(Output::Bot(
+                call_id,
+                BotInput::Start {
+                    language: start.language,
+                },
+            ));
+        } else {
+            self.queue.push_back(call_id.clone());
+            if start.channel == Channel::Chat {
+                // A voice call learns its state when its answer is sent; a chat now.
+                let msg = self.call_state_msg(&call_id);
+                self.outputs
+                    .push_back(Output::Notify(Recipient::Customer(call_id), msg));
+            }
+            self.dispatch(now);
+            self.announce_queue();
+        }
         self.outputs.push_back(Output::DashboardChanged);
     }
 
@@ -65,7 +99,8 @@ impl CallCenter {
             connected,
         } = &mut call.state
         {
-            if !*connected && call.customer_media && call.agent_media {
+            let media_up = call.channel == Channel::Chat || (call.customer_media && call.agent_media);
+            if !*connected && media_up {
                 *connected = true;
                 call.state_since = now;
                 let agent = agent.clone();
@@ -196,9 +231,14 @@ impl CallCenter {
         }
         let prev = std::mem::replace(&mut call.state, CallState::Ended);
         call.state_since = now;
+        let bot_leaves = std::mem::take(&mut call.bot);
         let duration = now - call.started;
         let listeners: Vec<_> = call.listeners.keys().cloned().collect();
         call.listeners.clear();
+        if bot_leaves {
+            self.outputs
+                .push_back(Output::Bot(call_id.clone(), BotInput::Stop));
+        }
         self.queue.retain(|c| c != call_id);
         let msg = Event::CallState {
             call_id: call_id.clone(),

@@ -5,8 +5,8 @@
 
 use crate::ids::{AgentId, CallId, ParticipantKind, SupervisorId, SupervisorMode};
 use crate::protocol::{
-    AgentStateName, AgentView, CallStateName, CallView, CallerInfo, EndReason, QueueEntryView,
-    WithdrawReason,
+    AgentStateName, AgentView, CallStateName, CallView, CallerInfo, Channel, ChatFrom, EndReason,
+    HandoffCard, QueueEntryView, WithdrawReason,
 };
 
 #[derive(Clone, Debug, PartialEq)]
@@ -36,6 +36,16 @@ pub enum Event {
         caller: CallerInfo,
         waited_s: f64,
         timeout_s: u64,
+        channel: Channel,
+        handoff: Option<HandoffCard>,
+    },
+    /// One chat line of a contact.
+    Chat {
+        call_id: CallId,
+        from: ChatFrom,
+        text: String,
+        at_ms: u64,
+        entry_id: Option<String>,
     },
     /// An offer was taken back from an agent.
     OfferWithdrawn {

@@ -7,10 +7,35 @@ use super::*;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Input {
     // ---- calls
-    /// A customer called; the call joins the queue.
+    /// A customer called or started a chat: the bot serves it first, or it joins the queue.
     StartCall {
         call: CallId,
         caller: CallerInfo,
+        start: Start,
+    },
+    /// The customer or the agent on the contact wrote a chat line at `at_ms` (Unix ms).
+    Chat {
+        call: CallId,
+        party: ParticipantKind,
+        agent: Option<AgentId>,
+        text: String,
+        at_ms: u64,
+    },
+    /// A final transcript of the customer of a voice contact.
+    CustomerSaid {
+        call: CallId,
+        text: String,
+        valence: Option<f32>,
+    },
+    /// The customer asks the bot for a person.
+    RequestAgent { call: CallId },
+    /// The customer says the bot's last answer was not what they asked.
+    RejectAnswer { call: CallId },
+    /// The bot's answer to a turn.
+    BotSaid {
+        call: CallId,
+        turn: BotTurn,
+        at_ms: u64,
     },
     /// The customer or the agent (`agent`) hung up.
     HangUp {
@@ -113,8 +138,33 @@ impl CallCenter {
     /// Apply one input at `now`. Outputs go to [`CallCenter::poll_output`].
     pub fn handle(&mut self, now: Instant, input: Input) -> Result<()> {
         match input {
-            Input::StartCall { call, caller } => {
-                self.start_call(now, call, caller);
+            Input::StartCall {
+                call,
+                caller,
+                start,
+            } => {
+                self.start_call(now, call, caller, start);
+                Ok(())
+            }
+            Input::Chat {
+                call,
+                party,
+                agent,
+                text,
+                at_ms,
+            } => self.chat(&call, party, agent.as_ref(), text, at_ms),
+            Input::CustomerSaid {
+                call,
+                text,
+                valence,
+            } => {
+                self.customer_said(&call, text, valence);
+                Ok(())
+            }
+            Input::RequestAgent { call } => self.to_bot(&call, BotInput::RequestAgent),
+            Input::RejectAnswer { call } => self.to_bot(&call, BotInput::RejectAnswer),
+            Input::BotSaid { call, turn, at_ms } => {
+                self.bot_said(now, &call, turn, at_ms);
                 Ok(())
             }
             Input::HangUp { call, party, agent } => self.hang_up(now, &call, party, agent.as_ref()),

@@ -21,8 +21,8 @@ use crate::ids::{
     AgentId, CallId, ParticipantId, ParticipantKind, Plan, SupervisorId, SupervisorMode,
 };
 use crate::protocol::{
-    AgentStateName, AgentView, CallStateName, CallView, CallerInfo, EndReason, QueueEntryView,
-    SentimentView, SupervisorView, WithdrawReason,
+    AgentStateName, AgentView, CallStateName, CallView, CallerInfo, Channel, ChatFrom, EndReason,
+    EscalationReason, HandoffCard, QueueEntryView, SentimentView, SupervisorView, WithdrawReason,
 };
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
@@ -52,9 +52,11 @@ impl Default for CenterConfig {
 
 mod agents;
 pub mod audience;
+mod bot;
 mod events;
 mod input;
 pub use events::{Dashboard, Event};
+pub use bot::{BotTurn, Start};
 pub use input::Input;
 mod calls;
 mod queue;
@@ -123,6 +125,23 @@ pub enum Output {
     DashboardChanged,
     /// A call reached a milestone the shell measures (setup times, metrics).
     Milestone(CallId, Milestone),
+    /// The bot serving the contact must hear this (only sent while it serves it).
+    Bot(CallId, BotInput),
+}
+
+/// What the bot of a contact is given.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BotInput {
+    /// A contact starts with the bot: greet. `language` is what the customer asked for.
+    Start { language: Option<String> },
+    /// The customer said (typed, or a final transcript with its emotion valence) this.
+    Text { text: String, valence: Option<f32> },
+    /// The customer pressed "talk to a person".
+    RequestAgent,
+    /// The customer said the last answer was not what they asked.
+    RejectAnswer,
+    /// An agent took the contact over, or it ended: the bot leaves.
+    Stop,
 }
 
 /// Points in a call's life the shell turns into metrics.
@@ -143,6 +162,8 @@ pub enum Milestone {
 
 #[derive(Clone, Debug, PartialEq)]
 enum CallState {
+    /// The bot serves the contact; not in the queue.
+    WithBot,
     Queued,
     Ringing {
         agent: AgentId,
@@ -160,6 +181,7 @@ enum CallState {
 impl CallState {
     fn name(&self) -> CallStateName {
         match self {
+            CallState::WithBot => CallStateName::WithBot,
             CallState::Queued => CallStateName::Queued,
             CallState::Ringing { .. } => CallStateName::Ringing,
             CallState::Talking {
@@ -173,6 +195,7 @@ impl CallState {
 
     fn label(&self) -> &'static str {
         match self {
+            CallState::WithBot => "with the bot",
             CallState::Queued => "queued",
             CallState::Ringing { .. } => "ringing",
             CallState::Talking { .. } => "talking",
@@ -198,6 +221,11 @@ struct Call {
     /// Supervisors reading the call's transcript live.
     watchers: std::collections::BTreeSet<SupervisorId>,
     sentiment: Option<SentimentView>,
+    channel: Channel,
+    /// The bot answers the customer (first alone, then while they wait in the queue).
+    bot: bool,
+    escalation: Option<EscalationReason>,
+    handoff: Option<HandoffCard>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -248,6 +276,7 @@ struct Agent {
 /// Counts of calls and agents by state, for gauges.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Census {
+    pub calls_with_bot: usize,
     pub calls_queued: usize,
     pub calls_ringing: usize,
     pub calls_connected: usize,

@@ -46,6 +46,8 @@ impl CallCenter {
                 caller: call.caller.clone(),
                 waited_s: secs(now - call.started),
                 timeout_s: self.config.ring_timeout_s,
+                channel: call.channel,
+                handoff: call.handoff.clone(),
             };
             self.set_agent_state(now, &agent, AgentState::Ringing(call_id.clone()));
             self.outputs

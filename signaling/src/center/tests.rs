@@ -36,8 +36,7 @@ fn longest_idle_available_agent_gets_the_call() {
     c.start_call(
         now + Duration::from_secs(10),
         "c1".into(),
-        CallerInfo::default(),
-    );
+        CallerInfo::default(), Start::default());
     assert_eq!(offers_to(&drain(&mut c)), vec![(bob, "c1".into())]);
 }
 
@@ -45,8 +44,8 @@ fn longest_idle_available_agent_gets_the_call() {
 fn waiting_customers_get_positions_and_estimates() {
     let now = t0();
     let mut c = CallCenter::new(CenterConfig::default());
-    c.start_call(now, "c1".into(), CallerInfo::default());
-    c.start_call(now, "c2".into(), CallerInfo::default());
+    c.start_call(now, "c1".into(), CallerInfo::default(), Start::default());
+    c.start_call(now, "c2".into(), CallerInfo::default(), Start::default());
     let outs = drain(&mut c);
     let last_c2 = outs
         .iter()
@@ -81,7 +80,7 @@ fn decline_moves_the_call_to_the_next_agent() {
     let mut c = CallCenter::new(CenterConfig::default());
     let a = available(&mut c, now, "a");
     let b = available(&mut c, now + Duration::from_secs(1), "b");
-    c.start_call(now, "c1".into(), CallerInfo::default());
+    c.start_call(now, "c1".into(), CallerInfo::default(), Start::default());
     drain(&mut c);
     c.decline(now, &a, &"c1".into()).unwrap();
     let outs = drain(&mut c);
@@ -106,7 +105,7 @@ fn unanswered_offer_times_out_to_next_agent_and_sets_first_away() {
     let mut c = CallCenter::new(cfg);
     let a = available(&mut c, now, "a");
     let b = available(&mut c, now + Duration::from_secs(1), "b");
-    c.start_call(now, "c1".into(), CallerInfo::default());
+    c.start_call(now, "c1".into(), CallerInfo::default(), Start::default());
     drain(&mut c);
     assert_eq!(c.poll_timeout(), Some(now + Duration::from_secs(15)));
     c.handle_timeout(now + Duration::from_secs(14));
@@ -130,7 +129,7 @@ fn accept_then_media_connects_and_hang_up_wraps_up() {
     let mut c = CallCenter::new(cfg);
     let a = available(&mut c, now, "a");
     let call: CallId = "c1".into();
-    c.start_call(now, call.clone(), CallerInfo::default());
+    c.start_call(now, call.clone(), CallerInfo::default(), Start::default());
     c.media_up(
         now + Duration::from_millis(300),
         &call,
@@ -185,7 +184,7 @@ fn only_the_assigned_agent_may_act_on_a_call() {
     let intruder = AgentId::from("x");
     c.agent_login(now, intruder.clone(), "X".into());
     let call: CallId = "c1".into();
-    c.start_call(now, call.clone(), CallerInfo::default());
+    c.start_call(now, call.clone(), CallerInfo::default(), Start::default());
     assert_eq!(
         c.accept(now, &intruder, &call).unwrap_err().code(),
         crate::ErrorCode::Forbidden
@@ -209,7 +208,7 @@ fn agent_dropping_mid_call_ends_it_and_customer_is_told() {
     let mut c = CallCenter::new(CenterConfig::default());
     let a = available(&mut c, now, "a");
     let call: CallId = "c1".into();
-    c.start_call(now, call.clone(), CallerInfo::default());
+    c.start_call(now, call.clone(), CallerInfo::default(), Start::default());
     c.accept(now, &a, &call).unwrap();
     drain(&mut c);
     c.agent_logout(now, &a);
@@ -235,7 +234,7 @@ fn listeners_are_stopped_when_the_call_ends() {
     let sup = SupervisorId::from("s");
     c.supervisor_login(sup.clone());
     let call: CallId = "c1".into();
-    c.start_call(now, call.clone(), CallerInfo::default());
+    c.start_call(now, call.clone(), CallerInfo::default(), Start::default());
     c.start_listening(&call, &sup).unwrap();
     assert!(c.start_listening(&call, &sup).is_err());
     drain(&mut c);
@@ -255,7 +254,7 @@ fn a_customer_negative_for_n_utterances_alerts_every_supervisor_once() {
     c.supervisor_login(s1.clone());
     c.supervisor_login(s2.clone());
     let call: CallId = "c1".into();
-    c.start_call(now, call.clone(), CallerInfo::default());
+    c.start_call(now, call.clone(), CallerInfo::default(), Start::default());
     drain(&mut c);
     let mood = |run: u32| SentimentView {
         label: if run > 0 { "angry" } else { "neutral" }.into(),
@@ -293,8 +292,8 @@ fn the_dashboard_queue_shows_ringing_calls_too() {
     let now = t0();
     let mut c = CallCenter::new(CenterConfig::default());
     let _bob = available(&mut c, now, "bob");
-    c.start_call(now, "c1".into(), CallerInfo::default());
-    c.start_call(now, "c2".into(), CallerInfo::default());
+    c.start_call(now, "c1".into(), CallerInfo::default(), Start::default());
+    c.start_call(now, "c2".into(), CallerInfo::default(), Start::default());
     drain(&mut c);
     let Dashboard { queue, calls, .. } = c.dashboard(now);
     let states: Vec<_> = calls.iter().map(|v| (v.call_id.clone(), v.state)).collect();
@@ -313,7 +312,7 @@ fn the_dashboard_queue_shows_ringing_calls_too() {
 fn talking(c: &mut CallCenter, now: Instant) -> (CallId, AgentId) {
     let a = available(c, now, "a");
     let call: CallId = "c1".into();
-    c.start_call(now, call.clone(), CallerInfo::default());
+    c.start_call(now, call.clone(), CallerInfo::default(), Start::default());
     c.media_joined(&call, "pc".into(), Member::Customer)
         .unwrap();
     c.accept(now, &a, &call).unwrap();
@@ -337,7 +336,7 @@ fn every_change_of_who_is_in_the_call_re_routes_it() {
     let now = t0();
     let mut c = CallCenter::new(CenterConfig::default());
     let call: CallId = "c1".into();
-    c.start_call(now, call.clone(), CallerInfo::default());
+    c.start_call(now, call.clone(), CallerInfo::default(), Start::default());
     drain(&mut c);
     c.media_joined(&call, "pc".into(), Member::Customer)
         .unwrap();
@@ -413,7 +412,7 @@ fn whisper_needs_an_agent_talking() {
     let now = t0();
     let mut c = CallCenter::new(CenterConfig::default());
     let call: CallId = "c1".into();
-    c.start_call(now, call.clone(), CallerInfo::default());
+    c.start_call(now, call.clone(), CallerInfo::default(), Start::default());
     let sam = SupervisorId::from("sam");
     c.start_listening(&call, &sam).unwrap();
     let e = c
@@ -504,4 +503,157 @@ fn mute_and_hang_up_are_decided_here() {
     c.hang_up(now, &call, ParticipantKind::Customer, None)
         .unwrap();
     assert!(drain(&mut c).contains(&Output::CloseCall(call, EndReason::CustomerHungUp)));
+}
+
+fn card(reason: EscalationReason) -> HandoffCard {
+    HandoffCard {
+        reason,
+        intent: Some("billing-due-date".into()),
+        slots: Default::default(),
+        conversation: vec![],
+        sentiment: vec![0.0],
+        summary: "Asked about bills.".into(),
+    }
+}
+
+#[test]
+fn a_bot_contact_waits_outside_the_queue_until_the_bot_hands_it_over() {
+    let now = t0();
+    let mut c = CallCenter::new(CenterConfig::default());
+    let bob = available(&mut c, now, "bob");
+    drain(&mut c);
+    let chat = Start {
+        channel: Channel::Chat,
+        bot: true,
+        language: Some("en".into()),
+    };
+    c.start_call(now, "c1".into(), CallerInfo::default(), chat);
+    let outs = drain(&mut c);
+    assert!(offers_to(&outs).is_empty(), "no agent is offered a bot contact");
+    assert!(outs.contains(&Output::Bot(
+        "c1".into(),
+        BotInput::Start {
+            language: Some("en".into())
+        }
+    )));
+    assert_eq!(c.census().calls_with_bot, 1);
+
+    // The customer's line goes to the customer and the bot; not to any agent.
+    c.handle(
+        now,
+        Input::Chat {
+            call: "c1".into(),
+            party: ParticipantKind::Customer,
+            agent: None,
+            text: "  when is my bill due  ".into(),
+            at_ms: 1,
+        },
+    )
+    .unwrap();
+    let outs = drain(&mut c);
+    assert!(outs.iter().any(|o| matches!(o,
+        Output::Bot(_, BotInput::Text { text, .. }) if text == "when is my bill due")));
+    assert!(!outs
+        .iter()
+        .any(|o| matches!(o, Output::Notify(Recipient::Agent(_), _))));
+
+    // An empty line or an agent who is not on the contact is refused.
+    let empty = c.handle(
+        now,
+        Input::Chat {
+            call: "c1".into(),
+            party: ParticipantKind::Customer,
+            agent: None,
+            text: "   ".into(),
+            at_ms: 2,
+        },
+    );
+    assert_eq!(empty.unwrap_err().code(), crate::error::ErrorCode::BadMessage);
+    let intruder = c.handle(
+        now,
+        Input::Chat {
+            call: "c1".into(),
+            party: ParticipantKind::Agent,
+            agent: Some(bob.clone()),
+            text: "hi".into(),
+            at_ms: 2,
+        },
+    );
+    assert!(intruder.is_err());
+    assert!(drain(&mut c).is_empty());
+
+    // The bot hands over: the contact is offered with its card.
+    c.handle(
+        now,
+        Input::BotSaid {
+            call: "c1".into(),
+            turn: BotTurn {
+                text: "Passing you over.".into(),
+                entry_id: None,
+                escalate: Some((EscalationReason::AskedForHuman, card(EscalationReason::AskedForHuman))),
+            },
+            at_ms: 3,
+        },
+    )
+    .unwrap();
+    let outs = drain(&mut c);
+    let offer = outs.iter().find_map(|o| match o {
+        Output::Notify(Recipient::Agent(a), Event::CallOffered { channel, handoff, .. }) => {
+            Some((a.clone(), *channel, handoff.clone()))
+        }
+        _ => None,
+    });
+    let (a, channel, handoff) = offer.expect("offered after the hand-over");
+    assert_eq!(a, bob);
+    assert_eq!(channel, Channel::Chat);
+    assert_eq!(handoff.unwrap().reason, EscalationReason::AskedForHuman);
+    assert_eq!(c.dashboard(now).calls[0].escalation, Some(EscalationReason::AskedForHuman));
+
+    // While it rings the bot still answers; after the accept it leaves and the chat is live.
+    c.handle(
+        now,
+        Input::Chat {
+            call: "c1".into(),
+            party: ParticipantKind::Customer,
+            agent: None,
+            text: "still there?".into(),
+            at_ms: 4,
+        },
+    )
+    .unwrap();
+    assert!(drain(&mut c)
+        .iter()
+        .any(|o| matches!(o, Output::Bot(_, BotInput::Text { .. }))));
+    c.handle(now, Input::Accept { agent: bob.clone(), call: "c1".into() }).unwrap();
+    let outs = drain(&mut c);
+    assert!(outs.contains(&Output::Bot("c1".into(), BotInput::Stop)));
+    assert!(outs.iter().any(|o| matches!(o,
+        Output::Notify(Recipient::Customer(_), Event::CallState { state: CallStateName::Connected, .. }))),
+        "a chat is connected on accept: {outs:?}");
+    c.handle(
+        now,
+        Input::Chat {
+            call: "c1".into(),
+            party: ParticipantKind::Agent,
+            agent: Some(bob.clone()),
+            text: "Hello, I'm Bob".into(),
+            at_ms: 5,
+        },
+    )
+    .unwrap();
+    let outs = drain(&mut c);
+    assert!(outs.iter().any(|o| matches!(o,
+        Output::Notify(Recipient::Customer(_), Event::Chat { from: ChatFrom::Agent, .. }))));
+    assert!(!outs.iter().any(|o| matches!(o, Output::Bot(..))));
+    // A late bot answer after the accept is dropped.
+    c.handle(
+        now,
+        Input::BotSaid {
+            call: "c1".into(),
+            turn: BotTurn { text: "late".into(), entry_id: None, escalate: None },
+            at_ms: 6,
+        },
+    )
+    .unwrap();
+    assert!(drain(&mut c).is_empty());
 }

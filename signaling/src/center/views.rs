@@ -30,6 +30,8 @@ impl CallCenter {
                     })
                     .collect(),
                 sentiment: c.sentiment.clone(),
+                channel: c.channel,
+                escalation: c.escalation,
             })
             .collect();
         let agents = self
@@ -73,6 +75,7 @@ impl CallCenter {
         let mut c = Census::default();
         for call in self.calls.values() {
             match call.state.name() {
+                CallStateName::WithBot => c.calls_with_bot += 1,
                 CallStateName::Queued => c.calls_queued += 1,
                 CallStateName::Ringing => c.calls_ringing += 1,
                 CallStateName::Connected => c.calls_connected += 1,

@@ -16,8 +16,10 @@ use crate::speech::SpeechMetrics;
 use crate::store::Store;
 use dashmap::DashMap;
 use media::{MediaEvent, MediaEventKind, Sfu};
-use signaling::center::{CallCenter, Input, MediaLoss, Member, Milestone, Output, Recipient};
-use signaling::protocol::{EndReason, SentimentView, ServerMessage, UtteranceView};
+use signaling::center::{
+    CallCenter, Event, Input, MediaLoss, Member, Milestone, Output, Recipient,
+};
+use signaling::protocol::{ChatFrom, EndReason, SentimentView, ServerMessage, UtteranceView};
 use signaling::{AgentId, CallId, ParticipantId, SessionId, SupervisorId};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -69,6 +71,9 @@ pub struct App {
     /// The announcement voice of each waiting call.
     pub announcements: DashMap<CallId, ParticipantId>,
     pub shutting_down: AtomicBool,
+    /// The bot, when an entry point has it.
+    pub bot: Option<Arc<crate::calls::bot::BotDesk>>,
+    bot_tx: mpsc::UnboundedSender<(CallId, signaling::center::BotInput)>,
     /// Bounds log lines about repeated client faults.
     pub log_limit: crate::loglimit::LogLimiter,
 }
@@ -112,6 +117,21 @@ impl App {
             }
             None => None,
         };
+        let bot = if config.bot_enabled() {
+            let mut entries = store.kb_entries()?;
+            if entries.is_empty() && !config.bot.seed_kb.is_empty() {
+                for p in &config.bot.seed_kb {
+                    let n = crate::kbcli::import_file(&store, p, false, bot::Language::En)?;
+                    tracing::info!(file = %p.display(), entries = n, "knowledge base seeded");
+                }
+                entries = store.kb_entries()?;
+            }
+            let brain = crate::calls::bot::load_brain(&config.bot, entries)?;
+            Some(Arc::new(crate::calls::bot::BotDesk::new(brain)))
+        } else {
+            None
+        };
+        let (bot_tx, bot_rx) = mpsc::unbounded_channel();
         let (media_tx, media_rx) = mpsc::unbounded_channel();
         let (center, jobs) = Center::channel();
         let app = Arc::new(Self {
@@ -132,9 +152,12 @@ impl App {
             announcement,
             announcements: DashMap::new(),
             shutting_down: AtomicBool::new(false),
+            bot,
+            bot_tx,
             log_limit: crate::loglimit::LogLimiter::new(10, Duration::from_secs(60)),
         });
         tokio::spawn(media_events(Arc::downgrade(&app), media_rx));
+        tokio::spawn(crate::calls::bot::run(Arc::downgrade(&app), bot_rx));
         tokio::spawn(crate::calls::driver::run(
             CallCenter::new(app.config.center.clone()),
             jobs,
@@ -270,7 +293,22 @@ impl App {
     pub fn deliver(&self, outputs: Vec<Output>) {
         for o in outputs {
             match o {
-                Output::Notify(to, e) => self.send_to(&to, &present::event(e)),
+                Output::Notify(to, e) => {
+                    if let (
+                        Recipient::Customer(call),
+                        Event::Chat {
+                            from, text, at_ms, ..
+                        },
+                    ) = (&to, &e)
+                    {
+                        // Every chat line reaches the customer once: stored then.
+                        self.store_chat_line(call, *from, text, *at_ms);
+                    }
+                    self.send_to(&to, &present::event(e))
+                }
+                Output::Bot(call, input) => {
+                    let _ = self.bot_tx.send((call, input));
+                }
                 Output::CloseCall(call, reason) => self.close_call(call, reason),
                 Output::Leave(_, participant) => self.drop_peer(&participant),
                 Output::Mute(call, participant, muted) => {
@@ -305,6 +343,35 @@ impl App {
                     }
                 },
             }
+        }
+    }
+
+    /// The language a contact's bot starts in when the customer named none.
+    pub fn bot_language(&self, _call: &CallId) -> bot::Language {
+        self.config
+            .entry_point(None)
+            .and_then(|e| bot::Language::parse(&e.language))
+            .unwrap_or(bot::Language::En)
+    }
+
+    fn store_chat_line(&self, call: &CallId, from: ChatFrom, text: &str, at_ms: u64) {
+        let speaker = match from {
+            ChatFrom::Customer => "customer",
+            ChatFrom::Agent => "agent",
+            ChatFrom::Bot => "bot",
+        };
+        let view = UtteranceView {
+            utterance_id: format!("chat-{at_ms}-{speaker}-{}", rand::random::<u32>()),
+            speaker: speaker.into(),
+            start_ms: at_ms,
+            end_ms: at_ms,
+            text: text.into(),
+            emotion: "neutral".into(),
+            valence: 0.0,
+            arousal: 0.0,
+        };
+        if let Err(e) = self.store.add_utterance(call.as_str(), &view, "chat") {
+            tracing::error!(call_id = %call, "store: {e:#}");
         }
     }
 
@@ -458,6 +525,12 @@ impl SpeechSink for AppSink {
                 view: sentiment,
                 alert_after,
                 last_text: e.text.clone(),
+            });
+            // While the bot serves a voice contact it hears the customer's final words.
+            app.center.tell(Input::CustomerSaid {
+                call: call.clone(),
+                text: e.text.clone(),
+                valence: Some(u.emotion.valence),
             });
         }
     }

@@ -29,6 +29,73 @@ pub struct Config {
     pub speech: crate::speech::SpeechConfig,
     pub auth: crate::auth::AuthConfig,
     pub calls: CallsConfig,
+    pub bot: BotConfig,
+    /// Where contacts come from (a web page, a campaign); each says whether the bot answers
+    /// first. `start_call`/`start_chat` name one with `entry`; absent, the first is used.
+    pub entry_points: Vec<EntryPoint>,
+}
+
+/// The bot that answers contacts first.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BotConfig {
+    /// The sentence encoder's directory (weights.npz, sp.model; scripts/fetch-models.sh).
+    pub model_dir: PathBuf,
+    /// Knowledge-base files imported (merged) at start when the knowledge base is empty.
+    pub seed_kb: Vec<PathBuf>,
+    /// An intent file replacing the built-in one (the format of bot/data/intents.json).
+    pub intents: Option<PathBuf>,
+    #[serde(rename = "match")]
+    pub matching: bot::MatchConfig,
+    pub escalation: bot::DialogueConfig,
+}
+
+impl Default for BotConfig {
+    fn default() -> Self {
+        Self {
+            model_dir: default_bot_model(),
+            seed_kb: vec![],
+            intents: None,
+            matching: bot::MatchConfig::default(),
+            escalation: bot::DialogueConfig::default(),
+        }
+    }
+}
+
+/// One way in for customers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntryPoint {
+    pub name: String,
+    /// The bot answers every new contact from here first.
+    #[serde(default)]
+    pub bot: bool,
+    /// The language the bot starts in (en or zh); the customer's own words switch it.
+    #[serde(default = "default_language")]
+    pub language: String,
+}
+
+fn default_language() -> String {
+    "en".into()
+}
+
+impl Config {
+    /// The entry point named `name`, or the first; `None` means no such entry point.
+    pub fn entry_point(&self, name: Option<&str>) -> Option<EntryPoint> {
+        match name {
+            None => Some(self.entry_points.first().cloned().unwrap_or(EntryPoint {
+                name: "default".into(),
+                bot: false,
+                language: default_language(),
+            })),
+            Some(n) => self.entry_points.iter().find(|e| e.name == n).cloned(),
+        }
+    }
+
+    /// Whether any entry point has the bot.
+    pub fn bot_enabled(&self) -> bool {
+        self.entry_points.iter().any(|e| e.bot)
+    }
 }
 
 /// What the server does in a call by itself.
@@ -59,8 +126,19 @@ impl Default for Config {
             speech: crate::speech::SpeechConfig::default(),
             auth: crate::auth::AuthConfig::default(),
             calls: CallsConfig::default(),
+            bot: BotConfig::default(),
+            entry_points: vec![],
         }
     }
+}
+
+/// `models/use-m3` of the working directory, else of the checkout.
+fn default_bot_model() -> PathBuf {
+    let here = PathBuf::from("models/use-m3");
+    if here.is_dir() {
+        return here;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("models/use-m3")
 }
 
 /// `web-client/` next to the sources when run from a checkout, else next to the binary.
@@ -101,6 +179,17 @@ impl Config {
         }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             anyhow::bail!("tls_cert and tls_key go together");
+        }
+        for e in &self.entry_points {
+            if bot::Language::parse(&e.language).is_none() {
+                anyhow::bail!("[[entry_points]] {}: language must be en or zh", e.name);
+            }
+        }
+        if self.bot_enabled() && !self.bot.model_dir.join("weights.npz").is_file() {
+            anyhow::bail!(
+                "[bot] model_dir {} has no weights.npz: run scripts/fetch-models.sh",
+                self.bot.model_dir.display()
+            );
         }
         // Decoded once, when the app starts (a file that is not audio stops it there).
         if let Some(p) = &self.calls.queue_announcement {

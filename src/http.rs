@@ -21,6 +21,14 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/calls/{call_id}/transcript", get(transcript))
+        .route("/api/kb", get(crate::kbapi::list).put(crate::kbapi::put))
+        .route("/api/kb/import", axum::routing::post(crate::kbapi::import))
+        .route("/api/kb/ask", get(crate::kbapi::ask))
+        .route("/api/kb/stats", get(crate::kbapi::stats))
+        .route(
+            "/api/kb/{language}/{id}",
+            axum::routing::delete(crate::kbapi::delete),
+        )
         .route_service("/", ServeFile::new(root.join("index.html")))
         .route_service("/agent", ServeFile::new(root.join("agent.html")))
         .route_service("/supervisor", ServeFile::new(root.join("supervisor.html")))
@@ -164,7 +172,7 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
 
 /// Who is asking, from `Authorization: Bearer <token>` (a session token from `logged_in`) or
 /// `Authorization: Basic` (checked once, then cached; see `crate::auth`).
-async fn caller(
+pub(crate) async fn caller(
     app: &App,
     headers: &HeaderMap,
     addr: Option<std::net::IpAddr>,

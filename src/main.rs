@@ -8,6 +8,8 @@ mod auth;
 mod calls;
 mod config;
 mod http;
+mod kbapi;
+mod kbcli;
 mod loglimit;
 mod metrics;
 mod store;
@@ -16,7 +18,7 @@ mod ws;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use switchboard::speech;
 
@@ -80,6 +82,9 @@ struct Cli {
     /// Turn live transcription off.
     #[arg(long, env = "SWITCHBOARD_NO_SPEECH")]
     no_speech: bool,
+    /// The bot's sentence-encoder directory (`[bot] model_dir`) [default: models/use-m3].
+    #[arg(long, env = "SWITCHBOARD_BOT_MODEL", global = true)]
+    bot_model: Option<PathBuf>,
     /// WAV file played to customers waiting for an agent (`[calls] queue_announcement`).
     #[arg(long, env = "SWITCHBOARD_QUEUE_ANNOUNCEMENT")]
     queue_announcement: Option<PathBuf>,
@@ -107,6 +112,9 @@ enum Command {
         #[arg(long, env = "SWITCHBOARD_PASSWORD")]
         password: Option<String>,
     },
+    /// The bot's knowledge base: import, export, ask, stats, eval.
+    #[command(subcommand)]
+    Kb(kbcli::KbCommand),
     /// Transcribe a WAV recording with the live pipeline (VAD, Whisper, emotion); prints one
     /// JSON object per utterance: start, end, text, emotion, valence, arousal.
     Transcribe {
@@ -185,6 +193,9 @@ fn run() -> anyhow::Result<()> {
             config.calls.queue_announcement_repeat_s = 20;
         }
     }
+    if let Some(m) = &cli.bot_model {
+        config.bot.model_dir = m.clone();
+    }
     if cli.no_speech {
         config.speech.enabled = false;
     }
@@ -196,9 +207,25 @@ fn run() -> anyhow::Result<()> {
     if let Some(Command::Transcribe { file, language }) = &cli.command {
         return speech::offline::run(file, language.as_deref(), &config.speech);
     }
+    if config.demo {
+        // The demo's bot answers every contact first, from the Northwind Mobile knowledge base.
+        if config.entry_points.is_empty() {
+            config.entry_points.push(config::EntryPoint {
+                name: "default".into(),
+                bot: true,
+                language: "en".into(),
+            });
+        }
+        if config.bot.seed_kb.is_empty() {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/kb");
+            config.bot.seed_kb = vec![dir.join("northwind.en.json"), dir.join("northwind.zh.json")];
+        }
+        config.validate()?;
+    }
     let store = store::Store::open(&config.data_dir)?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Transcribe { .. } => unreachable!("handled above"),
+        Command::Kb(cmd) => kbcli::run(cmd, &config, &store),
         Command::AddUser {
             username,
             name,

@@ -14,6 +14,7 @@ pub struct Metrics {
     pub queue_length: IntGauge,
     pub agents_by_state: IntGaugeVec,
     pub calls_ended: IntCounterVec,
+    pub bot_escalations: IntCounterVec,
     pub call_setup: HistogramVec,
     pub call_duration: Histogram,
     pub ws_sessions: IntGauge,
@@ -39,6 +40,13 @@ impl Metrics {
             agents_by_state: IntGaugeVec::new(
                 Opts::new("switchboard_agents", "Logged-in agents by state"),
                 &["state"],
+            )?,
+            bot_escalations: IntCounterVec::new(
+                Opts::new(
+                    "switchboard_bot_escalations_total",
+                    "Contacts the bot handed to the agents' queue, by reason",
+                ),
+                &["reason"],
             )?,
             calls_ended: IntCounterVec::new(
                 Opts::new("switchboard_calls_ended_total", "Ended calls by reason"),
@@ -86,6 +94,7 @@ impl Metrics {
         m.registry.register(Box::new(m.queue_length.clone()))?;
         m.registry.register(Box::new(m.agents_by_state.clone()))?;
         m.registry.register(Box::new(m.calls_ended.clone()))?;
+        m.registry.register(Box::new(m.bot_escalations.clone()))?;
         m.registry.register(Box::new(m.call_setup.clone()))?;
         m.registry.register(Box::new(m.call_duration.clone()))?;
         m.registry.register(Box::new(m.ws_sessions.clone()))?;

@@ -62,6 +62,32 @@ CREATE TABLE IF NOT EXISTS calls (
     end_reason TEXT
 );
 CREATE INDEX IF NOT EXISTS calls_started ON calls(started_at);
+CREATE TABLE IF NOT EXISTS kb_entries (
+    language TEXT NOT NULL CHECK (language IN ('en', 'zh')),
+    id TEXT NOT NULL,
+    entry_json TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (language, id)
+);
+CREATE TABLE IF NOT EXISTS kb_stats (
+    language TEXT NOT NULL,
+    id TEXT NOT NULL,
+    hits INTEGER NOT NULL DEFAULT 0,
+    rejected INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (language, id)
+);
+CREATE TABLE IF NOT EXISTS kb_unanswered (
+    language TEXT NOT NULL,
+    text TEXT NOT NULL,
+    call_id TEXT,
+    at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS escalations (
+    call_id TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    handoff_json TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
 ";
 
 /// Schema changes of databases made by earlier versions, by `PRAGMA user_version`.
@@ -143,6 +169,130 @@ impl Store {
         Ok(Self {
             conn: Mutex::new(conn),
         })
+    }
+
+    /// Every knowledge-base entry, both languages, in id order.
+    pub fn kb_entries(&self) -> anyhow::Result<Vec<bot::Entry>> {
+        let conn = self.conn.lock().expect("lock");
+        let mut st = conn.prepare("SELECT entry_json FROM kb_entries ORDER BY language, id")?;
+        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(serde_json::from_str(&r?).context("a stored entry does not parse")?);
+        }
+        Ok(out)
+    }
+
+    /// Stores `entries` in one transaction: all or nothing. With `replace`, every entry of the
+    /// languages present in `entries` is removed first. Returns (added, updated, removed).
+    pub fn kb_import(
+        &self,
+        entries: &[bot::Entry],
+        replace: bool,
+    ) -> anyhow::Result<(usize, usize, usize)> {
+        let mut conn = self.conn.lock().expect("lock");
+        let tx = conn.transaction()?;
+        let mut removed = 0;
+        if replace {
+            let mut langs: Vec<&str> = entries.iter().map(|e| e.language.as_str()).collect();
+            langs.sort();
+            langs.dedup();
+            for l in langs {
+                removed += tx.execute("DELETE FROM kb_entries WHERE language = ?1", [l])?;
+            }
+        }
+        let (mut added, mut updated) = (0, 0);
+        let now = unix_ms();
+        for e in entries {
+            let exists: bool = tx.query_row(
+                "SELECT COUNT(*) FROM kb_entries WHERE language = ?1 AND id = ?2",
+                rusqlite::params![e.language.as_str(), e.id],
+                |r| r.get::<_, i64>(0),
+            )? > 0;
+            tx.execute(
+                "INSERT OR REPLACE INTO kb_entries (language, id, entry_json, updated_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![e.language.as_str(), e.id, serde_json::to_string(e)?, now],
+            )?;
+            if exists {
+                updated += 1;
+            } else {
+                added += 1;
+            }
+        }
+        tx.commit()?;
+        let removed = removed.saturating_sub(updated);
+        Ok((added, updated.min(entries.len()), removed))
+    }
+
+    /// Deletes one entry; true if it existed.
+    pub fn kb_delete(&self, language: bot::Language, id: &str) -> anyhow::Result<bool> {
+        Ok(self.conn.lock().expect("lock").execute(
+            "DELETE FROM kb_entries WHERE language = ?1 AND id = ?2",
+            rusqlite::params![language.as_str(), id],
+        )? > 0)
+    }
+
+    /// Counts one answer given from an entry (`rejected`: the customer said it was not what
+    /// they asked).
+    pub fn kb_count(
+        &self,
+        language: bot::Language,
+        id: &str,
+        rejected: bool,
+    ) -> anyhow::Result<()> {
+        let col = if rejected { "rejected" } else { "hits" };
+        self.conn.lock().expect("lock").execute(
+            &format!(
+                "INSERT INTO kb_stats (language, id, {col}) VALUES (?1, ?2, 1)
+                 ON CONFLICT (language, id) DO UPDATE SET {col} = {col} + 1"
+            ),
+            rusqlite::params![language.as_str(), id],
+        )?;
+        Ok(())
+    }
+
+    /// Records a question the knowledge base could not answer.
+    pub fn kb_unanswered(
+        &self,
+        language: bot::Language,
+        text: &str,
+        call_id: &str,
+    ) -> anyhow::Result<()> {
+        self.conn.lock().expect("lock").execute(
+            "INSERT INTO kb_unanswered (language, text, call_id, at) VALUES (?1, ?2, ?3, ?4)",
+            rusqlite::params![language.as_str(), text, call_id, unix_ms()],
+        )?;
+        Ok(())
+    }
+
+    /// Hits and rejections per entry: (language, id, hits, rejected), most hits first.
+    pub fn kb_stats(&self) -> anyhow::Result<Vec<(String, String, i64, i64)>> {
+        let conn = self.conn.lock().expect("lock");
+        let mut st = conn.prepare(
+            "SELECT language, id, hits, rejected FROM kb_stats ORDER BY hits DESC, language, id",
+        )?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Unanswered questions, newest first: (language, text).
+    pub fn kb_unanswered_list(&self, limit: usize) -> anyhow::Result<Vec<(String, String)>> {
+        let conn = self.conn.lock().expect("lock");
+        let mut st = conn.prepare(
+            "SELECT language, text FROM kb_unanswered ORDER BY at DESC, rowid DESC LIMIT ?1",
+        )?;
+        let rows = st.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The bot handed a contact over: its reason and card, kept with the call.
+    pub fn escalated(&self, call_id: &str, reason: &str, handoff_json: &str) -> anyhow::Result<()> {
+        self.conn.lock().expect("lock").execute(
+            "INSERT OR REPLACE INTO escalations (call_id, reason, handoff_json, at) VALUES (?1, ?2, ?3, ?4)",
+            rusqlite::params![call_id, reason, handoff_json, unix_ms()],
+        )?;
+        Ok(())
     }
 
     /// Create or replace an account.

@@ -208,7 +208,32 @@ impl Session {
                 sdp,
                 caller,
                 language,
-            } => self.start_call(sdp, caller, language).await,
+                entry,
+            } => self.start_call(sdp, caller, language, entry).await,
+            ClientMessage::StartChat {
+                caller,
+                language,
+                entry,
+            } => self.start_chat(caller, language, entry).await,
+            ClientMessage::Chat { call_id, text } => {
+                let (party, agent) = self.party_for(&call_id)?;
+                self.apply(Input::Chat {
+                    call: call_id,
+                    party,
+                    agent,
+                    text,
+                    at_ms: crate::calls::bot::unix_ms(),
+                })
+                .await
+            }
+            ClientMessage::RequestAgent { call_id } => {
+                self.customer_of(&call_id)?;
+                self.apply(Input::RequestAgent { call: call_id }).await
+            }
+            ClientMessage::RejectAnswer { call_id } => {
+                self.customer_of(&call_id)?;
+                self.apply(Input::RejectAnswer { call: call_id }).await
+            }
             ClientMessage::IceCandidate { peer_id, candidate } => {
                 setup::ice_candidate(&self.app, &self.id, &peer_id, candidate).await
             }
@@ -241,7 +266,10 @@ impl Session {
             }
             ClientMessage::Accept { call_id, sdp } => {
                 let agent = self.agent()?;
-                setup::accept(&self.app, &self.id, &agent, &call_id, &sdp).await
+                match sdp {
+                    Some(sdp) => setup::accept(&self.app, &self.id, &agent, &call_id, &sdp).await,
+                    None => setup::accept_chat(&self.app, &agent, &call_id).await,
+                }
             }
             ClientMessage::Decline { call_id } => {
                 let agent = self.agent()?;
@@ -331,6 +359,17 @@ impl Session {
     }
 
     /// Which party of `call_id` this session is, if any.
+    /// Only the customer of `call_id` may do this.
+    fn customer_of(&self, call_id: &CallId) -> Result<(), Refusal> {
+        match self.party_for(call_id)? {
+            (ParticipantKind::Customer, _) => Ok(()),
+            _ => Err(Refusal::new(
+                ErrorCode::Forbidden,
+                "only the customer talks to the bot",
+            )),
+        }
+    }
+
     fn party_for(&self, call_id: &CallId) -> Result<(ParticipantKind, Option<AgentId>), Refusal> {
         match &self.identity {
             Identity::Customer(c) if c == call_id => Ok((ParticipantKind::Customer, None)),
@@ -444,12 +483,8 @@ impl Session {
         Ok(())
     }
 
-    async fn start_call(
-        &mut self,
-        sdp: String,
-        caller: signaling::protocol::CallerInfo,
-        language: Option<String>,
-    ) -> Reply {
+    /// A session may start a contact if it is anonymous or its last one ended.
+    async fn may_start(&self) -> Result<(), Refusal> {
         match &self.identity {
             Identity::Anonymous => {}
             Identity::Customer(call) => {
@@ -470,6 +505,75 @@ impl Session {
                 ))
             }
         }
+        Ok(())
+    }
+
+    /// The entry point a contact names, and how it starts there.
+    fn entry(
+        &self,
+        entry: Option<String>,
+        channel: signaling::protocol::Channel,
+        language: Option<String>,
+    ) -> Result<signaling::center::Start, Refusal> {
+        let ep = self
+            .app
+            .config
+            .entry_point(entry.as_deref())
+            .ok_or_else(|| {
+                Refusal::new(
+                    ErrorCode::BadMessage,
+                    format!(
+                        "unknown entry point {:?}",
+                        entry
+                            .as_deref()
+                            .unwrap_or_default()
+                            .chars()
+                            .take(40)
+                            .collect::<String>()
+                    ),
+                )
+            })?;
+        let bot = ep.bot && self.app.bot.is_some();
+        Ok(signaling::center::Start {
+            channel,
+            bot,
+            language: language.or(Some(ep.language)),
+        })
+    }
+
+    async fn start_chat(
+        &mut self,
+        caller: signaling::protocol::CallerInfo,
+        language: Option<String>,
+        entry: Option<String>,
+    ) -> Reply {
+        self.may_start().await?;
+        let caller = sanitize_caller(caller)?;
+        if let Some(l) = &language {
+            if bot::Language::parse(l).is_none() {
+                return Err(Refusal::new(
+                    ErrorCode::BadMessage,
+                    format!(
+                        "chat language {:?}: en or zh",
+                        l.chars().take(20).collect::<String>()
+                    ),
+                ));
+            }
+        }
+        let start = self.entry(entry, signaling::protocol::Channel::Chat, language)?;
+        let call_id = setup::start_chat(&self.app, &self.id, caller, start).await?;
+        self.identity = Identity::Customer(call_id);
+        Ok(())
+    }
+
+    async fn start_call(
+        &mut self,
+        sdp: String,
+        caller: signaling::protocol::CallerInfo,
+        language: Option<String>,
+        entry: Option<String>,
+    ) -> Reply {
+        self.may_start().await?;
         let caller = sanitize_caller(caller)?;
         let language = match language {
             None => self.app.config.speech.language.clone(),
@@ -489,7 +593,12 @@ impl Session {
                 ));
             }
         }
-        let call_id = setup::start_call(&self.app, &self.id, caller, language, &sdp).await?;
+        let start = self.entry(
+            entry,
+            signaling::protocol::Channel::Voice,
+            Some(language.clone()),
+        )?;
+        let call_id = setup::start_call(&self.app, &self.id, caller, language, start, &sdp).await?;
         self.identity = Identity::Customer(call_id);
         Ok(())
     }

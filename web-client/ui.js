@@ -141,3 +141,154 @@ export function renderUtterance(list, u, speakers = { customer: 'Customer', agen
   }
   if (atBottom) list.scrollTop = list.scrollHeight;
 }
+
+/** Call states in words, where the raw value is not plain English. */
+export const CALL_STATES = {
+  with_bot: 'with bot',
+};
+
+export const CHANNELS = {
+  voice: 'Voice call',
+  chat: 'Chat',
+};
+
+/** Why the bot handed a contact to a person (call_offered.handoff.reason, dashboard escalation). */
+export const HANDOFF_REASONS = {
+  asked_for_human: 'The customer asked for a person',
+  negative_emotion: 'The customer seemed upset',
+  no_answer_repeated: 'The assistant could not answer, more than once',
+  flow: 'The conversation reached a step a person must handle',
+};
+
+/** The same reasons, short, for tables. */
+export const ESCALATIONS = {
+  asked_for_human: 'asked for a person',
+  negative_emotion: 'upset',
+  no_answer_repeated: 'bot could not answer',
+  flow: 'flow',
+};
+
+const CJK = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]/;
+
+/** "14:05" from a Unix time in ms. */
+export function fmtClock(atMs) {
+  if (!atMs) return '';
+  return new Date(atMs).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}
+
+/**
+ * Append one chat message to a list (an <ol class="chat-log">), in time order (at_ms; a tie goes
+ * after what is already there). Row markup, which tests rely on:
+ *   <li class="chat-msg" data-from="customer|agent|bot" data-at-ms data-entry-id?>
+ *     <span class="chat-from"> <span class="chat-text"> <time class="chat-time">
+ * `names` maps 'customer' / 'agent' / 'bot' to who is shown as saying it. Text with Chinese or
+ * Japanese characters is marked lang="zh" so the browser picks a font that has them.
+ */
+export function renderChatMessage(list, m, names = { customer: 'Customer', agent: 'Agent', bot: 'Assistant' }) {
+  const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 8;
+  const li = document.createElement('li');
+  li.className = 'chat-msg';
+  li.dataset.from = m.from;
+  li.dataset.atMs = String(m.at_ms ?? 0);
+  if (m.entry_id != null) li.dataset.entryId = m.entry_id;
+  const from = document.createElement('span');
+  from.className = 'chat-from';
+  from.textContent = names[m.from] ?? m.from;
+  const text = document.createElement('span');
+  text.className = 'chat-text';
+  text.textContent = m.text ?? '';
+  if (CJK.test(text.textContent)) text.lang = 'zh';
+  const time = document.createElement('time');
+  time.className = 'chat-time';
+  if (m.at_ms) time.dateTime = new Date(m.at_ms).toISOString();
+  time.textContent = fmtClock(m.at_ms);
+  li.append(from, text, time);
+  const next = [...list.children].find((el) => Number(el.dataset.atMs) > (m.at_ms ?? 0));
+  list.insertBefore(li, next ?? null);
+  if (atBottom) list.scrollTop = list.scrollHeight;
+  return li;
+}
+
+/**
+ * The customer's mood per turn (values −1..1, oldest first) as a small bar chart: bars above the
+ * middle line for positive, below for negative. <span class="sparkline" role="img" data-values="-0.20,-0.65">
+ */
+export function sentimentSparkline(values = []) {
+  const nums = values.map((v) => Math.max(-1, Math.min(1, Number(v) || 0)));
+  const wrap = document.createElement('span');
+  wrap.className = 'sparkline';
+  wrap.dataset.values = nums.map((v) => v.toFixed(2)).join(',');
+  wrap.setAttribute('role', 'img');
+  wrap.setAttribute('aria-label', nums.length
+    ? `customer mood per message, oldest first: ${nums.map((v) => fmtSigned(v)).join(', ')}`
+    : 'no customer messages scored');
+  for (const v of nums) {
+    const cell = document.createElement('span');
+    cell.className = 'spark-cell';
+    const bar = document.createElement('span');
+    bar.className = 'spark-bar';
+    bar.dataset.sign = v < 0 ? 'negative' : 'positive';
+    bar.style.height = `${Math.max(4, Math.abs(v) * 50)}%`;
+    bar.style[v < 0 ? 'top' : 'bottom'] = '50%';
+    cell.append(bar);
+    wrap.append(cell);
+  }
+  return wrap;
+}
+
+/**
+ * Fill a handoff card (call_offered.handoff: what the bot learnt before handing the contact
+ * over); hidden when there is none. Markup, which tests rely on, inside `card`:
+ *   dl.handoff-fields: dd.handoff-reason[data-reason], dd.handoff-intent, ul.handoff-slots
+ *   (li[data-slot] "name: value"), dd.handoff-summary, dd.handoff-sentiment (span.sparkline and
+ *   span.handoff-sentiment-values), and with `conversation`: ol.handoff-conversation, the
+ *   messages so far as renderChatMessage rows.
+ */
+export function renderHandoff(card, handoff, { conversation = true, names } = {}) {
+  card.hidden = !handoff;
+  card.replaceChildren();
+  if (!handoff) return;
+  const dl = document.createElement('dl');
+  dl.className = 'handoff-fields';
+  const field = (label, cls, content) => {
+    const dt = document.createElement('dt');
+    dt.textContent = label;
+    const dd = document.createElement('dd');
+    dd.className = cls;
+    if (content instanceof Node) dd.append(content);
+    else dd.textContent = content;
+    dl.append(dt, dd);
+    return dd;
+  };
+  const reason = field('Handed over', 'handoff-reason', HANDOFF_REASONS[handoff.reason] ?? handoff.reason ?? 'unknown');
+  reason.dataset.reason = handoff.reason ?? '';
+  const intent = field('Intent', 'handoff-intent', handoff.intent || 'none recognised');
+  if (handoff.intent) intent.dataset.intent = handoff.intent;
+  const slots = Object.entries(handoff.slots ?? {});
+  const ul = document.createElement('ul');
+  ul.className = 'handoff-slots meta';
+  ul.append(...slots.map(([k, v]) => {
+    const li = document.createElement('li');
+    li.dataset.slot = k;
+    li.textContent = `${k}: ${v}`;
+    return li;
+  }));
+  field('Details given', 'handoff-slots-field', slots.length ? ul : 'none');
+  field('Summary', 'handoff-summary', handoff.summary || '—');
+  const mood = document.createDocumentFragment();
+  const values = handoff.sentiment ?? [];
+  const numbers = document.createElement('span');
+  numbers.className = 'handoff-sentiment-values';
+  numbers.textContent = values.length ? values.map((v) => fmtSigned(v)).join(' → ') : 'no messages scored';
+  mood.append(sentimentSparkline(values), ' ', numbers);
+  field('Mood', 'handoff-sentiment', mood);
+  card.append(dl);
+  if (conversation) {
+    const h = document.createElement('h3');
+    h.textContent = 'Conversation so far';
+    const ol = document.createElement('ol');
+    ol.className = 'handoff-conversation chat-log';
+    for (const m of handoff.conversation ?? []) renderChatMessage(ol, m, names);
+    card.append(h, ol);
+  }
+}

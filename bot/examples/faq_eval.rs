@@ -12,13 +12,27 @@ fn main() {
     let kb = parse(&std::fs::read_to_string(&a[3]).unwrap(), Format::Json, lang).unwrap();
     let qs: Vec<Query> = serde_json::from_str(&std::fs::read_to_string(&a[4]).unwrap()).unwrap();
     let mut cfg = MatchConfig::default();
-    if let Ok(t) = std::env::var("T") { cfg.threshold = t.parse().unwrap(); }
+    if let Ok(t) = std::env::var("T") {
+        cfg.threshold = t.parse().unwrap();
+    }
     let mut m = Matcher::new(enc, cfg);
     m.load(kb.entries);
     let r = faq(&m, lang, &qs);
     for x in r.results.iter().filter(|x| !x.right) {
-        println!("MISS {:.3} expect={:?} got={:?}  {}", x.confidence, x.expect, x.got, x.text);
+        println!(
+            "MISS {:.3} expect={:?} got={:?}  {}",
+            x.confidence, x.expect, x.got, x.text
+        );
     }
-    println!("top1 {:.3} ({}/{}) in-scope {}/{} oos {}/{} median {} us",
-        r.top1, r.right, r.queries, r.in_scope_right, r.in_scope, r.out_of_scope_right, r.out_of_scope, r.median_us);
+    println!(
+        "top1 {:.3} ({}/{}) in-scope {}/{} oos {}/{} median {} us",
+        r.top1,
+        r.right,
+        r.queries,
+        r.in_scope_right,
+        r.in_scope,
+        r.out_of_scope_right,
+        r.out_of_scope,
+        r.median_us
+    );
 }

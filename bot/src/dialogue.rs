@@ -303,7 +303,10 @@ impl Conversation {
         let declined_only = declines && verdict.id.is_none();
         let unanswered = verdict.id.is_none() && !goodbye && !human && !angry && !declined_only;
         if std::env::var_os("SB_BOT_TRACE").is_some() {
-            eprintln!("turn {text:?}: {signals:?} kb={:?} {}", verdict.id, verdict.confidence);
+            eprintln!(
+                "turn {text:?}: {signals:?} kb={:?} {}",
+                verdict.id, verdict.confidence
+            );
         }
         // Only questions count towards "two questions in a row": a statement that follows up
         // ("but I really didn't use it") is not a new question the bot failed.
@@ -451,16 +454,31 @@ pub fn is_question(text: &str, lang: Language) -> bool {
     }
     if lang == Language::Zh {
         const MARKS: &[&str] = &[
-            "吗", "呢", "么", "怎么", "什么", "多少", "几", "哪", "为什么", "是不是", "能不能",
-            "可不可以", "有没有", "会不会", "要不要", "如何", "咋",
+            "吗",
+            "呢",
+            "么",
+            "怎么",
+            "什么",
+            "多少",
+            "几",
+            "哪",
+            "为什么",
+            "是不是",
+            "能不能",
+            "可不可以",
+            "有没有",
+            "会不会",
+            "要不要",
+            "如何",
+            "咋",
         ];
         return MARKS.iter().any(|m| text.contains(m));
     }
     let norm = normalize(text, lang);
     const STARTS: &[&str] = &[
         "how", "what", "what's", "whats", "why", "when", "where", "which", "who", "whose", "can",
-        "could", "do", "does", "did", "is", "are", "was", "will", "would", "should", "may",
-        "have", "has", "any", "am", "shall",
+        "could", "do", "does", "did", "is", "are", "was", "will", "would", "should", "may", "have",
+        "has", "any", "am", "shall",
     ];
     // The question may follow a lead-in: "ok thanks. is it ...", "hmm then do you know ...".
     text.split(['.', ',', ';', '!'])
@@ -469,16 +487,25 @@ pub fn is_question(text: &str, lang: Language) -> bool {
         .any(|part| {
             let mut words = part.split_whitespace();
             let first = words.next().unwrap_or("");
-            let first = if matches!(first, "ok" | "okay" | "so" | "and" | "but" | "then" | "hmm" | "right" | "also" | "well") {
+            let first = if matches!(
+                first,
+                "ok" | "okay" | "so" | "and" | "but" | "then" | "hmm" | "right" | "also" | "well"
+            ) {
                 words.next().unwrap_or("")
             } else {
                 first
             };
             STARTS.contains(&first)
         })
-        || ["do you know", "i need to know", "i want to know", "tell me", "wondering"]
-            .iter()
-            .any(|p| norm.contains(p))
+        || [
+            "do you know",
+            "i need to know",
+            "i want to know",
+            "tell me",
+            "wondering",
+        ]
+        .iter()
+        .any(|p| norm.contains(p))
 }
 
 /// A rough valence of a typed turn: strongly negative with anger, negative with sarcasm,

@@ -125,7 +125,14 @@ impl UseEncoder {
             branch_w.push((m2(&format!("w1_{n}"))?, m2(&format!("w2_{n}"))?));
         }
         let cnn_w = m2("cnn_W")?;
-        let (d0, d1, d2, d3, p1, p3) = (m2("d0")?, m2("d1")?, m2("d2")?, m2("d3")?, m2("p1")?, m2("p3")?);
+        let (d0, d1, d2, d3, p1, p3) = (
+            m2("d0")?,
+            m2("d1")?,
+            m2("d2")?,
+            m2("d3")?,
+            m2("p1")?,
+            m2("p3")?,
+        );
         drop(m2);
         let mut m1 = |name: &str| -> Result<Array1<f32>, EmbedError> {
             npz.by_name::<ndarray::OwnedRepr<f32>, ndarray::Ix1>(&format!("{name}.npy"))
@@ -176,7 +183,8 @@ impl UseEncoder {
         for (i, q) in chunks.iter().enumerate() {
             for (j, row) in q.outer_iter().enumerate() {
                 let r = j * CHUNKS + i;
-                table[r * DIM..(r + 1) * DIM].copy_from_slice(row.as_slice().unwrap_or(&row.to_vec()));
+                table[r * DIM..(r + 1) * DIM]
+                    .copy_from_slice(row.as_slice().unwrap_or(&row.to_vec()));
             }
         }
         if scale_v.len() != CHUNKS || lo_v.len() != CHUNKS {

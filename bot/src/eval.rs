@@ -127,7 +127,11 @@ pub fn escalation(brain: &crate::dialogue::Brain, scripts: &[Script]) -> Escalat
                 break;
             }
         }
-        let expect_turn = if s.expect.escalate { s.expect.at_turn } else { None };
+        let expect_turn = if s.expect.escalate {
+            s.expect.at_turn
+        } else {
+            None
+        };
         let got_turn = got.map(|g| g.0);
         let right = expect_turn == got_turn;
         results.push(ScriptResult {

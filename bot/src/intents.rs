@@ -137,7 +137,10 @@ impl Intents {
                 examples.insert(lang, ex.iter().map(|t| embedder.embed(t)).collect());
                 cues.insert(lang, list(format!("cues_{}", lang.as_str())));
             }
-            let cue_alone = o.get("cue_alone").and_then(|c| c.as_bool()).unwrap_or(false);
+            let cue_alone = o
+                .get("cue_alone")
+                .and_then(|c| c.as_bool())
+                .unwrap_or(false);
             specs.insert(
                 intent,
                 Spec {

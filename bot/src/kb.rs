@@ -307,7 +307,11 @@ fn parse_csv(text: &str) -> Result<Vec<(usize, Result<JsonRow, String>)>, String
         .headers()
         .map_err(|e| format!("cannot read the CSV header: {e}"))?
         .clone();
-    let col = |name: &str| header.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+    };
     for h in header.iter() {
         if !CSV_COLUMNS.iter().any(|c| h.trim().eq_ignore_ascii_case(c)) {
             return Err(format!(
@@ -332,12 +336,8 @@ fn parse_csv(text: &str) -> Result<Vec<(usize, Result<JsonRow, String>)>, String
                 continue;
             }
         };
-        let get = |k: usize| -> String {
-            idx[k]
-                .and_then(|j| rec.get(j))
-                .unwrap_or("")
-                .to_string()
-        };
+        let get =
+            |k: usize| -> String { idx[k].and_then(|j| rec.get(j)).unwrap_or("").to_string() };
         let list = |k: usize| -> Vec<String> {
             get(k)
                 .split('|')
@@ -447,8 +447,12 @@ mod tests {
 
     #[test]
     fn csv_with_an_unknown_column_is_refused_whole() {
-        let err = parse("id,question,answer,colour\na,b,c,d\n", Format::Csv, Language::En)
-            .unwrap_err();
+        let err = parse(
+            "id,question,answer,colour\na,b,c,d\n",
+            Format::Csv,
+            Language::En,
+        )
+        .unwrap_err();
         assert!(err.contains("colour"));
     }
 }

@@ -8,9 +8,10 @@ pub mod eval;
 pub mod intents;
 pub mod kb;
 pub mod matcher;
+pub mod stats;
 
+pub use dialogue::{Brain, Conversation, DialogueConfig, Handoff, Reason, Reply};
 pub use embed::{Embedder, UseEncoder};
+pub use intents::Intents;
 pub use kb::{Entry, Language, MatchMode};
 pub use matcher::{MatchConfig, Matcher, Verdict};
-pub use dialogue::{Brain, Conversation, DialogueConfig, Handoff, Reason, Reply};
-pub use intents::Intents;

@@ -452,7 +452,11 @@ mod tests {
     fn terms_match_on_word_boundaries() {
         assert!(contains_term("can i pay by card", "card", Language::En));
         assert!(!contains_term("discard it", "card", Language::En));
-        assert!(contains_term("my bank transfer failed", "bank transfer", Language::En));
+        assert!(contains_term(
+            "my bank transfer failed",
+            "bank transfer",
+            Language::En
+        ));
         assert!(contains_term("我的账单呢", "账单", Language::Zh));
     }
 }

@@ -42,7 +42,11 @@ fn vectors_and_similarities_match_the_reference() {
         assert!((cosine(&v[i], &v[i]) - 1.0).abs() < 1e-4, "unit length");
         for j in 0..4 {
             let c = cosine(&v[i], &v[j]);
-            assert!((c - want[i][j]).abs() < 2e-3, "{i},{j}: {c} vs {}", want[i][j]);
+            assert!(
+                (c - want[i][j]).abs() < 2e-3,
+                "{i},{j}: {c} vs {}",
+                want[i][j]
+            );
         }
     }
 }

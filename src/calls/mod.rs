@@ -3,6 +3,7 @@
 //! browser; a server-side participant (the queue announcement, later the bot) uses the same
 //! code without a socket ([`voice`]).
 
+pub mod bot;
 pub mod driver;
 pub mod present;
 pub mod setup;

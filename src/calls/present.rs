@@ -33,11 +33,28 @@ pub fn event(e: Event) -> ServerMessage {
             caller,
             waited_s,
             timeout_s,
+            channel,
+            handoff,
         } => ServerMessage::CallOffered {
             call_id,
             caller,
             waited_s,
             timeout_s,
+            channel,
+            handoff,
+        },
+        Event::Chat {
+            call_id,
+            from,
+            text,
+            at_ms,
+            entry_id,
+        } => ServerMessage::Chat {
+            call_id,
+            from,
+            text,
+            at_ms,
+            entry_id,
         },
         Event::OfferWithdrawn { call_id, reason } => {
             ServerMessage::OfferWithdrawn { call_id, reason }

@@ -5,8 +5,8 @@
 
 use super::Refusal;
 use crate::app::{App, PeerInfo};
-use signaling::center::{Input, Member};
-use signaling::protocol::{CallerInfo, EndReason, IceCandidate, ServerMessage};
+use signaling::center::{Input, Member, Start};
+use signaling::protocol::{CallerInfo, Channel, EndReason, IceCandidate, ServerMessage};
 use signaling::{
     AgentId, CallId, ErrorCode, ParticipantId, SessionId, SupervisorId, SupervisorMode,
 };
@@ -71,6 +71,7 @@ pub async fn start_call(
     session: &SessionId,
     caller: CallerInfo,
     language: String,
+    start: Start,
     sdp: &str,
 ) -> Result<CallId, Refusal> {
     let call_id = CallId::random();
@@ -98,6 +99,7 @@ pub async fn start_call(
         Input::StartCall {
             call: call_id.clone(),
             caller,
+            start,
         },
         Input::MediaJoined {
             call: call_id.clone(),
@@ -119,6 +121,64 @@ pub async fn start_call(
     Ok(call_id)
 }
 
+/// A customer starts a text chat: no media, straight to the bot or the queue.
+pub async fn start_chat(
+    app: &Arc<App>,
+    session: &SessionId,
+    caller: CallerInfo,
+    start: Start,
+) -> Result<CallId, Refusal> {
+    let call_id = CallId::random();
+    if let Err(e) = app.store.call_started(
+        call_id.as_str(),
+        &serde_json::to_string(&caller).unwrap_or_default(),
+    ) {
+        tracing::error!("store: {e:#}");
+    }
+    app.bind_customer(call_id.clone(), session.clone());
+    let input = Input::StartCall {
+        call: call_id.clone(),
+        caller,
+        start,
+    };
+    if let Err(e) = app.center.apply(input).await {
+        app.unbind_customer(&call_id);
+        return Err(e.into());
+    }
+    tracing::info!(call_id = %call_id, "chat started");
+    Ok(call_id)
+}
+
+/// An agent accepts a chat offered to them: no media to set up.
+pub async fn accept_chat(app: &Arc<App>, agent: &AgentId, call_id: &CallId) -> Result<(), Refusal> {
+    let (a, c) = (agent.clone(), call_id.clone());
+    let channel = app
+        .center
+        .read(move |center, _| {
+            center
+                .check_offered(&a, &c, "accept")
+                .map(|_| center.channel_of(&c))
+        })
+        .await??;
+    if channel != Some(Channel::Chat) {
+        return Err(Refusal::new(
+            ErrorCode::BadMessage,
+            "a voice call is accepted with the SDP offer of the agent's peer connection",
+        ));
+    }
+    app.center
+        .apply(Input::Accept {
+            agent: agent.clone(),
+            call: call_id.clone(),
+        })
+        .await?;
+    if let Err(e) = app.store.call_answered(call_id.as_str(), agent.as_str()) {
+        tracing::error!("store: {e:#}");
+    }
+    tracing::info!(call_id = %call_id, agent = %agent, "chat accepted");
+    Ok(())
+}
+
 /// An agent accepts the call offered to them, with their peer's offer.
 pub async fn accept(
     app: &Arc<App>,
@@ -129,9 +189,20 @@ pub async fn accept(
 ) -> Result<(), Refusal> {
     // Check before touching media; checked again atomically when accepting.
     let (a, c) = (agent.clone(), call_id.clone());
-    app.center
-        .read(move |center, _| center.check_offered(&a, &c, "accept"))
+    let channel = app
+        .center
+        .read(move |center, _| {
+            center
+                .check_offered(&a, &c, "accept")
+                .map(|_| center.channel_of(&c))
+        })
         .await??;
+    if channel == Some(Channel::Chat) {
+        return Err(Refusal::new(
+            ErrorCode::BadMessage,
+            "a chat is accepted without an SDP offer",
+        ));
+    }
     let joined = join(app, session, call_id, Member::Agent(agent.clone()), sdp).await?;
     let inputs = vec![
         Input::Accept {

@@ -198,6 +198,44 @@ async function videoStats(receiverPage, senderPage) {
 
 const heard = (s) => s.packetsReceived > 50 && (s.audioLevel > 0 || s.totalAudioEnergy > 0);
 
+/** The messages a page shows in a chat list: [{from, text, entryId}], in order. */
+function chatLines(page, list = '#chat-log') {
+  return page.$$eval(`${list} li.chat-msg`, (lis) => lis.map((li) => ({
+    from: li.dataset.from,
+    text: li.querySelector('.chat-text')?.textContent ?? '',
+    entryId: li.dataset.entryId ?? null,
+  })));
+}
+
+/** Poll a page's chat until `find(lines)` returns something; print it, or fail with the chat so far. */
+async function waitForChat(label, page, find, { list = '#chat-log', timeoutMs = MEDIA_TIMEOUT_MS } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let lines = [];
+  while (Date.now() < deadline) {
+    lines = await chatLines(page, list);
+    const found = find(lines);
+    if (found) {
+      console.log(`${label}: ${JSON.stringify(found)}`);
+      return found;
+    }
+    await sleep(250);
+  }
+  assert.fail(`${label}: not within ${timeoutMs / 1000} s; the chat shows ${JSON.stringify(lines)}`);
+}
+
+/** The first message from `from` after the last one from the other side that matches `said`. */
+const replyAfter = (said, from) => (lines) => {
+  const i = lines.findLastIndex((l) => l.from !== from && said.test(l.text));
+  return i < 0 ? null : lines.slice(i + 1).find((l) => l.from === from) ?? null;
+};
+
+/** Type into the page's #chat-input and press Enter (the customer) or click Send (`click`). */
+async function type(page, text, { click = false } = {}) {
+  await page.fill('#chat-input', text);
+  if (click) await page.click('#chat-send');
+  else await page.press('#chat-input', 'Enter');
+}
+
 async function login(page, user) {
   await page.fill('#login-user', user);
   await page.fill('#login-pass', 'demo');
@@ -249,7 +287,7 @@ after(async () => {
   }
 });
 
-test('customer call is answered by an agent and heard by a supervisor', { timeout: 300_000 }, async (t) => {
+test('customer call is answered by an agent and heard by a supervisor; a chat goes from the bot to an agent', { timeout: 480_000 }, async (t) => {
   let failed = false;
   // Steps run in order; after one fails the rest are skipped, so the report shows where it broke.
   const step = (name, fn) => t.test(name, { skip: failed && 'an earlier step failed' }, async () => {
@@ -273,16 +311,26 @@ test('customer call is answered by an agent and heard by a supervisor', { timeou
     await customer.fill('#name', 'Erin Example');
     await customer.fill('#topic', 'e2e test');
     await customer.click('#call-btn');
-    await customer.waitForSelector('#state:is([data-state="queued"], [data-state="ringing"], [data-state="connected"])');
+    // --demo turns the bot on: it serves every new contact first, voice calls included.
+    await customer.waitForSelector('#state[data-state="with_bot"]');
     callId = await customer.evaluate(() => window.sb.callId);
     assert.ok(callId, 'customer has a call id');
     console.log(`call ${callId}: customer state "${await customer.textContent('#state')}"`);
+  });
+
+  await step('the bot serves the call first; the customer asks for a person', async () => {
+    assert.equal(await agent.isVisible('#offer-panel'), false, 'no agent is offered a call the bot serves');
+    await customer.click('#talk-btn');
+    await customer.waitForSelector('#state:is([data-state="queued"], [data-state="ringing"], [data-state="connected"])');
+    await customer.waitForSelector('#talk-btn', { state: 'hidden' });
   });
 
   await step('agent is offered the call and accepts', async () => {
     await agent.waitForSelector('#offer-panel', { state: 'visible' });
     assert.match(await agent.textContent('#offer-name'), /Erin Example/);
     assert.match(await agent.textContent('#offer-topic'), /e2e test/);
+    assert.equal(await agent.getAttribute('#offer-channel', 'data-channel'), 'voice');
+    await agent.waitForSelector('#offer-handoff .handoff-reason[data-reason="asked_for_human"]');
     await agent.click('#accept-btn');
     await agent.waitForSelector('#agent-state[data-state="on_call"]');
     await agent.waitForSelector('#call-panel', { state: 'visible' });
@@ -410,6 +458,8 @@ test('customer call is answered by an agent and heard by a supervisor', { timeou
     const second = await openPage('customer2', '/?raw=1');
     await second.fill('#name', 'Frank Closer');
     await second.click('#call-btn');
+    await second.waitForSelector('#state[data-state="with_bot"]');
+    await second.click('#talk-btn');
     await agent.waitForSelector('#offer-panel', { state: 'visible' });
     await agent.click('#accept-btn');
     await second.waitForSelector('#state[data-state="connected"]');
@@ -423,6 +473,111 @@ test('customer call is answered by an agent and heard by a supervisor', { timeou
     assert.ok(took < 9_800, `the call ended ${took} ms after pc.close()`);
     await agent.click('#ready-btn');
     await agent.waitForSelector('#agent-state[data-state="available"]');
+  });
+
+  // ---- chat: the bot answers first, then hands over to an agent with what it learnt ----
+
+  const chat = await openPage('chat-customer', '/');
+  let chatId = null;
+  const QUESTION = 'um when do I have to pay my bill by';
+
+  await step('a customer starts a chat (no microphone); the bot greets them', async () => {
+    await chat.fill('#name', 'Grace Typer');
+    await chat.selectOption('#language', 'en');
+    await chat.click('#chat-btn');
+    await chat.waitForSelector('#state[data-state="with_bot"][data-channel="chat"]');
+    chatId = await chat.evaluate(() => window.sb.callId);
+    assert.ok(chatId, 'the chat has a call id');
+    assert.equal(await chat.evaluate(() => window.sb.micTrack === null && window.sb.link === null), true, 'a chat opens no media');
+    await chat.waitForSelector('#voice-controls', { state: 'hidden' });
+    await waitForChat('bot greeting', chat, (lines) => lines.find((l) => l.from === 'bot'));
+    await chat.waitForSelector('#talk-btn', { state: 'visible' });
+    await supervisor.waitForSelector(`#calls-table tr[data-call-id="${chatId}"][data-state="with_bot"][data-channel="chat"]`);
+    assert.equal(await agent.isVisible('#offer-panel'), false, 'no agent is offered a chat the bot serves');
+  });
+
+  await step('the customer asks when the bill is due; the bot answers from the knowledge base', async () => {
+    await type(chat, QUESTION);
+    await waitForChat('own message shown', chat, (lines) => lines.find((l) => l.from === 'customer' && l.text === QUESTION));
+    assert.equal(await chat.inputValue('#chat-input'), '', 'the input is cleared');
+    const answer = await waitForChat('bot answer', chat, replyAfter(/when do I have to pay/i, 'bot'));
+    assert.match(answer.text, /14 days/i);
+    assert.ok(answer.entryId, 'the answer names its knowledge-base entry');
+    // "Not what I asked" sits under the latest answer.
+    await chat.waitForSelector(`#chat-log li.chat-msg[data-from="bot"][data-entry-id="${answer.entryId}"] #reject-answer`, { state: 'visible' });
+  });
+
+  await step('the customer asks for a real person; the page shows the queue', async () => {
+    // Away for now, so that the contact waits in the queue and the page can show it.
+    await agent.click('#avail-btn');
+    await agent.waitForSelector('#agent-state[data-state="away"]');
+    await type(chat, 'I want to speak to a real person');
+    await chat.waitForSelector('#state[data-state="queued"]');
+    assert.match(await chat.textContent('#state'), /number \d+ in the queue/);
+    await chat.waitForSelector('#talk-btn', { state: 'hidden' });
+    await supervisor.waitForSelector(`#calls-table tr[data-call-id="${chatId}"][data-state="queued"] td.escalation[data-escalation="asked_for_human"]`);
+  });
+
+  await step('the agent is offered the chat with the handoff card', async () => {
+    await agent.click('#avail-btn');
+    await agent.waitForSelector('#offer-panel', { state: 'visible' });
+    assert.equal(await agent.getAttribute('#offer-channel', 'data-channel'), 'chat');
+    assert.match(await agent.textContent('#offer-name'), /Grace Typer/);
+    await agent.waitForSelector('#offer-handoff .handoff-reason[data-reason="asked_for_human"]', { state: 'visible' });
+    const history = await chatLines(agent, '#offer-handoff .handoff-conversation');
+    console.log(`handoff: intent ${JSON.stringify(await agent.textContent('#offer-handoff .handoff-intent'))}, summary ${JSON.stringify(await agent.textContent('#offer-handoff .handoff-summary'))}, sentiment ${await agent.getAttribute('#offer-handoff .sparkline', 'data-values')}`);
+    assert.ok(history.some((l) => l.from === 'customer' && /when do I have to pay my bill/i.test(l.text)),
+      `the handoff's conversation has the question: ${JSON.stringify(history)}`);
+    await screenshots('chat-offer');
+  });
+
+  await step('the agent accepts; the chat opens with the conversation so far', async () => {
+    await agent.click('#accept-btn');
+    await agent.waitForSelector('#agent-state[data-state="on_call"]');
+    await agent.waitForSelector('#call-panel[data-channel="chat"]', { state: 'visible' });
+    await chat.waitForSelector('#state[data-state="connected"]');
+    assert.equal(await agent.evaluate(() => window.sb.link === null && window.sb.micTrack === null), true, 'a chat opens no media');
+    const lines = await chatLines(agent);
+    assert.ok(lines.some((l) => l.from === 'customer' && /when do I have to pay my bill/i.test(l.text)),
+      `the agent's chat starts with the history: ${JSON.stringify(lines)}`);
+    await supervisor.waitForSelector(`#calls-table tr[data-call-id="${chatId}"][data-state="connected"] td.escalation[data-escalation="asked_for_human"]`);
+  });
+
+  await step("the agent's reply reaches the customer, and the customer's the agent", async () => {
+    await type(agent, 'Hello Grace, this is Alice. I can help with your bill.', { click: true });
+    await waitForChat('agent sees its own reply', agent, (lines) => lines.find((l) => l.from === 'agent' && /this is Alice/.test(l.text)));
+    await waitForChat('customer sees the agent', chat, (lines) => lines.find((l) => l.from === 'agent' && /this is Alice/.test(l.text)));
+    assert.equal(await chat.textContent('#chat-log li.chat-msg[data-from="agent"] .chat-from'), 'Agent');
+    await type(chat, 'Thanks Alice, can I pay by card?');
+    await waitForChat('agent sees the customer', agent, (lines) => lines.find((l) => l.from === 'customer' && /pay by card/.test(l.text)));
+    await screenshots('chat');
+  });
+
+  await step('the customer ends the chat; the agent wraps up', async () => {
+    await chat.click('#end-chat-btn');
+    await chat.waitForSelector('#state[data-state="ended"]');
+    await agent.waitForSelector('#agent-state[data-state="wrap_up"]');
+    await supervisor.waitForSelector(`#calls-table tr[data-call-id="${chatId}"]`, { state: 'detached' });
+    await agent.click('#ready-btn');
+    await agent.waitForSelector('#agent-state[data-state="available"]');
+  });
+
+  await step('a chat in Chinese gets a knowledge-base answer; "Not what I asked" gets a rephrase request', async () => {
+    await chat.selectOption('#language', 'zh');
+    await chat.click('#chat-btn');
+    await chat.waitForSelector('#state[data-state="with_bot"]');
+    await waitForChat('bot greeting (zh)', chat, (lines) => lines.find((l) => l.from === 'bot'));
+    await type(chat, '我的话费什么时候到期');
+    const answer = await waitForChat('bot answer (zh)', chat, replyAfter(/话费/, 'bot'));
+    assert.ok(answer.entryId, `a knowledge-base answer, not the fallback: ${JSON.stringify(answer)}`);
+    assert.match(answer.text, /\p{Script=Han}/u, 'the answer is in Chinese');
+    const before = (await chatLines(chat)).filter((l) => l.from === 'bot').length;
+    await chat.click('#reject-answer');
+    await chat.waitForSelector(`#chat-log li.chat-msg[data-entry-id="${answer.entryId}"][data-rejected="true"]`);
+    await waitForChat('bot asks to rephrase', chat, (lines) => lines.filter((l) => l.from === 'bot').length > before && lines.at(-1));
+    assert.equal(await agent.isVisible('#offer-panel'), false, 'the bot still serves it');
+    await chat.click('#end-chat-btn');
+    await chat.waitForSelector('#state[data-state="ended"]');
   });
 
   await step('no uncaught errors in the pages', async () => {

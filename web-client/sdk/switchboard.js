@@ -3,10 +3,37 @@
 //   import { CustomerCall } from '/sdk/switchboard.js';
 //
 // Every class is an event emitter. Each server message is emitted under its `type`
-// ('call_state', 'dashboard', 'transcript', 'emotion', 'sentiment_alert', ...) and under
+// ('call_state', 'dashboard', 'transcript', 'emotion', 'sentiment_alert', 'chat', ...) and under
 // 'message'; 'close' fires when the socket closes. AgentPhone and SupervisorConsole also fold
 // live transcripts into Transcript objects and emit 'utterance' {call_id, utterance} for every
 // utterance that changed (`utterance.removed` is true when the server withdrew it).
+//
+// Chat and the bot. A contact is a voice call or a text chat; with the bot on, the bot serves it
+// first (call_state 'with_bot') until the customer asks for a person or the bot hands over
+// (then 'queued', 'ringing', 'connected' as for any call). Text can be typed on either channel.
+//   CustomerCall
+//     start({name, topic, metadata, caller, language, entry, video})   a voice call (microphone)
+//     startChat({name, topic, metadata, caller, language, entry})      a text chat, no microphone;
+//                                           resolves with the first call_state ('with_bot' or 'queued')
+//     sendChat(text)       1..2000 characters to the contact (voice or chat, any live state);
+//                          resolves on the server's ok. Shown when it comes back as 'chat_message'
+//     requestAgent()       "talk to a person": leave the bot for the queue
+//     rejectAnswer()       "not what I asked": the bot's last answer missed (the bot asks again)
+//     hangUp()             ends a call or a chat
+//     channel ('voice' | 'chat'), state (the last call_state's state, e.g. 'with_bot'),
+//     conversation (the contact's Conversation)
+//   AgentPhone
+//     accept(callId)       a chat offer is accepted without media (no microphone, no SDP)
+//     sendChat(text)       to the customer of the accepted contact
+//     offer.channel, offer.handoff (what the bot learnt, when it served the contact first);
+//     contact {call_id, channel, caller, handoff} of the accepted (or last) contact, and its
+//     conversation, seeded with the handoff's conversation
+//   SupervisorConsole: a watched call's chat is in conversations.get(callId).
+// Events: 'chat_message' {call_id, message} for every message new to the contact's Conversation
+// (message = {from: 'customer' | 'agent' | 'bot', text, at_ms, entry_id?}; each side's own messages
+// come back from the server and are emitted then, not on send); 'state' {call_id, state, ...}
+// (CustomerCall, every call_state of its contact, 'with_bot' included); 'handoff'
+// {call_id, channel, handoff} (AgentPhone, an offer the bot handed over).
 
 export const PROTOCOL_VERSION = 1;
 
@@ -336,6 +363,55 @@ export function compareUtterances(a, b) {
   return (a.start_ms ?? 0) - (b.start_ms ?? 0) || String(a.utterance_id).localeCompare(String(b.utterance_id));
 }
 
+/**
+ * One contact's chat: `chat` messages, and the conversation of a bot's handoff, folded into
+ * messages {from, text, at_ms, entry_id?} (`from` is 'customer', 'agent' or 'bot'; `entry_id`
+ * names the knowledge-base entry a bot answer came from). A message already held (same sender,
+ * time and text: one in a handoff's history that also arrives live) is not added twice.
+ */
+export class Conversation {
+  constructor(callId) {
+    this.callId = callId;
+    this._messages = [];
+    this._keys = new Set();
+  }
+
+  /** Fold in one `chat` message (or a handoff entry, which has no call_id); returns it if new, else null. */
+  add(m) {
+    if (m.call_id != null && m.call_id !== this.callId) return null;
+    const key = `${m.from}\u0000${m.at_ms}\u0000${m.text}`;
+    if (this._keys.has(key)) return null;
+    this._keys.add(key);
+    const msg = { from: m.from, text: m.text ?? '', at_ms: m.at_ms ?? 0 };
+    if (m.entry_id != null) msg.entry_id = m.entry_id;
+    this._messages.push(msg);
+    return msg;
+  }
+
+  get size() {
+    return this._messages.length;
+  }
+
+  /** Every message in the order said (at_ms; arrival order within the same millisecond). */
+  list() {
+    return this._messages.map((m, i) => [m, i]).sort((a, b) => a[0].at_ms - b[0].at_ms || a[1] - b[1]).map(([m]) => m);
+  }
+
+  /** The bot's latest message, or null. */
+  lastBot() {
+    return this.list().filter((m) => m.from === 'bot').pop() ?? null;
+  }
+}
+
+/** The caller object of start_call / start_chat from `caller` or the name/topic/metadata shorthand. */
+function callerInfo({ caller, name, topic, metadata } = {}) {
+  const c = { ...caller };
+  if (name) c.name = name;
+  if (topic) c.topic = topic;
+  if (metadata && Object.keys(metadata).length) c.metadata = metadata;
+  return c;
+}
+
 function attachStream(el, stream) {
   el.autoplay = true;
   el.srcObject = stream;
@@ -362,6 +438,8 @@ class CallParty extends SwitchboardClient {
     this.cameraTrack = null;
     this._videoSender = null;
     this._meter = null;
+    this.channel = null; // 'voice' or 'chat': the current (or last) contact's
+    this.conversation = null; // its Conversation (typed messages, on either channel)
     this.on('call_state', (m) => {
       if (m.call_id === this.callId && m.state === 'ended') this._endMedia();
     });
@@ -405,6 +483,24 @@ class CallParty extends SwitchboardClient {
   hangUp() {
     if (this.callId) this._sendRaw({ type: 'hang_up', call_id: this.callId });
     this._endMedia();
+  }
+
+  /**
+   * Type a message into the contact (a chat, or a voice call: text works on both). Resolves on
+   * the server's `ok`; the message itself arrives back as a 'chat' ('chat_message') event, which
+   * is when pages should show it. The server trims it. Rejects with the server's code:
+   * bad_message (empty, over 2000 characters), wrong_state, forbidden / not_found.
+   */
+  sendChat(text) {
+    if (!this.callId) return Promise.reject(new SwitchboardError('wrong_state', 'no contact'));
+    return this.request({ type: 'chat', call_id: this.callId, text: String(text) }, 'ok');
+  }
+
+  /** Fold a `chat` message into `conversation` and emit 'chat_message' when it is new. */
+  _foldChat(m) {
+    if (this.conversation?.callId !== m.call_id) this.conversation = new Conversation(m.call_id);
+    const message = this.conversation.add(m);
+    if (message) this.emit('chat_message', { call_id: m.call_id, message });
   }
 
   /** Start sending the camera on the existing video transceiver (no renegotiation). */
@@ -454,7 +550,11 @@ class CallParty extends SwitchboardClient {
   }
 }
 
-/** The customer side: one call at a time. Emits 'state' with each `call_state`. */
+/**
+ * The customer side: one contact at a time, a voice call or a chat. Emits 'state' with each
+ * `call_state` of the contact ('with_bot' while the bot serves it, then 'queued', 'ringing',
+ * 'connected', 'ended'), and 'chat_message' {call_id, message} for each message of it.
+ */
 export class CustomerCall extends CallParty {
   constructor(opts = {}) {
     super(opts);
@@ -466,23 +566,37 @@ export class CustomerCall extends CallParty {
       this.state = m.state;
       this.emit('state', m);
     });
+    this.on('chat', (m) => {
+      if (m.call_id === this.callId) this._foldChat(m);
+    });
+  }
+
+  /** True while the bot serves the contact (before the customer asked for a person). */
+  get withBot() {
+    return this.state === 'with_bot';
+  }
+
+  _newContact(channel) {
+    this.callId = null;
+    this.state = null;
+    this.channel = channel;
+    this.conversation = null;
   }
 
   /**
-   * Place a call; resolves once the server's answer is applied (the call may still be queued).
-   * `language` is what the customer will speak (ISO 639-1 such as 'en' or 'zh', or 'auto');
-   * without it the server's default applies.
+   * Place a call; resolves once the server's answer is applied (the call may still be queued,
+   * or with the bot). `language` is what the customer will speak (ISO 639-1 such as 'en' or
+   * 'zh', or 'auto'); without it the server's default applies. `entry` names the entry point
+   * (which bot flow greets the customer); `caller` is the CallerInfo itself, or give
+   * name / topic / metadata.
    */
-  async start({ name, topic, metadata, language, video = false } = {}) {
+  async start({ name, topic, metadata, caller, language, entry, video = false } = {}) {
     await this.connect();
-    this.callId = null;
+    this._newContact('voice');
     const sdp = await this._openMedia();
-    const caller = {};
-    if (name) caller.name = name;
-    if (topic) caller.topic = topic;
-    if (metadata && Object.keys(metadata).length) caller.metadata = metadata;
-    const msg = { type: 'start_call', sdp, caller };
+    const msg = { type: 'start_call', sdp, caller: callerInfo({ caller, name, topic, metadata }) };
     if (language) msg.language = language;
+    if (entry) msg.entry = entry;
     try {
       const answer = await this.request(msg, 'answer');
       await this._answered(answer);
@@ -493,12 +607,46 @@ export class CustomerCall extends CallParty {
       throw e;
     }
   }
+
+  /**
+   * Start a text chat: no microphone, no peer connection. Resolves with the first `call_state`
+   * ('with_bot' when the bot serves it, else 'queued'); the bot's greeting follows as a
+   * 'chat_message'. `language` is the language of the chat (e.g. 'en', 'zh'), `entry` as in start().
+   */
+  async startChat({ name, topic, metadata, caller, language, entry } = {}) {
+    await this.connect();
+    this._endMedia();
+    this._newContact('chat');
+    const msg = { type: 'start_chat', caller: callerInfo({ caller, name, topic, metadata }) };
+    if (language) msg.language = language;
+    if (entry) msg.entry = entry;
+    const first = await this.request(msg, 'call_state');
+    if (first.type === 'call_state' && !this.callId) this.callId = first.call_id;
+    return first;
+  }
+
+  /** Ask for a person: the contact leaves the bot for the queue. Resolves with the next call_state (or ok). */
+  requestAgent() {
+    if (!this.callId) return Promise.reject(new SwitchboardError('wrong_state', 'no contact'));
+    const callId = this.callId;
+    return this.request({ type: 'request_agent', call_id: callId }, 'call_state', (m) => m.call_id === callId);
+  }
+
+  /** Tell the bot its last answer was not what the customer asked; it asks them to rephrase. */
+  rejectAnswer() {
+    if (!this.callId) return Promise.reject(new SwitchboardError('wrong_state', 'no contact'));
+    return this.request({ type: 'reject_answer', call_id: this.callId }, 'ok');
+  }
 }
 
 /**
- * The agent side: log in, become available, accept offered calls. While on a call it receives
- * 'transcript' and 'emotion' events for both parties; `transcript` is the current (or last)
- * call's Transcript, and 'utterance' {call_id, utterance} fires for every change to it.
+ * The agent side: log in, become available, accept offered calls and chats. While on a voice
+ * call it receives 'transcript' and 'emotion' events for both parties; `transcript` is the
+ * current (or last) call's Transcript, and 'utterance' {call_id, utterance} fires for every
+ * change to it. `offer` is the ringing offer ({call_id, caller, channel, handoff?, ...}; a
+ * 'handoff' event fires for one the bot handed over), `contact` the accepted (or last) contact
+ * and `conversation` its Conversation: the handoff's conversation first, then live messages,
+ * each emitted as 'chat_message' {call_id, message}.
  */
 export class AgentPhone extends CallParty {
   constructor(opts = {}) {
@@ -506,6 +654,7 @@ export class AgentPhone extends CallParty {
     this.user = null;
     this.state = null;
     this.offer = null;
+    this.contact = null;
     this.transcript = null;
     const fold = (m) => {
       // A call accepted on another session of this agent starts a new transcript too.
@@ -514,13 +663,22 @@ export class AgentPhone extends CallParty {
     };
     this.on('transcript', fold);
     this.on('emotion', fold);
+    this.on('chat', (m) => this._foldChat(m));
     this.on('agent_state', (m) => {
       this.state = m.state;
+      // Accepted on another session of this agent: the offer says what the contact is.
+      if (m.state === 'on_call' && m.call_id && this.contact?.call_id !== m.call_id) {
+        this._startContact(m.call_id, this.offer?.call_id === m.call_id ? this.offer : null);
+        if (!this.link) this.callId = m.call_id;
+      }
       // If the server ends the call without a call_state (e.g. straight to wrap-up), drop the media.
       // peerId is set only once the answer arrived, so an accept in flight is left alone.
       if (['wrap_up', 'available', 'away'].includes(m.state) && this.link?.peerId) this._endMedia();
     });
-    this.on('call_offered', (m) => { this.offer = m; });
+    this.on('call_offered', (m) => {
+      this.offer = { ...m, channel: m.channel ?? 'voice' };
+      if (m.handoff) this.emit('handoff', { call_id: m.call_id, channel: this.offer.channel, handoff: m.handoff });
+    });
     this.on('offer_withdrawn', (m) => {
       if (this.offer?.call_id === m.call_id) this.offer = null;
     });
@@ -537,10 +695,50 @@ export class AgentPhone extends CallParty {
     return this.request({ type: 'set_state', state: available ? 'available' : 'away' }, 'agent_state');
   }
 
-  async accept(callId) {
+  /** Remember what the contact is and start its conversation with the handoff's history. */
+  _startContact(callId, offer, channel) {
+    this.contact = {
+      call_id: callId,
+      channel: channel ?? offer?.channel ?? 'voice',
+      caller: offer?.caller ?? {},
+      handoff: offer?.handoff ?? null,
+    };
+    // Messages of this contact may have arrived already; keep them.
+    if (this.conversation?.callId !== callId) this.conversation = new Conversation(callId);
+    for (const h of this.contact.handoff?.conversation ?? []) {
+      const message = this.conversation.add(h);
+      if (message) this.emit('chat_message', { call_id: callId, message });
+    }
+  }
+
+  /**
+   * Accept the offered contact. A voice call opens the microphone and a peer connection
+   * (resolves with the `answer`); a chat has no media (resolves with `agent_state on_call`, or
+   * the `ok`). `channel` defaults to the offer's.
+   */
+  async accept(callId, { channel } = {}) {
+    const offer = this.offer?.call_id === callId ? this.offer : null;
+    const kind = channel ?? offer?.channel ?? 'voice';
+    if (kind === 'chat') {
+      this._endMedia();
+      this.callId = callId;
+      this.transcript = new Transcript(callId);
+      this._startContact(callId, offer, kind);
+      try {
+        const done = await this.request({ type: 'accept', call_id: callId }, 'agent_state',
+          (m) => m.state === 'on_call' && m.call_id === callId);
+        this.offer = null;
+        return done;
+      } catch (e) {
+        this.callId = null;
+        this.contact = null;
+        throw e;
+      }
+    }
     const sdp = await this._openMedia();
     this.callId = callId;
     this.transcript = new Transcript(callId);
+    this._startContact(callId, offer, kind);
     try {
       const answer = await this.request({ type: 'accept', call_id: callId, sdp }, 'answer', (m) => m.call_id === callId);
       await this._answered(answer);
@@ -548,6 +746,7 @@ export class AgentPhone extends CallParty {
       return answer;
     } catch (e) {
       this.callId = null;
+      this.contact = null;
       this._endMedia();
       throw e;
     }
@@ -563,7 +762,8 @@ export class AgentPhone extends CallParty {
  * The supervisor side: a live dashboard, silent listening, live transcripts and sentiment
  * alerts. Emits 'transcript_history', 'transcript' and 'emotion' for watched calls,
  * 'sentiment_alert' for any call, and 'utterance' {call_id, utterance} for every change to a
- * watched call's Transcript (in `transcripts`).
+ * watched call's Transcript (in `transcripts`). A watched contact's typed messages (customer,
+ * bot, agent) are folded into `conversations` and emitted as 'chat_message' {call_id, message}.
  */
 export class SupervisorConsole extends SwitchboardClient {
   constructor(opts = {}) {
@@ -573,6 +773,7 @@ export class SupervisorConsole extends SwitchboardClient {
     this.listening = new Map(); // call_id -> {link, element, stream, customer, agent, mode}
     this.mic = null; // the microphone, opened on the first whisper or barge
     this.transcripts = new Map(); // call_id -> Transcript, for calls being watched
+    this.conversations = new Map(); // call_id -> Conversation, for calls being watched
     this.pc = null; // the most recent listening peer connection
     this.on('dashboard', (d) => { this.dashboard = d; });
     this.on('listen_stopped', (m) => this._drop(m.call_id));
@@ -585,6 +786,10 @@ export class SupervisorConsole extends SwitchboardClient {
     this.on('transcript_history', fold);
     this.on('transcript', fold);
     this.on('emotion', fold);
+    this.on('chat', (m) => {
+      const message = this.conversations.get(m.call_id)?.add(m);
+      if (message) this.emit('chat_message', { call_id: m.call_id, message });
+    });
   }
 
   async login(username, password) {
@@ -622,17 +827,24 @@ export class SupervisorConsole extends SwitchboardClient {
 
   /**
    * Receive a call's live transcript: resolves with the `transcript_history` reply (the final
-   * utterances so far); live 'transcript' and 'emotion' events follow until the call ends or
-   * unwatchTranscript. The Transcript is in `transcripts.get(callId)`.
+   * utterances so far); live 'transcript', 'emotion' and 'chat' events follow until the call
+   * ends or unwatchTranscript. The Transcript is in `transcripts.get(callId)`, the typed
+   * messages from now on in `conversations.get(callId)`.
    */
   async watchTranscript(callId) {
     const fresh = !this.transcripts.has(callId);
     // Created before asking: live events may arrive ahead of the history.
-    if (fresh) this.transcripts.set(callId, new Transcript(callId));
+    if (fresh) {
+      this.transcripts.set(callId, new Transcript(callId));
+      this.conversations.set(callId, new Conversation(callId));
+    }
     try {
       return await this.request({ type: 'watch_transcript', call_id: callId }, 'transcript_history', (m) => m.call_id === callId);
     } catch (e) {
-      if (fresh) this.transcripts.delete(callId);
+      if (fresh) {
+        this.transcripts.delete(callId);
+        this.conversations.delete(callId);
+      }
       throw e;
     }
   }
@@ -640,6 +852,7 @@ export class SupervisorConsole extends SwitchboardClient {
   /** Stop receiving a call's transcript; resolves with the `ok` (sent even if not watching). */
   unwatchTranscript(callId) {
     this.transcripts.delete(callId);
+    this.conversations.delete(callId);
     return this.request({ type: 'unwatch_transcript', call_id: callId }, 'ok');
   }
 

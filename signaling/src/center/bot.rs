@@ -26,13 +26,32 @@ pub struct BotTurn {
 
 impl CallCenter {
     /// Everyone who sees a contact's chat: the customer, the agent on it, watching supervisors.
+    /// The agent whose phone rings sees the conversation go on too.
     fn chat_audience(&self, call_id: &CallId) -> Vec<Recipient> {
         let mut to = vec![Recipient::Customer(call_id.clone())];
+        if let Some(CallState::Ringing { agent, .. }) = self.calls.get(call_id).map(|c| &c.state) {
+            to.push(Recipient::Agent(agent.clone()));
+        }
         to.extend(self.transcript_readers(call_id));
         to
     }
 
-    fn tell_chat(&mut self, call_id: &CallId, from: ChatFrom, text: String, at_ms: u64, entry_id: Option<String>) {
+    fn tell_chat(
+        &mut self,
+        call_id: &CallId,
+        from: ChatFrom,
+        text: String,
+        at_ms: u64,
+        entry_id: Option<String>,
+    ) {
+        // The handoff card's conversation stays whole until an agent takes the contact.
+        if let Some(card) = self.calls.get_mut(call_id).and_then(|c| c.handoff.as_mut()) {
+            card.conversation.push(crate::protocol::ChatLine {
+                from,
+                text: text.clone(),
+                at_ms,
+            });
+        }
         for r in self.chat_audience(call_id) {
             self.outputs.push_back(Output::Notify(
                 r,

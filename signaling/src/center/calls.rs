@@ -40,10 +40,8 @@ impl CallCenter {
         );
         if start.bot {
             let msg = self.call_state_msg(&call_id);
-            self.outputs.push_back(Output::Notify(
-                Recipient::Customer(call_id.clone()),
-                msg,
-            ));
+            self.outputs
+                .push_back(Output::Notify(Recipient::Customer(call_id.clone()), msg));
             self.outputs.push_back(Output::Bot(
                 call_id,
                 BotInput::Start {
@@ -99,7 +97,8 @@ impl CallCenter {
             connected,
         } = &mut call.state
         {
-            let media_up = call.channel == Channel::Chat || (call.customer_media && call.agent_media);
+            let media_up =
+                call.channel == Channel::Chat || (call.customer_media && call.agent_media);
             if !*connected && media_up {
                 *connected = true;
                 call.state_since = now;

@@ -28,9 +28,13 @@ pub enum Input {
         valence: Option<f32>,
     },
     /// The customer asks the bot for a person.
-    RequestAgent { call: CallId },
+    RequestAgent {
+        call: CallId,
+    },
     /// The customer says the bot's last answer was not what they asked.
-    RejectAnswer { call: CallId },
+    RejectAnswer {
+        call: CallId,
+    },
     /// The bot's answer to a turn.
     BotSaid {
         call: CallId,

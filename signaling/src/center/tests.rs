@@ -36,7 +36,9 @@ fn longest_idle_available_agent_gets_the_call() {
     c.start_call(
         now + Duration::from_secs(10),
         "c1".into(),
-        CallerInfo::default(), Start::default());
+        CallerInfo::default(),
+        Start::default(),
+    );
     assert_eq!(offers_to(&drain(&mut c)), vec![(bob, "c1".into())]);
 }
 
@@ -529,7 +531,10 @@ fn a_bot_contact_waits_outside_the_queue_until_the_bot_hands_it_over() {
     };
     c.start_call(now, "c1".into(), CallerInfo::default(), chat);
     let outs = drain(&mut c);
-    assert!(offers_to(&outs).is_empty(), "no agent is offered a bot contact");
+    assert!(
+        offers_to(&outs).is_empty(),
+        "no agent is offered a bot contact"
+    );
     assert!(outs.contains(&Output::Bot(
         "c1".into(),
         BotInput::Start {
@@ -568,7 +573,10 @@ fn a_bot_contact_waits_outside_the_queue_until_the_bot_hands_it_over() {
             at_ms: 2,
         },
     );
-    assert_eq!(empty.unwrap_err().code(), crate::error::ErrorCode::BadMessage);
+    assert_eq!(
+        empty.unwrap_err().code(),
+        crate::error::ErrorCode::BadMessage
+    );
     let intruder = c.handle(
         now,
         Input::Chat {
@@ -590,7 +598,10 @@ fn a_bot_contact_waits_outside_the_queue_until_the_bot_hands_it_over() {
             turn: BotTurn {
                 text: "Passing you over.".into(),
                 entry_id: None,
-                escalate: Some((EscalationReason::AskedForHuman, card(EscalationReason::AskedForHuman))),
+                escalate: Some((
+                    EscalationReason::AskedForHuman,
+                    card(EscalationReason::AskedForHuman),
+                )),
             },
             at_ms: 3,
         },
@@ -598,16 +609,22 @@ fn a_bot_contact_waits_outside_the_queue_until_the_bot_hands_it_over() {
     .unwrap();
     let outs = drain(&mut c);
     let offer = outs.iter().find_map(|o| match o {
-        Output::Notify(Recipient::Agent(a), Event::CallOffered { channel, handoff, .. }) => {
-            Some((a.clone(), *channel, handoff.clone()))
-        }
+        Output::Notify(
+            Recipient::Agent(a),
+            Event::CallOffered {
+                channel, handoff, ..
+            },
+        ) => Some((a.clone(), *channel, handoff.clone())),
         _ => None,
     });
     let (a, channel, handoff) = offer.expect("offered after the hand-over");
     assert_eq!(a, bob);
     assert_eq!(channel, Channel::Chat);
     assert_eq!(handoff.unwrap().reason, EscalationReason::AskedForHuman);
-    assert_eq!(c.dashboard(now).calls[0].escalation, Some(EscalationReason::AskedForHuman));
+    assert_eq!(
+        c.dashboard(now).calls[0].escalation,
+        Some(EscalationReason::AskedForHuman)
+    );
 
     // While it rings the bot still answers; after the accept it leaves and the chat is live.
     c.handle(
@@ -624,12 +641,29 @@ fn a_bot_contact_waits_outside_the_queue_until_the_bot_hands_it_over() {
     assert!(drain(&mut c)
         .iter()
         .any(|o| matches!(o, Output::Bot(_, BotInput::Text { .. }))));
-    c.handle(now, Input::Accept { agent: bob.clone(), call: "c1".into() }).unwrap();
+    c.handle(
+        now,
+        Input::Accept {
+            agent: bob.clone(),
+            call: "c1".into(),
+        },
+    )
+    .unwrap();
     let outs = drain(&mut c);
     assert!(outs.contains(&Output::Bot("c1".into(), BotInput::Stop)));
-    assert!(outs.iter().any(|o| matches!(o,
-        Output::Notify(Recipient::Customer(_), Event::CallState { state: CallStateName::Connected, .. }))),
-        "a chat is connected on accept: {outs:?}");
+    assert!(
+        outs.iter().any(|o| matches!(
+            o,
+            Output::Notify(
+                Recipient::Customer(_),
+                Event::CallState {
+                    state: CallStateName::Connected,
+                    ..
+                }
+            )
+        )),
+        "a chat is connected on accept: {outs:?}"
+    );
     c.handle(
         now,
         Input::Chat {
@@ -642,15 +676,27 @@ fn a_bot_contact_waits_outside_the_queue_until_the_bot_hands_it_over() {
     )
     .unwrap();
     let outs = drain(&mut c);
-    assert!(outs.iter().any(|o| matches!(o,
-        Output::Notify(Recipient::Customer(_), Event::Chat { from: ChatFrom::Agent, .. }))));
+    assert!(outs.iter().any(|o| matches!(
+        o,
+        Output::Notify(
+            Recipient::Customer(_),
+            Event::Chat {
+                from: ChatFrom::Agent,
+                ..
+            }
+        )
+    )));
     assert!(!outs.iter().any(|o| matches!(o, Output::Bot(..))));
     // A late bot answer after the accept is dropped.
     c.handle(
         now,
         Input::BotSaid {
             call: "c1".into(),
-            turn: BotTurn { text: "late".into(), entry_id: None, escalate: None },
+            turn: BotTurn {
+                text: "late".into(),
+                entry_id: None,
+                escalate: None,
+            },
             at_ms: 6,
         },
     )

@@ -70,6 +70,11 @@ impl CallCenter {
         }
     }
 
+    /// How a live contact talks.
+    pub fn channel_of(&self, call_id: &CallId) -> Option<Channel> {
+        self.calls.get(call_id).map(|c| c.channel)
+    }
+
     /// Counts for gauges.
     pub fn census(&self) -> Census {
         let mut c = Census::default();

@@ -1,0 +1,237 @@
+//! The bot's desk: the shell around `bot`. The center says what the bot of a contact must hear
+//! (`Output::Bot`); the desk runs the conversation off the async threads (embedding a sentence
+//! takes milliseconds), records what the statistics need, and gives the center the bot's turn
+//! back (`Input::BotSaid`).
+
+use crate::app::App;
+use crate::config::BotConfig;
+use bot::kb::Language;
+use bot::{Brain, Conversation, Entry, Intents, Matcher, UseEncoder};
+use signaling::center::{BotInput, BotTurn, Input};
+use signaling::ids::CallId;
+use signaling::protocol::{ChatFrom, ChatLine, EscalationReason, HandoffCard};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use tokio::sync::mpsc;
+
+/// The knowledge, the intents and every live conversation.
+pub struct BotDesk {
+    brain: RwLock<Brain>,
+    conversations: Mutex<HashMap<CallId, Conversation>>,
+}
+
+impl std::fmt::Debug for BotDesk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BotDesk").finish_non_exhaustive()
+    }
+}
+
+/// Loads the sentence encoder and the built-in (or configured) intents.
+pub fn load_brain(config: &BotConfig, entries: Vec<Entry>) -> anyhow::Result<Brain> {
+    let t0 = std::time::Instant::now();
+    let encoder = Arc::new(
+        UseEncoder::load(&config.model_dir).map_err(|e| anyhow::anyhow!("[bot] model_dir: {e}"))?,
+    );
+    let intents_text = match &config.intents {
+        Some(p) => std::fs::read_to_string(p)
+            .map_err(|e| anyhow::anyhow!("[bot] intents {}: {e}", p.display()))?,
+        None => bot::intents::BUILT_IN.to_string(),
+    };
+    let intents = Intents::load(&intents_text, encoder.as_ref()).map_err(anyhow::Error::msg)?;
+    let mut matcher = Matcher::new(encoder, config.matching.clone());
+    let n = entries.len();
+    matcher.load(entries);
+    tracing::info!(
+        entries = n,
+        ms = t0.elapsed().as_millis() as u64,
+        "bot loaded"
+    );
+    Ok(Brain::new(matcher, intents, config.escalation.clone()))
+}
+
+impl BotDesk {
+    pub fn new(brain: Brain) -> Self {
+        Self {
+            brain: RwLock::new(brain),
+            conversations: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Replaces the knowledge base (after an import or an edit).
+    pub fn reload(&self, entries: Vec<Entry>) {
+        let mut b = self.brain.write().expect("brain lock");
+        b.matcher.load(entries);
+    }
+
+    /// Answers one question without a conversation (`kb ask`, the knowledge page).
+    pub fn ask(&self, language: Language, text: &str) -> (bot::Verdict, Option<String>) {
+        let b = self.brain.read().expect("brain lock");
+        let v = b.matcher.ask(language, text);
+        let answer =
+            v.id.as_deref()
+                .and_then(|id| b.matcher.entry(language, id))
+                .map(|e| e.answer.clone());
+        (v, answer)
+    }
+
+    /// Unanswered questions grouped by meaning, for the statistics.
+    pub fn group_unanswered(&self, questions: &[(String, String)]) -> Vec<bot::stats::Group> {
+        let b = self.brain.read().expect("brain lock");
+        bot::stats::group_by_meaning(b.embedder(), questions, 0.7)
+    }
+
+    /// One input for a contact's bot; the bot's turn, if it says something.
+    fn turn(
+        &self,
+        app: &App,
+        call: &CallId,
+        input: BotInput,
+        default_language: Language,
+        at_ms: u64,
+    ) -> Option<BotTurn> {
+        let brain = self.brain.read().expect("brain lock");
+        let mut convs = self.conversations.lock().expect("conversations lock");
+        match input {
+            BotInput::Start { language } => {
+                let lang = language
+                    .as_deref()
+                    .and_then(Language::parse)
+                    .unwrap_or(default_language);
+                let mut c = Conversation::new(lang);
+                let text = c.greet(&brain, at_ms);
+                convs.insert(call.clone(), c);
+                Some(BotTurn {
+                    text,
+                    entry_id: None,
+                    escalate: None,
+                })
+            }
+            BotInput::Stop => {
+                convs.remove(call);
+                None
+            }
+            BotInput::Text { text, valence } => {
+                let c = convs.get_mut(call)?;
+                let reply = c.hear(&brain, &text, valence, at_ms);
+                let lang = c.language;
+                if let Some(id) = &reply.entry {
+                    log_err(app.store.kb_count(lang, id, false));
+                }
+                if reply.unanswered {
+                    log_err(app.store.kb_unanswered(lang, &text, call.as_str()));
+                }
+                Some(self.finish(app, call, c, reply, at_ms))
+            }
+            BotInput::RequestAgent => {
+                let c = convs.get_mut(call)?;
+                let reply = c.request_agent(&brain);
+                Some(self.finish(app, call, c, reply, at_ms))
+            }
+            BotInput::RejectAnswer => {
+                let c = convs.get_mut(call)?;
+                let (rejected, reply) = c.reject_answer(&brain);
+                if let Some(id) = rejected {
+                    log_err(app.store.kb_count(c.language, &id, true));
+                }
+                Some(self.finish(app, call, c, reply, at_ms))
+            }
+        }
+    }
+
+    fn finish(
+        &self,
+        app: &App,
+        call: &CallId,
+        c: &mut Conversation,
+        reply: bot::Reply,
+        at_ms: u64,
+    ) -> BotTurn {
+        c.record("bot", &reply.text, at_ms);
+        let escalate = reply.escalate.and_then(|_| c.handoff()).map(|h| {
+            let card = card(&h);
+            if let Ok(json) = serde_json::to_string(&card) {
+                log_err(app.store.escalated(call.as_str(), h.reason.as_str(), &json));
+            }
+            app.metrics
+                .bot_escalations
+                .with_label_values(&[h.reason.as_str()])
+                .inc();
+            (card.reason, card)
+        });
+        BotTurn {
+            text: reply.text,
+            entry_id: reply.entry,
+            escalate,
+        }
+    }
+}
+
+fn log_err(r: anyhow::Result<()>) {
+    if let Err(e) = r {
+        tracing::error!("store: {e:#}");
+    }
+}
+
+/// The wire form of the bot's handoff card.
+fn card(h: &bot::Handoff) -> HandoffCard {
+    HandoffCard {
+        reason: match h.reason {
+            bot::Reason::AskedForHuman => EscalationReason::AskedForHuman,
+            bot::Reason::NegativeEmotion => EscalationReason::NegativeEmotion,
+            bot::Reason::NoAnswerRepeated => EscalationReason::NoAnswerRepeated,
+            bot::Reason::Flow => EscalationReason::Flow,
+        },
+        intent: h.intent.clone(),
+        slots: h.slots.clone(),
+        conversation: h
+            .conversation
+            .iter()
+            .map(|l| ChatLine {
+                from: match l.from.as_str() {
+                    "customer" => ChatFrom::Customer,
+                    "agent" => ChatFrom::Agent,
+                    _ => ChatFrom::Bot,
+                },
+                text: l.text.clone(),
+                at_ms: l.at_ms,
+            })
+            .collect(),
+        sentiment: h
+            .sentiment
+            .iter()
+            .map(|v| (v * 100.0).round() / 100.0)
+            .collect(),
+        summary: h.summary.clone(),
+    }
+}
+
+pub fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The desk's task: one bot input at a time per server (turns take milliseconds), in order,
+/// each on a blocking thread; the turn goes back to the center.
+pub async fn run(app: std::sync::Weak<App>, mut rx: mpsc::UnboundedReceiver<(CallId, BotInput)>) {
+    while let Some((call, input)) = rx.recv().await {
+        let Some(a) = app.upgrade() else { return };
+        let Some(desk) = a.bot.clone() else { continue };
+        let lang = a.bot_language(&call);
+        let a2 = a.clone();
+        let call2 = call.clone();
+        let at = unix_ms();
+        let turn = tokio::task::spawn_blocking(move || desk.turn(&a2, &call2, input, lang, at))
+            .await
+            .ok()
+            .flatten();
+        if let Some(turn) = turn {
+            a.center.tell(Input::BotSaid {
+                call,
+                turn,
+                at_ms: unix_ms(),
+            });
+        }
+    }
+}

@@ -32,6 +32,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route_service("/", ServeFile::new(root.join("index.html")))
         .route_service("/agent", ServeFile::new(root.join("agent.html")))
         .route_service("/supervisor", ServeFile::new(root.join("supervisor.html")))
+        .route_service("/knowledge", ServeFile::new(root.join("knowledge.html")))
         .fallback_service(ServeDir::new(root))
         .layer(axum::middleware::from_fn(move |req, next| {
             edges(errors_app.clone(), req, next)

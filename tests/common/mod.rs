@@ -129,7 +129,14 @@ impl Server {
     pub async fn start_logged(extra_toml: &str, speech: bool, rust_log: &str) -> Server {
         let dir = std::env::temp_dir().join(format!("sb-test-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("switchboard.toml"), extra_toml).unwrap();
+        // `--demo` turns the bot on for every contact; tests that are not about the bot take
+        // calls straight into the queue, as a deployment without the bot does.
+        let toml = if extra_toml.contains("entry_points") {
+            extra_toml.to_string()
+        } else {
+            format!("{extra_toml}\n[[entry_points]]\nname = \"default\"\nbot = false\n")
+        };
+        std::fs::write(dir.join("switchboard.toml"), toml).unwrap();
         Self::start_in(dir, speech, rust_log).await
     }
 
@@ -455,6 +462,27 @@ impl Ws {
             v["type"] == "agent_state" && v["state"] == "available"
         })
         .await;
+    }
+
+    /// A customer session starts a chat (no media); returns the call id once its first
+    /// state arrives.
+    pub async fn start_chat(&mut self, name: &str, language: Option<&str>) -> String {
+        let mut m = json!({"type":"start_chat","caller":{"name": name}});
+        if let Some(l) = language {
+            m["language"] = json!(l);
+        }
+        self.request(m).await;
+        let v = self.expect("call_state").await;
+        v["call_id"].as_str().unwrap().to_string()
+    }
+
+    /// The next chat line from `from` (customer, agent or bot).
+    pub async fn chat_from(&mut self, from: &str) -> Value {
+        let f = from.to_string();
+        self.wait_for(&format!("chat from {from}"), move |v| {
+            v["type"] == "chat" && v["from"] == f.as_str()
+        })
+        .await
     }
 
     pub async fn wait_call_state(&mut self, state: &str) -> Value {

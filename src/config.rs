@@ -45,6 +45,11 @@ pub struct BotConfig {
     pub seed_kb: Vec<PathBuf>,
     /// An intent file replacing the built-in one (the format of bot/data/intents.json).
     pub intents: Option<PathBuf>,
+    /// The flow file (the format of bot/data/flows.json; `--demo` uses that one). No flows
+    /// when absent.
+    pub flows: Option<PathBuf>,
+    /// The back ends flows call, by name: `[bot.webhooks.lookup_order] url = "..."`.
+    pub webhooks: std::collections::BTreeMap<String, Webhook>,
     #[serde(rename = "match")]
     pub matching: bot::MatchConfig,
     pub escalation: bot::DialogueConfig,
@@ -56,10 +61,27 @@ impl Default for BotConfig {
             model_dir: default_bot_model(),
             seed_kb: vec![],
             intents: None,
+            flows: None,
+            webhooks: Default::default(),
             matching: bot::MatchConfig::default(),
             escalation: bot::DialogueConfig::default(),
         }
     }
+}
+
+/// A back end a flow calls: an HTTP POST of the step's slots as a JSON object; the answer is
+/// a JSON object whose fields become slots.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Webhook {
+    pub url: String,
+    /// Longer than this and the customer is told the system cannot be reached.
+    #[serde(default = "default_webhook_timeout")]
+    pub timeout_ms: u64,
+}
+
+fn default_webhook_timeout() -> u64 {
+    3000
 }
 
 /// One way in for customers.

@@ -16,7 +16,14 @@ const MAX_PATH_BYTES: usize = 2048;
 pub fn router(app: Arc<App>) -> Router {
     let root = app.config.web_root.clone();
     let errors_app = app.clone();
-    Router::new()
+    let demo = app.config.demo;
+    let router = Router::new();
+    let router = if demo {
+        router.merge(crate::demo_orders::routes())
+    } else {
+        router
+    };
+    router
         .route("/ws", get(ws))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -25,6 +32,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/kb/import", axum::routing::post(crate::kbapi::import))
         .route("/api/kb/ask", get(crate::kbapi::ask))
         .route("/api/kb/stats", get(crate::kbapi::stats))
+        .route("/api/tickets/{id}", get(crate::kbapi::ticket))
         .route(
             "/api/kb/{language}/{id}",
             axum::routing::delete(crate::kbapi::delete),

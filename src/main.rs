@@ -7,6 +7,7 @@ mod app;
 mod auth;
 mod calls;
 mod config;
+mod demo_orders;
 mod http;
 mod kbapi;
 mod kbcli;
@@ -215,6 +216,23 @@ fn run() -> anyhow::Result<()> {
                 bot: true,
                 language: "en".into(),
             });
+        }
+        if config.bot.webhooks.is_empty() && config.tls_cert.is_none() {
+            // The built-in order service of the demo, on this server.
+            let port = config.listen.port();
+            for name in ["lookup_order", "open_return", "change_delivery"] {
+                config.bot.webhooks.insert(
+                    name.into(),
+                    config::Webhook {
+                        url: format!("http://127.0.0.1:{port}/demo/orders/{name}"),
+                        timeout_ms: 3000,
+                    },
+                );
+            }
+        }
+        if config.bot.flows.is_none() {
+            config.bot.flows =
+                Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("bot/data/flows.json"));
         }
         if config.bot.seed_kb.is_empty() {
             let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/kb");

@@ -82,6 +82,13 @@ CREATE TABLE IF NOT EXISTS kb_unanswered (
     call_id TEXT,
     at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS tickets (
+    ticket_id TEXT PRIMARY KEY,
+    call_id TEXT,
+    kind TEXT NOT NULL,
+    details_json TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS escalations (
     call_id TEXT PRIMARY KEY,
     reason TEXT NOT NULL,
@@ -293,6 +300,38 @@ impl Store {
             rusqlite::params![call_id, reason, handoff_json, unix_ms()],
         )?;
         Ok(())
+    }
+
+    /// Opens a ticket; returns its id (`RT-000001`, ...).
+    pub fn open_ticket(
+        &self,
+        kind: &str,
+        call_id: Option<&str>,
+        details_json: &str,
+    ) -> anyhow::Result<String> {
+        let conn = self.conn.lock().expect("lock");
+        let n: i64 = conn.query_row("SELECT COUNT(*) FROM tickets", [], |r| r.get(0))?;
+        let id = format!("RT-{:06}", n + 1);
+        conn.execute(
+            "INSERT INTO tickets (ticket_id, call_id, kind, details_json, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            rusqlite::params![id, call_id, kind, details_json, unix_ms()],
+        )?;
+        Ok(id)
+    }
+
+    /// A ticket's kind and details.
+    pub fn ticket(&self, id: &str) -> anyhow::Result<Option<(String, String)>> {
+        let conn = self.conn.lock().expect("lock");
+        let r = conn.query_row(
+            "SELECT kind, details_json FROM tickets WHERE ticket_id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        );
+        match r {
+            Ok(v) => Ok(Some(v)),
+            Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Create or replace an account.

@@ -14,9 +14,11 @@
 //! knowledge base until an agent accepts; it does not hand over twice.
 
 use crate::embed::Embedder;
+use crate::flows::{fill, is_cancel, Flows, Step};
 use crate::intents::{Intent, Intents, Signals};
 use crate::kb::Language;
 use crate::matcher::{normalize, Matcher, Verdict};
+use crate::slots;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -148,12 +150,35 @@ pub struct Reply {
     pub escalate: Option<Reason>,
     /// The turn's question found no answer (for the unanswered statistics).
     pub unanswered: bool,
+    /// A flow step needs the back end: call this webhook, then give the result to
+    /// [`Conversation::webhook_done`].
+    pub webhook: Option<WebhookCall>,
 }
+
+/// A back-end call a flow asks for.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WebhookCall {
+    pub name: String,
+    pub args: BTreeMap<String, String>,
+}
+
+/// A flow in progress.
+#[derive(Clone, Debug)]
+struct Active {
+    flow: usize,
+    step: usize,
+    tries: u32,
+    waiting: bool,
+}
+
+/// Tries at one slot before the bot hands over.
+const SLOT_TRIES: u32 = 3;
 
 /// What the bot knows: the knowledge base, the intents, its settings and words.
 pub struct Brain {
     pub matcher: Matcher,
     pub intents: Intents,
+    pub flows: Flows,
     pub config: DialogueConfig,
     pub phrases: BTreeMap<Language, Phrases>,
 }
@@ -167,6 +192,7 @@ impl Brain {
         Self {
             matcher,
             intents,
+            flows: Flows::default(),
             config,
             phrases,
         }
@@ -208,6 +234,11 @@ pub struct Conversation {
     last_entry: Option<String>,
     topics: Vec<String>,
     open_questions: Vec<String>,
+    flow: Option<Active>,
+    /// Values the customer gave and the back end returned, across flows.
+    slots: BTreeMap<String, String>,
+    /// The flow running or last run.
+    last_flow: Option<String>,
 }
 
 impl Conversation {
@@ -222,6 +253,198 @@ impl Conversation {
             last_entry: None,
             topics: vec![],
             open_questions: vec![],
+            flow: None,
+            slots: BTreeMap::new(),
+            last_flow: None,
+        }
+    }
+
+    /// The name of the flow in progress.
+    pub fn flow(&self, brain: &Brain) -> Option<String> {
+        self.flow
+            .as_ref()
+            .map(|a| brain.flows.flows[a.flow].name.clone())
+    }
+
+    /// Runs the active flow from its current step until it needs the customer or the back
+    /// end, or ends. `lead` is said first.
+    fn run_flow(&mut self, brain: &Brain, lead: Vec<String>) -> Reply {
+        let lang = self.language;
+        let mut said = lead;
+        loop {
+            let Some(active) = self.flow.as_mut() else {
+                break;
+            };
+            let flow = &brain.flows.flows[active.flow];
+            let Some(step) = flow.steps.get(active.step) else {
+                self.flow = None;
+                break;
+            };
+            match step {
+                Step::Say { say } => {
+                    said.push(fill(say.get(lang), &self.slots));
+                    active.step += 1;
+                }
+                Step::Ask { prompt, .. } => {
+                    said.push(fill(prompt.get(lang), &self.slots));
+                    break;
+                }
+                Step::Confirm { confirm, .. } => {
+                    said.push(fill(confirm.get(lang), &self.slots));
+                    break;
+                }
+                Step::Call { call, with, .. } => {
+                    active.waiting = true;
+                    if said.is_empty() {
+                        said.push(
+                            if lang == Language::Zh {
+                                "请稍等，我查一下。"
+                            } else {
+                                "One moment, let me check."
+                            }
+                            .to_string(),
+                        );
+                    }
+                    let args = with
+                        .iter()
+                        .filter_map(|k| self.slots.get(k).map(|v| (k.clone(), v.clone())))
+                        .collect();
+                    let mut r = self.say(said.join(" "), None, 0.0, None);
+                    r.webhook = Some(WebhookCall {
+                        name: call.clone(),
+                        args,
+                    });
+                    return r;
+                }
+                Step::Handover { .. } => {
+                    self.flow = None;
+                    return self.hand_over(brain, Reason::Flow, said);
+                }
+            }
+        }
+        if said.is_empty() {
+            said.push(brain.phrases(lang).goodbye.clone());
+        }
+        self.say(said.join(" "), None, 0.0, None)
+    }
+
+    fn hand_over(&mut self, brain: &Brain, reason: Reason, mut said: Vec<String>) -> Reply {
+        if self.escalated.is_some() {
+            said.push(brain.phrases(self.language).already_queued.clone());
+            return self.say(said.join(" "), None, 0.0, None);
+        }
+        self.escalated = Some(reason);
+        said.push(brain.phrases(self.language).handing_over.clone());
+        self.say(said.join(" "), None, 0.0, Some(reason))
+    }
+
+    /// The back end answered a flow's call (`Ok`: its fields) or failed (`Err`: why).
+    pub fn webhook_done(
+        &mut self,
+        brain: &Brain,
+        result: Result<BTreeMap<String, String>, String>,
+        at_ms: u64,
+    ) -> Reply {
+        let _ = at_ms;
+        let lang = self.language;
+        let Some(active) = self.flow.as_mut().filter(|a| a.waiting) else {
+            return self.say(brain.phrases(lang).fallback.clone(), None, 0.0, None);
+        };
+        active.waiting = false;
+        let step = brain.flows.flows[active.flow]
+            .steps
+            .get(active.step)
+            .cloned();
+        match result {
+            Err(_) => {
+                let text = match step {
+                    Some(Step::Call { on_error, .. }) => on_error.get(lang).to_string(),
+                    _ => brain.phrases(lang).fallback.clone(),
+                };
+                self.flow = None;
+                // A failed task is a question the bot could not answer.
+                self.unanswered_in_row += 1;
+                let mut r = self.say(text, None, 0.0, None);
+                r.unanswered = true;
+                r
+            }
+            Ok(fields) => {
+                if fields.get("requires_human").is_some_and(|v| v == "true") {
+                    self.slots
+                        .extend(fields.into_iter().filter(|(k, _)| k != "requires_human"));
+                    self.flow = None;
+                    return self.hand_over(brain, Reason::Flow, vec![]);
+                }
+                self.slots.extend(fields);
+                active.step += 1;
+                self.run_flow(brain, vec![])
+            }
+        }
+    }
+
+    /// A turn inside a flow: the value asked for, a yes/no, or leaving the flow.
+    fn flow_turn(&mut self, brain: &Brain, text: &str, at_ms: u64) -> Reply {
+        let lang = self.language;
+        let active = self.flow.clone().expect("in a flow");
+        if active.waiting {
+            let t = if lang == Language::Zh {
+                "请稍等，正在查询。"
+            } else {
+                "One moment, I'm still checking."
+            };
+            return self.say(t.into(), None, 0.0, None);
+        }
+        if is_cancel(text, lang) {
+            self.flow = None;
+            let t = if lang == Language::Zh {
+                "好的，已取消。还有别的需要吗？"
+            } else {
+                "OK, cancelled. Is there anything else?"
+            };
+            return self.say(t.into(), None, 0.0, None);
+        }
+        let step = brain.flows.flows[active.flow].steps[active.step].clone();
+        match step {
+            Step::Ask {
+                ask, kind, invalid, ..
+            } => {
+                let today = slots::date_of_unix_ms(at_ms);
+                match slots::read(&kind, text, today, lang) {
+                    Some(v) => {
+                        self.slots.insert(ask, v);
+                        if let Some(a) = self.flow.as_mut() {
+                            a.step += 1;
+                            a.tries = 0;
+                        }
+                        self.run_flow(brain, vec![])
+                    }
+                    None => {
+                        let tries = active.tries + 1;
+                        if tries >= SLOT_TRIES {
+                            self.flow = None;
+                            return self.hand_over(brain, Reason::Flow, vec![]);
+                        }
+                        if let Some(a) = self.flow.as_mut() {
+                            a.tries = tries;
+                        }
+                        self.say(invalid.get(lang).to_string(), None, 0.0, None)
+                    }
+                }
+            }
+            Step::Confirm { confirm, declined } => match slots::yes_no(text, lang) {
+                Some(true) => {
+                    if let Some(a) = self.flow.as_mut() {
+                        a.step += 1;
+                    }
+                    self.run_flow(brain, vec![])
+                }
+                Some(false) => {
+                    self.flow = None;
+                    self.say(declined.get(lang).to_string(), None, 0.0, None)
+                }
+                None => self.say(fill(confirm.get(lang), &self.slots), None, 0.0, None),
+            },
+            _ => self.run_flow(brain, vec![]),
         }
     }
 
@@ -308,6 +531,29 @@ impl Conversation {
                 verdict.id, verdict.confidence
             );
         }
+        // Inside a flow the customer is answering the bot's question, unless they want out.
+        if self.flow.is_some() && !human && !angry {
+            return self.flow_turn(brain, text, at_ms);
+        }
+        if self.flow.is_some() {
+            self.flow = None;
+        }
+        if !human && !angry {
+            if let Some((i, sim)) = brain.flows.trigger(lang, &norm, &vec) {
+                if sim >= verdict.confidence {
+                    self.flow = Some(Active {
+                        flow: i,
+                        step: 0,
+                        tries: 0,
+                        waiting: false,
+                    });
+                    self.last_flow = Some(brain.flows.flows[i].name.clone());
+                    self.unanswered_in_row = 0;
+                    return self.run_flow(brain, vec![]);
+                }
+            }
+        }
+
         // Only questions count towards "two questions in a row": a statement that follows up
         // ("but I really didn't use it") is not a new question the bot failed.
         let unanswered_question = unanswered && is_question(text, lang);
@@ -400,6 +646,7 @@ impl Conversation {
             confidence,
             escalate,
             unanswered: false,
+            webhook: None,
         }
     }
 
@@ -435,8 +682,8 @@ impl Conversation {
         summary.push('.');
         Some(Handoff {
             reason,
-            intent: self.last_entry.clone(),
-            slots: BTreeMap::new(),
+            intent: self.last_flow.clone().or_else(|| self.last_entry.clone()),
+            slots: self.slots.clone(),
             conversation: self.lines.clone(),
             sentiment: self.sentiment.clone(),
             summary,

@@ -5,9 +5,11 @@
 pub mod dialogue;
 pub mod embed;
 pub mod eval;
+pub mod flows;
 pub mod intents;
 pub mod kb;
 pub mod matcher;
+pub mod slots;
 pub mod stats;
 
 pub use dialogue::{Brain, Conversation, DialogueConfig, Handoff, Reason, Reply};

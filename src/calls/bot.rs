@@ -38,6 +38,15 @@ pub fn load_brain(config: &BotConfig, entries: Vec<Entry>) -> anyhow::Result<Bra
         None => bot::intents::BUILT_IN.to_string(),
     };
     let intents = Intents::load(&intents_text, encoder.as_ref()).map_err(anyhow::Error::msg)?;
+    // Flows are a deployment's own (its back ends); the demo brings the built-in ones.
+    let flows = match &config.flows {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| anyhow::anyhow!("[bot] flows {}: {e}", p.display()))?;
+            bot::flows::Flows::load(&text, encoder.as_ref()).map_err(anyhow::Error::msg)?
+        }
+        None => bot::flows::Flows::default(),
+    };
     let mut matcher = Matcher::new(encoder, config.matching.clone());
     let n = entries.len();
     matcher.load(entries);
@@ -46,7 +55,9 @@ pub fn load_brain(config: &BotConfig, entries: Vec<Entry>) -> anyhow::Result<Bra
         ms = t0.elapsed().as_millis() as u64,
         "bot loaded"
     );
-    Ok(Brain::new(matcher, intents, config.escalation.clone()))
+    let mut brain = Brain::new(matcher, intents, config.escalation.clone());
+    brain.flows = flows;
+    Ok(brain)
 }
 
 impl BotDesk {
@@ -80,7 +91,24 @@ impl BotDesk {
         bot::stats::group_by_meaning(b.embedder(), questions, 0.7)
     }
 
-    /// One input for a contact's bot; the bot's turn, if it says something.
+    /// The back end answered a flow's webhook (or failed): the conversation goes on.
+    fn webhook_done(
+        &self,
+        app: &App,
+        call: &CallId,
+        result: Result<std::collections::BTreeMap<String, String>, String>,
+        at_ms: u64,
+    ) -> Option<(BotTurn, Option<bot::dialogue::WebhookCall>)> {
+        let brain = self.brain.read().expect("brain lock");
+        let mut convs = self.conversations.lock().expect("conversations lock");
+        let c = convs.get_mut(call)?;
+        let reply = c.webhook_done(&brain, result, at_ms);
+        let webhook = reply.webhook.clone();
+        Some((self.finish(app, call, c, reply, at_ms), webhook))
+    }
+
+    /// One input for a contact's bot; the bot's turn, if it says something, and the webhook
+    /// its flow needs next.
     fn turn(
         &self,
         app: &App,
@@ -88,7 +116,7 @@ impl BotDesk {
         input: BotInput,
         default_language: Language,
         at_ms: u64,
-    ) -> Option<BotTurn> {
+    ) -> Option<(BotTurn, Option<bot::dialogue::WebhookCall>)> {
         let brain = self.brain.read().expect("brain lock");
         let mut convs = self.conversations.lock().expect("conversations lock");
         match input {
@@ -100,11 +128,14 @@ impl BotDesk {
                 let mut c = Conversation::new(lang);
                 let text = c.greet(&brain, at_ms);
                 convs.insert(call.clone(), c);
-                Some(BotTurn {
-                    text,
-                    entry_id: None,
-                    escalate: None,
-                })
+                Some((
+                    BotTurn {
+                        text,
+                        entry_id: None,
+                        escalate: None,
+                    },
+                    None,
+                ))
             }
             BotInput::Stop => {
                 convs.remove(call);
@@ -120,12 +151,13 @@ impl BotDesk {
                 if reply.unanswered {
                     log_err(app.store.kb_unanswered(lang, &text, call.as_str()));
                 }
-                Some(self.finish(app, call, c, reply, at_ms))
+                let webhook = reply.webhook.clone();
+                Some((self.finish(app, call, c, reply, at_ms), webhook))
             }
             BotInput::RequestAgent => {
                 let c = convs.get_mut(call)?;
                 let reply = c.request_agent(&brain);
-                Some(self.finish(app, call, c, reply, at_ms))
+                Some((self.finish(app, call, c, reply, at_ms), None))
             }
             BotInput::RejectAnswer => {
                 let c = convs.get_mut(call)?;
@@ -133,7 +165,7 @@ impl BotDesk {
                 if let Some(id) = rejected {
                     log_err(app.store.kb_count(c.language, &id, true));
                 }
-                Some(self.finish(app, call, c, reply, at_ms))
+                Some((self.finish(app, call, c, reply, at_ms), None))
             }
         }
     }
@@ -146,7 +178,9 @@ impl BotDesk {
         reply: bot::Reply,
         at_ms: u64,
     ) -> BotTurn {
-        c.record("bot", &reply.text, at_ms);
+        if !reply.text.is_empty() {
+            c.record("bot", &reply.text, at_ms);
+        }
         let escalate = reply.escalate.and_then(|_| c.handoff()).map(|h| {
             let card = card(&h);
             if let Ok(json) = serde_json::to_string(&card) {
@@ -226,12 +260,101 @@ pub async fn run(app: std::sync::Weak<App>, mut rx: mpsc::UnboundedReceiver<(Cal
             .await
             .ok()
             .flatten();
-        if let Some(turn) = turn {
-            a.center.tell(Input::BotSaid {
-                call,
+        if let Some((turn, webhook)) = turn {
+            if !turn.text.is_empty() {
+                a.center.tell(Input::BotSaid {
+                    call: call.clone(),
+                    turn,
+                    at_ms: unix_ms(),
+                });
+            }
+            if let Some(w) = webhook {
+                tokio::spawn(call_webhook(a.clone(), call, w));
+            }
+        }
+    }
+}
+
+/// Calls a flow's back end, then lets the conversation go on with its answer; a chain of
+/// calls (lookup, then open a ticket) continues here.
+async fn call_webhook(app: Arc<App>, call: CallId, mut w: bot::dialogue::WebhookCall) {
+    loop {
+        let result = post(&app, &w).await;
+        if let Err(e) = &result {
+            tracing::warn!(call_id = %call, webhook = %w.name, "webhook failed: {e}");
+        }
+        let Some(desk) = app.bot.clone() else { return };
+        let (a2, c2) = (app.clone(), call.clone());
+        let at = unix_ms();
+        let next = tokio::task::spawn_blocking(move || desk.webhook_done(&a2, &c2, result, at))
+            .await
+            .ok()
+            .flatten();
+        let Some((turn, webhook)) = next else { return };
+        if !turn.text.is_empty() {
+            app.center.tell(Input::BotSaid {
+                call: call.clone(),
                 turn,
                 at_ms: unix_ms(),
             });
         }
+        match webhook {
+            Some(next) => w = next,
+            None => return,
+        }
     }
+}
+
+/// POSTs the call's slots as JSON (with the contact's id); a JSON object back, its values as
+/// strings.
+async fn post(
+    app: &App,
+    w: &bot::dialogue::WebhookCall,
+) -> Result<std::collections::BTreeMap<String, String>, String> {
+    let hook = app
+        .config
+        .bot
+        .webhooks
+        .get(&w.name)
+        .ok_or_else(|| format!("no [bot.webhooks.{}] configured", w.name))?;
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(hook.timeout_ms))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let resp = client
+        .post(&hook.url)
+        .json(&w.args)
+        .send()
+        .await
+        .map_err(|e| {
+            if e.is_timeout() {
+                "timed out".to_string()
+            } else {
+                e.to_string()
+            }
+        })?;
+    if !resp.status().is_success() {
+        return Err(format!("HTTP {}", resp.status()));
+    }
+    let v: serde_json::Value = resp.json().await.map_err(|e| e.to_string())?;
+    let obj = v.as_object().ok_or("the answer is not a JSON object")?;
+    Ok(obj
+        .iter()
+        .map(|(k, v)| {
+            let s = match v {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Array(a) => a
+                    .iter()
+                    .map(|x| {
+                        x.as_str()
+                            .map(String::from)
+                            .unwrap_or_else(|| x.to_string())
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                other => other.to_string(),
+            };
+            (k.clone(), s)
+        })
+        .collect())
 }

@@ -287,7 +287,7 @@ after(async () => {
   }
 });
 
-test('customer call is answered by an agent and heard by a supervisor; a chat goes from the bot to an agent', { timeout: 480_000 }, async (t) => {
+test('customer call is answered by an agent and heard by a supervisor; a chat goes from the bot to an agent; a supervisor edits the knowledge base', { timeout: 480_000 }, async (t) => {
   let failed = false;
   // Steps run in order; after one fails the rest are skipped, so the report shows where it broke.
   const step = (name, fn) => t.test(name, { skip: failed && 'an earlier step failed' }, async () => {
@@ -480,6 +480,7 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
   const chat = await openPage('chat-customer', '/');
   let chatId = null;
   const QUESTION = 'um when do I have to pay my bill by';
+  let zhRejected = null; // the Chinese answer the customer marks "Not what I asked"
 
   await step('a customer starts a chat (no microphone); the bot greets them', async () => {
     await chat.fill('#name', 'Grace Typer');
@@ -570,6 +571,7 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
     await type(chat, '我的话费什么时候到期');
     const answer = await waitForChat('bot answer (zh)', chat, replyAfter(/话费/, 'bot'));
     assert.ok(answer.entryId, `a knowledge-base answer, not the fallback: ${JSON.stringify(answer)}`);
+    zhRejected = answer.entryId;
     assert.match(answer.text, /\p{Script=Han}/u, 'the answer is in Chinese');
     const before = (await chatLines(chat)).filter((l) => l.from === 'bot').length;
     await chat.click('#reject-answer');
@@ -578,6 +580,85 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
     assert.equal(await agent.isVisible('#offer-panel'), false, 'the bot still serves it');
     await chat.click('#end-chat-btn');
     await chat.waitForSelector('#state[data-state="ended"]');
+  });
+
+  // ---- the supervisors' knowledge-base page ----
+
+  await step('the supervisor edits the knowledge base on /knowledge: stats, ask, add, import, delete', async () => {
+    // Agents may not touch the knowledge base.
+    const asAgent = await fetch(`${baseUrl}/api/kb`, { headers: { Authorization: `Basic ${Buffer.from('alice:demo').toString('base64')}` } });
+    assert.equal(asAgent.status, 403, 'an agent gets 403 from /api/kb');
+
+    assert.equal(await supervisor.getAttribute('#knowledge-link', 'href'), '/knowledge', "the supervisor page's header links to it");
+    assert.equal((await fetch(`${baseUrl}/knowledge`)).status, 200, 'GET /knowledge serves the page');
+    const kb = await openPage('knowledge', '/knowledge');
+    await login(kb, 'sam');
+    const entry = (id, language = 'en') => `#kb-table tr[data-entry-id="${id}"][data-language="${language}"]`;
+    await kb.waitForSelector(entry('billing-due-date'));
+    console.log(`knowledge page: ${await kb.textContent('#kb-count')}`);
+    await kb.selectOption('#kb-language', 'zh');
+    await kb.waitForSelector(entry('billing-due-date'), { state: 'detached' });
+    await kb.selectOption('#kb-language', '');
+    await kb.fill('#kb-search', 'due date');
+    await kb.waitForSelector(entry('billing-due-date'));
+    assert.ok((await kb.locator('#kb-table tbody tr[data-entry-id]').count()) < 10, 'the search narrows the table');
+    await kb.fill('#kb-search', '');
+
+    // The chats above: the English answer counted, the Chinese one marked "Not what I asked".
+    const hits = Number(await kb.textContent('#stats-table tr[data-entry-id="billing-due-date"][data-language="en"] td.hits'));
+    assert.ok(hits >= 1, `billing-due-date answered ${hits} times`);
+    const rejected = Number(await kb.textContent(`#stats-table tr[data-entry-id="${zhRejected}"][data-language="zh"] td.rejected`));
+    assert.ok(rejected >= 1, `${zhRejected} rejected ${rejected} times`);
+
+    const ask = async (q) => {
+      await kb.fill('#ask-q', q);
+      await kb.click('#ask-btn');
+      await kb.waitForSelector('#ask-result[data-state="done"]');
+      const r = {
+        id: await kb.getAttribute('#ask-result', 'data-entry-id'),
+        confidence: Number(await kb.getAttribute('#ask-result', 'data-confidence')),
+        candidates: await kb.$$eval('#ask-candidates li', (lis) => lis.map((li) => [li.dataset.entryId, Number(li.dataset.score)])),
+      };
+      console.log(`ask ${JSON.stringify(q)}: ${JSON.stringify(r)}`);
+      return r;
+    };
+    const due = await ask('when is my bill due');
+    assert.equal(due.id, 'billing-due-date');
+    assert.match(await kb.textContent('#ask-answer'), /14 days/);
+    assert.equal(due.candidates[0]?.[0], 'billing-due-date');
+
+    await kb.click('#kb-add');
+    await kb.waitForSelector('#entry-panel[data-mode="add"]', { state: 'visible' });
+    await kb.selectOption('#entry-language', 'en');
+    await kb.fill('#entry-id', 'pets-in-stores');
+    await kb.fill('#entry-question', 'Are dogs allowed in your shops?');
+    await kb.fill('#entry-answer', 'Dogs are welcome in every Northwind store.');
+    await kb.click('#entry-save');
+    await kb.waitForSelector(entry('pets-in-stores'));
+    await kb.waitForSelector('#entry-panel', { state: 'hidden' });
+    const dog = await ask('can I bring my dog to the store');
+    assert.equal(dog.id, 'pets-in-stores', 'the new entry reaches the live bot');
+    assert.match(await kb.textContent('#ask-answer'), /Dogs are welcome/);
+
+    const csv = 'id,question,answer\nfine-row,Is this row fine?,Yes it is.\nempty-answer,Is this answer empty?,\n';
+    await kb.setInputFiles('#import-file', { name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await kb.check('#import-merge');
+    await kb.click('#import-btn');
+    await kb.waitForSelector('#import-result[data-outcome="refused"]');
+    await kb.waitForSelector('#import-rejected', { state: 'visible' });
+    const report = await kb.$$eval('#import-rejected tbody tr', (trs) => trs.map((tr) => ({ row: tr.dataset.row, id: tr.dataset.id, reason: tr.querySelector('td.reason').textContent })));
+    console.log(`import refused: ${JSON.stringify(report)}`);
+    assert.equal(report.length, 1);
+    assert.deepEqual([report[0].row, report[0].id], ['2', 'empty-answer']);
+    assert.match(report[0].reason, /answer is empty/);
+    assert.equal(await kb.locator(entry('fine-row')).count(), 0, 'a refused file imports nothing');
+    await screenshots('knowledge');
+
+    await kb.click(`${entry('pets-in-stores')} button[data-delete]`);
+    await kb.waitForSelector('#confirm-dialog[open]');
+    await kb.click('#confirm-yes');
+    await kb.waitForSelector(entry('pets-in-stores'), { state: 'detached' });
+    assert.notEqual((await ask('can I bring my dog to the store')).id, 'pets-in-stores', 'the deleted entry is gone from the bot');
   });
 
   await step('no uncaught errors in the pages', async () => {

@@ -199,23 +199,29 @@ impl Store {
     ) -> anyhow::Result<(usize, usize, usize)> {
         let mut conn = self.conn.lock().expect("lock");
         let tx = conn.transaction()?;
-        let mut removed = 0;
+        let mut langs: Vec<&str> = entries.iter().map(|e| e.language.as_str()).collect();
+        langs.sort();
+        langs.dedup();
+        // What is there now, in the file's languages.
+        let mut before = std::collections::HashSet::new();
+        for l in &langs {
+            let mut st = tx.prepare("SELECT id FROM kb_entries WHERE language = ?1")?;
+            for id in st.query_map([l], |r| r.get::<_, String>(0))? {
+                before.insert((l.to_string(), id?));
+            }
+        }
         if replace {
-            let mut langs: Vec<&str> = entries.iter().map(|e| e.language.as_str()).collect();
-            langs.sort();
-            langs.dedup();
-            for l in langs {
-                removed += tx.execute("DELETE FROM kb_entries WHERE language = ?1", [l])?;
+            for l in &langs {
+                tx.execute("DELETE FROM kb_entries WHERE language = ?1", [l])?;
             }
         }
         let (mut added, mut updated) = (0, 0);
         let now = unix_ms();
+        let mut kept = std::collections::HashSet::new();
         for e in entries {
-            let exists: bool = tx.query_row(
-                "SELECT COUNT(*) FROM kb_entries WHERE language = ?1 AND id = ?2",
-                rusqlite::params![e.language.as_str(), e.id],
-                |r| r.get::<_, i64>(0),
-            )? > 0;
+            let key = (e.language.as_str().to_string(), e.id.clone());
+            let exists = before.contains(&key);
+            kept.insert(key);
             tx.execute(
                 "INSERT OR REPLACE INTO kb_entries (language, id, entry_json, updated_at)
                  VALUES (?1, ?2, ?3, ?4)",
@@ -228,8 +234,12 @@ impl Store {
             }
         }
         tx.commit()?;
-        let removed = removed.saturating_sub(updated);
-        Ok((added, updated.min(entries.len()), removed))
+        let removed = if replace {
+            before.difference(&kept).count()
+        } else {
+            0
+        };
+        Ok((added, updated, removed))
     }
 
     /// Deletes one entry; true if it existed.

@@ -126,7 +126,7 @@ impl App {
                 }
                 entries = store.kb_entries()?;
             }
-            let brain = crate::calls::bot::load_brain(&config.bot, entries)?;
+            let brain = crate::calls::bot::load_brain_with(&config.bot, entries, &store)?;
             Some(Arc::new(crate::calls::bot::BotDesk::new(brain)))
         } else {
             None

@@ -60,7 +60,7 @@ async fn supervisor(
 fn reload(app: &App, desk: &crate::calls::bot::BotDesk) -> Result<usize, Response> {
     let entries = app.store.kb_entries().map_err(internal)?;
     let n = entries.len();
-    desk.reload(entries);
+    desk.reload(entries, &app.store);
     Ok(n)
 }
 

@@ -122,6 +122,10 @@ pub fn run(cmd: KbCommand, config: &Config, store: &Store) -> anyhow::Result<()>
             };
             let n = import_file(store, &file, replace, fallback)?;
             println!("imported {n} entries from {}", file.display());
+            // Index now, so that the server's next start does not have to.
+            if config.bot.model_dir.join("weights.npz").is_file() {
+                crate::calls::bot::load_brain_with(&config.bot, store.kb_entries()?, store)?;
+            }
             Ok(())
         }
         KbCommand::Export { file } => {
@@ -138,9 +142,10 @@ pub fn run(cmd: KbCommand, config: &Config, store: &Store) -> anyhow::Result<()>
         }
         KbCommand::Ask { language, text } => {
             let lang = Language::parse(&language).context("--language: en or zh")?;
-            let desk = crate::calls::bot::BotDesk::new(crate::calls::bot::load_brain(
+            let desk = crate::calls::bot::BotDesk::new(crate::calls::bot::load_brain_with(
                 &config.bot,
                 store.kb_entries()?,
+                store,
             )?);
             let mut out = std::io::stdout().lock();
             let mut answer = |q: &str| -> anyhow::Result<()> {

@@ -82,6 +82,12 @@ CREATE TABLE IF NOT EXISTS kb_unanswered (
     call_id TEXT,
     at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS kb_vectors (
+    model TEXT NOT NULL,
+    text TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (model, text)
+);
 CREATE TABLE IF NOT EXISTS tickets (
     ticket_id TEXT PRIMARY KEY,
     call_id TEXT,
@@ -240,6 +246,44 @@ impl Store {
             0
         };
         Ok((added, updated, removed))
+    }
+
+    /// Sentence vectors of knowledge-base texts computed by `model` before.
+    pub fn kb_vectors(&self, model: &str) -> anyhow::Result<Vec<(String, Vec<f32>)>> {
+        let conn = self.conn.lock().expect("lock");
+        let mut st = conn.prepare("SELECT text, vector FROM kb_vectors WHERE model = ?1")?;
+        let rows = st.query_map([model], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (t, b) = r?;
+            let v = b
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            out.push((t, v));
+        }
+        Ok(out)
+    }
+
+    /// Keeps sentence vectors for the next start.
+    pub fn put_kb_vectors(
+        &self,
+        model: &str,
+        vectors: &[(String, Vec<f32>)],
+    ) -> anyhow::Result<()> {
+        let mut conn = self.conn.lock().expect("lock");
+        let tx = conn.transaction()?;
+        for (t, v) in vectors {
+            let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+            tx.execute(
+                "INSERT OR REPLACE INTO kb_vectors (model, text, vector) VALUES (?1, ?2, ?3)",
+                rusqlite::params![model, t, bytes],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// Deletes one entry; true if it existed.

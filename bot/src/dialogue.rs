@@ -519,8 +519,13 @@ impl Conversation {
         let sarcastic = signals.has(Intent::Sarcasm)
             && self.turns() > 1
             && (signals.cue(Intent::Sarcasm) || !thanks);
+        // Strongly negative words that are also near the anger examples: anger the examples
+        // did not phrase ("I'm sick of paying for nothing").
+        let strongly_negative = mood <= STRONGLY_NEGATIVE
+            && signals.similarity(Intent::Anger) >= signals_threshold_near_anger();
         let angry = signals.has(Intent::Anger)
             || sarcastic
+            || strongly_negative
             || valence.is_some_and(|v| v <= cfg.negative_valence);
         let goodbye = thanks && verdict.id.is_none();
         let declined_only = declines && verdict.id.is_none();
@@ -691,6 +696,14 @@ impl Conversation {
     }
 }
 
+/// A typed turn this negative (VADER compound, English) ...
+const STRONGLY_NEGATIVE: f32 = -0.6;
+
+/// ... and at least this close to an anger example counts as anger.
+fn signals_threshold_near_anger() -> f32 {
+    0.45
+}
+
 /// A decline recognised by meaning alone must be this close to an example.
 const DECLINE_BY_MEANING: f32 = 0.85;
 
@@ -700,6 +713,21 @@ pub fn is_question(text: &str, lang: Language) -> bool {
         return true;
     }
     if lang == Language::Zh {
+        // "什么都没干", "没怎么用": question words in statements.
+        let mut t = text.to_string();
+        for s in [
+            "什么都",
+            "什么也",
+            "没什么",
+            "不怎么",
+            "没怎么",
+            "怎么也",
+            "怎么都",
+            "多少有点",
+        ] {
+            t = t.replace(s, "");
+        }
+        let text = t.as_str();
         const MARKS: &[&str] = &[
             "吗",
             "呢",

@@ -86,6 +86,10 @@ pub struct Matcher {
     config: MatchConfig,
     index: BTreeMap<Language, Vec<Indexed>>,
     stats: BTreeMap<Language, Stats>,
+    /// Vectors of entry texts already computed (kept in the database by the shell), and the
+    /// ones computed since [`Matcher::take_new_vectors`].
+    known: std::collections::HashMap<String, Vec<f32>>,
+    new_vectors: Vec<String>,
 }
 
 impl std::fmt::Debug for Matcher {
@@ -103,6 +107,8 @@ impl Matcher {
             config,
             index: BTreeMap::new(),
             stats: BTreeMap::new(),
+            known: Default::default(),
+            new_vectors: vec![],
         }
     }
 
@@ -114,9 +120,78 @@ impl Matcher {
         &self.embedder
     }
 
+    /// Vectors of normalised entry texts computed before (by this model), so that loading a
+    /// large knowledge base does not embed every text again.
+    pub fn remember(&mut self, vectors: impl IntoIterator<Item = (String, Vec<f32>)>) {
+        self.known.extend(
+            vectors
+                .into_iter()
+                .filter(|(_, v)| v.len() == crate::embed::DIM),
+        );
+    }
+
+    /// The vectors computed since the last call, to keep.
+    pub fn take_new_vectors(&mut self) -> Vec<(String, Vec<f32>)> {
+        std::mem::take(&mut self.new_vectors)
+            .into_iter()
+            .filter_map(|t| self.known.get(&t).map(|v| (t, v.clone())))
+            .collect()
+    }
+
+    /// Embeds every text of `entries` not known yet, on up to four threads.
+    fn embed_all(&mut self, entries: &[Entry]) {
+        let mut todo: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for e in entries {
+            for t in std::iter::once(&e.question)
+                .chain(&e.alternates)
+                .chain(std::iter::once(&e.answer))
+            {
+                let n = normalize(t, e.language);
+                if !self.known.contains_key(&n) && seen.insert(n.clone()) {
+                    todo.push(n);
+                }
+            }
+        }
+        if todo.is_empty() {
+            return;
+        }
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 4);
+        let chunk = todo.len().div_ceil(threads);
+        let embedder = &self.embedder;
+        let vectors: Vec<Vec<Vec<f32>>> = std::thread::scope(|s| {
+            let handles: Vec<_> = todo
+                .chunks(chunk)
+                .map(|part| s.spawn(move || part.iter().map(|t| embedder.embed(t)).collect()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        for (t, v) in todo.into_iter().zip(vectors.into_iter().flatten()) {
+            self.known.insert(t.clone(), v);
+            self.new_vectors.push(t);
+        }
+    }
+
+    fn index_vector(&mut self, norm: String) -> Vec<f32> {
+        if let Some(v) = self.known.get(&norm) {
+            return v.clone();
+        }
+        let v = self.embedder.embed(&norm);
+        self.known.insert(norm.clone(), v.clone());
+        self.new_vectors.push(norm);
+        v
+    }
+
     /// Replaces the whole index with `entries` (all languages).
     pub fn load(&mut self, entries: impl IntoIterator<Item = Entry>) {
         self.index.clear();
+        let entries: Vec<Entry> = entries.into_iter().collect();
+        self.embed_all(&entries);
         for e in entries {
             self.add(e);
         }
@@ -158,12 +233,9 @@ impl Matcher {
         let texts: Vec<&String> = std::iter::once(&entry.question)
             .chain(&entry.alternates)
             .collect();
-        let phrasings = texts
-            .iter()
-            .map(|t| self.embedder.embed(&normalize(t, lang)))
-            .collect();
-        let exact = texts.iter().map(|t| normalize(t, lang)).collect();
-        let answer = self.embedder.embed(&normalize(&entry.answer, lang));
+        let exact: Vec<String> = texts.iter().map(|t| normalize(t, lang)).collect();
+        let phrasings = exact.iter().map(|t| self.index_vector(t.clone())).collect();
+        let answer = self.index_vector(normalize(&entry.answer, lang));
         let keywords = entry
             .keywords
             .iter()

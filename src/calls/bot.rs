@@ -26,8 +26,48 @@ impl std::fmt::Debug for BotDesk {
     }
 }
 
+/// The model tag of stored sentence vectors.
+pub const VECTOR_MODEL: &str = "use-m3";
+
+/// Loads the sentence encoder, the intents and flows, and indexes `entries`, reusing the
+/// vectors `store` kept from earlier starts (and keeping the new ones).
+pub fn load_brain_with(
+    config: &BotConfig,
+    entries: Vec<Entry>,
+    store: &crate::store::Store,
+) -> anyhow::Result<Brain> {
+    let known = store.kb_vectors(VECTOR_MODEL)?;
+    let mut brain = load_brain_from(config, vec![], known)?;
+    index(&mut brain.matcher, entries, store);
+    Ok(brain)
+}
+
+fn index(matcher: &mut Matcher, entries: Vec<Entry>, store: &crate::store::Store) {
+    let t0 = std::time::Instant::now();
+    let n = entries.len();
+    matcher.load(entries);
+    let fresh = matcher.take_new_vectors();
+    if let Err(e) = store.put_kb_vectors(VECTOR_MODEL, &fresh) {
+        tracing::error!("store: {e:#}");
+    }
+    tracing::info!(
+        entries = n,
+        embedded = fresh.len(),
+        ms = t0.elapsed().as_millis() as u64,
+        "knowledge base indexed"
+    );
+}
+
 /// Loads the sentence encoder and the built-in (or configured) intents.
 pub fn load_brain(config: &BotConfig, entries: Vec<Entry>) -> anyhow::Result<Brain> {
+    load_brain_from(config, entries, vec![])
+}
+
+fn load_brain_from(
+    config: &BotConfig,
+    entries: Vec<Entry>,
+    known: Vec<(String, Vec<f32>)>,
+) -> anyhow::Result<Brain> {
     let t0 = std::time::Instant::now();
     let encoder = Arc::new(
         UseEncoder::load(&config.model_dir).map_err(|e| anyhow::anyhow!("[bot] model_dir: {e}"))?,
@@ -48,6 +88,7 @@ pub fn load_brain(config: &BotConfig, entries: Vec<Entry>) -> anyhow::Result<Bra
         None => bot::flows::Flows::default(),
     };
     let mut matcher = Matcher::new(encoder, config.matching.clone());
+    matcher.remember(known);
     let n = entries.len();
     matcher.load(entries);
     tracing::info!(
@@ -69,9 +110,9 @@ impl BotDesk {
     }
 
     /// Replaces the knowledge base (after an import or an edit).
-    pub fn reload(&self, entries: Vec<Entry>) {
+    pub fn reload(&self, entries: Vec<Entry>, store: &crate::store::Store) {
         let mut b = self.brain.write().expect("brain lock");
-        b.matcher.load(entries);
+        index(&mut b.matcher, entries, store);
     }
 
     /// Answers one question without a conversation (`kb ask`, the knowledge page).

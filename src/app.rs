@@ -630,6 +630,7 @@ mod tests {
                     Input::StartCall {
                         call: call.clone(),
                         caller: CallerInfo::default(),
+                        start: Default::default(),
                     },
                 ],
                 None,
@@ -677,6 +678,7 @@ mod tests {
             app.center.tell(Input::StartCall {
                 call: CallId::from(format!("c{i}").as_str()),
                 caller: CallerInfo::default(),
+                start: Default::default(),
             });
             tokio::time::sleep(Duration::from_millis(50)).await;
             while let Ok(Outbound::Text(t)) = rx.try_recv() {

@@ -57,8 +57,8 @@ async fn supervisor(
     })
 }
 
-fn reload(app: &App, desk: &crate::calls::bot::BotDesk) -> Result<usize, Response> {
-    let entries = app.store.kb_entries().map_err(internal)?;
+fn reload(app: &App, desk: &crate::calls::bot::BotDesk) -> anyhow::Result<usize> {
+    let entries = app.store.kb_entries()?;
     let n = entries.len();
     desk.reload(entries, &app.store);
     Ok(n)
@@ -106,8 +106,8 @@ pub async fn put(
         Ok(r) => r,
         Err(e) => return internal(e),
     };
-    if let Err(r) = reload(&app, &desk) {
-        return r;
+    if let Err(e) = reload(&app, &desk) {
+        return internal(e);
     }
     let status = if added > 0 {
         StatusCode::CREATED
@@ -133,7 +133,7 @@ pub async fn delete(
     match app.store.kb_delete(lang, &id) {
         Ok(true) => match reload(&app, &desk) {
             Ok(_) => StatusCode::NO_CONTENT.into_response(),
-            Err(r) => r,
+            Err(e) => internal(e),
         },
         Ok(false) => err(StatusCode::NOT_FOUND, "no such entry"),
         Err(e) => internal(e),
@@ -183,7 +183,7 @@ pub async fn import(
     };
     let total = match reload(&app, &desk) {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(e) => return internal(e),
     };
     json(
         StatusCode::OK,

@@ -62,7 +62,8 @@ async fn each_reason_queues_the_contact_with_that_reason() {
     let mut sam = Ws::connect(&server).await;
     sam.login("sam").await;
     // Wording of our own, unlike the development scripts.
-    let cases: &[(&[&str], Option<(usize, &str)>)] = &[
+    type Case<'a> = (&'a [&'a str], Option<(usize, &'a str)>);
+    let cases: &[Case] = &[
         (
             &[
                 "how do i set up autopay",

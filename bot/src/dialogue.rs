@@ -271,10 +271,7 @@ impl Conversation {
     fn run_flow(&mut self, brain: &Brain, lead: Vec<String>) -> Reply {
         let lang = self.language;
         let mut said = lead;
-        loop {
-            let Some(active) = self.flow.as_mut() else {
-                break;
-            };
+        while let Some(active) = self.flow.as_mut() {
             let flow = &brain.flows.flows[active.flow];
             let Some(step) = flow.steps.get(active.step) else {
                 self.flow = None;

@@ -133,7 +133,6 @@ impl UseEncoder {
             m2("p1")?,
             m2("p3")?,
         );
-        drop(m2);
         let mut m1 = |name: &str| -> Result<Array1<f32>, EmbedError> {
             npz.by_name::<ndarray::OwnedRepr<f32>, ndarray::Ix1>(&format!("{name}.npy"))
                 .map_err(|e| shape_err(format!("{name}: {e}")))
@@ -159,7 +158,6 @@ impl UseEncoder {
         let (ln_g, ln_b, cnn_b) = (m1("ln_g")?, m1("ln_b")?, m1("cnn_b")?);
         let scale_v = m1("scale")?;
         let lo_v = m1("lo")?;
-        drop(m1);
         let eps = npz
             .by_name::<ndarray::OwnedRepr<f64>, ndarray::Ix0>("eps.npy")
             .map_err(|e| shape_err(format!("eps: {e}")))?
@@ -201,8 +199,8 @@ impl UseEncoder {
                 cnn_w.shape()
             )));
         }
-        let bos = u32::try_from(sp.bos_id().unwrap_or(1)).unwrap_or(1);
-        let eos = u32::try_from(sp.eos_id().unwrap_or(2)).unwrap_or(2);
+        let bos = sp.bos_id().unwrap_or(1);
+        let eos = sp.eos_id().unwrap_or(2);
         Ok(Self {
             sp,
             table,

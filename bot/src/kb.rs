@@ -200,7 +200,7 @@ struct JsonRow {
 /// Parses `text` in `format`. Rows without a `language` take `default_language`. Duplicate ids
 /// within the file (per language) are rejected after the first.
 pub fn parse(text: &str, format: Format, default_language: Language) -> Result<Parsed, String> {
-    let rows: Vec<(usize, Result<JsonRow, String>)> = match format {
+    let rows: Rows = match format {
         Format::Json => {
             let values: Vec<serde_json::Value> = serde_json::from_str(text)
                 .map_err(|e| format!("not a JSON array of entries: {e}"))?;
@@ -299,7 +299,10 @@ const CSV_COLUMNS: [&str; 8] = [
     "match",
 ];
 
-fn parse_csv(text: &str) -> Result<Vec<(usize, Result<JsonRow, String>)>, String> {
+/// Rows by number, each parsed or with why not.
+type Rows = Vec<(usize, Result<JsonRow, String>)>;
+
+fn parse_csv(text: &str) -> Result<Rows, String> {
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
         .from_reader(text.as_bytes());

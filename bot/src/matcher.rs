@@ -321,7 +321,7 @@ impl Matcher {
                 candidates: vec![],
             };
         }
-        let qterms = terms(&norm, language);
+        let qterms = terms(norm, language);
         let stats = self.stats.get(&language);
         let mut scored: Vec<(usize, f32)> = list
             .iter()

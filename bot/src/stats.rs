@@ -46,6 +46,6 @@ pub fn group_by_meaning(
         }
     }
     let mut out: Vec<Group> = groups.into_iter().map(|(_, g)| g).collect();
-    out.sort_by(|a, b| b.count.cmp(&a.count));
+    out.sort_by_key(|g| std::cmp::Reverse(g.count));
     out
 }

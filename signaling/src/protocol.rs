@@ -501,7 +501,7 @@ pub enum ServerMessage {
         channel: Channel,
         /// The bot's handoff card, when the bot served the contact first.
         #[serde(skip_serializing_if = "Option::is_none")]
-        handoff: Option<HandoffCard>,
+        handoff: Option<Box<HandoffCard>>,
     },
     /// The offer was withdrawn (timed out, or the customer hung up).
     OfferWithdrawn {

@@ -305,7 +305,7 @@ pub async fn run(app: std::sync::Weak<App>, mut rx: mpsc::UnboundedReceiver<(Cal
             if !turn.text.is_empty() {
                 a.center.tell(Input::BotSaid {
                     call: call.clone(),
-                    turn,
+                    turn: Box::new(turn),
                     at_ms: unix_ms(),
                 });
             }
@@ -335,7 +335,7 @@ async fn call_webhook(app: Arc<App>, call: CallId, mut w: bot::dialogue::Webhook
         if !turn.text.is_empty() {
             app.center.tell(Input::BotSaid {
                 call: call.clone(),
-                turn,
+                turn: Box::new(turn),
                 at_ms: unix_ms(),
             });
         }

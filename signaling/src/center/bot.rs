@@ -117,7 +117,7 @@ impl CallCenter {
 
     /// The customer pressed "talk to a person" or rejected an answer: the bot is told, if it
     /// serves the contact.
-    pub(crate) fn to_bot(&mut self, call_id: &CallId, input: BotInput) -> Result<()> {
+    pub(crate) fn tell_bot(&mut self, call_id: &CallId, input: BotInput) -> Result<()> {
         self.check_party(call_id, ParticipantKind::Customer, None)?;
         let call = self.call_mut(call_id)?;
         if !call.bot {

@@ -37,7 +37,7 @@ pub enum Event {
         waited_s: f64,
         timeout_s: u64,
         channel: Channel,
-        handoff: Option<HandoffCard>,
+        handoff: Option<Box<HandoffCard>>,
     },
     /// One chat line of a contact.
     Chat {

@@ -38,7 +38,7 @@ pub enum Input {
     /// The bot's answer to a turn.
     BotSaid {
         call: CallId,
-        turn: BotTurn,
+        turn: Box<BotTurn>,
         at_ms: u64,
     },
     /// The customer or the agent (`agent`) hung up.
@@ -165,10 +165,10 @@ impl CallCenter {
                 self.customer_said(&call, text, valence);
                 Ok(())
             }
-            Input::RequestAgent { call } => self.to_bot(&call, BotInput::RequestAgent),
-            Input::RejectAnswer { call } => self.to_bot(&call, BotInput::RejectAnswer),
+            Input::RequestAgent { call } => self.tell_bot(&call, BotInput::RequestAgent),
+            Input::RejectAnswer { call } => self.tell_bot(&call, BotInput::RejectAnswer),
             Input::BotSaid { call, turn, at_ms } => {
-                self.bot_said(now, &call, turn, at_ms);
+                self.bot_said(now, &call, *turn, at_ms);
                 Ok(())
             }
             Input::HangUp { call, party, agent } => self.hang_up(now, &call, party, agent.as_ref()),

@@ -47,7 +47,7 @@ impl CallCenter {
                 waited_s: secs(now - call.started),
                 timeout_s: self.config.ring_timeout_s,
                 channel: call.channel,
-                handoff: call.handoff.clone(),
+                handoff: call.handoff.clone().map(Box::new),
             };
             self.set_agent_state(now, &agent, AgentState::Ringing(call_id.clone()));
             self.outputs

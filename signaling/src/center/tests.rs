@@ -595,14 +595,14 @@ fn a_bot_contact_waits_outside_the_queue_until_the_bot_hands_it_over() {
         now,
         Input::BotSaid {
             call: "c1".into(),
-            turn: BotTurn {
+            turn: Box::new(BotTurn {
                 text: "Passing you over.".into(),
                 entry_id: None,
                 escalate: Some((
                     EscalationReason::AskedForHuman,
                     card(EscalationReason::AskedForHuman),
                 )),
-            },
+            }),
             at_ms: 3,
         },
     )
@@ -692,11 +692,11 @@ fn a_bot_contact_waits_outside_the_queue_until_the_bot_hands_it_over() {
         now,
         Input::BotSaid {
             call: "c1".into(),
-            turn: BotTurn {
+            turn: Box::new(BotTurn {
                 text: "late".into(),
                 entry_id: None,
                 escalate: None,
-            },
+            }),
             at_ms: 6,
         },
     )

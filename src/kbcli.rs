@@ -74,8 +74,11 @@ pub enum KbCommand {
     Import {
         file: std::path::PathBuf,
         /// Remove the entries of the file's languages first.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "merge")]
         replace: bool,
+        /// Add new ids and update existing ones, keep the rest (the default).
+        #[arg(long)]
+        merge: bool,
         /// Language of rows without one [default: from the file name, else en].
         #[arg(long)]
         language: Option<String>,
@@ -114,6 +117,7 @@ pub fn run(cmd: KbCommand, config: &Config, store: &Store) -> anyhow::Result<()>
         KbCommand::Import {
             file,
             replace,
+            merge: _,
             language,
         } => {
             let fallback = match language {

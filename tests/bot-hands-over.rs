@@ -122,6 +122,15 @@ async fn the_agent_gets_the_card_and_continues_the_chat() {
     let q = ws.wait_call_state("queued").await;
     assert_eq!(q["position"], 1);
     assert!(q["estimated_wait_s"].as_u64().is_some());
+    // The bot tells the customer where they stand.
+    let place = ws.chat_from("bot").await;
+    assert!(
+        place["text"]
+            .as_str()
+            .unwrap()
+            .contains("number 1 in the queue"),
+        "{place}"
+    );
 
     // Nobody is available: the bot keeps answering while the customer waits.
     let a = say(

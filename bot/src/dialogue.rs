@@ -58,7 +58,7 @@ impl Reason {
 
 /// Which hand-over reasons are on, and the bot's words.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct DialogueConfig {
     pub asked_for_human: bool,
     pub negative_emotion: bool,
@@ -153,6 +153,8 @@ pub struct Reply {
     /// A flow step needs the back end: call this webhook, then give the result to
     /// [`Conversation::webhook_done`].
     pub webhook: Option<WebhookCall>,
+    /// The customer said the answer from this entry was not what they asked.
+    pub rejected: Option<(Language, String)>,
 }
 
 /// A back-end call a flow asks for.
@@ -232,6 +234,8 @@ pub struct Conversation {
     answered: u32,
     escalated: Option<Reason>,
     last_entry: Option<String>,
+    /// The language of `last_entry`'s knowledge base.
+    last_entry_language: Language,
     topics: Vec<String>,
     open_questions: Vec<String>,
     flow: Option<Active>,
@@ -251,6 +255,7 @@ impl Conversation {
             answered: 0,
             escalated: None,
             last_entry: None,
+            last_entry_language: language,
             topics: vec![],
             open_questions: vec![],
             flow: None,
@@ -480,9 +485,25 @@ impl Conversation {
         self.say(text, None, 0.0, Some(Reason::AskedForHuman))
     }
 
+    /// Where the customer stands in the queue, in their language.
+    pub fn queued(&mut self, position: usize, estimated_wait_s: u64) -> Reply {
+        let minutes = estimated_wait_s.div_ceil(60).max(1);
+        let text = match self.language {
+            Language::En => format!(
+                "You're number {position} in the queue; the expected wait is about {minutes} minute{}.",
+                if minutes == 1 { "" } else { "s" }
+            ),
+            Language::Zh => format!("您目前排在第{position}位，预计等待约{minutes}分钟。"),
+        };
+        self.say(text, None, 0.0, None)
+    }
+
     /// The customer said the last answer was not what they asked.
-    pub fn reject_answer(&mut self, brain: &Brain) -> (Option<String>, Reply) {
-        let rejected = self.last_entry.take();
+    pub fn reject_answer(&mut self, brain: &Brain) -> (Option<(Language, String)>, Reply) {
+        let rejected = self
+            .last_entry
+            .take()
+            .map(|id| (self.last_entry_language, id));
         self.unanswered_in_row += 1;
         let text = brain.phrases(self.language).rephrase.clone();
         (rejected, self.say(text, None, 0.0, None))
@@ -505,6 +526,15 @@ impl Conversation {
         let turn_valence = valence.map_or(mood, |v| v.min(mood));
         self.sentiment.push(turn_valence);
 
+        // "That's not what I asked" about the last answer: a rejection, then a rephrase.
+        if self.last_entry.is_some()
+            && signals.has(Intent::Rejection)
+            && !signals.has(Intent::HumanRequest)
+        {
+            let (rejected, mut r) = self.reject_answer(brain);
+            r.rejected = rejected;
+            return r;
+        }
         // Declining is told by its words ("don't need", 不用): a request and its negation are
         // close in meaning.
         let declines = signals.cue(Intent::HumanDecline)
@@ -584,6 +614,7 @@ impl Conversation {
         if let Some(id) = &verdict.id {
             self.answered += 1;
             self.last_entry = Some(id.clone());
+            self.last_entry_language = lang;
             if let Some(e) = brain.matcher.entry(lang, id) {
                 if !self.topics.contains(&e.question) {
                     self.topics.push(e.question.clone());
@@ -649,6 +680,7 @@ impl Conversation {
             escalate,
             unanswered: false,
             webhook: None,
+            rejected: None,
         }
     }
 

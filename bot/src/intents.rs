@@ -27,10 +27,11 @@ pub enum Intent {
     Fraud,
     Safety,
     Dispute,
+    Rejection,
 }
 
 impl Intent {
-    pub const ALL: [Intent; 8] = [
+    pub const ALL: [Intent; 9] = [
         Intent::HumanRequest,
         Intent::HumanDecline,
         Intent::Goodbye,
@@ -39,6 +40,7 @@ impl Intent {
         Intent::Fraud,
         Intent::Safety,
         Intent::Dispute,
+        Intent::Rejection,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +53,7 @@ impl Intent {
             Intent::Fraud => "fraud",
             Intent::Safety => "safety",
             Intent::Dispute => "dispute",
+            Intent::Rejection => "rejection",
         }
     }
 }

@@ -22,7 +22,7 @@ use unicode_normalization::UnicodeNormalization;
 
 /// Tunables of matching.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct MatchConfig {
     /// Confidence under which the bot falls back instead of answering.
     pub threshold: f32,

@@ -182,10 +182,21 @@ impl BotDesk {
                 convs.remove(call);
                 None
             }
+            BotInput::Queued {
+                position,
+                estimated_wait_s,
+            } => {
+                let c = convs.get_mut(call)?;
+                let reply = c.queued(position, estimated_wait_s);
+                Some((self.finish(app, call, c, reply, at_ms), None))
+            }
             BotInput::Text { text, valence } => {
                 let c = convs.get_mut(call)?;
                 let reply = c.hear(&brain, &text, valence, at_ms);
                 let lang = c.language;
+                if let Some((l, id)) = &reply.rejected {
+                    log_err(app.store.kb_count(*l, id, true));
+                }
                 if let Some(id) = &reply.entry {
                     log_err(app.store.kb_count(lang, id, false));
                 }
@@ -203,8 +214,8 @@ impl BotDesk {
             BotInput::RejectAnswer => {
                 let c = convs.get_mut(call)?;
                 let (rejected, reply) = c.reject_answer(&brain);
-                if let Some(id) = rejected {
-                    log_err(app.store.kb_count(c.language, &id, true));
+                if let Some((l, id)) = rejected {
+                    log_err(app.store.kb_count(l, &id, true));
                 }
                 Some((self.finish(app, call, c, reply, at_ms), None))
             }
@@ -320,7 +331,7 @@ pub async fn run(app: std::sync::Weak<App>, mut rx: mpsc::UnboundedReceiver<(Cal
 /// calls (lookup, then open a ticket) continues here.
 async fn call_webhook(app: Arc<App>, call: CallId, mut w: bot::dialogue::WebhookCall) {
     loop {
-        let result = post(&app, &w).await;
+        let result = post(&app, &call, &w).await;
         if let Err(e) = &result {
             tracing::warn!(call_id = %call, webhook = %w.name, "webhook failed: {e}");
         }
@@ -350,6 +361,7 @@ async fn call_webhook(app: Arc<App>, call: CallId, mut w: bot::dialogue::Webhook
 /// strings.
 async fn post(
     app: &App,
+    call: &CallId,
     w: &bot::dialogue::WebhookCall,
 ) -> Result<std::collections::BTreeMap<String, String>, String> {
     let hook = app
@@ -362,9 +374,11 @@ async fn post(
         .timeout(std::time::Duration::from_millis(hook.timeout_ms))
         .build()
         .map_err(|e| e.to_string())?;
+    let mut body = w.args.clone();
+    body.insert("contact_id".into(), call.to_string());
     let resp = client
         .post(&hook.url)
-        .json(&w.args)
+        .json(&body)
         .send()
         .await
         .map_err(|e| {

@@ -153,5 +153,20 @@ impl CallCenter {
         self.dispatch(now);
         self.announce_queue();
         self.outputs.push_back(Output::DashboardChanged);
+        // Still waiting (no agent took it at once): the bot says where they stand.
+        if let Event::CallState {
+            position: Some(position),
+            estimated_wait_s: Some(estimated_wait_s),
+            ..
+        } = self.call_state_msg(call_id)
+        {
+            self.outputs.push_back(Output::Bot(
+                call_id.clone(),
+                BotInput::Queued {
+                    position,
+                    estimated_wait_s,
+                },
+            ));
+        }
     }
 }

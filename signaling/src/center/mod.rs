@@ -140,6 +140,11 @@ pub enum BotInput {
     RequestAgent,
     /// The customer said the last answer was not what they asked.
     RejectAnswer,
+    /// The contact joined the queue after the hand-over: tell the customer where they stand.
+    Queued {
+        position: usize,
+        estimated_wait_s: u64,
+    },
     /// An agent took the contact over, or it ended: the bot leaves.
     Stop,
 }

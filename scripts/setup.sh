@@ -10,11 +10,12 @@ command -v cmake >/dev/null || need+=(cmake)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 command -v cc >/dev/null || need+=(build-essential)
 command -v python3 >/dev/null || need+=(python3 python3-pip)
+# The bot's voice reads English through espeak-ng's phonemes (run as a program).
+command -v espeak-ng >/dev/null || need+=(espeak-ng)
 if [ "$mode" = test ]; then
   command -v chromium >/dev/null || need+=(chromium)
   command -v node >/dev/null || need+=(nodejs npm)
   # Speech tests: synthetic speech, WAV conversion, and read-speech clips with references.
-  command -v espeak-ng >/dev/null || need+=(espeak-ng)
   command -v sox >/dev/null || need+=(sox)
   [ -f /usr/share/pocketsphinx/test/data/librivox/transcription ] || need+=(pocketsphinx-testdata)
 fi

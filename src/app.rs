@@ -73,6 +73,8 @@ pub struct App {
     pub shutting_down: AtomicBool,
     /// The bot, when an entry point has it.
     pub bot: Option<Arc<crate::calls::bot::BotDesk>>,
+    /// The bot's voice in voice calls, when the bot is on and `[bot.voice]` enabled.
+    pub speakers: Option<Arc<crate::calls::speaker::Speakers>>,
     bot_tx: mpsc::UnboundedSender<(CallId, signaling::center::BotInput)>,
     /// Bounds log lines about repeated client faults.
     pub log_limit: crate::loglimit::LogLimiter,
@@ -131,6 +133,30 @@ impl App {
         } else {
             None
         };
+        let speakers = if bot.is_some() && config.bot.voice.enabled {
+            let t0 = std::time::Instant::now();
+            let engine = tts::Kokoro::load(&config.bot.voice.kokoro())
+                .map_err(|e| anyhow::anyhow!("[bot.voice]: {e}"))?;
+            for v in [&config.bot.voice.voice_en, &config.bot.voice.voice_zh]
+                .into_iter()
+                .chain(config.entry_points.iter().filter_map(|e| e.voice.as_ref()))
+            {
+                if !tts::Tts::voices(&engine).contains(v) {
+                    anyhow::bail!("[bot.voice]: the model has no voice {v:?}");
+                }
+            }
+            tracing::info!(
+                ms = t0.elapsed().as_millis() as u64,
+                sessions = config.bot.voice.sessions,
+                "bot voice loaded"
+            );
+            Some(Arc::new(crate::calls::speaker::Speakers::new(
+                Arc::new(engine),
+                Duration::from_millis(config.bot.voice.barge_in_ms),
+            )))
+        } else {
+            None
+        };
         let (bot_tx, bot_rx) = mpsc::unbounded_channel();
         let (media_tx, media_rx) = mpsc::unbounded_channel();
         let (center, jobs) = Center::channel();
@@ -153,9 +179,44 @@ impl App {
             announcements: DashMap::new(),
             shutting_down: AtomicBool::new(false),
             bot,
+            speakers,
             bot_tx,
             log_limit: crate::loglimit::LogLimiter::new(10, Duration::from_secs(60)),
         });
+        if let (Some(sp), Some(desk)) = (&app.speakers, &app.bot) {
+            sp.attach(Arc::downgrade(&app));
+            // The greeting of each entry point's language, made before the first caller.
+            let v = &app.config.bot.voice;
+            let mut warm: Vec<(String, tts::Lang, tts::Speaker)> = vec![];
+            for e in app.config.entry_points.iter().filter(|e| e.bot) {
+                let (lang, default) = match bot::Language::parse(&e.language) {
+                    Some(bot::Language::Zh) => (tts::Lang::Zh, &v.voice_zh),
+                    _ => (tts::Lang::En, &v.voice_en),
+                };
+                let voice = e
+                    .voice
+                    .clone()
+                    .filter(|x| crate::calls::speaker::voice_language(x) == Some(lang))
+                    .unwrap_or_else(|| default.clone());
+                let language = if lang == tts::Lang::Zh {
+                    bot::Language::Zh
+                } else {
+                    bot::Language::En
+                };
+                let item = (
+                    desk.greeting(language),
+                    lang,
+                    tts::Speaker {
+                        voice,
+                        speed: e.speed.unwrap_or(v.speed),
+                    },
+                );
+                if !warm.contains(&item) {
+                    warm.push(item);
+                }
+            }
+            sp.warm(warm);
+        }
         tokio::spawn(media_events(Arc::downgrade(&app), media_rx));
         tokio::spawn(crate::calls::bot::run(Arc::downgrade(&app), bot_rx));
         tokio::spawn(crate::calls::driver::run(
@@ -307,7 +368,17 @@ impl App {
                     self.send_to(&to, &present::event(e))
                 }
                 Output::Bot(call, input) => {
+                    if input == signaling::center::BotInput::Stop {
+                        if let Some(sp) = &self.speakers {
+                            sp.stop(&call);
+                        }
+                    }
                     let _ = self.bot_tx.send((call, input));
+                }
+                Output::Speak(call, text) => {
+                    if let Some(sp) = &self.speakers {
+                        sp.speak(&call, text);
+                    }
                 }
                 Output::CloseCall(call, reason) => self.close_call(call, reason),
                 Output::Leave(_, participant) => self.drop_peer(&participant),
@@ -390,6 +461,9 @@ impl App {
         }
         self.customers.remove(&call);
         self.announcements.remove(&call);
+        if let Some(sp) = &self.speakers {
+            sp.stop(&call);
+        }
         self.peers.retain(|_, p| p.call != call);
         let sfu = self.sfu.clone();
         tokio::spawn(async move { sfu.close_room(&call).await });
@@ -469,6 +543,25 @@ impl App {
 struct AppSink(std::sync::Weak<App>);
 
 impl SpeechSink for AppSink {
+    fn speech_started(&self, call: &CallId, speaker: ParticipantKind) {
+        let Some(app) = self.0.upgrade() else { return };
+        // Barge-in: the caller talking over the bot silences it (unless it is only "mhm").
+        if speaker == ParticipantKind::Customer {
+            if let Some(sp) = &app.speakers {
+                sp.caller_started(call);
+            }
+        }
+    }
+
+    fn speech_ended(&self, call: &CallId, speaker: ParticipantKind) {
+        let Some(app) = self.0.upgrade() else { return };
+        if speaker == ParticipantKind::Customer {
+            if let Some(sp) = &app.speakers {
+                sp.caller_stopped(call);
+            }
+        }
+    }
+
     fn transcript(&self, call: &CallId, e: TranscriptEvent) {
         let Some(app) = self.0.upgrade() else { return };
         app.to_transcript_readers(call, transcript_message(call, &e));
@@ -526,7 +619,15 @@ impl SpeechSink for AppSink {
                 alert_after,
                 last_text: e.text.clone(),
             });
-            // While the bot serves a voice contact it hears the customer's final words.
+            // While the bot serves a voice contact it hears the customer's final words, bar
+            // a backchannel ("mhm", "ok") said while it was talking.
+            let backchannel = app
+                .speakers
+                .as_ref()
+                .is_some_and(|sp| sp.is_backchannel(call, &e.text));
+            if backchannel {
+                return;
+            }
             app.center.tell(Input::CustomerSaid {
                 call: call.clone(),
                 text: e.text.clone(),

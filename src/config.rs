@@ -53,6 +53,62 @@ pub struct BotConfig {
     #[serde(rename = "match")]
     pub matching: bot::MatchConfig,
     pub escalation: bot::DialogueConfig,
+    /// The bot's voice in voice calls.
+    pub voice: VoiceConfig,
+}
+
+/// The bot's voice: speech synthesis on the server (Kokoro-82M; scripts/fetch-models.sh).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VoiceConfig {
+    /// Speak the bot's replies in voice calls. Off: they appear as text on the customer page.
+    pub enabled: bool,
+    /// The model's directory (kokoro-v1.0.int8.onnx, config.json, voices/).
+    pub dir: PathBuf,
+    /// ONNX Runtime's shared library.
+    pub runtime: PathBuf,
+    /// The espeak-ng program (English phonemes).
+    pub espeak: String,
+    /// Phrases synthesised at the same time (one model session each).
+    pub sessions: usize,
+    /// Threads each of them computes with.
+    pub threads: usize,
+    /// Default voices by language; an entry point may choose its own.
+    pub voice_en: String,
+    pub voice_zh: String,
+    /// 1.0 is the voice's own pace (0.5 to 2.0).
+    pub speed: f32,
+    /// A caller talking over the bot this long (ms) stops it; shorter sounds ("mhm") do not.
+    pub barge_in_ms: u64,
+}
+
+impl Default for VoiceConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            dir: in_models("models/kokoro"),
+            runtime: in_models("models/onnxruntime/libonnxruntime.so.1.32.0"),
+            espeak: "espeak-ng".into(),
+            sessions: 1,
+            threads: 1,
+            voice_en: "af_heart".into(),
+            voice_zh: "zf_xiaoxiao".into(),
+            speed: 1.0,
+            barge_in_ms: 300,
+        }
+    }
+}
+
+impl VoiceConfig {
+    pub fn kokoro(&self) -> tts::KokoroConfig {
+        tts::KokoroConfig {
+            dir: self.dir.clone(),
+            runtime: self.runtime.clone(),
+            espeak: self.espeak.clone(),
+            sessions: self.sessions.max(1),
+            threads: self.threads.max(1),
+        }
+    }
 }
 
 impl Default for BotConfig {
@@ -65,6 +121,7 @@ impl Default for BotConfig {
             webhooks: Default::default(),
             matching: bot::MatchConfig::default(),
             escalation: bot::DialogueConfig::default(),
+            voice: VoiceConfig::default(),
         }
     }
 }
@@ -95,6 +152,12 @@ pub struct EntryPoint {
     /// The language the bot starts in (en or zh); the customer's own words switch it.
     #[serde(default = "default_language")]
     pub language: String,
+    /// The bot's voice here (a name in the model's voices/), instead of `[bot.voice]`'s.
+    #[serde(default)]
+    pub voice: Option<String>,
+    /// The bot's pace here, instead of `[bot.voice] speed`.
+    #[serde(default)]
+    pub speed: Option<f32>,
 }
 
 fn default_language() -> String {
@@ -109,6 +172,8 @@ impl Config {
                 name: "default".into(),
                 bot: false,
                 language: default_language(),
+                voice: None,
+                speed: None,
             })),
             Some(n) => self.entry_points.iter().find(|e| e.name == n).cloned(),
         }
@@ -155,6 +220,15 @@ impl Default for Config {
 }
 
 /// `models/use-m3` of the working directory, else of the checkout.
+/// `rel` under the working directory when it is there, else next to the sources.
+fn in_models(rel: &str) -> PathBuf {
+    let here = PathBuf::from(rel);
+    if here.exists() {
+        return here;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
 fn default_bot_model() -> PathBuf {
     let here = PathBuf::from("models/use-m3");
     if here.is_dir() {
@@ -212,6 +286,33 @@ impl Config {
                 "[bot] model_dir {} has no weights.npz: run scripts/fetch-models.sh",
                 self.bot.model_dir.display()
             );
+        }
+        let v = &self.bot.voice;
+        if self.bot_enabled() && v.enabled {
+            if !v.dir.join("kokoro-v1.0.int8.onnx").is_file() {
+                anyhow::bail!(
+                    "[bot.voice] dir {} has no kokoro-v1.0.int8.onnx: run scripts/fetch-models.sh \
+                     (or set [bot.voice] enabled = false)",
+                    v.dir.display()
+                );
+            }
+            if !v.runtime.is_file() {
+                anyhow::bail!(
+                    "[bot.voice] runtime {}: no such file: run scripts/fetch-models.sh",
+                    v.runtime.display()
+                );
+            }
+            if !(0.5..=2.0).contains(&v.speed) {
+                anyhow::bail!("[bot.voice] speed must be between 0.5 and 2.0");
+            }
+        }
+        for e in &self.entry_points {
+            if e.speed.is_some_and(|s| !(0.5..=2.0).contains(&s)) {
+                anyhow::bail!(
+                    "[[entry_points]] {}: speed must be between 0.5 and 2.0",
+                    e.name
+                );
+            }
         }
         // Decoded once, when the app starts (a file that is not audio stops it there).
         if let Some(p) = &self.calls.queue_announcement {

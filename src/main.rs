@@ -13,6 +13,7 @@ mod kbapi;
 mod kbcli;
 mod loglimit;
 mod metrics;
+mod saycli;
 mod store;
 mod ws;
 
@@ -116,6 +117,23 @@ enum Command {
     /// The bot's knowledge base: import, export, ask, stats, eval.
     #[command(subcommand)]
     Kb(kbcli::KbCommand),
+    /// Speak text with the bot's voice into a WAV file (24 kHz mono); prints one JSON object
+    /// with the phrases, the audio length and the synthesis times.
+    Say {
+        text: String,
+        /// en or zh.
+        #[arg(long, default_value = "en")]
+        language: String,
+        /// A voice of the model (models/kokoro/voices) [default: [bot.voice] voice_en/voice_zh].
+        #[arg(long)]
+        voice: Option<String>,
+        /// Pace, 0.5 to 2.0 [default: [bot.voice] speed].
+        #[arg(long)]
+        speed: Option<f32>,
+        /// The WAV file written.
+        #[arg(long, short, default_value = "say.wav")]
+        out: PathBuf,
+    },
     /// Transcribe a WAV recording with the live pipeline (VAD, Whisper, emotion); prints one
     /// JSON object per utterance: start, end, text, emotion, valence, arousal.
     Transcribe {
@@ -205,6 +223,23 @@ fn run() -> anyhow::Result<()> {
     }
     config.validate()?;
 
+    if let Some(Command::Say {
+        text,
+        language,
+        voice,
+        speed,
+        out,
+    }) = &cli.command
+    {
+        return saycli::run(
+            &config.bot.voice,
+            text,
+            language,
+            voice.as_deref(),
+            *speed,
+            out,
+        );
+    }
     if let Some(Command::Transcribe { file, language }) = &cli.command {
         return speech::offline::run(file, language.as_deref(), &config.speech);
     }
@@ -215,6 +250,8 @@ fn run() -> anyhow::Result<()> {
                 name: "default".into(),
                 bot: true,
                 language: "en".into(),
+                voice: None,
+                speed: None,
             });
         }
         if config.bot.webhooks.is_empty() && config.tls_cert.is_none() {
@@ -242,7 +279,7 @@ fn run() -> anyhow::Result<()> {
     }
     let store = store::Store::open(&config.data_dir)?;
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Transcribe { .. } => unreachable!("handled above"),
+        Command::Transcribe { .. } | Command::Say { .. } => unreachable!("handled above"),
         Command::Kb(cmd) => kbcli::run(cmd, &config, &store),
         Command::AddUser {
             username,

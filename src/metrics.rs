@@ -1,8 +1,8 @@
 //! Prometheus metrics of the server (`/metrics`). Media metrics are registered by `media`.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use signaling::center::Census;
 
@@ -15,6 +15,10 @@ pub struct Metrics {
     pub agents_by_state: IntGaugeVec,
     pub calls_ended: IntCounterVec,
     pub bot_escalations: IntCounterVec,
+    pub bot_synthesis: Histogram,
+    pub bot_first_audio: Histogram,
+    pub bot_barge_ins: IntCounter,
+    pub bot_voice_errors: IntCounter,
     pub call_setup: HistogramVec,
     pub call_duration: Histogram,
     pub ws_sessions: IntGauge,
@@ -47,6 +51,28 @@ impl Metrics {
                     "Contacts the bot handed to the agents' queue, by reason",
                 ),
                 &["reason"],
+            )?,
+            bot_synthesis: Histogram::with_opts(
+                HistogramOpts::new(
+                    "switchboard_bot_synthesis_seconds",
+                    "Time to synthesise one phrase of the bot's voice",
+                )
+                .buckets(vec![0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0]),
+            )?,
+            bot_first_audio: Histogram::with_opts(
+                HistogramOpts::new(
+                    "switchboard_bot_first_audio_seconds",
+                    "From the bot's reply to its first phrase of audio queued in the call",
+                )
+                .buckets(vec![0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0]),
+            )?,
+            bot_barge_ins: IntCounter::new(
+                "switchboard_bot_barge_ins_total",
+                "Times a caller talking over the bot's voice stopped it",
+            )?,
+            bot_voice_errors: IntCounter::new(
+                "switchboard_bot_voice_errors_total",
+                "Bot replies that could not be spoken (synthesis failed); they stay as text",
             )?,
             calls_ended: IntCounterVec::new(
                 Opts::new("switchboard_calls_ended_total", "Ended calls by reason"),
@@ -95,6 +121,10 @@ impl Metrics {
         m.registry.register(Box::new(m.agents_by_state.clone()))?;
         m.registry.register(Box::new(m.calls_ended.clone()))?;
         m.registry.register(Box::new(m.bot_escalations.clone()))?;
+        m.registry.register(Box::new(m.bot_synthesis.clone()))?;
+        m.registry.register(Box::new(m.bot_first_audio.clone()))?;
+        m.registry.register(Box::new(m.bot_barge_ins.clone()))?;
+        m.registry.register(Box::new(m.bot_voice_errors.clone()))?;
         m.registry.register(Box::new(m.call_setup.clone()))?;
         m.registry.register(Box::new(m.call_duration.clone()))?;
         m.registry.register(Box::new(m.ws_sessions.clone()))?;
@@ -117,6 +147,9 @@ impl Metrics {
         }
         for r in signaling::protocol::EndReason::ALL {
             self.calls_ended.with_label_values(&[r.as_str()]);
+        }
+        for r in bot::Reason::ALL {
+            self.bot_escalations.with_label_values(&[r.as_str()]);
         }
         for p in ["offer_to_connected", "accept_to_two_way"] {
             self.call_setup.with_label_values(&[p]);

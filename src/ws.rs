@@ -514,7 +514,7 @@ impl Session {
         entry: Option<String>,
         channel: signaling::protocol::Channel,
         language: Option<String>,
-    ) -> Result<signaling::center::Start, Refusal> {
+    ) -> Result<(signaling::center::Start, crate::calls::speaker::VoicePrefs), Refusal> {
         let ep = self
             .app
             .config
@@ -534,11 +534,16 @@ impl Session {
                 )
             })?;
         let bot = ep.bot && self.app.bot.is_some();
-        Ok(signaling::center::Start {
+        let prefs = crate::calls::speaker::VoicePrefs {
+            voice: ep.voice.clone(),
+            speed: ep.speed,
+        };
+        let start = signaling::center::Start {
             channel,
             bot,
             language: language.or(Some(ep.language)),
-        })
+        };
+        Ok((start, prefs))
     }
 
     async fn start_chat(
@@ -560,7 +565,7 @@ impl Session {
                 ));
             }
         }
-        let start = self.entry(entry, signaling::protocol::Channel::Chat, language)?;
+        let (start, _) = self.entry(entry, signaling::protocol::Channel::Chat, language)?;
         let call_id = setup::start_chat(&self.app, &self.id, caller, start).await?;
         self.identity = Identity::Customer(call_id);
         Ok(())
@@ -593,12 +598,13 @@ impl Session {
                 ));
             }
         }
-        let start = self.entry(
+        let (start, prefs) = self.entry(
             entry,
             signaling::protocol::Channel::Voice,
             Some(language.clone()),
         )?;
-        let call_id = setup::start_call(&self.app, &self.id, caller, language, start, &sdp).await?;
+        let call_id =
+            setup::start_call(&self.app, &self.id, caller, language, start, prefs, &sdp).await?;
         self.identity = Identity::Customer(call_id);
         Ok(())
     }

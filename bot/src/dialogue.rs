@@ -33,6 +33,14 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason, for metrics that carry each series from the start.
+    pub const ALL: [Reason; 4] = [
+        Reason::AskedForHuman,
+        Reason::NegativeEmotion,
+        Reason::NoAnswerRepeated,
+        Reason::Flow,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Reason::AskedForHuman => "asked_for_human",

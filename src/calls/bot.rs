@@ -109,6 +109,20 @@ impl BotDesk {
         }
     }
 
+    /// The bot's greeting in a language.
+    pub fn greeting(&self, language: Language) -> String {
+        let b = self.brain.read().expect("brain lock");
+        b.phrases(language).greeting.clone()
+    }
+
+    /// The language a contact's conversation is in now.
+    pub fn language_of(&self, call: &CallId) -> Option<Language> {
+        self.conversations
+            .lock()
+            .ok()
+            .and_then(|c| c.get(call).map(|c| c.language))
+    }
+
     /// Replaces the knowledge base (after an import or an edit).
     pub fn reload(&self, entries: Vec<Entry>, store: &crate::store::Store) {
         let mut b = self.brain.write().expect("brain lock");

@@ -7,6 +7,7 @@ pub mod bot;
 pub mod driver;
 pub mod present;
 pub mod setup;
+pub mod speaker;
 pub mod voice;
 
 use media::MediaError;

@@ -72,10 +72,16 @@ pub async fn start_call(
     caller: CallerInfo,
     language: String,
     start: Start,
+    prefs: super::speaker::VoicePrefs,
     sdp: &str,
 ) -> Result<CallId, Refusal> {
     let call_id = CallId::random();
     app.sfu.open_room(&call_id)?;
+    // The bot speaking to the caller replaces the queue announcement.
+    let bot_speaks = start.bot && app.speakers.is_some();
+    if let (true, Some(sp)) = (bot_speaks, &app.speakers) {
+        sp.prefer(&call_id, prefs);
+    }
     let joined = match join(app, session, &call_id, Member::Customer, sdp).await {
         Ok(joined) => joined,
         Err(e) => {
@@ -114,7 +120,7 @@ pub async fn start_call(
         .read(move |c, _| c.agent_of(&cid).is_none() && c.is_live(&cid))
         .await
         .unwrap_or(false);
-    if waiting {
+    if waiting && !bot_speaks {
         super::voice::start_announcement(app, &call_id);
     }
     tracing::info!(call_id = %call_id, "call started");

@@ -44,6 +44,10 @@ pub struct FinalUtterance {
 pub trait SpeechSink: Send + Sync + 'static {
     fn transcript(&self, call: &CallId, event: TranscriptEvent);
     fn utterance(&self, call: &CallId, utterance: FinalUtterance);
+    /// A speaker started talking (voice activity, before any words are recognised).
+    fn speech_started(&self, _call: &CallId, _speaker: ParticipantKind) {}
+    /// That speaker stopped (the utterance ended, recognised or not).
+    fn speech_ended(&self, _call: &CallId, _speaker: ParticipantKind) {}
 }
 
 /// Each live call's streams (stream key, its frame queue).
@@ -241,6 +245,7 @@ impl Stream {
             EndpointEvent::Started { utterance, start } => {
                 let ms = self.call_ms(start, now, pos);
                 self.starts.insert(utterance, ms);
+                self.sink.speech_started(&self.call, self.speaker);
             }
             EndpointEvent::Partial {
                 utterance, audio, ..
@@ -260,6 +265,7 @@ impl Stream {
                     .remove(&utterance)
                     .unwrap_or_else(|| self.call_ms(start, now, pos));
                 let end_ms = self.call_ms(end, now, pos);
+                self.sink.speech_ended(&self.call, self.speaker);
                 if super::nonspeech::is_non_speech(&audio) {
                     // A tone or hum: nothing to recognise; withdraw any partial shown.
                     self.metrics.non_speech.inc();

@@ -318,6 +318,11 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
     console.log(`call ${callId}: customer state "${await customer.textContent('#state')}"`);
   });
 
+  await step('the customer hears the bot speak its greeting', async () => {
+    // Synthesised on the server into the bot's voice in the call: real audio, not silence.
+    await waitForAudio('customer <- bot', customer, 0, (s) => s.packetsReceived > 50 && s.totalAudioEnergy > 0.01);
+  });
+
   await step('the bot serves the call first; the customer asks for a person', async () => {
     assert.equal(await agent.isVisible('#offer-panel'), false, 'no agent is offered a call the bot serves');
     await customer.click('#talk-btn');

@@ -506,6 +506,8 @@ pub struct Received {
     pub max_gap: Duration,
     /// Decoded PCM (48 kHz mono) of the last few seconds.
     pub pcm: Vec<i16>,
+    /// Everything decoded (48 kHz mono), the first minute.
+    pub recorded: Vec<i16>,
     /// RTP timestamp of the last packet, and how many packets advanced it by exactly one
     /// 20 ms Opus frame (960) or by anything else.
     pub last_ts: Option<u32>,
@@ -564,6 +566,9 @@ impl PeerConnectionEventHandler for Handler {
                     }
                     r.last_ts = Some(p.header.timestamp);
                     r.pcm.extend_from_slice(&buf[..n]);
+                    if r.recorded.len() < 48000 * 60 {
+                        r.recorded.extend_from_slice(&buf[..n]);
+                    }
                     let excess = r.pcm.len().saturating_sub(48000 * 2);
                     r.pcm.drain(..excess);
                 }

@@ -137,6 +137,10 @@ impl CallCenter {
             // The agent took over (or the call ended) while the bot was thinking.
             return;
         }
+        if call.channel == Channel::Voice && !turn.text.is_empty() {
+            self.outputs
+                .push_back(Output::Speak(call_id.clone(), turn.text.clone()));
+        }
         self.tell_chat(call_id, ChatFrom::Bot, turn.text, at_ms, turn.entry_id);
         let Some((reason, card)) = turn.escalate else {
             return;

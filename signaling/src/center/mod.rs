@@ -127,6 +127,9 @@ pub enum Output {
     Milestone(CallId, Milestone),
     /// The bot serving the contact must hear this (only sent while it serves it).
     Bot(CallId, BotInput),
+    /// The bot says this aloud in a voice call (after it appeared as a chat line): the shell
+    /// synthesises it into the bot's voice in the call's room. `BotInput::Stop` silences it.
+    Speak(CallId, String),
 }
 
 /// What the bot of a contact is given.

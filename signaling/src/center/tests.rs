@@ -703,3 +703,47 @@ fn a_bot_contact_waits_outside_the_queue_until_the_bot_hands_it_over() {
     .unwrap();
     assert!(drain(&mut c).is_empty());
 }
+
+#[test]
+fn the_bot_speaks_in_voice_calls_and_only_there() {
+    let now = t0();
+    let mut c = CallCenter::new(CenterConfig::default());
+    for (id, channel) in [("v1", Channel::Voice), ("c1", Channel::Chat)] {
+        let start = Start {
+            channel,
+            bot: true,
+            language: None,
+        };
+        c.start_call(now, id.into(), CallerInfo::default(), start);
+    }
+    drain(&mut c);
+    for id in ["v1", "c1"] {
+        c.handle(
+            now,
+            Input::BotSaid {
+                call: id.into(),
+                turn: Box::new(BotTurn {
+                    text: "Hello, how can I help?".into(),
+                    entry_id: None,
+                    escalate: None,
+                }),
+                at_ms: 1,
+            },
+        )
+        .unwrap();
+    }
+    let outs = drain(&mut c);
+    let spoken: Vec<&Output> = outs
+        .iter()
+        .filter(|o| matches!(o, Output::Speak(..)))
+        .collect();
+    assert_eq!(
+        spoken,
+        [&Output::Speak("v1".into(), "Hello, how can I help?".into())]
+    );
+    // Both still see the line as text.
+    for id in ["v1", "c1"] {
+        assert!(outs.iter().any(|o| matches!(o,
+            Output::Notify(Recipient::Customer(c), Event::Chat { from: ChatFrom::Bot, .. }) if c.as_str() == id)));
+    }
+}

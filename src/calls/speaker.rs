@@ -1,0 +1,421 @@
+//! The bot's voice in a voice call. What the bot says (`Output::Speak`) is cut into phrases,
+//! each synthesised on a blocking thread and queued into the bot's server-side voice in the
+//! call's room as soon as it is ready, so the first phrase plays while the next is made. The
+//! voice joins the call with the bot's first words and leaves when the bot stops (an agent
+//! took over, the call ended). A customer who starts talking interrupts it (barge-in): what
+//! is queued is dropped and phrases not yet made are skipped.
+
+use crate::app::App;
+use dashmap::DashMap;
+use media::Voice;
+use signaling::CallId;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Instant;
+use tokio::sync::mpsc;
+use tts::{Lang, Speaker, Tts};
+
+/// How an entry point wants the bot to sound (its `voice` and `speed`).
+#[derive(Clone, Debug, Default)]
+pub struct VoicePrefs {
+    pub voice: Option<String>,
+    pub speed: Option<f32>,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Talk {
+    utterance: u64,
+    talking: bool,
+    over_bot: bool,
+}
+
+struct Line {
+    tx: mpsc::UnboundedSender<(u64, String)>,
+    /// Raised by each barge-in; words queued before it are not spoken.
+    epoch: Arc<AtomicU64>,
+    voice: Arc<std::sync::Mutex<Option<Arc<Voice>>>>,
+}
+
+/// Phrases the bot says again and again (the greeting, "could you put it another way?",
+/// the queue line) are synthesised once: the last this many are kept.
+const CACHE_PHRASES: usize = 256;
+
+type CacheKey = (String, u32, String);
+
+/// Recently spoken phrases' audio, by voice, speed and text.
+#[derive(Default)]
+struct PhraseCache {
+    map: std::collections::HashMap<CacheKey, Arc<[i16]>>,
+    order: std::collections::VecDeque<CacheKey>,
+}
+
+impl PhraseCache {
+    fn get(&self, k: &CacheKey) -> Option<Arc<[i16]>> {
+        self.map.get(k).cloned()
+    }
+
+    fn put(&mut self, k: CacheKey, v: Arc<[i16]>) {
+        if self.map.insert(k.clone(), v).is_none() {
+            self.order.push_back(k);
+        }
+        while self.order.len() > CACHE_PHRASES {
+            if let Some(old) = self.order.pop_front() {
+                self.map.remove(&old);
+            }
+        }
+    }
+}
+
+/// Every call's bot voice, and the engine they share.
+pub struct Speakers {
+    cache: Arc<std::sync::Mutex<PhraseCache>>,
+    /// Talking over the bot for this long stops it; shorter is a backchannel.
+    barge_in: std::time::Duration,
+    /// Each call's caller: the number of their current utterance, whether it is going on, and
+    /// whether the bot was talking when it began.
+    caller: DashMap<CallId, Talk>,
+    /// The app this serves, set once it is built.
+    app: std::sync::OnceLock<Weak<App>>,
+    engine: Arc<dyn Tts>,
+    lines: DashMap<CallId, Line>,
+    prefs: DashMap<CallId, VoicePrefs>,
+}
+
+impl std::fmt::Debug for Speakers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Speakers")
+            .field("calls", &self.lines.len())
+            .finish()
+    }
+}
+
+impl Speakers {
+    pub fn new(engine: Arc<dyn Tts>, barge_in: std::time::Duration) -> Self {
+        Self {
+            cache: Default::default(),
+            barge_in,
+            caller: DashMap::new(),
+            app: std::sync::OnceLock::new(),
+            engine,
+            lines: DashMap::new(),
+            prefs: DashMap::new(),
+        }
+    }
+
+    /// Called once the app exists.
+    pub fn attach(&self, app: Weak<App>) {
+        let _ = self.app.set(app);
+    }
+
+    /// The entry point's voice for a call that is starting.
+    pub fn prefer(&self, call: &CallId, prefs: VoicePrefs) {
+        if prefs.voice.is_some() || prefs.speed.is_some() {
+            self.prefs.insert(call.clone(), prefs);
+        }
+    }
+
+    /// Say `text` in the call, after whatever the bot is still saying.
+    pub fn speak(&self, call: &CallId, text: String) {
+        let Some(app) = self.app.get().cloned() else {
+            return;
+        };
+        let line = self.lines.entry(call.clone()).or_insert_with(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let epoch = Arc::new(AtomicU64::new(0));
+            let voice = Arc::new(std::sync::Mutex::new(None));
+            tokio::spawn(run(
+                app,
+                self.engine.clone(),
+                call.clone(),
+                rx,
+                epoch.clone(),
+                voice.clone(),
+            ));
+            Line { tx, epoch, voice }
+        });
+        let _ = line.tx.send((line.epoch.load(Ordering::SeqCst), text));
+    }
+
+    /// The caller started talking. If the bot is speaking and the caller goes on for
+    /// `barge_in`, the bot stops; a shorter sound ("mhm", "ok") lets it go on.
+    pub fn caller_started(&self, call: &CallId) {
+        let over_bot = self.speaking(call);
+        let utterance = {
+            let mut t = self.caller.entry(call.clone()).or_default();
+            t.utterance += 1;
+            t.talking = true;
+            t.over_bot = over_bot;
+            t.utterance
+        };
+        if !over_bot {
+            // Words the bot has not started saying yet are moot once the caller talks.
+            if let Some(line) = self.lines.get(call) {
+                line.epoch.fetch_add(1, Ordering::SeqCst);
+            }
+            return;
+        }
+        let Some(app) = self.app.get().cloned() else {
+            return;
+        };
+        let call = call.clone();
+        let wait = self.barge_in;
+        tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            let Some(app) = app.upgrade() else { return };
+            let Some(sp) = app.speakers.clone() else {
+                return;
+            };
+            let still = sp
+                .caller
+                .get(&call)
+                .is_some_and(|t| t.utterance == utterance && t.talking);
+            if still {
+                sp.interrupt(&app, &call);
+            }
+        });
+    }
+
+    /// The caller's utterance ended.
+    pub fn caller_stopped(&self, call: &CallId) {
+        if let Some(mut t) = self.caller.get_mut(call) {
+            t.talking = false;
+        }
+    }
+
+    /// Whether a final transcript is only a backchannel said while the bot was talking, which
+    /// the bot does not answer.
+    pub fn is_backchannel(&self, call: &CallId, text: &str) -> bool {
+        let over_bot = self.caller.get(call).is_some_and(|t| t.over_bot);
+        over_bot && backchannel(text)
+    }
+
+    /// The bot falls silent at once.
+    pub fn interrupt(&self, app: &App, call: &CallId) {
+        let Some(line) = self.lines.get(call) else {
+            return;
+        };
+        let voice = line.voice.lock().ok().and_then(|v| v.clone());
+        if let Some(v) = voice {
+            if v.speaking() {
+                v.stop();
+                app.metrics.bot_barge_ins.inc();
+            }
+        }
+        line.epoch.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Whether the bot's voice is playing in the call.
+    pub fn speaking(&self, call: &CallId) -> bool {
+        self.lines
+            .get(call)
+            .and_then(|l| l.voice.lock().ok().and_then(|v| v.clone()))
+            .is_some_and(|v| v.speaking())
+    }
+
+    /// The bot leaves the call (an agent took over, or the call ended).
+    pub fn stop(&self, call: &CallId) {
+        self.prefs.remove(call);
+        self.caller.remove(call);
+        if let Some((_, line)) = self.lines.remove(call) {
+            line.epoch.fetch_add(1, Ordering::SeqCst);
+            if let Some(v) = line.voice.lock().ok().and_then(|v| v.clone()) {
+                v.stop();
+            }
+            // Dropping the sender ends the call's task, which takes the voice out.
+        }
+    }
+
+    /// One phrase's audio at the voice's rate, from the cache or synthesised on a blocking
+    /// thread.
+    async fn phrase(
+        &self,
+        engine: &Arc<dyn Tts>,
+        text: &str,
+        lang: Lang,
+        speaker: &Speaker,
+    ) -> Result<Result<Arc<[i16]>, tts::TtsError>, tokio::task::JoinError> {
+        let key = (
+            speaker.voice.clone(),
+            speaker.speed.to_bits(),
+            text.to_string(),
+        );
+        if let Some(hit) = self.cache.lock().ok().and_then(|c| c.get(&key)) {
+            return Ok(Ok(hit));
+        }
+        let engine = engine.clone();
+        let sp = speaker.clone();
+        let t = text.to_string();
+        let made = tokio::task::spawn_blocking(move || engine.synthesize(&t, lang, &sp)).await?;
+        Ok(made.map(|a| {
+            let pcm: Arc<[i16]> = a.to_i16().into();
+            if let Ok(mut c) = self.cache.lock() {
+                c.put(key, pcm.clone());
+            }
+            pcm
+        }))
+    }
+
+    /// Synthesise phrases ahead (the greeting) so the first caller hears them at once.
+    pub fn warm(self: &Arc<Self>, texts: Vec<(String, Lang, Speaker)>) {
+        let me = self.clone();
+        let engine = self.engine.clone();
+        tokio::spawn(async move {
+            for (text, lang, speaker) in texts {
+                for p in tts::phrases(&text) {
+                    if let Ok(Err(e)) = me.phrase(&engine, &p, lang, &speaker).await {
+                        tracing::warn!("bot voice: {e}");
+                        return;
+                    }
+                }
+            }
+        });
+    }
+
+    fn speaker_for(&self, app: &App, call: &CallId, lang: Lang) -> Speaker {
+        let cfg = &app.config.bot.voice;
+        let prefs = self.prefs.get(call).map(|p| p.clone()).unwrap_or_default();
+        let default = match lang {
+            Lang::En => &cfg.voice_en,
+            Lang::Zh => &cfg.voice_zh,
+        };
+        // An entry point's voice is for its own language; the other keeps the default.
+        let voice = prefs
+            .voice
+            .filter(|v| voice_language(v) == Some(lang))
+            .unwrap_or_else(|| default.clone());
+        Speaker {
+            voice,
+            speed: prefs.speed.unwrap_or(cfg.speed),
+        }
+    }
+}
+
+/// Short acknowledgements a listener makes without taking the turn.
+pub fn backchannel(text: &str) -> bool {
+    // Not "yes" or "是": said over the end of a question, they are the answer.
+    const WORDS: [&str; 17] = [
+        "mhm", "mm", "mmm", "hmm", "uh", "huh", "uhhuh", "um", "ok", "okay", "yeah", "right",
+        "alright", "嗯", "嗯嗯", "好", "好的",
+    ];
+    let words: Vec<String> = text
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '，')
+        .map(|w| {
+            w.chars()
+                .filter(|c| c.is_alphanumeric())
+                .collect::<String>()
+                .to_lowercase()
+        })
+        .filter(|w| !w.is_empty())
+        .collect();
+    !words.is_empty() && words.len() <= 2 && words.iter().all(|w| WORDS.contains(&w.as_str()))
+}
+
+/// The language of a Kokoro voice, from its name (`af_heart`: American English, `zf_...`:
+/// Mandarin).
+pub fn voice_language(name: &str) -> Option<Lang> {
+    match name.chars().next()? {
+        'a' | 'b' => Some(Lang::En),
+        'z' => Some(Lang::Zh),
+        _ => None,
+    }
+}
+
+async fn run(
+    app: Weak<App>,
+    engine: Arc<dyn Tts>,
+    call: CallId,
+    mut rx: mpsc::UnboundedReceiver<(u64, String)>,
+    epoch: Arc<AtomicU64>,
+    slot: Arc<std::sync::Mutex<Option<Arc<Voice>>>>,
+) {
+    let mut voice: Option<Arc<Voice>> = None;
+    while let Some((said_at, text)) = rx.recv().await {
+        if epoch.load(Ordering::SeqCst) != said_at {
+            continue;
+        }
+        let Some(a) = app.upgrade() else { break };
+        let Some(speakers) = a.speakers.clone() else {
+            break;
+        };
+        let lang = match a.bot.as_ref().and_then(|b| b.language_of(&call)) {
+            Some(bot::Language::Zh) => Lang::Zh,
+            _ if text.chars().any(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c)) => Lang::Zh,
+            _ => Lang::En,
+        };
+        let speaker = speakers.speaker_for(&a, &call, lang);
+        if voice.is_none() {
+            match super::voice::join(&a, &call).await {
+                Ok(v) => {
+                    if let Ok(mut s) = slot.lock() {
+                        *s = Some(v.clone());
+                    }
+                    voice = Some(v);
+                }
+                Err(e) => {
+                    tracing::warn!(call_id = %call, "bot voice: {}", e.message);
+                    break;
+                }
+            }
+        }
+        let v = voice.clone().expect("joined above");
+        let metrics = a.metrics.clone();
+        drop(a);
+        let speakers = speakers.clone();
+        let t0 = Instant::now();
+        for (i, phrase) in tts::phrases(&text).into_iter().enumerate() {
+            if epoch.load(Ordering::SeqCst) != said_at {
+                break;
+            }
+            let started = Instant::now();
+            let audio = speakers.phrase(&engine, &phrase, lang, &speaker).await;
+            let audio = match audio {
+                Ok(Ok(a)) => a,
+                Ok(Err(e)) => {
+                    tracing::warn!(call_id = %call, "bot voice: {e}");
+                    metrics.bot_voice_errors.inc();
+                    break;
+                }
+                Err(e) => {
+                    tracing::error!(call_id = %call, "bot voice task: {e}");
+                    break;
+                }
+            };
+            metrics
+                .bot_synthesis
+                .observe(started.elapsed().as_secs_f64());
+            if i == 0 {
+                metrics.bot_first_audio.observe(t0.elapsed().as_secs_f64());
+            }
+            if epoch.load(Ordering::SeqCst) != said_at {
+                break;
+            }
+            if v.play(audio, tts::kokoro::RATE).is_err() {
+                break;
+            }
+        }
+    }
+    if let (Some(v), Some(a)) = (voice, app.upgrade()) {
+        super::voice::leave(&a, &call, v.id());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backchannels() {
+        for t in ["Mhm.", "okay", "Yeah, yeah.", "嗯。", "uh-huh", "OK."] {
+            assert!(backchannel(t), "{t}");
+        }
+        for t in [
+            "",
+            "Yes, I want a refund.",
+            "okay so my order",
+            "no",
+            "wait",
+        ] {
+            assert!(!backchannel(t), "{t}");
+        }
+    }
+}

@@ -41,6 +41,7 @@ bench:
 	cargo bench --bench call_bench
 	cargo bench --bench speech_bench
 	cargo bench --bench mix_cost
+	cargo bench --bench voice_latency
 
 # WER/CER per group of the speech evaluation set (eval/speech), next to plain whisper.cpp's.
 # Another model: make eval-speech EVAL_MODEL=models/ggml-tiny.en-q8_0.bin

@@ -75,6 +75,8 @@ pub struct App {
     pub bot: Option<Arc<crate::calls::bot::BotDesk>>,
     /// The bot's voice in voice calls, when the bot is on and `[bot.voice]` enabled.
     pub speakers: Option<Arc<crate::calls::speaker::Speakers>>,
+    /// Callers' turns held while they stop mid-sentence.
+    pub turns: crate::calls::turns::Turns,
     bot_tx: mpsc::UnboundedSender<(CallId, signaling::center::BotInput)>,
     /// Bounds log lines about repeated client faults.
     pub log_limit: crate::loglimit::LogLimiter,
@@ -160,6 +162,10 @@ impl App {
         let (bot_tx, bot_rx) = mpsc::unbounded_channel();
         let (media_tx, media_rx) = mpsc::unbounded_channel();
         let (center, jobs) = Center::channel();
+        let turns = crate::calls::turns::Turns::new(
+            Duration::from_millis(config.bot.voice.turn_hold_ms),
+            Duration::from_millis(config.bot.voice.turn_max_hold_ms),
+        );
         let app = Arc::new(Self {
             auth,
             center,
@@ -179,6 +185,7 @@ impl App {
             announcements: DashMap::new(),
             shutting_down: AtomicBool::new(false),
             bot,
+            turns,
             speakers,
             bot_tx,
             log_limit: crate::loglimit::LogLimiter::new(10, Duration::from_secs(60)),
@@ -464,6 +471,7 @@ impl App {
         if let Some(sp) = &self.speakers {
             sp.stop(&call);
         }
+        self.turns.forget(&call);
         self.peers.retain(|_, p| p.call != call);
         let sfu = self.sfu.clone();
         tokio::spawn(async move { sfu.close_room(&call).await });
@@ -550,6 +558,17 @@ impl SpeechSink for AppSink {
             if let Some(sp) = &app.speakers {
                 sp.caller_started(call);
             }
+            app.turns.caller_started(call);
+        }
+    }
+
+    fn audio(&self, call: &CallId, speaker: ParticipantKind, samples: &[f32]) {
+        if speaker != ParticipantKind::Customer {
+            return;
+        }
+        let Some(app) = self.0.upgrade() else { return };
+        if let Some(sp) = &app.speakers {
+            sp.caller_audio(call, samples, crate::speech::endpoint::SAMPLE_RATE as u32);
         }
     }
 
@@ -559,6 +578,7 @@ impl SpeechSink for AppSink {
             if let Some(sp) = &app.speakers {
                 sp.caller_stopped(call);
             }
+            app.turns.caller_stopped(&app, call);
         }
     }
 
@@ -624,15 +644,14 @@ impl SpeechSink for AppSink {
             let backchannel = app
                 .speakers
                 .as_ref()
-                .is_some_and(|sp| sp.is_backchannel(call, &e.text));
+                .is_some_and(|sp| sp.is_backchannel(call, &e.text) || sp.was_echo(call));
             if backchannel {
                 return;
             }
-            app.center.tell(Input::CustomerSaid {
-                call: call.clone(),
-                text: e.text.clone(),
-                valence: Some(u.emotion.valence),
-            });
+            if app.bot.is_some() {
+                app.turns
+                    .said(&app, call, e.text.clone(), Some(u.emotion.valence));
+            }
         }
     }
 }

@@ -80,6 +80,11 @@ pub struct VoiceConfig {
     pub speed: f32,
     /// A caller talking over the bot this long (ms) stops it; shorter sounds ("mhm") do not.
     pub barge_in_ms: u64,
+    /// A caller's words that stop mid-sentence ("my order number is") wait this long (ms)
+    /// for the rest before the bot answers; 0: never wait.
+    pub turn_hold_ms: u64,
+    /// The longest such wait in all, while the caller goes on (ms).
+    pub turn_max_hold_ms: u64,
 }
 
 impl Default for VoiceConfig {
@@ -95,6 +100,8 @@ impl Default for VoiceConfig {
             voice_zh: "zf_xiaoxiao".into(),
             speed: 1.0,
             barge_in_ms: 300,
+            turn_hold_ms: 1200,
+            turn_max_hold_ms: 6000,
         }
     }
 }

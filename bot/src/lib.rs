@@ -11,6 +11,7 @@ pub mod kb;
 pub mod matcher;
 pub mod slots;
 pub mod stats;
+pub mod turns;
 
 pub use dialogue::{Brain, Conversation, DialogueConfig, Handoff, Reason, Reply};
 pub use embed::{Embedder, UseEncoder};

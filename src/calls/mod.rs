@@ -5,9 +5,11 @@
 
 pub mod bot;
 pub mod driver;
+pub mod echo;
 pub mod present;
 pub mod setup;
 pub mod speaker;
+pub mod turns;
 pub mod voice;
 
 use media::MediaError;

@@ -27,6 +27,8 @@ struct Talk {
     utterance: u64,
     talking: bool,
     over_bot: bool,
+    /// The utterance was judged the bot's own voice coming back, and nothing else so far.
+    echo: bool,
 }
 
 struct Line {
@@ -74,6 +76,8 @@ pub struct Speakers {
     /// Each call's caller: the number of their current utterance, whether it is going on, and
     /// whether the bot was talking when it began.
     caller: DashMap<CallId, Talk>,
+    /// What the bot played and what each caller sent, to tell echo from a caller's words.
+    echo: DashMap<CallId, super::echo::EchoGuard>,
     /// The app this serves, set once it is built.
     app: std::sync::OnceLock<Weak<App>>,
     engine: Arc<dyn Tts>,
@@ -95,6 +99,7 @@ impl Speakers {
             cache: Default::default(),
             barge_in,
             caller: DashMap::new(),
+            echo: DashMap::new(),
             app: std::sync::OnceLock::new(),
             engine,
             lines: DashMap::new(),
@@ -139,14 +144,21 @@ impl Speakers {
     /// The caller started talking. If the bot is speaking and the caller goes on for
     /// `barge_in`, the bot stops; a shorter sound ("mhm", "ok") lets it go on.
     pub fn caller_started(&self, call: &CallId) {
-        let over_bot = self.speaking(call);
+        // Within an echo path's delay of the bot's last sound, it may be that sound returning.
+        let over_bot = self.speaking(call)
+            || self
+                .echo
+                .get(call)
+                .is_some_and(|g| g.bot_recent(Instant::now()));
         let utterance = {
             let mut t = self.caller.entry(call.clone()).or_default();
             t.utterance += 1;
             t.talking = true;
             t.over_bot = over_bot;
+            t.echo = false;
             t.utterance
         };
+        tracing::debug!(call_id = %call, over_bot, "caller started");
         if !over_bot {
             // Words the bot has not started saying yet are moot once the caller talks.
             if let Some(line) = self.lines.get(call) {
@@ -161,16 +173,51 @@ impl Speakers {
         let wait = self.barge_in;
         tokio::spawn(async move {
             tokio::time::sleep(wait).await;
-            let Some(app) = app.upgrade() else { return };
-            let Some(sp) = app.speakers.clone() else {
-                return;
-            };
-            let still = sp
-                .caller
-                .get(&call)
-                .is_some_and(|t| t.utterance == utterance && t.talking);
-            if still {
-                sp.interrupt(&app, &call);
+            // While the caller's sound is only the bot's voice coming back, keep listening:
+            // it interrupts the bot once it is clearly more than that (three checks in a row
+            // after it was echo, for the end of a phrase or a pause blurs the evidence).
+            let mut not_echo_run = 0u32;
+            let mut was_echo = false;
+            loop {
+                let Some(app) = app.upgrade() else { return };
+                let Some(sp) = app.speakers.clone() else {
+                    return;
+                };
+                let still = sp
+                    .caller
+                    .get(&call)
+                    .is_some_and(|t| t.utterance == utterance && t.talking);
+                if !still {
+                    return;
+                }
+                let judged = sp.echo.get(&call).and_then(|g| g.judge(Instant::now()));
+                if let Some(j) = judged {
+                    tracing::debug!(
+                        call_id = %call,
+                        correlation = j.correlation,
+                        delay_ms = j.delay.as_millis() as u64,
+                        caller_db = j.caller_db,
+                        bot_db = j.bot_db,
+                        spread_db = j.spread_db,
+                        echo = j.echo,
+                        "echo check"
+                    );
+                }
+                let echo = judged.is_some_and(|j| j.echo);
+                not_echo_run = if echo { 0 } else { not_echo_run + 1 };
+                was_echo |= echo;
+                let real = not_echo_run >= if was_echo { 3 } else { 1 };
+                if let Some(mut t) = sp.caller.get_mut(&call) {
+                    if t.utterance == utterance {
+                        t.echo = was_echo && !real;
+                    }
+                }
+                if real {
+                    sp.interrupt(&app, &call);
+                    return;
+                }
+                drop(app);
+                tokio::time::sleep(super::echo::FRAME * 5).await;
             }
         });
     }
@@ -189,8 +236,26 @@ impl Speakers {
         over_bot && backchannel(text)
     }
 
+    /// Whether the caller's last utterance was only the bot's own voice coming back (a
+    /// loudspeaker without echo cancelling): its transcript is not the caller's words.
+    pub fn was_echo(&self, call: &CallId) -> bool {
+        self.caller.get(call).is_some_and(|t| t.echo)
+    }
+
+    /// The caller's audio as the live transcript receives it (16 kHz), for the echo check.
+    pub fn caller_audio(&self, call: &CallId, samples: &[f32], rate: u32) {
+        if !self.lines.contains_key(call) {
+            return;
+        }
+        self.echo
+            .entry(call.clone())
+            .or_default()
+            .caller_audio(Instant::now(), samples, rate);
+    }
+
     /// The bot falls silent at once.
     pub fn interrupt(&self, app: &App, call: &CallId) {
+        tracing::debug!(call_id = %call, "barge-in");
         let Some(line) = self.lines.get(call) else {
             return;
         };
@@ -200,6 +265,9 @@ impl Speakers {
                 v.stop();
                 app.metrics.bot_barge_ins.inc();
             }
+        }
+        if let Some(mut g) = self.echo.get_mut(call) {
+            g.bot_stopped(Instant::now());
         }
         line.epoch.fetch_add(1, Ordering::SeqCst);
     }
@@ -216,6 +284,7 @@ impl Speakers {
     pub fn stop(&self, call: &CallId) {
         self.prefs.remove(call);
         self.caller.remove(call);
+        self.echo.remove(call);
         if let Some((_, line)) = self.lines.remove(call) {
             line.epoch.fetch_add(1, Ordering::SeqCst);
             if let Some(v) = line.voice.lock().ok().and_then(|v| v.clone()) {
@@ -389,6 +458,11 @@ async fn run(
             if epoch.load(Ordering::SeqCst) != said_at {
                 break;
             }
+            speakers.echo.entry(call.clone()).or_default().bot_plays(
+                Instant::now(),
+                &audio,
+                tts::kokoro::RATE,
+            );
             if v.play(audio, tts::kokoro::RATE).is_err() {
                 break;
             }

@@ -48,6 +48,8 @@ pub trait SpeechSink: Send + Sync + 'static {
     fn speech_started(&self, _call: &CallId, _speaker: ParticipantKind) {}
     /// That speaker stopped (the utterance ended, recognised or not).
     fn speech_ended(&self, _call: &CallId, _speaker: ParticipantKind) {}
+    /// A speaker's audio as it arrives (16 kHz mono), before voice activity is judged.
+    fn audio(&self, _call: &CallId, _speaker: ParticipantKind, _samples: &[f32]) {}
 }
 
 /// Each live call's streams (stream key, its frame queue).
@@ -177,6 +179,7 @@ impl Stream {
                         Some(batch) => {
                             let mut ev = vec![];
                             for f in batch {
+                                self.sink.audio(&self.call, self.speaker, &f.samples);
                                 ev.extend(ep.push(&f.samples));
                             }
                             ev

@@ -320,7 +320,8 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
 
   await step('the customer hears the bot speak its greeting', async () => {
     // Synthesised on the server into the bot's voice in the call: real audio, not silence.
-    await waitForAudio('customer <- bot', customer, 0, (s) => s.packetsReceived > 50 && s.totalAudioEnergy > 0.01);
+    // (The fake microphone talks from the start, so the bot soon stops for it: barge-in.)
+    await waitForAudio('customer <- bot', customer, 0, (s) => s.packetsReceived > 20 && s.totalAudioEnergy > 0.01);
   });
 
   await step('the bot serves the call first; the customer asks for a person', async () => {

@@ -778,6 +778,23 @@ impl Peer {
         })
     }
 
+    /// The payload type our Opus sender negotiated.
+    async fn payload_type(&self) -> u8 {
+        let sender = self
+            .pc
+            .get_senders()
+            .await
+            .into_iter()
+            .next()
+            .expect("sender");
+        sender
+            .get_parameters()
+            .await
+            .ok()
+            .and_then(|p| p.rtp_parameters.codecs.first().map(|c| c.payload_type))
+            .unwrap_or(111)
+    }
+
     /// Send `pcm` (48 kHz mono) as Opus in real time, then silence until the task is aborted.
     pub async fn start_pcm(&self, pcm: Vec<i16>, looped: bool) -> tokio::task::JoinHandle<()> {
         let (track, ssrc) = self.local.clone().expect("peer has no microphone");
@@ -811,6 +828,58 @@ impl Peer {
                     .map(|k| pcm.get(pos + k).copied().unwrap_or(0))
                     .collect();
                 pos += 960;
+                let n = enc.encode(&frame, &mut out).unwrap();
+                let mut p = rtc::rtp::Packet::default();
+                p.header.version = 2;
+                p.header.payload_type = pt;
+                p.header.sequence_number = seq;
+                p.header.timestamp = ts;
+                p.header.ssrc = ssrc;
+                p.payload = bytes::Bytes::copy_from_slice(&out[..n]);
+                seq = seq.wrapping_add(1);
+                ts = ts.wrapping_add(960);
+                if track.write_rtp(p).await.is_err() {
+                    break;
+                }
+            }
+        })
+    }
+
+    /// Play back what arrives on slot 0, `delay_ms` later, times `gain`, smoothed by a
+    /// one-pole low-pass: a loudspeaker next to the microphone with no echo cancelling.
+    pub async fn start_echo(&self, delay_ms: usize, gain: f32) -> tokio::task::JoinHandle<()> {
+        let (track, ssrc) = self.local.clone().expect("peer has no microphone");
+        let state = self.state.clone();
+        let pt = self.payload_type().await;
+        tokio::spawn(async move {
+            let mut enc =
+                opus::Encoder::new(48000, opus::Channels::Mono, opus::Application::Voip).unwrap();
+            let mut out = vec![0u8; 1500];
+            let mut seq: u16 = rand::random();
+            let mut ts: u32 = rand::random();
+            let lag = delay_ms * 48;
+            let mut cursor = 0usize;
+            let mut lp = 0.0f32;
+            let mut tick = tokio::time::interval(Duration::from_millis(20));
+            loop {
+                tick.tick().await;
+                let frame: Vec<i16> = {
+                    let st = state.lock().unwrap();
+                    let rec = st.tracks.get(&0).map(|r| &r.recorded[..]).unwrap_or(&[]);
+                    if rec.len() >= cursor + 960 + lag {
+                        let f = rec[cursor..cursor + 960]
+                            .iter()
+                            .map(|&x| {
+                                lp = 0.6 * lp + 0.4 * x as f32;
+                                (lp * gain) as i16
+                            })
+                            .collect();
+                        cursor += 960;
+                        f
+                    } else {
+                        vec![0; 960]
+                    }
+                };
                 let n = enc.encode(&frame, &mut out).unwrap();
                 let mut p = rtc::rtp::Packet::default();
                 p.header.version = 2;

@@ -103,7 +103,7 @@ async fn main() {
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        let reply = tokio::time::timeout(Duration::from_secs(20), customer.ws.chat_from("bot"))
+        let reply = tokio::time::timeout(Duration::from_secs(14), customer.ws.chat_from("bot"))
             .await
             .unwrap_or_default();
         match first {

@@ -762,13 +762,7 @@ impl Peer {
                     })
                     .collect();
                 let n = enc.encode(&frame, &mut out).unwrap();
-                let mut p = rtc::rtp::Packet::default();
-                p.header.version = 2;
-                p.header.payload_type = pt;
-                p.header.sequence_number = seq;
-                p.header.timestamp = ts;
-                p.header.ssrc = ssrc;
-                p.payload = bytes::Bytes::copy_from_slice(&out[..n]);
+                let p = opus_packet(pt, seq, ts, ssrc, &out[..n]);
                 seq = seq.wrapping_add(1);
                 ts = ts.wrapping_add(960);
                 if track.write_rtp(p).await.is_err() {
@@ -829,13 +823,7 @@ impl Peer {
                     .collect();
                 pos += 960;
                 let n = enc.encode(&frame, &mut out).unwrap();
-                let mut p = rtc::rtp::Packet::default();
-                p.header.version = 2;
-                p.header.payload_type = pt;
-                p.header.sequence_number = seq;
-                p.header.timestamp = ts;
-                p.header.ssrc = ssrc;
-                p.payload = bytes::Bytes::copy_from_slice(&out[..n]);
+                let p = opus_packet(pt, seq, ts, ssrc, &out[..n]);
                 seq = seq.wrapping_add(1);
                 ts = ts.wrapping_add(960);
                 if track.write_rtp(p).await.is_err() {
@@ -881,13 +869,7 @@ impl Peer {
                     }
                 };
                 let n = enc.encode(&frame, &mut out).unwrap();
-                let mut p = rtc::rtp::Packet::default();
-                p.header.version = 2;
-                p.header.payload_type = pt;
-                p.header.sequence_number = seq;
-                p.header.timestamp = ts;
-                p.header.ssrc = ssrc;
-                p.payload = bytes::Bytes::copy_from_slice(&out[..n]);
+                let p = opus_packet(pt, seq, ts, ssrc, &out[..n]);
                 seq = seq.wrapping_add(1);
                 ts = ts.wrapping_add(960);
                 if track.write_rtp(p).await.is_err() {
@@ -989,6 +971,18 @@ impl Peer {
 }
 
 /// Frequency of a clean tone by zero crossings.
+/// One 20 ms Opus frame as an RTP packet.
+fn opus_packet(pt: u8, seq: u16, ts: u32, ssrc: u32, payload: &[u8]) -> rtc::rtp::Packet {
+    let mut p = rtc::rtp::Packet::default();
+    p.header.version = 2;
+    p.header.payload_type = pt;
+    p.header.sequence_number = seq;
+    p.header.timestamp = ts;
+    p.header.ssrc = ssrc;
+    p.payload = bytes::Bytes::copy_from_slice(payload);
+    p
+}
+
 /// The server binary: this build's, or `SB_SERVER_BIN` (a benchmark comparing two builds in
 /// one run).
 pub fn server_bin() -> std::path::PathBuf {

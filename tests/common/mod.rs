@@ -731,36 +731,36 @@ impl Peer {
 
     /// Send an Opus-encoded sine of `hz` for as long as the returned task runs.
     pub async fn start_tone(&self, hz: f64) -> tokio::task::JoinHandle<()> {
+        let mut phase = 0.0f64;
+        self.send_frames(move || {
+            (0..960)
+                .map(|_| {
+                    phase += 2.0 * std::f64::consts::PI * hz / 48000.0;
+                    (phase.sin() * 12000.0) as i16
+                })
+                .collect()
+        })
+        .await
+    }
+
+    /// Send the 20 ms frames (960 samples at 48 kHz) `next` makes, Opus-encoded, one every
+    /// 20 ms, for as long as the returned task runs.
+    async fn send_frames(
+        &self,
+        mut next: impl FnMut() -> Vec<i16> + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
         let (track, ssrc) = self.local.clone().expect("peer has no microphone");
-        let sender = self
-            .pc
-            .get_senders()
-            .await
-            .into_iter()
-            .next()
-            .expect("sender");
-        let pt = sender
-            .get_parameters()
-            .await
-            .ok()
-            .and_then(|p| p.rtp_parameters.codecs.first().map(|c| c.payload_type))
-            .unwrap_or(111);
+        let pt = self.payload_type().await;
         tokio::spawn(async move {
             let mut enc =
                 opus::Encoder::new(48000, opus::Channels::Mono, opus::Application::Voip).unwrap();
             let mut out = vec![0u8; 1500];
             let mut seq: u16 = rand::random();
             let mut ts: u32 = rand::random();
-            let mut phase = 0.0f64;
             let mut tick = tokio::time::interval(Duration::from_millis(20));
             loop {
                 tick.tick().await;
-                let frame: Vec<i16> = (0..960)
-                    .map(|_| {
-                        phase += 2.0 * std::f64::consts::PI * hz / 48000.0;
-                        (phase.sin() * 12000.0) as i16
-                    })
-                    .collect();
+                let frame = next();
                 let n = enc.encode(&frame, &mut out).unwrap();
                 let p = opus_packet(pt, seq, ts, ssrc, &out[..n]);
                 seq = seq.wrapping_add(1);
@@ -791,92 +791,44 @@ impl Peer {
 
     /// Send `pcm` (48 kHz mono) as Opus in real time, then silence until the task is aborted.
     pub async fn start_pcm(&self, pcm: Vec<i16>, looped: bool) -> tokio::task::JoinHandle<()> {
-        let (track, ssrc) = self.local.clone().expect("peer has no microphone");
-        let sender = self
-            .pc
-            .get_senders()
-            .await
-            .into_iter()
-            .next()
-            .expect("sender");
-        let pt = sender
-            .get_parameters()
-            .await
-            .ok()
-            .and_then(|p| p.rtp_parameters.codecs.first().map(|c| c.payload_type))
-            .unwrap_or(111);
-        tokio::spawn(async move {
-            let mut enc =
-                opus::Encoder::new(48000, opus::Channels::Mono, opus::Application::Voip).unwrap();
-            let mut out = vec![0u8; 1500];
-            let mut seq: u16 = rand::random();
-            let mut ts: u32 = rand::random();
-            let mut pos = 0usize;
-            let mut tick = tokio::time::interval(Duration::from_millis(20));
-            loop {
-                tick.tick().await;
-                if looped && pos >= pcm.len() {
-                    pos = 0;
-                }
-                let frame: Vec<i16> = (0..960)
-                    .map(|k| pcm.get(pos + k).copied().unwrap_or(0))
-                    .collect();
-                pos += 960;
-                let n = enc.encode(&frame, &mut out).unwrap();
-                let p = opus_packet(pt, seq, ts, ssrc, &out[..n]);
-                seq = seq.wrapping_add(1);
-                ts = ts.wrapping_add(960);
-                if track.write_rtp(p).await.is_err() {
-                    break;
-                }
+        let mut pos = 0usize;
+        self.send_frames(move || {
+            if looped && pos >= pcm.len() {
+                pos = 0;
             }
+            let frame = (0..960)
+                .map(|k| pcm.get(pos + k).copied().unwrap_or(0))
+                .collect();
+            pos += 960;
+            frame
         })
+        .await
     }
 
     /// Play back what arrives on slot 0, `delay_ms` later, times `gain`, smoothed by a
     /// one-pole low-pass: a loudspeaker next to the microphone with no echo cancelling.
     pub async fn start_echo(&self, delay_ms: usize, gain: f32) -> tokio::task::JoinHandle<()> {
-        let (track, ssrc) = self.local.clone().expect("peer has no microphone");
         let state = self.state.clone();
-        let pt = self.payload_type().await;
-        tokio::spawn(async move {
-            let mut enc =
-                opus::Encoder::new(48000, opus::Channels::Mono, opus::Application::Voip).unwrap();
-            let mut out = vec![0u8; 1500];
-            let mut seq: u16 = rand::random();
-            let mut ts: u32 = rand::random();
-            let lag = delay_ms * 48;
-            let mut cursor = 0usize;
-            let mut lp = 0.0f32;
-            let mut tick = tokio::time::interval(Duration::from_millis(20));
-            loop {
-                tick.tick().await;
-                let frame: Vec<i16> = {
-                    let st = state.lock().unwrap();
-                    let rec = st.tracks.get(&0).map(|r| &r.recorded[..]).unwrap_or(&[]);
-                    if rec.len() >= cursor + 960 + lag {
-                        let f = rec[cursor..cursor + 960]
-                            .iter()
-                            .map(|&x| {
-                                lp = 0.6 * lp + 0.4 * x as f32;
-                                (lp * gain) as i16
-                            })
-                            .collect();
-                        cursor += 960;
-                        f
-                    } else {
-                        vec![0; 960]
-                    }
-                };
-                let n = enc.encode(&frame, &mut out).unwrap();
-                let p = opus_packet(pt, seq, ts, ssrc, &out[..n]);
-                seq = seq.wrapping_add(1);
-                ts = ts.wrapping_add(960);
-                if track.write_rtp(p).await.is_err() {
-                    break;
-                }
+        let lag = delay_ms * 48;
+        let mut cursor = 0usize;
+        let mut lp = 0.0f32;
+        self.send_frames(move || {
+            let st = state.lock().unwrap();
+            let rec = st.tracks.get(&0).map(|r| &r.recorded[..]).unwrap_or(&[]);
+            if rec.len() < cursor + 960 + lag {
+                return vec![0; 960];
             }
+            let f = rec[cursor..cursor + 960]
+                .iter()
+                .map(|&x| {
+                    lp = 0.6 * lp + 0.4 * x as f32;
+                    (lp * gain) as i16
+                })
+                .collect();
+            cursor += 960;
+            f
         })
+        .await
     }
 
     /// What arrived on the server's slot `slot` so far.

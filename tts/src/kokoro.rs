@@ -40,6 +40,8 @@ pub struct Kokoro {
     pool: Mutex<Vec<Session>>,
     freed: Condvar,
     vocab: HashMap<char, i64>,
+    /// The phoneme input's name: `tokens` (kokoro-onnx's export) or `input_ids`.
+    ids_input: &'static str,
     voices: HashMap<String, Arc<[f32]>>,
     espeak: String,
 }
@@ -130,7 +132,13 @@ impl Kokoro {
                 .map_err(|e| TtsError::Model(format!("{}: {e}", model.display())))?;
             pool.push(s);
         }
+        let ids_input = if pool[0].inputs().iter().any(|i| i.name() == "input_ids") {
+            "input_ids"
+        } else {
+            "tokens"
+        };
         Ok(Self {
+            ids_input,
             pool: Mutex::new(pool),
             freed: Condvar::new(),
             vocab,
@@ -173,14 +181,8 @@ impl Kokoro {
             let tokens = Tensor::from_array(([1usize, n], input))?;
             let style = Tensor::from_array(([1usize, STYLE_DIM], style.to_vec()))?;
             let speed = Tensor::from_array(([1usize], vec![speed]))?;
-            // Exports name the phoneme input `tokens` (kokoro-onnx) or `input_ids`.
-            let ids_name = if session.inputs().iter().any(|i| i.name() == "input_ids") {
-                "input_ids"
-            } else {
-                "tokens"
-            };
             let outputs = session.run(ort::inputs![
-                ids_name => tokens,
+                self.ids_input => tokens,
                 "style" => style,
                 "speed" => speed,
             ])?;

@@ -6,12 +6,17 @@
 //! (end of utterance to final transcript, reply to first audio queued, one phrase's synthesis)
 //! are read from /metrics around the run.
 //!
-//! `SB_BENCH_ROUNDS=8` questions; the demo knowledge base answers them.
+//! `SB_BENCH_ROUNDS=8` questions per caller, `SB_BENCH_CALLS=10` callers at once (each its own
+//! bot call, questions staggered), `SB_BENCH_TTS_THREADS=2` threads for synthesis,
+//! `SB_BENCH_ASR_THREADS=2` threads for each recognition worker; the demo
+//! knowledge base answers them. Also reported: where the time goes (the server's
+//! `switchboard_bot_turn_stage_seconds`), and the server's CPU per bot call.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 
 use common::*;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const QUESTIONS: [&str; 8] = [
@@ -31,14 +36,6 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
     }
     v.sort_by(|a, b| a.total_cmp(b));
     v[((v.len() - 1) as f64 * p).round() as usize]
-}
-
-/// Sum and count of a histogram on /metrics.
-async fn hist(server: &Server, name: &str) -> (f64, f64) {
-    (
-        server.metric(&format!("{name}_sum")).await,
-        server.metric(&format!("{name}_count")).await,
-    )
 }
 
 /// Last sample index above a quiet level (the true end of the speech).
@@ -61,29 +58,18 @@ async fn wait_quiet(peer: &Peer, quiet: Duration) {
     }
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
-    let rounds: usize = std::env::var("SB_BENCH_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(6)
-        .min(QUESTIONS.len());
-    let server = Server::start_with_speech(
-        "[[entry_points]]\nname = \"phone\"\nbot = true\nlanguage = \"en\"\n",
-    )
-    .await;
-    let mut customer = customer_calls(&server, "Latency").await;
+/// One caller: waits out the greeting, then asks `rounds` questions starting at `first`;
+/// the voice-to-voice time of each answered one.
+async fn caller(server: Arc<Server>, n: usize, first: usize, rounds: usize) -> Vec<f64> {
+    let mut customer = customer_calls(&server, &format!("Latency {n}")).await;
     customer.ws.wait_call_state("with_bot").await;
     customer.ws.chat_from("bot").await; // the greeting
     customer.peer.wait_connected().await;
     // Phrases of a long answer can be seconds apart on a small machine: quiet means 3 s.
     wait_quiet(&customer.peer, Duration::from_secs(3)).await;
-    let asr0 = hist(&server, "switchboard_asr_final_latency_seconds").await;
-    let first0 = hist(&server, "switchboard_bot_first_audio_seconds").await;
-    let synth0 = hist(&server, "switchboard_bot_synthesis_seconds").await;
-
     let mut v2v = vec![];
-    for q in QUESTIONS.iter().take(rounds) {
+    for r in 0..rounds {
+        let q = QUESTIONS[(first + r) % QUESTIONS.len()];
         let speech = espeak_48k(q, &["-s", "150"]);
         let end = speech_end(&speech);
         let mut pcm = speech.clone();
@@ -109,41 +95,95 @@ async fn main() {
         match first {
             Some(t) => {
                 let ms = t.duration_since(t_end).as_secs_f64() * 1000.0;
-                println!("{ms:7.0} ms  {q:?} -> {:?}", reply["text"]);
+                println!("[{n}] {ms:7.0} ms  {q:?} -> {:?}", reply["text"]);
                 v2v.push(ms);
             }
-            None => println!("   none  {q:?}: no spoken answer within 30 s"),
+            None => println!("[{n}]    none  {q:?}: no spoken answer within 30 s"),
         }
         wait_quiet(&customer.peer, Duration::from_secs(3)).await;
         audio.abort();
     }
-    let d = |a: (f64, f64), b: (f64, f64)| {
-        if b.1 > a.1 {
-            (b.0 - a.0) / (b.1 - a.1) * 1000.0
-        } else {
-            f64::NAN
-        }
-    };
-    let asr = d(
-        asr0,
-        hist(&server, "switchboard_asr_final_latency_seconds").await,
+    v2v
+}
+
+const STAGES: [&str; 4] = ["endpointing", "recognition", "answer", "first_phrase"];
+
+async fn stages(server: &Server) -> Vec<(f64, f64)> {
+    let mut out = vec![];
+    for s in STAGES {
+        let name = format!("switchboard_bot_turn_stage_seconds_sum{{stage=\"{s}\"}}");
+        let count = name.replace("_sum{", "_count{");
+        out.push((server.metric(&name).await, server.metric(&count).await));
+    }
+    out
+}
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let rounds = env("SB_BENCH_ROUNDS", 6);
+    let calls = env("SB_BENCH_CALLS", 1).max(1);
+    let threads = env("SB_BENCH_TTS_THREADS", 1).max(1);
+    let asr_threads = env("SB_BENCH_ASR_THREADS", 1).max(1);
+    let server = Arc::new(
+        Server::start_with_speech(&format!(
+            "[speech]\nthreads_per_worker = {asr_threads}\n\n[bot.voice]\nthreads = {threads}\n\n[[entry_points]]\nname = \"phone\"\nbot = true\nlanguage = \"en\"\n"
+        ))
+        .await,
     );
-    let first = d(
-        first0,
-        hist(&server, "switchboard_bot_first_audio_seconds").await,
-    );
-    let synth = d(
-        synth0,
-        hist(&server, "switchboard_bot_synthesis_seconds").await,
-    );
+    let s0 = stages(&server).await;
+    let used0 = server
+        .metric("switchboard_bot_speculative_phrases_total{result=\"used\"}")
+        .await;
+    let cpu0 = server.cpu_seconds();
+    let t0 = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for n in 0..calls {
+        let server = server.clone();
+        set.spawn(async move {
+            // Staggered, so that the callers do not all ask at the same instant.
+            tokio::time::sleep(Duration::from_millis(700 * n as u64)).await;
+            caller(server, n, n, rounds).await
+        });
+    }
+    let mut v2v = vec![];
+    while let Some(r) = set.join_next().await {
+        v2v.extend(r.expect("caller"));
+    }
+    let cpu = server.cpu_seconds() - cpu0;
+    let wall = t0.elapsed().as_secs_f64();
+    let s1 = stages(&server).await;
+    let used = server
+        .metric("switchboard_bot_speculative_phrases_total{result=\"used\"}")
+        .await
+        - used0;
+    let asked = calls * rounds;
     println!(
-        "voice to voice over {} questions: p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms",
+        "{calls} call(s), synthesis threads {threads}, recognition threads {asr_threads}: voice to voice over {} of {asked} questions: p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms",
         v2v.len(),
         pct(&mut v2v.clone(), 0.5),
         pct(&mut v2v.clone(), 0.95),
         pct(&mut v2v, 1.0),
     );
+    let mut line = String::from("server stages (means):");
+    for (i, s) in STAGES.iter().enumerate() {
+        let (a, b) = (s0[i], s1[i]);
+        let mean = if b.1 > a.1 {
+            (b.0 - a.0) / (b.1 - a.1) * 1000.0
+        } else {
+            f64::NAN
+        };
+        line.push_str(&format!(" {s} {mean:.0} ms;"));
+    }
+    println!("{line} first phrases made ahead and used: {used}");
     println!(
-        "server stages (means): end of utterance -> final transcript {asr:.0} ms; reply -> first phrase queued {first:.0} ms; one phrase synthesised {synth:.0} ms"
+        "server CPU: {cpu:.1} s over {wall:.0} s = {:.0} % of one core per bot call (greeting and questions)",
+        cpu / wall / calls as f64 * 100.0
     );
 }

@@ -585,6 +585,32 @@ impl SpeechSink for AppSink {
     fn transcript(&self, call: &CallId, e: TranscriptEvent) {
         let Some(app) = self.0.upgrade() else { return };
         app.to_transcript_readers(call, transcript_message(call, &e));
+        // The caller may be about to stop: what the bot would answer to these words is made
+        // ready to speak now (kept if the final says the same).
+        let speculate = e.speaker == ParticipantKind::Customer
+            && !e.is_final
+            && !e.text.trim().is_empty()
+            && app.speakers.as_ref().is_some_and(|sp| sp.active(call));
+        if speculate {
+            let call = call.clone();
+            tokio::task::spawn_blocking(move || {
+                let (Some(bot), Some(sp)) = (&app.bot, &app.speakers) else {
+                    return;
+                };
+                if let Some(reply) = bot.predict(&call, &e.text) {
+                    sp.prepare(&app, &call, &reply);
+                }
+            });
+        }
+    }
+
+    fn wants_early_finals(&self, call: &CallId, speaker: ParticipantKind) -> bool {
+        speaker == ParticipantKind::Customer
+            && self
+                .0
+                .upgrade()
+                .and_then(|app| app.speakers.clone())
+                .is_some_and(|sp| sp.active(call))
     }
 
     fn utterance(&self, call: &CallId, u: FinalUtterance) {
@@ -627,6 +653,16 @@ impl SpeechSink for AppSink {
             tracing::error!(call_id = %call, "store: {err:#}");
         }
         if e.speaker == ParticipantKind::Customer {
+            if let Some(sp) = app.speakers.as_ref().filter(|sp| sp.active(call)) {
+                let stage = &app.metrics.bot_turn_stage;
+                stage
+                    .with_label_values(&["endpointing"])
+                    .observe(u.endpointing.as_secs_f64());
+                stage
+                    .with_label_values(&["recognition"])
+                    .observe(u.latency.as_secs_f64());
+                sp.heard(call);
+            }
             let alert_after = app.config.speech.alert_after;
             let sentiment = SentimentView {
                 label: u.emotion.label.as_str().into(),

@@ -19,6 +19,8 @@ pub struct Metrics {
     pub bot_first_audio: Histogram,
     pub bot_barge_ins: IntCounter,
     pub bot_voice_errors: IntCounter,
+    pub bot_turn_stage: HistogramVec,
+    pub bot_speculative: IntCounterVec,
     pub call_setup: HistogramVec,
     pub call_duration: Histogram,
     pub ws_sessions: IntGauge,
@@ -74,6 +76,27 @@ impl Metrics {
                 "switchboard_bot_voice_errors_total",
                 "Bot replies that could not be spoken (synthesis failed); they stay as text",
             )?,
+            bot_turn_stage: HistogramVec::new(
+                HistogramOpts::new(
+                    "switchboard_bot_turn_stage_seconds",
+                    "Where a voice turn's time goes, from the caller's last word to the bot's first \
+                     phrase: endpointing (silence that ends the utterance), recognition (then to \
+                     the final transcript), answer (then to the bot's reply), first_phrase (then \
+                     to its first audio queued)",
+                )
+                .buckets(vec![
+                    0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0,
+                ]),
+                &["stage"],
+            )?,
+            bot_speculative: IntCounterVec::new(
+                Opts::new(
+                    "switchboard_bot_speculative_phrases_total",
+                    "First phrases of a predicted answer made before the final transcript \
+                     (made), and those the bot then said (used)",
+                ),
+                &["result"],
+            )?,
             calls_ended: IntCounterVec::new(
                 Opts::new("switchboard_calls_ended_total", "Ended calls by reason"),
                 &["reason"],
@@ -125,6 +148,8 @@ impl Metrics {
         m.registry.register(Box::new(m.bot_first_audio.clone()))?;
         m.registry.register(Box::new(m.bot_barge_ins.clone()))?;
         m.registry.register(Box::new(m.bot_voice_errors.clone()))?;
+        m.registry.register(Box::new(m.bot_turn_stage.clone()))?;
+        m.registry.register(Box::new(m.bot_speculative.clone()))?;
         m.registry.register(Box::new(m.call_setup.clone()))?;
         m.registry.register(Box::new(m.call_duration.clone()))?;
         m.registry.register(Box::new(m.ws_sessions.clone()))?;
@@ -150,6 +175,12 @@ impl Metrics {
         }
         for r in bot::Reason::ALL {
             self.bot_escalations.with_label_values(&[r.as_str()]);
+        }
+        for s in ["endpointing", "recognition", "answer", "first_phrase"] {
+            self.bot_turn_stage.with_label_values(&[s]);
+        }
+        for r in ["made", "used"] {
+            self.bot_speculative.with_label_values(&[r]);
         }
         for p in ["offer_to_connected", "accept_to_two_way"] {
             self.call_setup.with_label_values(&[p]);

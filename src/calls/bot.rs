@@ -129,6 +129,15 @@ impl BotDesk {
         index(&mut b.matcher, entries, store);
     }
 
+    /// What the bot would reply if the caller's turn ended with `text` now, without changing
+    /// the conversation (for work started before the final transcript: speculation).
+    pub fn predict(&self, call: &CallId, text: &str) -> Option<String> {
+        let brain = self.brain.read().ok()?;
+        let mut c = self.conversations.lock().ok()?.get(call)?.clone();
+        let reply = c.hear(&brain, text, None, unix_ms());
+        (!reply.text.is_empty()).then_some(reply.text)
+    }
+
     /// Answers one question without a conversation (`kb ask`, the knowledge page).
     pub fn ask(&self, language: Language, text: &str) -> (bot::Verdict, Option<String>) {
         let b = self.brain.read().expect("brain lock");

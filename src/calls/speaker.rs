@@ -68,9 +68,18 @@ impl PhraseCache {
     }
 }
 
+/// A phrase being synthesised, which others wanting the same phrase wait for.
+type Pending = Arc<tokio::sync::OnceCell<Arc<[i16]>>>;
+
 /// Every call's bot voice, and the engine they share.
 pub struct Speakers {
     cache: Arc<std::sync::Mutex<PhraseCache>>,
+    pending: std::sync::Mutex<std::collections::HashMap<CacheKey, Pending>>,
+    /// Each call's first phrase made ahead of the final transcript, and whether it is still
+    /// being made.
+    ahead: DashMap<CallId, (CacheKey, bool)>,
+    /// When each call's caller's last final transcript came (for the answer's time).
+    heard: DashMap<CallId, Instant>,
     /// Talking over the bot for this long stops it; shorter is a backchannel.
     barge_in: std::time::Duration,
     /// Each call's caller: the number of their current utterance, whether it is going on, and
@@ -97,6 +106,9 @@ impl Speakers {
     pub fn new(engine: Arc<dyn Tts>, barge_in: std::time::Duration) -> Self {
         Self {
             cache: Default::default(),
+            pending: Default::default(),
+            ahead: DashMap::new(),
+            heard: DashMap::new(),
             barge_in,
             caller: DashMap::new(),
             echo: DashMap::new(),
@@ -119,11 +131,22 @@ impl Speakers {
         }
     }
 
+    /// The caller's final words are in: the bot's answer is timed from here.
+    pub fn heard(&self, call: &CallId) {
+        self.heard.insert(call.clone(), Instant::now());
+    }
+
     /// Say `text` in the call, after whatever the bot is still saying.
     pub fn speak(&self, call: &CallId, text: String) {
         let Some(app) = self.app.get().cloned() else {
             return;
         };
+        if let (Some((_, t)), Some(a)) = (self.heard.remove(call), app.upgrade()) {
+            a.metrics
+                .bot_turn_stage
+                .with_label_values(&["answer"])
+                .observe(t.elapsed().as_secs_f64());
+        }
         let line = self.lines.entry(call.clone()).or_insert_with(|| {
             let (tx, rx) = mpsc::unbounded_channel();
             let epoch = Arc::new(AtomicU64::new(0));
@@ -283,6 +306,8 @@ impl Speakers {
     /// The bot leaves the call (an agent took over, or the call ended).
     pub fn stop(&self, call: &CallId) {
         self.prefs.remove(call);
+        self.ahead.remove(call);
+        self.heard.remove(call);
         self.caller.remove(call);
         self.echo.remove(call);
         if let Some((_, line)) = self.lines.remove(call) {
@@ -311,17 +336,90 @@ impl Speakers {
         if let Some(hit) = self.cache.lock().ok().and_then(|c| c.get(&key)) {
             return Ok(Ok(hit));
         }
-        let engine = engine.clone();
-        let sp = speaker.clone();
-        let t = text.to_string();
-        let made = tokio::task::spawn_blocking(move || engine.synthesize(&t, lang, &sp)).await?;
-        Ok(made.map(|a| {
-            let pcm: Arc<[i16]> = a.to_i16().into();
-            if let Ok(mut c) = self.cache.lock() {
-                c.put(key, pcm.clone());
+        // Made once even when wanted twice at once (ahead of the final, then for real).
+        let cell = match self.pending.lock() {
+            Ok(mut p) => p.entry(key.clone()).or_default().clone(),
+            Err(_) => Pending::default(),
+        };
+        let made = cell
+            .get_or_try_init(|| async {
+                let engine = engine.clone();
+                let sp = speaker.clone();
+                let t = text.to_string();
+                match tokio::task::spawn_blocking(move || engine.synthesize(&t, lang, &sp)).await {
+                    Ok(Ok(a)) => Ok(Arc::<[i16]>::from(a.to_i16())),
+                    Ok(Err(e)) => Err(Ok(e)),
+                    Err(e) => Err(Err(e)),
+                }
+            })
+            .await
+            .cloned();
+        if let Ok(mut p) = self.pending.lock() {
+            p.remove(&key);
+        }
+        match made {
+            Ok(pcm) => {
+                if let Ok(mut c) = self.cache.lock() {
+                    c.put(key, pcm.clone());
+                }
+                Ok(Ok(pcm))
             }
-            pcm
-        }))
+            Err(Ok(e)) => Ok(Err(e)),
+            Err(Err(e)) => Err(e),
+        }
+    }
+
+    /// Whether the bot speaks in the call (it has said something and not left).
+    pub fn active(&self, call: &CallId) -> bool {
+        self.lines.contains_key(call)
+    }
+
+    /// The caller's turn may end with `reply` as the bot's answer: its first phrase is made
+    /// now, while the final transcript is still being waited for, so that the answer starts
+    /// at once if it is the same. One such phrase per call at a time.
+    pub fn prepare(self: &Arc<Self>, app: &App, call: &CallId, reply: &str) {
+        let lang = language_for(app, call, reply);
+        let speaker = self.speaker_for(app, call, lang);
+        let Some(first) = tts::phrases(reply).into_iter().next() else {
+            return;
+        };
+        let key = (
+            speaker.voice.clone(),
+            speaker.speed.to_bits(),
+            first.clone(),
+        );
+        if self.cache.lock().is_ok_and(|c| c.get(&key).is_some()) {
+            return;
+        }
+        match self.ahead.entry(call.clone()) {
+            dashmap::mapref::entry::Entry::Occupied(o) if o.get().1 => return,
+            dashmap::mapref::entry::Entry::Occupied(mut o) => {
+                o.insert((key, true));
+            }
+            dashmap::mapref::entry::Entry::Vacant(v) => {
+                v.insert((key, true));
+            }
+        }
+        app.metrics
+            .bot_speculative
+            .with_label_values(&["made"])
+            .inc();
+        let me = self.clone();
+        let engine = self.engine.clone();
+        let call = call.clone();
+        tokio::spawn(async move {
+            if let Ok(Err(e)) = me.phrase(&engine, &first, lang, &speaker).await {
+                tracing::warn!(call_id = %call, "bot voice: {e}");
+            }
+            if let Some(mut a) = me.ahead.get_mut(&call) {
+                a.1 = false;
+            }
+        });
+    }
+
+    /// Whether a reply's first phrase is the one made ahead for the call (counted once).
+    fn was_made_ahead(&self, call: &CallId, key: &CacheKey) -> bool {
+        self.ahead.remove_if(call, |_, a| &a.0 == key).is_some()
     }
 
     /// Synthesise phrases ahead (the greeting) so the first caller hears them at once.
@@ -356,6 +454,15 @@ impl Speakers {
             voice,
             speed: prefs.speed.unwrap_or(cfg.speed),
         }
+    }
+}
+
+/// The language the bot speaks `text` in, in a call.
+fn language_for(app: &App, call: &CallId, text: &str) -> Lang {
+    match app.bot.as_ref().and_then(|b| b.language_of(call)) {
+        Some(bot::Language::Zh) => Lang::Zh,
+        _ if text.chars().any(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c)) => Lang::Zh,
+        _ => Lang::En,
     }
 }
 
@@ -406,11 +513,7 @@ async fn run(
         let Some(speakers) = a.speakers.clone() else {
             break;
         };
-        let lang = match a.bot.as_ref().and_then(|b| b.language_of(&call)) {
-            Some(bot::Language::Zh) => Lang::Zh,
-            _ if text.chars().any(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c)) => Lang::Zh,
-            _ => Lang::En,
-        };
+        let lang = language_for(&a, &call, &text);
         let speaker = speakers.speaker_for(&a, &call, lang);
         if voice.is_none() {
             match super::voice::join(&a, &call).await {
@@ -436,6 +539,16 @@ async fn run(
                 break;
             }
             let started = Instant::now();
+            if i == 0 {
+                let key = (
+                    speaker.voice.clone(),
+                    speaker.speed.to_bits(),
+                    phrase.clone(),
+                );
+                if speakers.was_made_ahead(&call, &key) {
+                    metrics.bot_speculative.with_label_values(&["used"]).inc();
+                }
+            }
             let audio = speakers.phrase(&engine, &phrase, lang, &speaker).await;
             let audio = match audio {
                 Ok(Ok(a)) => a,
@@ -454,6 +567,10 @@ async fn run(
                 .observe(started.elapsed().as_secs_f64());
             if i == 0 {
                 metrics.bot_first_audio.observe(t0.elapsed().as_secs_f64());
+                metrics
+                    .bot_turn_stage
+                    .with_label_values(&["first_phrase"])
+                    .observe(t0.elapsed().as_secs_f64());
             }
             if epoch.load(Ordering::SeqCst) != said_at {
                 break;

@@ -88,6 +88,9 @@ impl Models {
 pub enum JobKind {
     Partial,
     Final,
+    /// A final asked for at a pause, before the utterance is known to have ended there:
+    /// recognised like a final; a newer one for the same utterance replaces it in the queue.
+    Early,
 }
 
 /// Which stream a job belongs to (one speaker of one call, or one file).
@@ -165,13 +168,22 @@ impl Scheduler {
         let s = self.streams.entry(key).or_default();
         match job.kind {
             JobKind::Partial => {
-                if s.finals.iter().any(|f| f.utterance == job.utterance) {
+                if s.finals
+                    .iter()
+                    .any(|f| f.utterance == job.utterance && f.kind == JobKind::Final)
+                {
                     out.push(job);
                 } else if let Some(old) = s.partial.replace(job) {
                     out.push(old);
                 }
             }
-            JobKind::Final => {
+            JobKind::Final | JobKind::Early => {
+                // What the speaker said up to an earlier pause is moot now.
+                let (stale, keep): (VecDeque<Job>, VecDeque<Job>) = std::mem::take(&mut s.finals)
+                    .into_iter()
+                    .partition(|f| f.kind == JobKind::Early && f.utterance == job.utterance);
+                s.finals = keep;
+                out.extend(stale);
                 if s.partial
                     .as_ref()
                     .is_some_and(|p| p.utterance <= job.utterance)
@@ -383,6 +395,7 @@ fn discard(shared: &Shared, jobs: Discarded) {
             let kind = match j.kind {
                 JobKind::Partial => "partial",
                 JobKind::Final => "final",
+                JobKind::Early => "early",
             };
             m.asr_dropped.with_label_values(&[kind]).inc();
         }
@@ -461,7 +474,7 @@ fn worker(index: usize, shared: Arc<Shared>, models: Arc<Models>, cfg: PoolConfi
                     Some(job.language.as_str())
                 };
                 let started = Instant::now();
-                let is_final = job.kind == JobKind::Final;
+                let is_final = job.kind != JobKind::Partial;
                 match recognize::recognize(
                     state,
                     ctx.token_eot(),
@@ -611,5 +624,36 @@ mod tests {
         assert!(j.is_none());
         assert_eq!(stale.len(), 1);
         assert!(s.is_empty());
+    }
+
+    #[test]
+    fn an_early_final_gives_way_to_a_newer_one_and_to_the_final() {
+        let d = Arc::new(AtomicUsize::new(0));
+        let mut s = Scheduler::new(4, Duration::from_secs(10));
+        s.submit(job(1, 1, JobKind::Final, &d));
+        assert!(s.submit(job(1, 2, JobKind::Early, &d)).is_empty());
+        // The speaker went on: the early final of the first pause is replaced, and it never
+        // pushes the previous utterance's final over the bound.
+        let gone = s.submit(job(1, 2, JobKind::Early, &d));
+        assert_eq!(gone.len(), 1);
+        assert_eq!(gone[0].kind, JobKind::Early);
+        let gone = s.submit(job(1, 2, JobKind::Final, &d));
+        assert_eq!(gone.len(), 1, "the final replaces the early one");
+        // A partial is not dropped for an early final of its utterance, only for its final.
+        s.submit(job(1, 3, JobKind::Early, &d));
+        assert!(s.submit(job(1, 3, JobKind::Partial, &d)).is_empty());
+        let mut order = vec![];
+        while let (Some(j), _) = s.next(Instant::now(), true) {
+            order.push((j.utterance, j.kind));
+        }
+        assert_eq!(
+            order,
+            vec![
+                (1, JobKind::Final),
+                (2, JobKind::Final),
+                (3, JobKind::Early),
+                (3, JobKind::Partial)
+            ]
+        );
     }
 }

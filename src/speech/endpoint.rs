@@ -27,6 +27,10 @@ pub struct EndpointConfig {
     pub pad_ms: u32,
     /// How often a partial hypothesis is requested while someone is talking (0: never).
     pub partial_every_ms: u32,
+    /// After this much silence in an utterance, its audio is offered early ([`EndpointEvent::Pause`])
+    /// so that its final can be recognised while the endpointer still waits for
+    /// `min_silence_ms` (0: never). At least `pad_ms`, or the early audio is not the final's.
+    pub pause_ms: u32,
 }
 
 impl Default for EndpointConfig {
@@ -38,6 +42,7 @@ impl Default for EndpointConfig {
             max_utterance_ms: 15_000,
             pad_ms: 200,
             partial_every_ms: 800,
+            pause_ms: 0,
         }
     }
 }
@@ -51,6 +56,14 @@ pub enum EndpointEvent {
     Partial {
         utterance: u64,
         start: u64,
+        audio: Vec<f32>,
+    },
+    /// The speaker paused for `pause_ms`: if the utterance ends at this pause (no voice before
+    /// `min_silence_ms`), its `Ended` event has this `end` and exactly this audio.
+    Pause {
+        utterance: u64,
+        start: u64,
+        end: u64,
         audio: Vec<f32>,
     },
     /// The utterance ended (silence or maximum length). `end` excludes trailing silence.
@@ -224,6 +237,14 @@ impl Endpointer {
                     self.split(u, s, events);
                     return;
                 }
+                if self.cfg.pause_ms > 0 && *silent_frames == self.cfg.pause_ms.div_ceil(frame_ms) {
+                    events.push(EndpointEvent::Pause {
+                        utterance: u,
+                        start: s,
+                        end: lve,
+                        audio: ending(&self.current, self.cfg.pad_ms, s, lve).to_vec(),
+                    });
+                }
                 // Past 10 s a partial costs too much to repeat; the final follows soon.
                 let partial_cap = ms(10_000);
                 if self.cfg.partial_every_ms > 0
@@ -325,10 +346,9 @@ impl Endpointer {
     }
 
     fn end(&mut self, utterance: u64, start: u64, end: u64) -> EndpointEvent {
-        // Keep a little of the trailing silence: Whisper likes a clean ending.
-        let keep = ((end - start) + ms(self.cfg.pad_ms)).min(self.current.len() as u64);
+        let keep = ending(&self.current, self.cfg.pad_ms, start, end).len();
         let mut audio = std::mem::take(&mut self.current);
-        audio.truncate(keep as usize);
+        audio.truncate(keep);
         EndpointEvent::Ended {
             utterance,
             start,
@@ -336,6 +356,13 @@ impl Endpointer {
             audio,
         }
     }
+}
+
+/// An utterance's audio (`current`, from sample `start`) if it ends at `end`: a little of the
+/// trailing silence is kept, for Whisper likes a clean ending.
+fn ending(current: &[f32], pad_ms: u32, start: u64, end: u64) -> &[f32] {
+    let keep = ((end - start) + ms(pad_ms)).min(current.len() as u64);
+    &current[..keep as usize]
 }
 
 #[cfg(test)]
@@ -412,5 +439,58 @@ mod tests {
             }
         }
         assert!(splits >= 2, "{ended:?}");
+    }
+
+    #[test]
+    fn a_pause_offers_exactly_the_audio_its_utterance_ends_with() {
+        let Some(audio) = speech() else {
+            panic!("pocketsphinx-testdata must be installed (make test installs it)");
+        };
+        let cfg = EndpointConfig {
+            pause_ms: 200,
+            max_utterance_ms: 60_000, // only silence ends utterances here
+            ..EndpointConfig::default()
+        };
+        // Quiet gaps, so that several utterances end in silence.
+        let audio: Vec<f32> = audio
+            .chunks(4 * SAMPLE_RATE)
+            .flat_map(|c| c.iter().copied().chain(std::iter::repeat_n(0.0, 700 * 16)))
+            .collect();
+        let mut ep = Endpointer::new(cfg);
+        let mut events = vec![];
+        for c in audio.chunks(1000) {
+            events.extend(ep.push(c));
+        }
+        let mut pauses: Vec<(u64, u64, Vec<f32>)> = vec![];
+        let (mut ended, mut matched) = (0, 0);
+        for e in events {
+            match e {
+                EndpointEvent::Pause {
+                    utterance,
+                    end,
+                    audio,
+                    ..
+                } => pauses.push((utterance, end, audio)),
+                EndpointEvent::Ended {
+                    utterance,
+                    end,
+                    audio,
+                    ..
+                } => {
+                    ended += 1;
+                    let last = pauses.iter().rev().find(|p| p.0 == utterance);
+                    let last = last.expect("every utterance that ends in silence paused first");
+                    assert_eq!(last.1, end, "the last pause is where it ended");
+                    assert!(last.2 == audio, "the early audio is the final audio");
+                    matched += 1;
+                }
+                _ => {}
+            }
+        }
+        assert!(
+            ended >= 3 && matched == ended,
+            "{ended} ended, {matched} matched"
+        );
+        assert!(pauses.len() > ended, "some pauses were not the end");
     }
 }

@@ -36,8 +36,12 @@ pub struct FinalUtterance {
     pub emotion: Emotion,
     pub trend: Trend,
     pub language: String,
-    /// End-of-utterance decision to final text.
+    /// End-of-utterance decision to final text (zero when it was recognised at the pause
+    /// before the decision).
     pub latency: Duration,
+    /// The speaker's last voiced sound to the end-of-utterance decision (the silence waited
+    /// for, and how late the audio arrived).
+    pub endpointing: Duration,
 }
 
 /// Where a stream's results go (the server, or a benchmark).
@@ -50,6 +54,11 @@ pub trait SpeechSink: Send + Sync + 'static {
     fn speech_ended(&self, _call: &CallId, _speaker: ParticipantKind) {}
     /// A speaker's audio as it arrives (16 kHz mono), before voice activity is judged.
     fn audio(&self, _call: &CallId, _speaker: ParticipantKind, _samples: &[f32]) {}
+    /// Whether this speaker's words are wanted early: recognised at each pause (`early_final_ms`)
+    /// so that the final is ready when the utterance ends there (someone is waiting to answer).
+    fn wants_early_finals(&self, _call: &CallId, _speaker: ParticipantKind) -> bool {
+        false
+    }
 }
 
 /// Each live call's streams (stream key, its frame queue).
@@ -127,6 +136,7 @@ impl LiveSpeech {
             finals: HashMap::new(),
             shown: HashSet::new(),
             done: HashSet::new(),
+            early: HashMap::new(),
             baseline: SpeakerBaseline::default(),
             trend: Trend::default(),
         };
@@ -135,7 +145,27 @@ impl LiveSpeech {
     }
 }
 
-type Reply = (u64, JobKind, AsrOutcome);
+type Reply = (u64, Tag, AsrOutcome);
+
+/// What a recognition job was for.
+#[derive(Clone, Copy, Debug)]
+enum Tag {
+    Partial,
+    Final,
+    /// Asked at a pause that ended at sample `end`.
+    Early {
+        end: u64,
+    },
+}
+
+/// A final recognised at a pause, kept until the utterance ends (there, or later).
+struct Early {
+    end: u64,
+    len: usize,
+    outcome: Option<AsrOutcome>,
+    /// The utterance ended at this pause, at this instant: the outcome is its final.
+    ended_at: Option<Instant>,
+}
 
 /// After this long without frames, a stream counts the gap as silence.
 const STALL: Duration = Duration::from_millis(250);
@@ -154,11 +184,13 @@ struct Stream {
     /// Start (ms since call start) of utterances not yet final.
     starts: HashMap<u64, u64>,
     /// Finals being recognised: start, end (ms), audio.
-    finals: HashMap<u64, (u64, u64, Vec<f32>)>,
+    finals: HashMap<u64, (u64, u64, Vec<f32>, Duration)>,
     /// Utterances that had a partial shown.
     shown: HashSet<u64>,
     /// Utterances whose final is out.
     done: HashSet<u64>,
+    /// Early finals, by utterance.
+    early: HashMap<u64, Early>,
     baseline: SpeakerBaseline,
     trend: Trend,
 }
@@ -198,7 +230,7 @@ impl Stream {
                         self.on_endpoint(e, now, pos, &tx);
                     }
                 }
-                Some((u, kind, outcome)) = rx.recv() => self.on_result(u, kind, outcome),
+                Some((u, tag, outcome)) = rx.recv() => self.on_reply(u, tag, outcome, &tx),
                 // No audio (the speaker muted, or their packets stopped): that is silence, and
                 // it must still end the utterance in progress.
                 _ = tokio::time::sleep(STALL), if open && ep.is_speaking() => {
@@ -254,8 +286,30 @@ impl Stream {
                 utterance, audio, ..
             } => {
                 if !super::nonspeech::is_non_speech(&audio) {
-                    self.submit(utterance, JobKind::Partial, audio, now, tx);
+                    self.submit(utterance, Tag::Partial, audio, now, tx);
                 }
+            }
+            EndpointEvent::Pause {
+                utterance,
+                end,
+                audio,
+                ..
+            } => {
+                if !self.sink.wants_early_finals(&self.call, self.speaker)
+                    || super::nonspeech::is_non_speech(&audio)
+                {
+                    return;
+                }
+                self.early.insert(
+                    utterance,
+                    Early {
+                        end,
+                        len: audio.len(),
+                        outcome: None,
+                        ended_at: None,
+                    },
+                );
+                self.submit(utterance, Tag::Early { end }, audio, now, tx);
             }
             EndpointEvent::Ended {
                 utterance,
@@ -269,6 +323,7 @@ impl Stream {
                     .unwrap_or_else(|| self.call_ms(start, now, pos));
                 let end_ms = self.call_ms(end, now, pos);
                 self.sink.speech_ended(&self.call, self.speaker);
+                let early = self.early.remove(&utterance);
                 if super::nonspeech::is_non_speech(&audio) {
                     // A tone or hum: nothing to recognise; withdraw any partial shown.
                     self.metrics.non_speech.inc();
@@ -287,9 +342,25 @@ impl Stream {
                     }
                     return;
                 }
+                let same = early
+                    .as_ref()
+                    .is_some_and(|e| e.end == end && e.len == audio.len());
+                let endpointing =
+                    Duration::from_secs_f64(pos.saturating_sub(end) as f64 / SAMPLE_RATE as f64);
                 self.finals
-                    .insert(utterance, (start_ms, end_ms, audio.clone()));
-                self.submit(utterance, JobKind::Final, audio, now, tx);
+                    .insert(utterance, (start_ms, end_ms, audio.clone(), endpointing));
+                match early {
+                    // Recognised at the pause it ended with: that is the final, now or when
+                    // it comes.
+                    Some(mut e) if same => match e.outcome.take() {
+                        Some(outcome) => self.on_result(utterance, outcome, Some(now)),
+                        None => {
+                            e.ended_at = Some(now);
+                            self.early.insert(utterance, e);
+                        }
+                    },
+                    _ => self.submit(utterance, Tag::Final, audio, now, tx),
+                }
             }
         }
     }
@@ -297,12 +368,17 @@ impl Stream {
     fn submit(
         &self,
         utterance: u64,
-        kind: JobKind,
+        tag: Tag,
         audio: Vec<f32>,
         now: Instant,
         tx: &mpsc::UnboundedSender<Reply>,
     ) {
         let tx = tx.clone();
+        let kind = match tag {
+            Tag::Partial => JobKind::Partial,
+            Tag::Final => JobKind::Final,
+            Tag::Early { .. } => JobKind::Early,
+        };
         self.pool.submit(Job {
             stream: self.key,
             utterance,
@@ -311,80 +387,122 @@ impl Stream {
             language: self.language.clone(),
             queued_at: now,
             reply: Box::new(move |o| {
-                let _ = tx.send((utterance, kind, o));
+                let _ = tx.send((utterance, tag, o));
             }),
         });
     }
 
-    fn on_result(&mut self, u: u64, kind: JobKind, outcome: AsrOutcome) {
-        match kind {
-            JobKind::Partial => {
-                let AsrOutcome::Done(r) = outcome else { return };
-                if self.done.contains(&u) || self.finals.contains_key(&u) || r.text.is_empty() {
-                    return; // the final is due or out: a partial now would go backwards
-                }
-                let Some(&start_ms) = self.starts.get(&u) else {
-                    return;
+    fn on_reply(
+        &mut self,
+        u: u64,
+        tag: Tag,
+        outcome: AsrOutcome,
+        tx: &mpsc::UnboundedSender<Reply>,
+    ) {
+        match tag {
+            Tag::Partial => self.on_partial(u, outcome),
+            Tag::Final => self.on_result(u, outcome, None),
+            Tag::Early { end } => {
+                let Some(e) = self.early.get_mut(&u).filter(|e| e.end == end) else {
+                    return; // the speaker went on after that pause
                 };
-                let end_ms = start_ms + (r.audio_s * 1000.0) as u64;
-                self.shown.insert(u);
-                self.sink.transcript(
+                if !matches!(outcome, AsrOutcome::Done(_)) {
+                    // Dropped or failed: the utterance gets an ordinary final.
+                    let ended = e.ended_at.is_some();
+                    self.early.remove(&u);
+                    if let Some((_, _, audio, _)) = self.finals.get(&u).filter(|_| ended) {
+                        let audio = audio.clone();
+                        self.submit(u, Tag::Final, audio, Instant::now(), tx);
+                    }
+                    return;
+                }
+                match e.ended_at {
+                    Some(ended) => {
+                        self.early.remove(&u);
+                        self.on_result(u, outcome, Some(ended));
+                    }
+                    None => {
+                        e.outcome = Some(outcome);
+                        // Until the utterance ends here, it is the best partial there is.
+                        if let Some(AsrOutcome::Done(r)) = &e.outcome {
+                            if super::offline::keep(r) {
+                                let r = r.clone();
+                                self.on_partial(u, AsrOutcome::Done(r));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_partial(&mut self, u: u64, outcome: AsrOutcome) {
+        let AsrOutcome::Done(r) = outcome else { return };
+        if self.done.contains(&u) || self.finals.contains_key(&u) || r.text.is_empty() {
+            return; // the final is due or out: a partial now would go backwards
+        }
+        let Some(&start_ms) = self.starts.get(&u) else {
+            return;
+        };
+        let end_ms = start_ms + (r.audio_s * 1000.0) as u64;
+        self.shown.insert(u);
+        self.sink.transcript(
+            &self.call,
+            TranscriptEvent {
+                speaker: self.speaker,
+                utterance_id: self.utterance_id(u),
+                start_ms,
+                end_ms,
+                text: r.text,
+                is_final: false,
+            },
+        );
+    }
+
+    /// An utterance's final; `ended` is when it ended, if it was recognised before that.
+    fn on_result(&mut self, u: u64, outcome: AsrOutcome, ended: Option<Instant>) {
+        let Some((start_ms, end_ms, audio, endpointing)) = self.finals.remove(&u) else {
+            return;
+        };
+        self.done.insert(u);
+        let (speaker, utterance_id) = (self.speaker, self.utterance_id(u));
+        let event = move |text: String| TranscriptEvent {
+            speaker,
+            utterance_id: utterance_id.clone(),
+            start_ms,
+            end_ms,
+            text,
+            is_final: true,
+        };
+        match outcome {
+            AsrOutcome::Done(r) if super::offline::keep(&r) => {
+                let emotion = emotion::score(&audio, &r.text, &self.language, &mut self.baseline);
+                self.trend.update(&emotion);
+                self.metrics
+                    .utterances
+                    .with_label_values(&[emotion.label.as_str()])
+                    .inc();
+                self.sink.utterance(
                     &self.call,
-                    TranscriptEvent {
-                        speaker: self.speaker,
-                        utterance_id: self.utterance_id(u),
-                        start_ms,
-                        end_ms,
-                        text: r.text,
-                        is_final: false,
+                    FinalUtterance {
+                        event: event(r.text),
+                        emotion,
+                        trend: self.trend.clone(),
+                        language: self.language.clone(),
+                        latency: ended.map_or(r.latency, |t| t.elapsed()),
+                        endpointing,
                     },
                 );
             }
-            JobKind::Final => {
-                let Some((start_ms, end_ms, audio)) = self.finals.remove(&u) else {
-                    return;
-                };
-                self.done.insert(u);
-                let (speaker, utterance_id) = (self.speaker, self.utterance_id(u));
-                let event = move |text: String| TranscriptEvent {
-                    speaker,
-                    utterance_id: utterance_id.clone(),
-                    start_ms,
-                    end_ms,
-                    text,
-                    is_final: true,
-                };
-                match outcome {
-                    AsrOutcome::Done(r) if super::offline::keep(&r) => {
-                        let emotion =
-                            emotion::score(&audio, &r.text, &self.language, &mut self.baseline);
-                        self.trend.update(&emotion);
-                        self.metrics
-                            .utterances
-                            .with_label_values(&[emotion.label.as_str()])
-                            .inc();
-                        self.sink.utterance(
-                            &self.call,
-                            FinalUtterance {
-                                event: event(r.text),
-                                emotion,
-                                trend: self.trend.clone(),
-                                language: self.language.clone(),
-                                latency: r.latency,
-                            },
-                        );
-                    }
-                    other => {
-                        if let AsrOutcome::Failed(e) = &other {
-                            tracing::warn!(call_id = %self.call, "recognition failed: {e}");
-                        }
-                        if self.shown.contains(&u) {
-                            self.sink.transcript(&self.call, event(String::new()));
-                        }
-                    }
+            other => {
+                if let AsrOutcome::Failed(e) = &other {
+                    tracing::warn!(call_id = %self.call, "recognition failed: {e}");
                 }
-                self.shown.remove(&u);
+                if self.shown.contains(&u) {
+                    self.sink.transcript(&self.call, event(String::new()));
+                }
             }
         }
+        self.shown.remove(&u);
     }
 }

@@ -51,6 +51,10 @@ pub struct SpeechConfig {
     /// Audio kept before the first and after the last voiced frame of an utterance.
     pub pad_ms: u32,
     pub partial_every_ms: u32,
+    /// In calls the bot answers: after this much silence the caller's utterance is recognised
+    /// early, so that its final is ready when `min_silence_ms` ends it (0: off). At least
+    /// `pad_ms`.
+    pub early_final_ms: u32,
     /// Finals per stream that may wait for a worker; more drop the oldest (counted).
     pub max_queued_finals: usize,
     /// Alert supervisors when the customer has been negative this many utterances in a row.
@@ -84,6 +88,7 @@ impl Default for SpeechConfig {
             max_utterance_ms: ep.max_utterance_ms,
             pad_ms: ep.pad_ms,
             partial_every_ms: ep.partial_every_ms,
+            early_final_ms: 200,
             max_queued_finals: 4,
             alert_after: 3,
             window: recognize::Window::default(),
@@ -103,6 +108,7 @@ impl SpeechConfig {
             max_utterance_ms: self.max_utterance_ms,
             pad_ms: self.pad_ms,
             partial_every_ms: self.partial_every_ms,
+            pause_ms: self.early_final_ms,
         }
     }
 

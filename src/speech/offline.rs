@@ -62,6 +62,7 @@ pub fn transcribe_on(
     }
     let mut ep_cfg = cfg.endpoint();
     ep_cfg.partial_every_ms = 0;
+    ep_cfg.pause_ms = 0;
     let mut ep = Endpointer::new(ep_cfg);
     let (tx, rx) = std::sync::mpsc::channel();
     let mut pending = vec![];

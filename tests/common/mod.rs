@@ -581,6 +581,10 @@ pub struct Peer {
     pub pc: Arc<dyn PeerConnection>,
     state: Arc<Mutex<PeerState>>,
     local: Option<(Arc<TrackLocalStaticRTP>, u32)>,
+    /// The next RTP sequence number and timestamp of the microphone: one stream that goes on
+    /// across senders, as a browser's does (a sender that started over would be rejected by
+    /// SRTP replay protection as old packets).
+    rtp_next: Arc<Mutex<(u16, u32)>>,
     pub peer_id: Option<String>,
 }
 
@@ -677,6 +681,7 @@ impl Peer {
             pc,
             state,
             local,
+            rtp_next: Arc::new(Mutex::new((rand::random(), rand::random()))),
             peer_id: None,
         }
     }
@@ -751,20 +756,22 @@ impl Peer {
     ) -> tokio::task::JoinHandle<()> {
         let (track, ssrc) = self.local.clone().expect("peer has no microphone");
         let pt = self.payload_type().await;
+        let clock = self.rtp_next.clone();
         tokio::spawn(async move {
             let mut enc =
                 opus::Encoder::new(48000, opus::Channels::Mono, opus::Application::Voip).unwrap();
             let mut out = vec![0u8; 1500];
-            let mut seq: u16 = rand::random();
-            let mut ts: u32 = rand::random();
             let mut tick = tokio::time::interval(Duration::from_millis(20));
             loop {
                 tick.tick().await;
                 let frame = next();
                 let n = enc.encode(&frame, &mut out).unwrap();
-                let p = opus_packet(pt, seq, ts, ssrc, &out[..n]);
-                seq = seq.wrapping_add(1);
-                ts = ts.wrapping_add(960);
+                let p = {
+                    let mut c = clock.lock().unwrap();
+                    let (seq, ts) = *c;
+                    *c = (seq.wrapping_add(1), ts.wrapping_add(960));
+                    opus_packet(pt, seq, ts, ssrc, &out[..n])
+                };
                 if track.write_rtp(p).await.is_err() {
                     break;
                 }

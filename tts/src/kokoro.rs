@@ -124,6 +124,9 @@ impl Kokoro {
                 .map_err(|e| rt(e.to_string()))?
                 .with_intra_threads(cfg.threads.max(1))
                 .map_err(|e| rt(e.to_string()))?
+                // Threads that spin between runs take the CPU from media and recognition.
+                .with_intra_op_spinning(false)
+                .map_err(|e| rt(e.to_string()))?
                 .with_inter_threads(1)
                 .map_err(|e| rt(e.to_string()))?
                 .with_optimization_level(ort::session::builder::GraphOptimizationLevel::All)

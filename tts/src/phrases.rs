@@ -1,8 +1,9 @@
 //! Cutting a reply into phrases to speak one after the other.
 //!
 //! Sentences are cut at their end marks (`.` `!` `?` followed by a space or the end, and the
-//! Chinese `。！？；`). The first sentence is cut again at its first comma when it is long, so
-//! that the first audio is a short phrase and leaves quickly; a phrase longer than
+//! Chinese `。！？；`). The first sentence is cut again at its first comma when it is long, and
+//! a first phrase still long is cut before a word that starts a phrase of its own ("in",
+//! "after", "or"...), so that the first audio is short and leaves quickly; a phrase longer than
 //! [`MAX_CHARS`] is cut at commas, then at spaces, so the model never sees more than it can
 //! take in one run.
 
@@ -11,6 +12,40 @@ pub const MAX_CHARS: usize = 180;
 
 /// Words in a first sentence above which it is cut at its first comma.
 const FIRST_CUT_WORDS: usize = 8;
+
+/// A first phrase longer than this many words is cut before a phrase-starting word found at
+/// word [`FIRST_MIN_WORDS`] to this.
+const FIRST_MAX_WORDS: usize = 7;
+const FIRST_MIN_WORDS: usize = 4;
+
+/// English words a spoken phrase naturally starts with (prepositions and conjunctions), so a
+/// cut before one sounds like a breath, not a stumble. Not "to", "of", "that": they bind to
+/// what comes before ("need to", "one of").
+const PHRASE_STARTS: [&str; 22] = [
+    "in", "on", "at", "under", "by", "with", "from", "for", "or", "and", "but", "so", "because",
+    "when", "if", "until", "after", "before", "while", "through", "using", "within",
+];
+
+/// `p` cut before its first phrase-starting word between word `FIRST_MIN_WORDS` and
+/// `FIRST_MAX_WORDS`, when it is longer than that.
+fn cut_first(p: &str) -> Vec<String> {
+    let words: Vec<&str> = p.split_whitespace().collect();
+    if words.len() <= FIRST_MAX_WORDS || p.chars().any(is_cjk) {
+        return vec![p.to_string()];
+    }
+    let at = (FIRST_MIN_WORDS..=FIRST_MAX_WORDS).find(|&k| {
+        let w: String = words[k]
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .collect::<String>()
+            .to_lowercase();
+        PHRASE_STARTS.contains(&w.as_str()) && !words[k - 1].ends_with(is_comma)
+    });
+    match at {
+        Some(k) => vec![words[..k].join(" "), words[k..].join(" ")],
+        None => vec![p.to_string()],
+    }
+}
 
 fn is_end(c: char) -> bool {
     matches!(c, '.' | '!' | '?' | '。' | '！' | '？' | '；' | '…')
@@ -46,6 +81,11 @@ pub fn phrases(text: &str) -> Vec<String> {
                     parts = vec![a.trim().to_string(), b.trim().to_string()];
                 }
             }
+        }
+        if i == 0 {
+            let rest = parts.split_off(1);
+            parts = cut_first(&parts[0]);
+            parts.extend(rest);
         }
         for p in parts {
             split_long(&p, &mut out);
@@ -133,6 +173,37 @@ mod tests {
                 "I have looked up your order and it shipped yesterday.",
                 "It costs $4.50!",
                 "Anything else?"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_long_first_phrase_is_cut_where_a_phrase_starts() {
+        assert_eq!(
+            phrases("Your bill is due 14 days after the statement date. You can see it."),
+            [
+                "Your bill is due 14 days",
+                "after the statement date.",
+                "You can see it."
+            ]
+        );
+        // Not before "to", not after fewer than four words, and short phrases stay whole.
+        assert_eq!(
+            phrases("You will need to restart the phone and wait for a minute."),
+            [
+                "You will need to restart the phone",
+                "and wait for a minute."
+            ]
+        );
+        assert_eq!(
+            phrases("Thanks for calling us."),
+            ["Thanks for calling us."]
+        );
+        assert_eq!(
+            phrases("Please hold the line while I check that everything is fine."),
+            [
+                "Please hold the line",
+                "while I check that everything is fine."
             ]
         );
     }

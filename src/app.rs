@@ -196,7 +196,7 @@ impl App {
             let v = &app.config.bot.voice;
             let mut warm: Vec<(String, tts::Lang, tts::Speaker)> = vec![];
             for e in app.config.entry_points.iter().filter(|e| e.bot) {
-                let (lang, default) = match bot::Language::parse(&e.language) {
+                let (lang, default) = match bot::Language::parse(e.bot_language()) {
                     Some(bot::Language::Zh) => (tts::Lang::Zh, &v.voice_zh),
                     _ => (tts::Lang::En, &v.voice_en),
                 };
@@ -428,7 +428,7 @@ impl App {
     pub fn bot_language(&self, _call: &CallId) -> bot::Language {
         self.config
             .entry_point(None)
-            .and_then(|e| bot::Language::parse(&e.language))
+            .and_then(|e| bot::Language::parse(e.bot_language()))
             .unwrap_or(bot::Language::En)
     }
 
@@ -604,6 +604,13 @@ impl SpeechSink for AppSink {
         }
     }
 
+    fn no_words(&self, call: &CallId, speaker: ParticipantKind) {
+        let Some(app) = self.0.upgrade() else { return };
+        if speaker == ParticipantKind::Customer {
+            app.turns.nothing_said(&app, call);
+        }
+    }
+
     fn wants_early_finals(&self, call: &CallId, speaker: ParticipantKind) -> bool {
         speaker == ParticipantKind::Customer
             && self
@@ -681,13 +688,12 @@ impl SpeechSink for AppSink {
                 .speakers
                 .as_ref()
                 .is_some_and(|sp| sp.is_backchannel(call, &e.text) || sp.was_echo(call));
-            if backchannel {
+            if backchannel || app.bot.is_none() {
+                app.turns.nothing_said(&app, call);
                 return;
             }
-            if app.bot.is_some() {
-                app.turns
-                    .said(&app, call, e.text.clone(), Some(u.emotion.valence));
-            }
+            app.turns
+                .said(&app, call, e.text.clone(), Some(u.emotion.valence));
         }
     }
 }

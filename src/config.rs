@@ -83,7 +83,7 @@ pub struct VoiceConfig {
     /// A caller's words that stop mid-sentence ("my order number is") wait this long (ms)
     /// for the rest before the bot answers; 0: never wait.
     pub turn_hold_ms: u64,
-    /// The longest such wait in all, while the caller goes on (ms).
+    /// The longest such wait in all, counting the pauses but not while the caller talks (ms).
     pub turn_max_hold_ms: u64,
 }
 
@@ -95,7 +95,7 @@ impl Default for VoiceConfig {
             runtime: in_models("models/onnxruntime/libonnxruntime.so.1.32.0"),
             espeak: "espeak-ng".into(),
             sessions: 1,
-            threads: 1,
+            threads: 2,
             voice_en: "af_heart".into(),
             voice_zh: "zf_xiaoxiao".into(),
             speed: 1.0,
@@ -156,9 +156,11 @@ pub struct EntryPoint {
     /// The bot answers every new contact from here first.
     #[serde(default)]
     pub bot: bool,
-    /// The language the bot starts in (en or zh); the customer's own words switch it.
-    #[serde(default = "default_language")]
-    pub language: String,
+    /// The language of contacts here (en or zh) unless `start_call`/`start_chat` names one:
+    /// what the bot starts in and, for calls, what live transcription listens for (else
+    /// `[speech] language`). The customer's own words switch the bot's language.
+    #[serde(default)]
+    pub language: Option<String>,
     /// The bot's voice here (a name in the model's voices/), instead of `[bot.voice]`'s.
     #[serde(default)]
     pub voice: Option<String>,
@@ -167,8 +169,11 @@ pub struct EntryPoint {
     pub speed: Option<f32>,
 }
 
-fn default_language() -> String {
-    "en".into()
+impl EntryPoint {
+    /// The bot's language here (`en` unless set).
+    pub fn bot_language(&self) -> &str {
+        self.language.as_deref().unwrap_or("en")
+    }
 }
 
 impl Config {
@@ -178,7 +183,7 @@ impl Config {
             None => Some(self.entry_points.first().cloned().unwrap_or(EntryPoint {
                 name: "default".into(),
                 bot: false,
-                language: default_language(),
+                language: None,
                 voice: None,
                 speed: None,
             })),
@@ -284,7 +289,10 @@ impl Config {
             anyhow::bail!("tls_cert and tls_key go together");
         }
         for e in &self.entry_points {
-            if bot::Language::parse(&e.language).is_none() {
+            if e.language
+                .as_deref()
+                .is_some_and(|l| bot::Language::parse(l).is_none())
+            {
                 anyhow::bail!("[[entry_points]] {}: language must be en or zh", e.name);
             }
         }

@@ -249,7 +249,7 @@ fn run() -> anyhow::Result<()> {
             config.entry_points.push(config::EntryPoint {
                 name: "default".into(),
                 bot: true,
-                language: "en".into(),
+                language: None,
                 voice: None,
                 speed: None,
             });

@@ -541,7 +541,7 @@ impl Session {
         let start = signaling::center::Start {
             channel,
             bot,
-            language: language.or(Some(ep.language)),
+            language: language.or(Some(ep.bot_language().to_string())),
         };
         Ok((start, prefs))
     }
@@ -580,7 +580,12 @@ impl Session {
     ) -> Reply {
         self.may_start().await?;
         let caller = sanitize_caller(caller)?;
-        let language = match language {
+        let entry_language = self
+            .app
+            .config
+            .entry_point(entry.as_deref())
+            .and_then(|e| e.language);
+        let language = match language.or(entry_language) {
             None => self.app.config.speech.language.clone(),
             Some(l) if crate::speech::valid_language(&l) => l,
             Some(l) => {

@@ -2,7 +2,8 @@
 //! Whisper on the server, the knowledge base's match, Kokoro speaking the answer, and the
 //! received audio transcribed again by Whisper on this side. In English (espeak-ng's voice
 //! asking) and in Chinese (a Kokoro voice other than the bot's asking); and an order number
-//! read out slowly, letter by letter and digit by digit after a pause, is not cut off.
+//! read out slowly, letter by letter and digit by digit after a pause, is not cut off (a male
+//! Kokoro voice).
 
 mod common;
 use common::*;
@@ -54,6 +55,39 @@ fn transcript(pcm: &[i16], language: &str, multilingual: Option<&std::path::Path
     text
 }
 
+/// `text` in a Kokoro voice (`switchboard say`), 48 kHz.
+fn kokoro_48k(text: &str, language: &str, voice: &str, speed: &str) -> Vec<i16> {
+    let wav = std::env::temp_dir().join(format!(
+        "sb-caller-{voice}-{}-{}.wav",
+        std::process::id(),
+        text.len()
+    ));
+    let o = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args([
+            "say",
+            "--language",
+            language,
+            "--voice",
+            voice,
+            "--speed",
+            speed,
+        ])
+        .arg("--out")
+        .arg(&wav)
+        .arg(text)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let pcm: Vec<i16> = switchboard::speech::wav::read_16k_mono(&wav)
+        .unwrap()
+        .iter()
+        .map(|s| (s.clamp(-1.0, 1.0) * 32767.0) as i16)
+        .collect();
+    let _ = std::fs::remove_file(&wav);
+    resample_linear(&pcm, 16_000, 48_000)
+}
+
 /// Character error rate, for Chinese.
 fn cer(reference: &str, hyp: &str) -> f64 {
     let chars = |s: &str| -> Vec<String> {
@@ -64,6 +98,30 @@ fn cer(reference: &str, hyp: &str) -> f64 {
     };
     let (r, h) = (chars(reference), chars(hyp));
     word_edits(&r, &h) as f64 / r.len().max(1) as f64
+}
+
+/// What the customer said, as the server heard it (the stored transcript), for messages.
+async fn customer_words(server: &Server, call: &str) -> Vec<String> {
+    let t: Value = reqwest::Client::new()
+        .get(format!(
+            "http://{}/api/calls/{call}/transcript",
+            server.addr
+        ))
+        .basic_auth("sam", Some("demo"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap_or_default();
+    t["utterances"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter(|u| u["speaker"] == "customer")
+        .map(|u| u["text"].as_str().unwrap_or_default().to_string())
+        .collect()
 }
 
 /// Waits out the greeting (its text and its audio).
@@ -122,22 +180,7 @@ async fn a_chinese_question_asked_aloud_is_answered_aloud_in_chinese() {
     greeted(&mut customer).await;
 
     // The caller's question in a male Kokoro voice (the bot speaks with a female one).
-    let wav = std::env::temp_dir().join(format!("sb-zh-question-{}.wav", std::process::id()));
-    let o = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["say", "--language", "zh", "--voice", "zm_yunxi", "--out"])
-        .arg(&wav)
-        .arg("请问怎么查询话费余额？")
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let pcm: Vec<i16> = switchboard::speech::wav::read_16k_mono(&wav)
-        .unwrap()
-        .iter()
-        .map(|s| (s.clamp(-1.0, 1.0) * 32767.0) as i16)
-        .collect();
-    let _ = std::fs::remove_file(&wav);
-    let mut q = resample_linear(&pcm, 16_000, 48_000);
+    let mut q = kokoro_48k("请问怎么查询话费余额？", "zh", "zm_yunxi", "1.0");
     q.extend(vec![0i16; 48 * 3000]);
 
     let before = customer.peer.received(0).recorded.len();
@@ -149,7 +192,8 @@ async fn a_chinese_question_asked_aloud_is_answered_aloud_in_chinese() {
     assert_eq!(
         reply["text"],
         expected.as_str(),
-        "the entry for the balance"
+        "the entry for the balance; heard {:?}",
+        customer_words(&server, &customer.call_id).await
     );
     let heard = transcript(
         &heard_after(&customer.peer, before).await,
@@ -192,9 +236,15 @@ async fn an_order_number_read_out_slowly_after_a_pause_is_heard_whole() {
 
     // "My order number is", a pause to find it (longer than the silence that ends an
     // utterance), then the number one character at a time.
-    let mut q = espeak_48k("My order number is", &["-s", "140"]);
+    // A caller's voice (Kokoro, a male American one), slow for the number.
+    let mut q = kokoro_48k("My order number is", "en", "am_michael", "1.0");
     q.extend(vec![0i16; 48 * 900]);
-    q.extend(espeak_48k("N, W, 1, 2, 3, 4, 5, 6.", &["-s", "120"]));
+    q.extend(kokoro_48k(
+        "N, W, 1, 2, 3, 4, 5, 6.",
+        "en",
+        "am_michael",
+        "0.8",
+    ));
     q.extend(vec![0i16; 48 * 3000]);
     let audio = customer.peer.start_pcm(q, false).await;
     let r = tokio::time::timeout(Duration::from_secs(60), customer.ws.chat_from("bot"))
@@ -203,7 +253,8 @@ async fn an_order_number_read_out_slowly_after_a_pause_is_heard_whole() {
     let r = r["text"].as_str().unwrap().to_string();
     assert!(
         !r.contains("order number"),
-        "the bot asked again (it was cut off mid-number): {r}"
+        "the bot asked again (it was cut off mid-number): {r}; heard {:?}",
+        customer_words(&server, &customer.call_id).await
     );
     let status = tokio::time::timeout(Duration::from_secs(30), customer.ws.chat_from("bot"))
         .await

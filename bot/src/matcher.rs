@@ -321,8 +321,8 @@ impl Matcher {
                 candidates: vec![],
             };
         }
-        let qterms = terms(norm, language);
         let stats = self.stats.get(&language);
+        let qterms = query_terms(norm, language, stats);
         let mut scored: Vec<(usize, f32)> = list
             .iter()
             .enumerate()
@@ -418,13 +418,58 @@ const EN_STOP: &[&str] = &[
     "by", "im", "ive", "dont",
 ];
 
-/// Terms for word overlap: English words (stop words out, a light suffix fold), Chinese
-/// character pairs (no segmenter needed, and robust to recognition errors of one character).
+/// Terms for word overlap: English words (stop words out, a light suffix fold); Chinese
+/// character pairs (no segmenter needed, and robust to recognition errors of one character)
+/// and, for an entry, the same pairs as toneless pinyin (see [`query_terms`]).
 pub fn terms(norm: &str, lang: Language) -> Vec<String> {
     if lang == Language::Zh {
-        let chars: Vec<char> = norm.chars().filter(|c| !c.is_whitespace()).collect();
-        return chars.windows(2).map(|w| w.iter().collect()).collect();
+        let (mut chars, sounds) = zh_pairs(norm);
+        chars.extend(sounds);
+        return chars;
     }
+    en_terms(norm)
+}
+
+/// A question's terms: as [`terms`], but a Chinese character pair that no entry has is looked
+/// up by its sound instead, so that a homophone speech recognition wrote ("化肺鱼" for 话费余额,
+/// both "hua fei yu") still meets the entry's words, while pairs written right count once.
+fn query_terms(norm: &str, lang: Language, known: Option<&Stats>) -> Vec<String> {
+    if lang != Language::Zh {
+        return en_terms(norm);
+    }
+    let (chars, sounds) = zh_pairs(norm);
+    let mut out = vec![];
+    for (c, s) in chars.into_iter().zip(sounds) {
+        if known.is_some_and(|st| st.df.contains_key(&c)) {
+            out.push(c);
+        } else {
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// Chinese character pairs and the same pairs' toneless pinyin (`hua~fei`).
+fn zh_pairs(norm: &str) -> (Vec<String>, Vec<String>) {
+    use pinyin::ToPinyin;
+    let chars: Vec<char> = norm.chars().filter(|c| !c.is_whitespace()).collect();
+    let sounds: Vec<String> = chars
+        .iter()
+        .map(|c| match c.to_pinyin() {
+            Some(p) => p.plain().to_string(),
+            None => c.to_lowercase().collect(),
+        })
+        .collect();
+    (
+        chars.windows(2).map(|w| w.iter().collect()).collect(),
+        sounds
+            .windows(2)
+            .map(|w| format!("{}~{}", w[0], w[1]))
+            .collect(),
+    )
+}
+
+fn en_terms(norm: &str) -> Vec<String> {
     norm.split_whitespace()
         .map(|w| w.replace('\'', ""))
         .filter(|w| w.chars().count() >= 2 && !EN_STOP.contains(&w.as_str()))
@@ -518,6 +563,15 @@ mod tests {
         );
         assert_eq!(normalize("嗯，那个我的流量？", Language::Zh), "我的流量");
         assert_eq!(normalize("ＡＢＣ", Language::En), "abc");
+    }
+
+    #[test]
+    fn chinese_homophones_share_terms() {
+        let heard = query_terms("我想查一下化肺鱼", Language::Zh, None);
+        let entry = terms("怎么查询话费余额", Language::Zh);
+        let shared: Vec<&String> = heard.iter().filter(|t| entry.contains(t)).collect();
+        assert!(shared.iter().any(|t| *t == "hua~fei"), "{shared:?}");
+        assert!(shared.iter().any(|t| *t == "fei~yu"), "{shared:?}");
     }
 
     #[test]

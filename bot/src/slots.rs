@@ -108,16 +108,49 @@ const SPELLING: &[(&str, char)] = &[
     ("zee", 'Z'),
 ];
 
+/// Words speech recognition writes for a letter said on its own ("N" heard as "and"): read
+/// as the letter only when what follows is spelt out too (a single character, or a letter
+/// and digits such as "W1"), never in ordinary words.
+const HEARD_AS_LETTER: &[(&str, char)] = &[
+    ("and", 'N'),
+    ("an", 'N'),
+    ("in", 'N'),
+    ("you", 'U'),
+    ("eye", 'I'),
+    ("tea", 'T'),
+    ("queue", 'Q'),
+];
+
+/// Whether a token is spelt-out material: one character, a letter with digits ("W1",
+/// "W123456"), or a
+/// letter or digit said as a word ("double-u", "one").
+fn spelt_token(w: &str) -> bool {
+    let n = w.chars().count();
+    n == 1
+        || SPELLING.iter().any(|(k, _)| *k == w)
+        || EN_DIGITS.iter().any(|(k, _)| *k == w)
+        || (n <= 12
+            && w.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && w.chars().skip(1).all(|c| c.is_ascii_digit()))
+}
+
 /// The text as a run of letters and digits: spelt words become characters, "double five"
 /// becomes 55, everything else is dropped.
 fn spelled(text: &str) -> String {
     let lower = text.to_lowercase().replace("double u", "double-u");
     let mut out = String::new();
     let mut repeat = 1;
-    for raw in lower.split(|c: char| c.is_whitespace() || c == ',' || c == '.') {
-        let w = raw.trim_matches(|c: char| !c.is_alphanumeric() && c != '-');
-        if w.is_empty() {
-            continue;
+    let tokens: Vec<&str> = lower
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '.')
+        .map(|raw| raw.trim_matches(|c: char| !c.is_alphanumeric() && c != '-'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    for (i, &w) in tokens.iter().enumerate() {
+        if let Some((_, l)) = HEARD_AS_LETTER.iter().find(|(k, _)| *k == w) {
+            if tokens.get(i + 1).is_some_and(|n| spelt_token(n)) {
+                out.push(*l);
+                continue;
+            }
         }
         match w {
             "double" => {
@@ -558,6 +591,14 @@ mod tests {
         assert_eq!(o("NW12345"), None);
         assert_eq!(o("I don't know it"), None);
         assert_eq!(o("订单号NW一二三四五六").as_deref(), Some("NW123456"));
+        // A letter said alone, as recognition writes it: "N" as "and", before spelt material.
+        assert_eq!(
+            o("My order number is and W1, 2, 3, 4, 5, 6.").as_deref(),
+            Some("NW123456")
+        );
+        assert_eq!(o("and double U 1 2 3 4 5 6").as_deref(), Some("NW123456"));
+        assert_eq!(o("and W123456.").as_deref(), Some("NW123456"));
+        assert_eq!(o("and then 123456 and more").as_deref(), None);
     }
 
     #[test]

@@ -54,6 +54,9 @@ pub trait SpeechSink: Send + Sync + 'static {
     fn speech_ended(&self, _call: &CallId, _speaker: ParticipantKind) {}
     /// A speaker's audio as it arrives (16 kHz mono), before voice activity is judged.
     fn audio(&self, _call: &CallId, _speaker: ParticipantKind, _samples: &[f32]) {}
+    /// An utterance of that speaker ended without words (not speech, nothing recognised): no
+    /// final follows its `speech_ended`.
+    fn no_words(&self, _call: &CallId, _speaker: ParticipantKind) {}
     /// Whether this speaker's words are wanted early: recognised at each pause (`early_final_ms`)
     /// so that the final is ready when the utterance ends there (someone is waiting to answer).
     fn wants_early_finals(&self, _call: &CallId, _speaker: ParticipantKind) -> bool {
@@ -327,6 +330,7 @@ impl Stream {
                 if super::nonspeech::is_non_speech(&audio) {
                     // A tone or hum: nothing to recognise; withdraw any partial shown.
                     self.metrics.non_speech.inc();
+                    self.sink.no_words(&self.call, self.speaker);
                     if self.shown.remove(&utterance) {
                         self.sink.transcript(
                             &self.call,
@@ -501,6 +505,7 @@ impl Stream {
                 if self.shown.contains(&u) {
                     self.sink.transcript(&self.call, event(String::new()));
                 }
+                self.sink.no_words(&self.call, self.speaker);
             }
         }
         self.shown.remove(&u);

@@ -1,16 +1,15 @@
-//! Voice-to-voice latency of the bot (`cargo bench --bench voice_latency`; results in
-//! docs/benchmarks.md): the real server (release build) with live transcription and the bot's
-//! voice, a real WebRTC customer on loopback asking questions in espeak-ng speech. For each
+//! Voice-to-voice latency of the bot (`cargo bench --profile dev --bench voice_latency`;
+//! results in docs/benchmarks.md): the real server with live transcription and the bot's
+//! voice, real WebRTC customers on loopback asking questions in espeak-ng speech. For each
 //! question: from the true end of the caller's speech (the last voiced sample sent) to the
-//! first packet of the bot's answer arriving at the caller. The server's own stage metrics
-//! (end of utterance to final transcript, reply to first audio queued, one phrase's synthesis)
-//! are read from /metrics around the run.
+//! first packet of the bot's answer arriving at the caller. Also reported: where the time goes
+//! (the server's `switchboard_bot_turn_stage_seconds`) and the server's CPU per bot call.
 //!
-//! `SB_BENCH_ROUNDS=8` questions per caller, `SB_BENCH_CALLS=10` callers at once (each its own
-//! bot call, questions staggered), `SB_BENCH_TTS_THREADS=2` threads for synthesis,
-//! `SB_BENCH_ASR_THREADS=2` threads for each recognition worker; the demo
-//! knowledge base answers them. Also reported: where the time goes (the server's
-//! `switchboard_bot_turn_stage_seconds`), and the server's CPU per bot call.
+//! Settings (defaults in brackets): `SB_BENCH_ROUNDS` questions per caller [6],
+//! `SB_BENCH_CALLS` callers at once, each its own bot call, questions staggered [1],
+//! `SB_BENCH_TTS_THREADS` threads for synthesis [2, the server's default],
+//! `SB_BENCH_ASR_THREADS` threads per recognition worker [1, the server's default]. The demo
+//! knowledge base answers the questions.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -129,7 +128,7 @@ fn env(name: &str, default: usize) -> usize {
 async fn main() {
     let rounds = env("SB_BENCH_ROUNDS", 6);
     let calls = env("SB_BENCH_CALLS", 1).max(1);
-    let threads = env("SB_BENCH_TTS_THREADS", 1).max(1);
+    let threads = env("SB_BENCH_TTS_THREADS", 2).max(1);
     let asr_threads = env("SB_BENCH_ASR_THREADS", 1).max(1);
     let server = Arc::new(
         Server::start_with_speech(&format!(

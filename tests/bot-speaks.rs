@@ -9,16 +9,6 @@ use std::time::{Duration, Instant};
 
 const BOT: &str = "[[entry_points]]\nname = \"phone\"\nbot = true\nlanguage = \"en\"\n";
 
-/// Loudness (RMS) of the last `ms` of what a slot received.
-fn rms_tail(pcm: &[i16], ms: usize) -> f64 {
-    let n = (48 * ms).min(pcm.len());
-    if n == 0 {
-        return 0.0;
-    }
-    let tail = &pcm[pcm.len() - n..];
-    (tail.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / n as f64).sqrt()
-}
-
 /// Waits until the slot has received `secs` of audio and then nothing new for `quiet`.
 async fn wait_spoken(peer: &Peer, secs: f64, quiet: Duration) -> Vec<i16> {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -131,12 +121,18 @@ async fn a_caller_talking_over_the_bot_stops_it() {
         &["-s", "150"],
     );
     speech.extend(vec![0i16; 48 * 2000]);
+    let level = rms_tail(&customer.peer.received(0).pcm, 1000);
     let t_talk = Instant::now();
     let audio = customer.peer.start_pcm(speech, false).await;
-    // The bot falls silent well before its greeting would have ended.
+    // The bot backs off (ducks) at once, then falls silent well before its greeting would
+    // have ended.
     let deadline = t_talk + Duration::from_secs(3);
+    let mut ducked = None;
     loop {
         let r = customer.peer.received(0);
+        if ducked.is_none() && rms_tail(&r.pcm, 100) < level * 0.4 {
+            ducked = Some(t_talk.elapsed());
+        }
         let silent = r
             .last_at
             .is_some_and(|t| t.elapsed() > Duration::from_millis(300))
@@ -151,7 +147,8 @@ async fn a_caller_talking_over_the_bot_stops_it() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     println!(
-        "the bot stopped {} ms after the caller started",
+        "the bot ducked {:?} ms and stopped {} ms after the caller started",
+        ducked.map(|d| d.as_millis()),
         t_talk.elapsed().as_millis()
     );
     assert!(server.metric("switchboard_bot_barge_ins_total").await >= 1.0);

@@ -28,6 +28,7 @@ const PT: u8 = 111;
 enum Command {
     Play { pcm: Arc<[i16]>, rate: u32 },
     Stop,
+    Gain(f32),
 }
 
 /// A server-side voice in a room. Dropping it (or the room closing) ends its task.
@@ -85,6 +86,12 @@ impl Voice {
         let _ = self.tx.send(Command::Stop);
     }
 
+    /// Play at this fraction of the audio's level from the next frame on (1.0: as it is); the
+    /// voice bot ducks while a caller may be talking over it.
+    pub fn set_gain(&self, gain: f32) {
+        let _ = self.tx.send(Command::Gain(gain.clamp(0.0, 1.0)));
+    }
+
     /// Out of the room: silent, and feeding no slot.
     pub(crate) fn retire(&self) {
         self.stop();
@@ -116,6 +123,7 @@ async fn run(
     let mut seq: u16 = rand::random();
     let mut ts: u32 = rand::random();
     let mut talking = false;
+    let mut gain = 1.0f32;
     let mut out = vec![0u8; 1500];
     let mut frame = Vec::with_capacity(960);
     let mut tick = tokio::time::interval(Duration::from_millis(20));
@@ -136,6 +144,10 @@ async fn run(
                     pending.send_modify(|n| *n = n.saturating_sub(dropped));
                     continue;
                 }
+                Some(Command::Gain(g)) => {
+                    gain = g;
+                    continue;
+                }
                 None => break,
             },
             _ = tick.tick() => {}
@@ -152,6 +164,11 @@ async fn run(
         let end = (pos + n).min(pcm.len());
         frame.extend_from_slice(&pcm[pos..end]);
         frame.resize(n, 0);
+        if gain < 1.0 {
+            for s in frame.iter_mut() {
+                *s = (*s as f32 * gain) as i16;
+            }
+        }
         pos = end;
         if pos >= pcm.len() {
             queue.pop_front();

@@ -77,6 +77,20 @@ impl EchoGuard {
         self.busy_until.is_some_and(|b| b + MAX_DELAY > now)
     }
 
+    /// Whether the caller's voice is sounding now: a frame within `window` before `now` is
+    /// above the quiet floor and within 25 dB of their loudest in the last seconds. A short
+    /// sound ("mhm") that is over is not.
+    pub fn caller_voiced(&self, now: Instant, window: Duration) -> bool {
+        let peak = self.caller.iter().map(|(_, d)| *d).fold(f32::MIN, f32::max);
+        let recent = self
+            .caller
+            .iter()
+            .filter(|(t, _)| *t + window >= now)
+            .map(|(_, d)| *d)
+            .fold(f32::MIN, f32::max);
+        recent > FLOOR_DB && recent >= peak - 25.0
+    }
+
     /// The caller's audio (mono, `rate` Hz) arrived; it ends at `now`.
     pub fn caller_audio(&mut self, now: Instant, samples: &[f32], rate: u32) {
         let per = (rate as usize / 50).max(1);
@@ -314,5 +328,26 @@ mod tests {
         assert!(!judge(&bot, &mix), "double talk");
         // The bot silent: nothing can be its echo.
         assert!(!judge(&[], &own));
+    }
+
+    #[test]
+    fn a_short_sound_that_is_over_is_not_a_voice_sounding() {
+        let t0 = Instant::now();
+        let mut g = EchoGuard::default();
+        let mut sound = speechlike(7, 0.35, 16_000);
+        for x in sound.iter_mut() {
+            *x = if *x == 0.0 { 0.2 } else { *x }; // no pauses inside it
+        }
+        sound.extend(vec![0.0; 16_000 * 2 / 5]);
+        let window = Duration::from_millis(60);
+        let mut voiced_at = vec![];
+        for k in 0..sound.len() / 320 {
+            let now = t0 + FRAME * (k as u32 + 1);
+            g.caller_audio(now, &sound[k * 320..(k + 1) * 320], 16_000);
+            voiced_at.push(g.caller_voiced(now, window));
+        }
+        // 20 ms frames: voiced through the sound (17 frames), not after it has stopped.
+        assert!(voiced_at[2..17].iter().all(|v| *v), "{voiced_at:?}");
+        assert!(voiced_at[22..].iter().all(|v| !*v), "{voiced_at:?}");
     }
 }

@@ -38,6 +38,15 @@ struct Line {
     voice: Arc<std::sync::Mutex<Option<Arc<Voice>>>>,
 }
 
+/// The bot's level while a caller may be talking over it (-12 dB).
+const DUCK_GAIN: f32 = 0.25;
+/// How often a caller talking over the bot is looked at again.
+const CHECK_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+/// The caller's voice counts as sounding with a frame this recent.
+const VOICED_WINDOW: std::time::Duration = std::time::Duration::from_millis(60);
+/// Checks in a row (300 ms) that the caller is more than the bot's echo, once it was echo.
+const AFTER_ECHO_CHECKS: u32 = 6;
+
 /// Phrases the bot says again and again (the greeting, "could you put it another way?",
 /// the queue line) are synthesised once: the last this many are kept.
 const CACHE_PHRASES: usize = 256;
@@ -189,6 +198,8 @@ impl Speakers {
             }
             return;
         }
+        // The bot backs off at once (ducks); it stops if the caller goes on.
+        self.duck(call, true);
         let Some(app) = self.app.get().cloned() else {
             return;
         };
@@ -196,9 +207,12 @@ impl Speakers {
         let wait = self.barge_in;
         tokio::spawn(async move {
             tokio::time::sleep(wait).await;
-            // While the caller's sound is only the bot's voice coming back, keep listening:
-            // it interrupts the bot once it is clearly more than that (three checks in a row
-            // after it was echo, for the end of a phrase or a pause blurs the evidence).
+            // The caller interrupts the bot when their own voice is still sounding after
+            // `barge_in`: a short sound that is over by then ("mhm") lets the bot go on at its
+            // own level. While the caller's sound is only the bot's voice coming back, keep
+            // listening at full level: it interrupts once it is clearly more than that (300 ms
+            // of checks in a row after it was echo, for the end of a phrase or a pause blurs
+            // the evidence).
             let mut not_echo_run = 0u32;
             let mut was_echo = false;
             loop {
@@ -211,9 +225,15 @@ impl Speakers {
                     .get(&call)
                     .is_some_and(|t| t.utterance == utterance && t.talking);
                 if !still {
+                    sp.duck(&call, false);
                     return;
                 }
-                let judged = sp.echo.get(&call).and_then(|g| g.judge(Instant::now()));
+                let now = Instant::now();
+                let voiced = sp
+                    .echo
+                    .get(&call)
+                    .is_none_or(|g| g.caller_voiced(now, VOICED_WINDOW));
+                let judged = sp.echo.get(&call).and_then(|g| g.judge(now));
                 if let Some(j) = judged {
                     tracing::debug!(
                         call_id = %call,
@@ -223,13 +243,20 @@ impl Speakers {
                         bot_db = j.bot_db,
                         spread_db = j.spread_db,
                         echo = j.echo,
+                        voiced,
                         "echo check"
                     );
                 }
                 let echo = judged.is_some_and(|j| j.echo);
-                not_echo_run = if echo { 0 } else { not_echo_run + 1 };
-                was_echo |= echo;
-                let real = not_echo_run >= if was_echo { 3 } else { 1 };
+                let real = if voiced {
+                    not_echo_run = if echo { 0 } else { not_echo_run + 1 };
+                    was_echo |= echo;
+                    not_echo_run >= if was_echo { AFTER_ECHO_CHECKS } else { 1 }
+                } else {
+                    not_echo_run = 0;
+                    false
+                };
+                sp.duck(&call, voiced && !echo);
                 if let Some(mut t) = sp.caller.get_mut(&call) {
                     if t.utterance == utterance {
                         t.echo = was_echo && !real;
@@ -240,9 +267,21 @@ impl Speakers {
                     return;
                 }
                 drop(app);
-                tokio::time::sleep(super::echo::FRAME * 5).await;
+                tokio::time::sleep(CHECK_EVERY).await;
             }
         });
+    }
+
+    /// The bot's voice at a lower level while the caller may be talking over it, or back at
+    /// its own.
+    fn duck(&self, call: &CallId, on: bool) {
+        let voice = self
+            .lines
+            .get(call)
+            .and_then(|l| l.voice.lock().ok().and_then(|v| v.clone()));
+        if let Some(v) = voice {
+            v.set_gain(if on { DUCK_GAIN } else { 1.0 });
+        }
     }
 
     /// The caller's utterance ended.
@@ -288,6 +327,7 @@ impl Speakers {
                 v.stop();
                 app.metrics.bot_barge_ins.inc();
             }
+            v.set_gain(1.0);
         }
         if let Some(mut g) = self.echo.get_mut(call) {
             g.bot_stopped(Instant::now());
@@ -469,9 +509,9 @@ fn language_for(app: &App, call: &CallId, text: &str) -> Lang {
 /// Short acknowledgements a listener makes without taking the turn.
 pub fn backchannel(text: &str) -> bool {
     // Not "yes" or "是": said over the end of a question, they are the answer.
-    const WORDS: [&str; 17] = [
-        "mhm", "mm", "mmm", "hmm", "uh", "huh", "uhhuh", "um", "ok", "okay", "yeah", "right",
-        "alright", "嗯", "嗯嗯", "好", "好的",
+    const WORDS: [&str; 19] = [
+        "mhm", "mm", "mmm", "hmm", "uh", "huh", "uhhuh", "aha", "ah", "um", "ok", "okay", "yeah",
+        "right", "alright", "嗯", "嗯嗯", "好", "好的",
     ];
     let words: Vec<String> = text
         .split(|c: char| c.is_whitespace() || c == ',' || c == '，')

@@ -950,6 +950,16 @@ pub fn server_bin() -> std::path::PathBuf {
         .unwrap_or_else(|| env!("CARGO_BIN_EXE_switchboard").into())
 }
 
+/// Loudness (RMS) of the last `ms` of what a slot received.
+pub fn rms_tail(pcm: &[i16], ms: usize) -> f64 {
+    let n = (48 * ms).min(pcm.len());
+    if n == 0 {
+        return 0.0;
+    }
+    let tail = &pcm[pcm.len() - n..];
+    (tail.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / n as f64).sqrt()
+}
+
 /// Write 16-bit mono PCM as a WAV file.
 pub fn write_wav_i16(path: &std::path::Path, rate: u32, pcm: &[i16]) {
     let spec = hound::WavSpec {

@@ -262,6 +262,11 @@ impl Scheduler {
         out
     }
 
+    /// Finals (and early finals) waiting for a worker, over all streams.
+    pub fn finals_waiting(&self) -> usize {
+        self.streams.values().map(|s| s.finals.len()).sum()
+    }
+
     pub fn len(&self) -> usize {
         self.streams
             .values()
@@ -349,6 +354,15 @@ impl AsrPool {
 
     pub fn models(&self) -> &Models {
         &self.models
+    }
+
+    /// Finals waiting for a worker: the recognisers are behind when this is above zero.
+    pub fn finals_waiting(&self) -> usize {
+        self.shared
+            .sched
+            .lock()
+            .map(|s| s.finals_waiting())
+            .unwrap_or(0)
     }
 
     /// Queue a job; never blocks on recognition.

@@ -298,7 +298,10 @@ impl Stream {
                 audio,
                 ..
             } => {
+                // Only while the recognisers keep up: under load an early final would delay
+                // someone's real final, and the speaker may still go on.
                 if !self.sink.wants_early_finals(&self.call, self.speaker)
+                    || self.pool.finals_waiting() > 0
                     || super::nonspeech::is_non_speech(&audio)
                 {
                     return;

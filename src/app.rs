@@ -551,12 +551,12 @@ impl App {
 struct AppSink(std::sync::Weak<App>);
 
 impl SpeechSink for AppSink {
-    fn speech_started(&self, call: &CallId, speaker: ParticipantKind) {
+    fn speech_started(&self, call: &CallId, speaker: ParticipantKind, utterance: &str) {
         let Some(app) = self.0.upgrade() else { return };
         // Barge-in: the caller talking over the bot silences it (unless it is only "mhm").
         if speaker == ParticipantKind::Customer {
             if let Some(sp) = &app.speakers {
-                sp.caller_started(call);
+                sp.caller_started(call, utterance);
             }
             app.turns.caller_started(call);
         }
@@ -572,11 +572,11 @@ impl SpeechSink for AppSink {
         }
     }
 
-    fn speech_ended(&self, call: &CallId, speaker: ParticipantKind) {
+    fn speech_ended(&self, call: &CallId, speaker: ParticipantKind, utterance: &str) {
         let Some(app) = self.0.upgrade() else { return };
         if speaker == ParticipantKind::Customer {
             if let Some(sp) = &app.speakers {
-                sp.caller_stopped(call);
+                sp.caller_stopped(call, utterance);
             }
             app.turns.caller_stopped(&app, call);
         }
@@ -684,10 +684,10 @@ impl SpeechSink for AppSink {
             });
             // While the bot serves a voice contact it hears the customer's final words, bar
             // a backchannel ("mhm", "ok") said while it was talking.
-            let backchannel = app
-                .speakers
-                .as_ref()
-                .is_some_and(|sp| sp.is_backchannel(call, &e.text) || sp.was_echo(call));
+            let backchannel = app.speakers.as_ref().is_some_and(|sp| {
+                sp.is_backchannel(call, &e.utterance_id, &e.text)
+                    || sp.was_echo(call, &e.utterance_id, &e.text)
+            });
             if backchannel || app.bot.is_none() {
                 app.turns.nothing_said(&app, call);
                 return;

@@ -45,6 +45,16 @@ async fn the_bots_own_voice_coming_back_is_not_the_caller() {
         .iter()
         .filter(|m| m["type"] == "chat" && m["from"] == "bot")
         .collect();
+    if !replies.is_empty() {
+        // With SB_LOG=switchboard=debug: how each utterance was judged.
+        for l in server
+            .log()
+            .lines()
+            .filter(|l| l.contains("caller started") || l.contains("echo"))
+        {
+            println!("{l}");
+        }
+    }
     assert!(replies.is_empty(), "the bot answered its echo: {replies:?}");
     echo.abort();
 }

@@ -7,6 +7,11 @@
 //! the envelope of what the bot played, at every delay up to [`MAX_DELAY`]. Echo follows the
 //! bot's envelope closely at one delay and is not louder than it; a caller's own words do not
 //! follow it, even while the bot talks (double talk).
+//!
+//! A second, independent check works on words: what was recognised from an utterance that
+//! began over the bot is its echo when its words are, nearly all, the words the bot was
+//! playing then ([`EchoGuard::repeats_bot`]). It catches the echo the envelopes miss (the
+//! first frames of a phrase, a pause that blurs the evidence, a late playout).
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -29,6 +34,17 @@ const ECHO_SPREAD_DB: f32 = 4.0;
 const ECHO_MIN_CORRELATION: f32 = 0.4;
 /// ... or when it is this much (dB) quieter than the bot: the faint tail of an echo.
 const QUIET_ECHO_DB: f32 = 6.0;
+/// The bot's phrases kept for the word check.
+const KEEP_PHRASES: usize = 16;
+/// A transcript this short ("yes", "no thanks") may well be the caller's answer using the
+/// bot's words: the word check needs at least this many words (Chinese: characters).
+const MIN_ECHO_WORDS: usize = 3;
+const MIN_ECHO_CHARS_ZH: usize = 4;
+/// Share of a transcript's words found in what the bot was playing, for it to be echo.
+const ECHO_WORD_SHARE: f32 = 0.7;
+/// Slack around a phrase's planned playing time (playout buffers, the echo path, where the
+/// endpointer put the utterance's start).
+const PHRASE_SLACK: Duration = Duration::from_millis(1500);
 
 fn db(sum_sq: f64, n: usize) -> f32 {
     if n == 0 {
@@ -48,20 +64,80 @@ pub struct EchoGuard {
     caller: VecDeque<(Instant, f32)>,
     /// Caller samples not yet making a whole frame (sum of squares, count).
     partial: (f64, usize),
+    /// The bot's phrases: when each plays (start, end) and its words.
+    phrases: VecDeque<(Instant, Instant, Vec<String>)>,
+}
+
+/// A text's words for comparing, lower case without punctuation; Chinese by character.
+fn words(text: &str) -> Vec<String> {
+    let mut out = vec![];
+    let mut cur = String::new();
+    for c in text.chars() {
+        if ('\u{4E00}'..='\u{9FFF}').contains(&c) {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            out.push(c.to_string());
+        } else if c.is_alphanumeric() {
+            cur.extend(c.to_lowercase());
+        } else if c == '\'' || c == '’' {
+            // "I'm" is one word.
+        } else if !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
 }
 
 impl EchoGuard {
-    /// The bot queued `pcm` (mono, `rate` Hz): it plays after what is already queued.
-    pub fn bot_plays(&mut self, now: Instant, pcm: &[i16], rate: u32) {
+    /// The bot queued `pcm` (mono, `rate` Hz) saying `text`: it plays after what is already
+    /// queued.
+    pub fn bot_plays(&mut self, now: Instant, text: &str, pcm: &[i16], rate: u32) {
         let per = (rate as usize / 50).max(1);
         let mut t = self.busy_until.filter(|b| *b > now).unwrap_or(now);
+        let start = t;
         for chunk in pcm.chunks(per) {
             let s: f64 = chunk.iter().map(|&x| (x as f64 / 32768.0).powi(2)).sum();
             self.bot.push_back((t, db(s, chunk.len())));
             t += FRAME;
         }
         self.busy_until = Some(t);
+        self.phrases.push_back((start, t, words(text)));
+        while self.phrases.len() > KEEP_PHRASES {
+            self.phrases.pop_front();
+        }
         self.trim(now);
+    }
+
+    /// Whether `text`, recognised from an utterance that began at `began`, is the bot's own
+    /// words coming back: long enough to tell, and nearly all its words are in the phrases
+    /// the bot was playing from a little before `began` to `now`.
+    pub fn repeats_bot(&self, text: &str, began: Instant, now: Instant) -> bool {
+        let heard = words(text);
+        let zh = heard
+            .iter()
+            .any(|w| w.chars().count() == 1 && !w.is_ascii());
+        if heard.len()
+            < if zh {
+                MIN_ECHO_CHARS_ZH
+            } else {
+                MIN_ECHO_WORDS
+            }
+        {
+            return false;
+        }
+        let from = began.checked_sub(PHRASE_SLACK).unwrap_or(began);
+        let played: std::collections::HashSet<&str> = self
+            .phrases
+            .iter()
+            .filter(|(start, end, _)| *end + PHRASE_SLACK >= from && *start <= now)
+            .flat_map(|(_, _, w)| w.iter().map(String::as_str))
+            .collect();
+        let found = heard.iter().filter(|w| played.contains(w.as_str())).count();
+        found as f32 >= ECHO_WORD_SHARE * heard.len() as f32
     }
 
     /// The bot fell silent now (barge-in): what it had queued never plays.
@@ -70,6 +146,14 @@ impl EchoGuard {
             self.bot.pop_back();
         }
         self.busy_until = Some(now);
+        // What had not started playing was never heard.
+        while self
+            .phrases
+            .back()
+            .is_some_and(|(start, _, _)| *start > now)
+        {
+            self.phrases.pop_back();
+        }
     }
 
     /// Whether the bot is (or was within `MAX_DELAY`) playing at `now`.
@@ -292,7 +376,7 @@ mod tests {
     fn judge(bot: &[f32], caller: &[f32]) -> bool {
         let t0 = Instant::now();
         let mut g = EchoGuard::default();
-        g.bot_plays(t0, &to_i16(bot), 16_000);
+        g.bot_plays(t0, "", &to_i16(bot), 16_000);
         let frames = caller.len() / 320;
         for k in 0..frames {
             let now = t0 + FRAME * (k as u32 + 1);
@@ -349,5 +433,41 @@ mod tests {
         // 20 ms frames: voiced through the sound (17 frames), not after it has stopped.
         assert!(voiced_at[2..17].iter().all(|v| *v), "{voiced_at:?}");
         assert!(voiced_at[22..].iter().all(|v| !*v), "{voiced_at:?}");
+    }
+
+    #[test]
+    fn words_the_bot_was_playing_coming_back_are_its_echo() {
+        let t0 = Instant::now();
+        let mut g = EchoGuard::default();
+        let pcm = vec![1000i16; 16_000 * 2];
+        g.bot_plays(t0, "Hi, I'm the virtual assistant.", &pcm, 16_000);
+        g.bot_plays(t0, "Ask me anything about your account.", &pcm, 16_000);
+        let later = t0 + Duration::from_secs(5);
+        // Misheard a little, and the end of one phrase with the start of the next.
+        assert!(g.repeats_bot("Hi, I'm the virtual assistance", t0, later));
+        assert!(g.repeats_bot("assistant. Ask me anything", t0, later));
+        // The caller's own words, or an answer too short to tell from the bot's.
+        assert!(!g.repeats_bot("I want to ask about my account", t0, later));
+        assert!(!g.repeats_bot("your account", t0, later));
+        // Long after the bot said it, it is the caller saying it.
+        let much_later = t0 + Duration::from_secs(30);
+        assert!(!g.repeats_bot("Ask me anything", much_later, much_later));
+        // Chinese, by character.
+        g.bot_plays(later, "您好，我是虚拟助手。", &pcm, 16_000);
+        assert!(g.repeats_bot("我是虚拟助手", later, later));
+        assert!(!g.repeats_bot("我要退款", later, later));
+    }
+
+    #[test]
+    fn phrases_a_barge_in_cut_off_were_never_heard() {
+        let t0 = Instant::now();
+        let mut g = EchoGuard::default();
+        let pcm = vec![1000i16; 16_000 * 2];
+        g.bot_plays(t0, "The first phrase plays now.", &pcm, 16_000);
+        g.bot_plays(t0, "Then comes the second one.", &pcm, 16_000);
+        g.bot_stopped(t0 + Duration::from_secs(1));
+        let later = t0 + Duration::from_secs(3);
+        assert!(g.repeats_bot("the first phrase plays", t0, later));
+        assert!(!g.repeats_bot("then comes the second one", t0, later));
     }
 }

@@ -22,14 +22,26 @@ pub struct VoicePrefs {
     pub speed: Option<f32>,
 }
 
-#[derive(Clone, Copy, Debug, Default)]
+/// One utterance of a caller, as the bot's voice saw it.
+#[derive(Clone, Debug)]
 struct Talk {
-    utterance: u64,
+    /// The utterance id its transcript carries.
+    id: String,
+    began: Instant,
     talking: bool,
+    /// The bot was talking (or its voice could still be coming back) when it began.
     over_bot: bool,
-    /// The utterance was judged the bot's own voice coming back, and nothing else so far.
+    /// It was judged the bot's own voice coming back, and nothing else so far.
     echo: bool,
+    /// It stopped the bot (a barge-in): the caller's own words.
+    interrupted: bool,
 }
+
+/// A caller's recent utterances, the current one last. Their finals come after they end,
+/// often once the next has begun: each is judged by its own record.
+type Talks = std::collections::VecDeque<Talk>;
+/// Utterances remembered per caller.
+const KEEP_TALKS: usize = 8;
 
 struct Line {
     tx: mpsc::UnboundedSender<(u64, String)>,
@@ -91,9 +103,9 @@ pub struct Speakers {
     heard: DashMap<CallId, Instant>,
     /// Talking over the bot for this long stops it; shorter is a backchannel.
     barge_in: std::time::Duration,
-    /// Each call's caller: the number of their current utterance, whether it is going on, and
-    /// whether the bot was talking when it began.
-    caller: DashMap<CallId, Talk>,
+    /// Each call's caller's recent utterances: whether each is going on, whether the bot was
+    /// talking when it began, what it was judged.
+    caller: DashMap<CallId, Talks>,
     /// What the bot played and what each caller sent, to tell echo from a caller's words.
     echo: DashMap<CallId, super::echo::EchoGuard>,
     /// The app this serves, set once it is built.
@@ -175,21 +187,28 @@ impl Speakers {
 
     /// The caller started talking. If the bot is speaking and the caller goes on for
     /// `barge_in`, the bot stops; a shorter sound ("mhm", "ok") lets it go on.
-    pub fn caller_started(&self, call: &CallId) {
+    pub fn caller_started(&self, call: &CallId, utterance: &str) {
+        let now = Instant::now();
         // Within an echo path's delay of the bot's last sound, it may be that sound returning.
-        let over_bot = self.speaking(call)
-            || self
-                .echo
-                .get(call)
-                .is_some_and(|g| g.bot_recent(Instant::now()));
-        let utterance = {
-            let mut t = self.caller.entry(call.clone()).or_default();
-            t.utterance += 1;
-            t.talking = true;
-            t.over_bot = over_bot;
-            t.echo = false;
-            t.utterance
-        };
+        let over_bot =
+            self.speaking(call) || self.echo.get(call).is_some_and(|g| g.bot_recent(now));
+        {
+            let mut talks = self.caller.entry(call.clone()).or_default();
+            for t in talks.iter_mut() {
+                t.talking = false;
+            }
+            talks.push_back(Talk {
+                id: utterance.to_string(),
+                began: now,
+                talking: true,
+                over_bot,
+                echo: false,
+                interrupted: false,
+            });
+            while talks.len() > KEEP_TALKS {
+                talks.pop_front();
+            }
+        }
         tracing::debug!(call_id = %call, over_bot, "caller started");
         if !over_bot {
             // Words the bot has not started saying yet are moot once the caller talks.
@@ -204,6 +223,7 @@ impl Speakers {
             return;
         };
         let call = call.clone();
+        let utterance = utterance.to_string();
         let wait = self.barge_in;
         tokio::spawn(async move {
             tokio::time::sleep(wait).await;
@@ -220,10 +240,9 @@ impl Speakers {
                 let Some(sp) = app.speakers.clone() else {
                     return;
                 };
-                let still = sp
-                    .caller
-                    .get(&call)
-                    .is_some_and(|t| t.utterance == utterance && t.talking);
+                let still = sp.caller.get(&call).is_some_and(|talks| {
+                    talks.back().is_some_and(|t| t.id == utterance && t.talking)
+                });
                 if !still {
                     sp.duck(&call, false);
                     return;
@@ -257,9 +276,10 @@ impl Speakers {
                     false
                 };
                 sp.duck(&call, voiced && !echo);
-                if let Some(mut t) = sp.caller.get_mut(&call) {
-                    if t.utterance == utterance {
+                if let Some(mut talks) = sp.caller.get_mut(&call) {
+                    if let Some(t) = talks.iter_mut().rev().find(|t| t.id == utterance) {
                         t.echo = was_echo && !real;
+                        t.interrupted |= real;
                     }
                 }
                 if real {
@@ -285,23 +305,47 @@ impl Speakers {
     }
 
     /// The caller's utterance ended.
-    pub fn caller_stopped(&self, call: &CallId) {
-        if let Some(mut t) = self.caller.get_mut(call) {
-            t.talking = false;
+    pub fn caller_stopped(&self, call: &CallId, utterance: &str) {
+        if let Some(mut talks) = self.caller.get_mut(call) {
+            if let Some(t) = talks.iter_mut().rev().find(|t| t.id == utterance) {
+                t.talking = false;
+            }
         }
+    }
+
+    /// A caller's utterance, by id.
+    fn talk(&self, call: &CallId, utterance: &str) -> Option<Talk> {
+        let talks = self.caller.get(call)?;
+        talks.iter().rev().find(|t| t.id == utterance).cloned()
     }
 
     /// Whether a final transcript is only a backchannel said while the bot was talking, which
     /// the bot does not answer.
-    pub fn is_backchannel(&self, call: &CallId, text: &str) -> bool {
-        let over_bot = self.caller.get(call).is_some_and(|t| t.over_bot);
-        over_bot && backchannel(text)
+    pub fn is_backchannel(&self, call: &CallId, utterance: &str, text: &str) -> bool {
+        self.talk(call, utterance).is_some_and(|t| t.over_bot) && backchannel(text)
     }
 
-    /// Whether the caller's last utterance was only the bot's own voice coming back (a
-    /// loudspeaker without echo cancelling): its transcript is not the caller's words.
-    pub fn was_echo(&self, call: &CallId) -> bool {
-        self.caller.get(call).is_some_and(|t| t.echo)
+    /// Whether a caller's utterance was only the bot's own voice coming back (a loudspeaker
+    /// without echo cancelling): its transcript is not the caller's words. Either its sound
+    /// followed the bot's, or it began over the bot, never stopped it, and its words are the
+    /// words the bot was playing.
+    pub fn was_echo(&self, call: &CallId, utterance: &str, text: &str) -> bool {
+        let Some(t) = self.talk(call, utterance) else {
+            return false;
+        };
+        if t.echo {
+            return true;
+        }
+        let repeats = t.over_bot
+            && !t.interrupted
+            && self
+                .echo
+                .get(call)
+                .is_some_and(|g| g.repeats_bot(text, t.began, Instant::now()));
+        if repeats {
+            tracing::debug!(call_id = %call, utterance, "echo by its words");
+        }
+        repeats
     }
 
     /// The caller's audio as the live transcript receives it (16 kHz), for the echo check.
@@ -617,6 +661,7 @@ async fn run(
             }
             speakers.echo.entry(call.clone()).or_default().bot_plays(
                 Instant::now(),
+                &phrase,
                 &audio,
                 tts::kokoro::RATE,
             );

@@ -48,10 +48,11 @@ pub struct FinalUtterance {
 pub trait SpeechSink: Send + Sync + 'static {
     fn transcript(&self, call: &CallId, event: TranscriptEvent);
     fn utterance(&self, call: &CallId, utterance: FinalUtterance);
-    /// A speaker started talking (voice activity, before any words are recognised).
-    fn speech_started(&self, _call: &CallId, _speaker: ParticipantKind) {}
+    /// A speaker started talking (voice activity, before any words are recognised). The
+    /// utterance id is the one its transcript events will carry.
+    fn speech_started(&self, _call: &CallId, _speaker: ParticipantKind, _utterance: &str) {}
     /// That speaker stopped (the utterance ended, recognised or not).
-    fn speech_ended(&self, _call: &CallId, _speaker: ParticipantKind) {}
+    fn speech_ended(&self, _call: &CallId, _speaker: ParticipantKind, _utterance: &str) {}
     /// A speaker's audio as it arrives (16 kHz mono), before voice activity is judged.
     fn audio(&self, _call: &CallId, _speaker: ParticipantKind, _samples: &[f32]) {}
     /// An utterance of that speaker ended without words (not speech, nothing recognised): no
@@ -283,7 +284,8 @@ impl Stream {
             EndpointEvent::Started { utterance, start } => {
                 let ms = self.call_ms(start, now, pos);
                 self.starts.insert(utterance, ms);
-                self.sink.speech_started(&self.call, self.speaker);
+                let id = self.utterance_id(utterance);
+                self.sink.speech_started(&self.call, self.speaker, &id);
             }
             EndpointEvent::Partial {
                 utterance, audio, ..
@@ -328,7 +330,8 @@ impl Stream {
                     .remove(&utterance)
                     .unwrap_or_else(|| self.call_ms(start, now, pos));
                 let end_ms = self.call_ms(end, now, pos);
-                self.sink.speech_ended(&self.call, self.speaker);
+                let id = self.utterance_id(utterance);
+                self.sink.speech_ended(&self.call, self.speaker, &id);
                 let early = self.early.remove(&utterance);
                 if super::nonspeech::is_non_speech(&audio) {
                     // A tone or hum: nothing to recognise; withdraw any partial shown.

@@ -784,6 +784,7 @@ mod tests {
                     Input::AgentLogin {
                         agent: a.clone(),
                         name: "A".into(),
+                        skills: Default::default(),
                     },
                     Input::SetAvailability {
                         agent: a.clone(),

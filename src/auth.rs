@@ -5,6 +5,7 @@
 //! instead. Repeated failures lock the username or the client's address for a while
 //! ([`lockout`]), without any hashing. Nothing here ever runs argon2 on the async runtime.
 
+pub mod caller;
 pub mod hasher;
 pub mod lockout;
 pub mod token;
@@ -41,6 +42,9 @@ pub struct AuthConfig {
     pub max_lockout_s: u64,
     /// How long a checked HTTP Basic password is remembered (seconds; 0: never).
     pub basic_cache_s: u64,
+    /// The secret an embedding site signs caller metadata with ([`caller`]): a VIP flag
+    /// counts only when signed. None: nobody is a VIP.
+    pub caller_signing_key: Option<String>,
 }
 
 impl Default for AuthConfig {
@@ -53,6 +57,7 @@ impl Default for AuthConfig {
             max_failures_per_user: 5,
             max_failures_per_address: 20,
             lockout_window_s: 15 * 60,
+            caller_signing_key: None,
             lockout_s: 30,
             max_lockout_s: 15 * 60,
             basic_cache_s: 300,
@@ -286,6 +291,17 @@ pub fn seed_demo(store: &Store) -> anyhow::Result<()> {
     ] {
         if !store.has_account(u)? {
             add_user(store, u, n, r, "demo")?;
+        }
+        // The demo's queues (billing, technical, general): alice is billing's expert, bob
+        // technical's.
+        let skills: &[(&str, u8)] = match u {
+            "alice" => &[("billing", 5), ("technical", 2), ("general", 4)],
+            "bob" => &[("technical", 5), ("billing", 2), ("general", 4)],
+            _ => &[],
+        };
+        if !skills.is_empty() && store.agent_skills(u)?.is_empty() {
+            let skills = skills.iter().map(|(s, p)| (s.to_string(), *p)).collect();
+            store.set_agent_skills(u, &skills)?;
         }
     }
     Ok(())

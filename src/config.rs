@@ -167,6 +167,10 @@ pub struct EntryPoint {
     /// The bot's pace here, instead of `[bot.voice] speed`.
     #[serde(default)]
     pub speed: Option<f32>,
+    /// The queue (`[[center.queues]]`) its contacts wait in for an agent unless the customer
+    /// chose one; none: any agent.
+    #[serde(default)]
+    pub queue: Option<String>,
 }
 
 impl EntryPoint {
@@ -186,6 +190,7 @@ impl Config {
                 language: None,
                 voice: None,
                 speed: None,
+                queue: None,
             })),
             Some(n) => self.entry_points.iter().find(|e| e.name == n).cloned(),
         }
@@ -284,6 +289,15 @@ impl Config {
             .map_err(|e| anyhow::anyhow!("[media]: {e}"))?;
         if self.center.ring_timeout_s == 0 {
             anyhow::bail!("[center] ring_timeout_s must be above 0");
+        }
+        signaling::center::routing::check(&self.center.queues)
+            .map_err(|e| anyhow::anyhow!("[[center.queues]]: {e}"))?;
+        for e in &self.entry_points {
+            if let Some(q) = &e.queue {
+                if !self.center.queues.iter().any(|x| &x.name == q) {
+                    anyhow::bail!("[[entry_points]] {}: queue {q:?} is not a queue", e.name);
+                }
+            }
         }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             anyhow::bail!("tls_cert and tls_key go together");

@@ -26,6 +26,7 @@ pub fn router(app: Arc<App>) -> Router {
     router
         .route("/ws", get(ws))
         .route("/healthz", get(healthz))
+        .route("/api/queues", get(queues))
         .route("/metrics", get(metrics))
         .route("/api/calls/{call_id}/transcript", get(transcript))
         .route("/api/kb", get(crate::kbapi::list).put(crate::kbapi::put))
@@ -126,6 +127,18 @@ async fn ws(
     upgrade
         .max_message_size(1 << 20)
         .on_upgrade(move |socket| crate::ws::run(app, socket, Some(peer.ip())))
+}
+
+/// The queues a customer may choose (public: the customer page lists them).
+async fn queues(State(app): State<Arc<App>>) -> Response {
+    let list: Vec<serde_json::Value> = app
+        .config
+        .center
+        .queues
+        .iter()
+        .map(|q| serde_json::json!({ "name": q.name }))
+        .collect();
+    axum::Json(list).into_response()
 }
 
 async fn healthz(State(app): State<Arc<App>>) -> Response {

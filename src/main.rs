@@ -113,6 +113,10 @@ enum Command {
         /// The password; if absent it is read from the first line of standard input.
         #[arg(long, env = "SWITCHBOARD_PASSWORD")]
         password: Option<String>,
+        /// An agent's skill and proficiency (1-5), e.g. `--skill billing=5`; repeat for
+        /// more. Given, they replace the agent's skills; absent, the skills stay.
+        #[arg(long = "skill", value_parser = parse_skill)]
+        skills: Vec<(String, u8)>,
     },
     /// The bot's knowledge base: import, export, ask, stats, eval.
     #[command(subcommand)]
@@ -252,7 +256,38 @@ fn run() -> anyhow::Result<()> {
                 language: None,
                 voice: None,
                 speed: None,
+                queue: None,
             });
+        }
+        if config.center.queues.is_empty() {
+            // The demo's queues: the customer page offers them; the bot's hand-overs and
+            // calls where the customer chose nothing may go to any agent.
+            use signaling::center::routing::{OverflowStep, QueueRules};
+            let queue = |name: &str| QueueRules {
+                name: name.into(),
+                min_proficiency: 3,
+                overflow: vec![
+                    OverflowStep {
+                        after_s: 30,
+                        min_proficiency: Some(1),
+                        queue: None,
+                    },
+                    OverflowStep {
+                        after_s: 60,
+                        queue: Some("general".into()),
+                        min_proficiency: None,
+                    },
+                ],
+                ..Default::default()
+            };
+            config.center.queues = vec![
+                queue("billing"),
+                queue("technical"),
+                QueueRules {
+                    name: "general".into(),
+                    ..Default::default()
+                },
+            ];
         }
         if config.bot.webhooks.is_empty() && config.tls_cert.is_none() {
             // The built-in order service of the demo, on this server.
@@ -286,6 +321,7 @@ fn run() -> anyhow::Result<()> {
             name,
             role,
             password,
+            skills,
         } => {
             let password = match password {
                 Some(p) => p,
@@ -303,6 +339,12 @@ fn run() -> anyhow::Result<()> {
                 role,
                 &password,
             )?;
+            if !skills.is_empty() {
+                if role != store::AccountRole::Agent {
+                    anyhow::bail!("only agents have skills");
+                }
+                store.set_agent_skills(&username, &skills.iter().cloned().collect())?;
+            }
             println!(
                 "account {username} ({}) saved in {}",
                 role.as_str(),
@@ -412,4 +454,19 @@ async fn wait_for_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+/// `billing=5`: a skill and its proficiency, 1 to 5.
+fn parse_skill(s: &str) -> Result<(String, u8), String> {
+    let (name, level) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: write skill=level, e.g. billing=5"))?;
+    let name = name.trim();
+    if name.is_empty() || name.len() > 40 {
+        return Err(format!("{s:?}: a skill needs a name of 1 to 40 characters"));
+    }
+    match level.trim().parse::<u8>() {
+        Ok(p @ 1..=5) => Ok((name.to_string(), p)),
+        _ => Err(format!("{s:?}: the level is 1 to 5")),
+    }
 }

@@ -52,6 +52,12 @@ CREATE TABLE IF NOT EXISTS accounts (
     password_hash TEXT NOT NULL,
     created_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS agent_skills (
+    username TEXT NOT NULL,
+    skill TEXT NOT NULL,
+    proficiency INTEGER NOT NULL CHECK (proficiency BETWEEN 1 AND 5),
+    PRIMARY KEY (username, skill)
+);
 CREATE TABLE IF NOT EXISTS calls (
     call_id TEXT PRIMARY KEY,
     started_at INTEGER NOT NULL,
@@ -429,6 +435,42 @@ impl Store {
                 password_hash,
             })
         }))
+    }
+
+    /// An agent's skills (skill to proficiency 1-5); none when never set.
+    pub fn agent_skills(
+        &self,
+        username: &str,
+    ) -> anyhow::Result<signaling::center::routing::Skills> {
+        let conn = self.conn.lock().expect("lock");
+        let mut st =
+            conn.prepare("SELECT skill, proficiency FROM agent_skills WHERE username = ?1")?;
+        let rows = st.query_map(params![username], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, u8>(1)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Replace an agent's skills.
+    pub fn set_agent_skills(
+        &self,
+        username: &str,
+        skills: &signaling::center::routing::Skills,
+    ) -> anyhow::Result<()> {
+        let mut conn = self.conn.lock().expect("lock");
+        let tx = conn.transaction()?;
+        tx.execute(
+            "DELETE FROM agent_skills WHERE username = ?1",
+            params![username],
+        )?;
+        for (skill, p) in skills {
+            tx.execute(
+                "INSERT INTO agent_skills (username, skill, proficiency) VALUES (?1, ?2, ?3)",
+                params![username, skill, p],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     pub fn has_account(&self, username: &str) -> anyhow::Result<bool> {

@@ -209,12 +209,14 @@ impl Session {
                 caller,
                 language,
                 entry,
-            } => self.start_call(sdp, caller, language, entry).await,
+                queue,
+            } => self.start_call(sdp, caller, language, entry, queue).await,
             ClientMessage::StartChat {
                 caller,
                 language,
                 entry,
-            } => self.start_chat(caller, language, entry).await,
+                queue,
+            } => self.start_chat(caller, language, entry, queue).await,
             ClientMessage::Chat { call_id, text } => {
                 let (party, agent) = self.party_for(&call_id)?;
                 self.apply(Input::Chat {
@@ -464,9 +466,14 @@ impl Session {
                 let agent = AgentId(account.username);
                 self.identity = Identity::Agent(agent.clone());
                 self.app.bind_agent(agent.clone(), self.id.clone());
+                let skills = self.app.store.agent_skills(&agent.0).unwrap_or_else(|e| {
+                    tracing::error!("store: {e:#}");
+                    Default::default()
+                });
                 self.apply(Input::AgentLogin {
                     agent,
                     name: account.name,
+                    skills,
                 })
                 .await?;
             }
@@ -508,12 +515,23 @@ impl Session {
         Ok(())
     }
 
+    /// A caller's own priority: a VIP's when the embedding site signed it.
+    fn caller_priority(&self, caller: &signaling::protocol::CallerInfo) -> Result<i32, Refusal> {
+        let key = self.app.config.auth.caller_signing_key.as_deref();
+        match crate::auth::caller::is_vip(key, &caller.metadata) {
+            Ok(true) => Ok(self.app.config.center.priority.vip),
+            Ok(false) => Ok(0),
+            Err(e) => Err(Refusal::new(ErrorCode::BadMessage, e)),
+        }
+    }
+
     /// The entry point a contact names, and how it starts there.
     fn entry(
         &self,
         entry: Option<String>,
         channel: signaling::protocol::Channel,
         language: Option<String>,
+        queue: Option<String>,
     ) -> Result<(signaling::center::Start, crate::calls::speaker::VoicePrefs), Refusal> {
         let ep = self
             .app
@@ -533,6 +551,16 @@ impl Session {
                     ),
                 )
             })?;
+        let queues = &self.app.config.center.queues;
+        if let Some(q) = queue
+            .as_deref()
+            .filter(|q| !queues.iter().any(|x| x.name == *q))
+        {
+            return Err(Refusal::new(
+                ErrorCode::BadMessage,
+                format!("unknown queue {:?}", q.chars().take(40).collect::<String>()),
+            ));
+        }
         let bot = ep.bot && self.app.bot.is_some();
         let prefs = crate::calls::speaker::VoicePrefs {
             voice: ep.voice.clone(),
@@ -542,6 +570,8 @@ impl Session {
             channel,
             bot,
             language: language.or(Some(ep.bot_language().to_string())),
+            queue: queue.or(ep.queue.clone()),
+            priority: 0,
         };
         Ok((start, prefs))
     }
@@ -551,6 +581,7 @@ impl Session {
         caller: signaling::protocol::CallerInfo,
         language: Option<String>,
         entry: Option<String>,
+        queue: Option<String>,
     ) -> Reply {
         self.may_start().await?;
         let caller = sanitize_caller(caller)?;
@@ -565,7 +596,9 @@ impl Session {
                 ));
             }
         }
-        let (start, _) = self.entry(entry, signaling::protocol::Channel::Chat, language)?;
+        let (mut start, _) =
+            self.entry(entry, signaling::protocol::Channel::Chat, language, queue)?;
+        start.priority = self.caller_priority(&caller)?;
         let call_id = setup::start_chat(&self.app, &self.id, caller, start).await?;
         self.identity = Identity::Customer(call_id);
         Ok(())
@@ -577,6 +610,7 @@ impl Session {
         caller: signaling::protocol::CallerInfo,
         language: Option<String>,
         entry: Option<String>,
+        queue: Option<String>,
     ) -> Reply {
         self.may_start().await?;
         let caller = sanitize_caller(caller)?;
@@ -603,11 +637,13 @@ impl Session {
                 ));
             }
         }
-        let (start, prefs) = self.entry(
+        let (mut start, prefs) = self.entry(
             entry,
             signaling::protocol::Channel::Voice,
             Some(language.clone()),
+            queue,
         )?;
+        start.priority = self.caller_priority(&caller)?;
         let call_id =
             setup::start_call(&self.app, &self.id, caller, language, start, prefs, &sdp).await?;
         self.identity = Identity::Customer(call_id);

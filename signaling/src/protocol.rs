@@ -67,6 +67,9 @@ pub enum ClientMessage {
         /// first one when absent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         entry: Option<String>,
+        /// The queue (`[[center.queues]]`) the customer chose; the entry point's when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        queue: Option<String>,
     },
     /// Customer: start a text chat (no media). Answered with `call_state` (`with_bot` when the
     /// entry point's bot serves it first, else `queued`).
@@ -77,6 +80,8 @@ pub enum ClientMessage {
         language: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         entry: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        queue: Option<String>,
     },
     /// Customer of a contact (voice or chat) or the agent on it: one chat message.
     Chat { call_id: CallId, text: String },
@@ -433,6 +438,12 @@ pub struct QueueEntryView {
     pub call_id: CallId,
     pub position: usize,
     pub waiting_s: f64,
+    /// The queue it waits in (absent: any agent may take it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    /// Its priority now, what waiting added included.
+    #[serde(default)]
+    pub priority: f64,
 }
 
 /// Messages from server to client.
@@ -502,6 +513,9 @@ pub enum ServerMessage {
         /// The bot's handoff card, when the bot served the contact first.
         #[serde(skip_serializing_if = "Option::is_none")]
         handoff: Option<Box<HandoffCard>>,
+        /// The queue the call waited in.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        queue: Option<String>,
     },
     /// The offer was withdrawn (timed out, or the customer hung up).
     OfferWithdrawn {
@@ -696,11 +710,13 @@ mod tests {
                 caller: CallerInfo::default(),
                 language: None,
                 entry: Some("sales".into()),
+                queue: Some("billing".into()),
             },
             ClientMessage::StartChat {
                 caller: CallerInfo::default(),
                 language: Some("zh".into()),
                 entry: None,
+                queue: None,
             },
             ClientMessage::Chat {
                 call_id: call_id.clone(),

@@ -35,6 +35,7 @@ pub fn event(e: Event) -> ServerMessage {
             timeout_s,
             channel,
             handoff,
+            queue,
         } => ServerMessage::CallOffered {
             call_id,
             caller,
@@ -42,6 +43,7 @@ pub fn event(e: Event) -> ServerMessage {
             timeout_s,
             channel,
             handoff,
+            queue,
         },
         Event::Chat {
             call_id,

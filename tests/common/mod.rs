@@ -275,6 +275,17 @@ impl Server {
 
     /// Create an account of `role` (agent or supervisor; password "demo").
     pub fn add_user(&self, username: &str, role: &str) {
+        self.add_user_with(username, role, &[]);
+    }
+
+    /// Create an agent (password "demo") with skills such as `billing=5`.
+    pub fn add_agent_with_skills(&self, username: &str, skills: &[&str]) {
+        let args: Vec<String> = skills.iter().map(|s| format!("--skill={s}")).collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.add_user_with(username, "agent", &args);
+    }
+
+    fn add_user_with(&self, username: &str, role: &str, extra: &[&str]) {
         let status = Command::new(env!("CARGO_BIN_EXE_switchboard"))
             .args([
                 "add-user",
@@ -285,6 +296,7 @@ impl Server {
                 "--username",
                 username,
             ])
+            .args(extra)
             .arg("--data-dir")
             .arg(&self.data_dir)
             .stdout(Stdio::null())

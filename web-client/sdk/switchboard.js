@@ -12,8 +12,8 @@
 // first (call_state 'with_bot') until the customer asks for a person or the bot hands over
 // (then 'queued', 'ringing', 'connected' as for any call). Text can be typed on either channel.
 //   CustomerCall
-//     start({name, topic, metadata, caller, language, entry, video})   a voice call (microphone)
-//     startChat({name, topic, metadata, caller, language, entry})      a text chat, no microphone;
+//     start({name, topic, metadata, caller, language, entry, queue, video})   a voice call (microphone)
+//     startChat({name, topic, metadata, caller, language, entry, queue})      a text chat, no microphone;
 //                                           resolves with the first call_state ('with_bot' or 'queued')
 //     sendChat(text)       1..2000 characters to the contact (voice or chat, any live state);
 //                          resolves on the server's ok. Shown when it comes back as 'chat_message'
@@ -587,16 +587,17 @@ export class CustomerCall extends CallParty {
    * Place a call; resolves once the server's answer is applied (the call may still be queued,
    * or with the bot). `language` is what the customer will speak (ISO 639-1 such as 'en' or
    * 'zh', or 'auto'); without it the server's default applies. `entry` names the entry point
-   * (which bot flow greets the customer); `caller` is the CallerInfo itself, or give
-   * name / topic / metadata.
+   * (which bot flow greets the customer); `queue` the queue the customer chose (GET
+   * /api/queues lists them); `caller` is the CallerInfo itself, or give name / topic / metadata.
    */
-  async start({ name, topic, metadata, caller, language, entry, video = false } = {}) {
+  async start({ name, topic, metadata, caller, language, entry, queue, video = false } = {}) {
     await this.connect();
     this._newContact('voice');
     const sdp = await this._openMedia();
     const msg = { type: 'start_call', sdp, caller: callerInfo({ caller, name, topic, metadata }) };
     if (language) msg.language = language;
     if (entry) msg.entry = entry;
+    if (queue) msg.queue = queue;
     try {
       const answer = await this.request(msg, 'answer');
       await this._answered(answer);
@@ -613,13 +614,14 @@ export class CustomerCall extends CallParty {
    * ('with_bot' when the bot serves it, else 'queued'); the bot's greeting follows as a
    * 'chat_message'. `language` is the language of the chat (e.g. 'en', 'zh'), `entry` as in start().
    */
-  async startChat({ name, topic, metadata, caller, language, entry } = {}) {
+  async startChat({ name, topic, metadata, caller, language, entry, queue } = {}) {
     await this.connect();
     this._endMedia();
     this._newContact('chat');
     const msg = { type: 'start_chat', caller: callerInfo({ caller, name, topic, metadata }) };
     if (language) msg.language = language;
     if (entry) msg.entry = entry;
+    if (queue) msg.queue = queue;
     const first = await this.request(msg, 'call_state');
     if (first.type === 'call_state' && !this.callId) this.callId = first.call_id;
     return first;

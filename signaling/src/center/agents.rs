@@ -3,15 +3,24 @@
 use super::*;
 
 impl CallCenter {
-    /// An agent's session logged in. A new agent starts away.
-    pub(crate) fn agent_login(&mut self, now: Instant, agent: AgentId, name: String) {
+    /// An agent's session logged in with the agent's skills. A new agent starts away.
+    pub(crate) fn agent_login(
+        &mut self,
+        now: Instant,
+        agent: AgentId,
+        name: String,
+        skills: routing::Skills,
+    ) {
         let entry = self.agents.entry(agent.clone()).or_insert(Agent {
             name,
             state: AgentState::Away,
             since: now,
             sessions: 0,
+            skills: Default::default(),
         });
         entry.sessions += 1;
+        // The latest login's skills count (an administrator may have changed them).
+        entry.skills = skills;
         let msg = Event::AgentState {
             state: entry.state.name(),
             call_id: entry.state.call().cloned(),
@@ -149,6 +158,7 @@ impl CallCenter {
             call.state_since = now;
             if reason == WithdrawReason::Declined {
                 call.declined_by.insert(agent.clone());
+                call.declined_at = Some(now);
             }
         }
         self.outputs.push_back(Output::Notify(

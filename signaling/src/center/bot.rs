@@ -12,6 +12,10 @@ pub struct Start {
     pub bot: bool,
     /// The language the customer asked for, if any.
     pub language: Option<String>,
+    /// The queue the contact waits in for an agent (`None`: any agent).
+    pub queue: Option<String>,
+    /// Its priority (a VIP's), before escalation and waiting add theirs.
+    pub priority: i32,
 }
 
 /// What the bot decided on one turn.
@@ -153,7 +157,13 @@ impl CallCenter {
         call.handoff = Some(card);
         call.state = CallState::Queued;
         call.state_since = now;
-        self.queue.push_back(call_id.clone());
+        call.queued_at = now;
+        let rules = &self.config.priority;
+        call.priority += match reason {
+            EscalationReason::NegativeEmotion => rules.angry,
+            _ => rules.escalated,
+        };
+        self.enqueue(now, call_id, false);
         self.dispatch(now);
         self.announce_queue();
         self.outputs.push_back(Output::DashboardChanged);

@@ -36,6 +36,11 @@ impl CallCenter {
                 bot: start.bot,
                 escalation: None,
                 handoff: None,
+                queue: start.queue,
+                priority: start.priority,
+                queued_at: now,
+                declined_at: None,
+                wake: None,
             },
         );
         if start.bot {
@@ -49,7 +54,7 @@ impl CallCenter {
                 },
             ));
         } else {
-            self.queue.push_back(call_id.clone());
+            self.enqueue(now, &call_id, false);
             if start.channel == Channel::Chat {
                 // A voice call learns its state when its answer is sent; a chat now.
                 let msg = self.call_state_msg(&call_id);

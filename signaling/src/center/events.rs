@@ -38,6 +38,8 @@ pub enum Event {
         timeout_s: u64,
         channel: Channel,
         handoff: Option<Box<HandoffCard>>,
+        /// The queue it waited in.
+        queue: Option<String>,
     },
     /// One chat line of a contact.
     Chat {

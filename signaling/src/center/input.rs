@@ -89,6 +89,7 @@ pub enum Input {
     AgentLogin {
         agent: AgentId,
         name: String,
+        skills: routing::Skills,
     },
     AgentLogout {
         agent: AgentId,
@@ -200,8 +201,12 @@ impl CallCenter {
                 participant,
                 loss,
             } => self.media_lost(now, &call, &participant, loss),
-            Input::AgentLogin { agent, name } => {
-                self.agent_login(now, agent, name);
+            Input::AgentLogin {
+                agent,
+                name,
+                skills,
+            } => {
+                self.agent_login(now, agent, name, skills);
                 Ok(())
             }
             Input::AgentLogout { agent } => {

@@ -11,10 +11,14 @@
 //! It does not own media or authentication: the shell authenticates sessions and creates peer
 //! connections, and asks this core whether an action is allowed *before* touching media.
 //!
-//! Routing (one queue for now): calls wait in arrival order; the available agent who has been
-//! idle longest is offered the head call. A declined call is not offered to the same agent
-//! again while it waits. An offer not answered within `ring_timeout` is withdrawn, the agent is
-//! set away (a missed call means nobody is at the desk) and the call goes to the next agent.
+//! Routing ([`routing`] has the rules): calls wait in order of priority, which waiting raises,
+//! then arrival; each is offered to the best available agent with its queue's skill (the
+//! queue's own skill before a fallback group's, the highest proficiency, the longest idle),
+//! and a call that waits long enough widens who may take it (overflow steps). A call in no
+//! queue may go to any agent. A declined call is not offered to the same agent again until
+//! `reoffer_after_s` after its last decline. An offer not answered within `ring_timeout` is
+//! withdrawn, the agent is set away (a missed call means nobody is at the desk) and the call
+//! goes to the next agent.
 
 use crate::error::{Result, SignalError};
 use crate::ids::{
@@ -38,6 +42,13 @@ pub struct CenterConfig {
     pub wrap_up_s: u64,
     /// Average handle time assumed before any call has completed (seconds), for wait estimates.
     pub default_handle_time_s: u64,
+    /// A call declined by agents is offered to them again this long after the last decline,
+    /// if it still waits (seconds).
+    pub reoffer_after_s: u64,
+    /// The queues and their overflow rules (`[[center.queues]]`).
+    pub queues: Vec<routing::QueueRules>,
+    /// How waiting calls are ordered.
+    pub priority: routing::PriorityRules,
 }
 
 impl Default for CenterConfig {
@@ -46,6 +57,9 @@ impl Default for CenterConfig {
             ring_timeout_s: 20,
             wrap_up_s: 30,
             default_handle_time_s: 180,
+            reoffer_after_s: 30,
+            queues: vec![],
+            priority: routing::PriorityRules::default(),
         }
     }
 }
@@ -60,6 +74,7 @@ pub use events::{Dashboard, Event};
 pub use input::Input;
 mod calls;
 mod queue;
+pub mod routing;
 mod supervision;
 mod views;
 
@@ -234,6 +249,16 @@ struct Call {
     bot: bool,
     escalation: Option<EscalationReason>,
     handoff: Option<HandoffCard>,
+    /// The queue it waits in (`None`: any agent may take it).
+    queue: Option<String>,
+    /// Its own priority (VIP, escalation), before what waiting adds.
+    priority: i32,
+    /// When it started waiting for an agent (overflow and ageing count from here).
+    queued_at: Instant,
+    /// When an agent last declined it.
+    declined_at: Option<Instant>,
+    /// When, while it waits, routing must look at it again (an overflow step, a re-offer).
+    wake: Option<Instant>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -279,6 +304,7 @@ struct Agent {
     since: Instant,
     /// Number of open sessions logged in as this agent (a second tab, a reconnect).
     sessions: usize,
+    skills: routing::Skills,
 }
 
 /// Counts of calls and agents by state, for gauges.
@@ -335,7 +361,8 @@ impl CallCenter {
             AgentState::WrapUp { until } => until,
             _ => None,
         });
-        rings.chain(wraps).min()
+        let wakes = self.calls.values().filter_map(|c| c.wake);
+        rings.chain(wraps).chain(wakes).min()
     }
 
     /// Ring timeouts and wrap-up ends that are due at `now`.
@@ -371,5 +398,7 @@ fn secs(d: Duration) -> f64 {
     (d.as_secs_f64() * 10.0).round() / 10.0
 }
 
+#[cfg(test)]
+mod routing_tests;
 #[cfg(test)]
 mod tests;

@@ -1,66 +1,140 @@
-//! The queue and routing: waiting calls are offered to the longest-idle available agent;
-//! queued customers are told their position and estimated wait.
+//! The queue and routing: waiting calls, in order of priority then arrival, are offered to
+//! the best available agent for each ([`routing`]); queued customers are told their position
+//! and estimated wait.
 
 use super::*;
 
 impl CallCenter {
-    /// Offer waiting calls to available agents, longest-idle agent first.
+    /// Put a call that waits for an agent in its place in the queue: behind every call of
+    /// higher priority now (waiting adds the same to every call, so that order holds as time
+    /// passes), and behind those of equal priority unless `ahead_of_equals` (a call going back
+    /// to the head of its queue).
+    pub(super) fn enqueue(&mut self, now: Instant, call_id: &CallId, ahead_of_equals: bool) {
+        self.queue.retain(|c| c != call_id);
+        let rules = &self.config.priority;
+        let key = |c: &Call| {
+            routing::effective_priority(
+                rules,
+                c.priority,
+                now.saturating_duration_since(c.queued_at),
+            )
+        };
+        let Some(mine) = self.calls.get(call_id).map(key) else {
+            return;
+        };
+        let at = self
+            .queue
+            .iter()
+            .position(|id| {
+                self.calls.get(id).is_some_and(|c| {
+                    let theirs = key(c);
+                    if ahead_of_equals {
+                        theirs <= mine
+                    } else {
+                        theirs < mine
+                    }
+                })
+            })
+            .unwrap_or(self.queue.len());
+        self.queue.insert(at, call_id.clone());
+    }
+
+    /// Offer waiting calls, in queue order, to the best available agent for each.
     pub(super) fn dispatch(&mut self, now: Instant) {
-        let mut changed = false;
-        loop {
-            let mut offered = None;
-            for call_id in &self.queue {
-                let Some(call) = self.calls.get(call_id) else {
-                    continue;
-                };
-                if call.state != CallState::Queued {
-                    continue;
+        let reoffer = Duration::from_secs(self.config.reoffer_after_s);
+        let mut free: Vec<(&AgentId, &Agent)> = self
+            .agents
+            .iter()
+            .filter(|(_, a)| a.state == AgentState::Available && a.sessions > 0)
+            .collect();
+        let mut offers = vec![];
+        let mut wakes = vec![];
+        for call_id in &self.queue {
+            let Some(call) = self.calls.get(call_id) else {
+                continue;
+            };
+            if call.state != CallState::Queued {
+                continue;
+            }
+            let waited = now.saturating_duration_since(call.queued_at);
+            let reoffered = call.declined_at.is_some_and(|t| now >= t + reoffer);
+            let wants = call
+                .queue
+                .as_deref()
+                .map(|q| routing::wanted(&self.config.queues, q, waited));
+            let best = free
+                .iter()
+                .enumerate()
+                .filter(|(_, (id, _))| reoffered || !call.declined_by.contains(*id))
+                .filter_map(|(i, (id, a))| {
+                    let fit = match &wants {
+                        Some(w) => routing::fit(&a.skills, w)?,
+                        None => (0, 0),
+                    };
+                    Some(((fit, a.since, *id), i))
+                })
+                .min()
+                .map(|(_, i)| i);
+            match best {
+                Some(i) => {
+                    let (agent, _) = free.swap_remove(i);
+                    offers.push((call_id.clone(), agent.clone(), reoffered));
                 }
-                let agent = self
-                    .agents
-                    .iter()
-                    .filter(|(id, a)| {
-                        a.state == AgentState::Available
-                            && a.sessions > 0
-                            && !call.declined_by.contains(*id)
-                    })
-                    .min_by_key(|(id, a)| (a.since, (*id).clone()))
-                    .map(|(id, _)| id.clone());
-                if let Some(agent) = agent {
-                    offered = Some((call_id.clone(), agent));
-                    break;
+                None => {
+                    // Nobody for it now: look again at its next overflow step or re-offer.
+                    let step = call.queue.as_deref().and_then(|q| {
+                        routing::next_step(&self.config.queues, q, waited)
+                            .map(|d| call.queued_at + d)
+                    });
+                    let again = call.declined_at.map(|t| t + reoffer).filter(|t| *t > now);
+                    wakes.push((call_id.clone(), step.into_iter().chain(again).min()));
                 }
             }
-            let Some((call_id, agent)) = offered else {
-                break;
-            };
-            let deadline = now + Duration::from_secs(self.config.ring_timeout_s);
-            let call = self.calls.get_mut(&call_id).expect("queued call exists");
-            call.state = CallState::Ringing {
-                agent: agent.clone(),
-                deadline,
-            };
-            call.state_since = now;
-            let offer = Event::CallOffered {
-                call_id: call_id.clone(),
-                caller: call.caller.clone(),
-                waited_s: secs(now - call.started),
-                timeout_s: self.config.ring_timeout_s,
-                channel: call.channel,
-                handoff: call.handoff.clone().map(Box::new),
-            };
-            self.set_agent_state(now, &agent, AgentState::Ringing(call_id.clone()));
-            self.outputs
-                .push_back(Output::Notify(Recipient::Agent(agent), offer));
-            let msg = self.call_state_msg(&call_id);
-            self.outputs
-                .push_back(Output::Notify(Recipient::Customer(call_id), msg));
-            changed = true;
+        }
+        for (call_id, wake) in wakes {
+            if let Some(c) = self.calls.get_mut(&call_id) {
+                c.wake = wake;
+            }
+        }
+        let changed = !offers.is_empty();
+        for (call_id, agent, reoffered) in offers {
+            self.offer(now, &call_id, &agent, reoffered);
         }
         if changed {
             self.announce_queue();
             self.outputs.push_back(Output::DashboardChanged);
         }
+    }
+
+    /// Ring `agent` for the waiting call.
+    fn offer(&mut self, now: Instant, call_id: &CallId, agent: &AgentId, reoffered: bool) {
+        let deadline = now + Duration::from_secs(self.config.ring_timeout_s);
+        let call = self.calls.get_mut(call_id).expect("queued call exists");
+        call.state = CallState::Ringing {
+            agent: agent.clone(),
+            deadline,
+        };
+        call.state_since = now;
+        call.wake = None;
+        if reoffered {
+            call.declined_by.clear();
+            call.declined_at = None;
+        }
+        let offer = Event::CallOffered {
+            call_id: call_id.clone(),
+            caller: call.caller.clone(),
+            waited_s: secs(now - call.started),
+            timeout_s: self.config.ring_timeout_s,
+            channel: call.channel,
+            handoff: call.handoff.clone().map(Box::new),
+            queue: call.queue.clone(),
+        };
+        self.set_agent_state(now, agent, AgentState::Ringing(call_id.clone()));
+        self.outputs
+            .push_back(Output::Notify(Recipient::Agent(agent.clone()), offer));
+        let msg = self.call_state_msg(call_id);
+        self.outputs
+            .push_back(Output::Notify(Recipient::Customer(call_id.clone()), msg));
     }
 
     /// Calls in the queue that are waiting (not ringing at an agent), in order.

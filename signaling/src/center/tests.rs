@@ -21,7 +21,7 @@ fn offers_to(outs: &[Output]) -> Vec<(AgentId, CallId)> {
 
 fn available(c: &mut CallCenter, now: Instant, name: &str) -> AgentId {
     let a = AgentId::from(name);
-    c.agent_login(now, a.clone(), name.to_uppercase());
+    c.agent_login(now, a.clone(), name.to_uppercase(), Default::default());
     c.set_availability(now, &a, true).unwrap();
     a
 }
@@ -184,7 +184,7 @@ fn only_the_assigned_agent_may_act_on_a_call() {
     let mut c = CallCenter::new(CenterConfig::default());
     let a = available(&mut c, now, "a");
     let intruder = AgentId::from("x");
-    c.agent_login(now, intruder.clone(), "X".into());
+    c.agent_login(now, intruder.clone(), "X".into(), Default::default());
     let call: CallId = "c1".into();
     c.start_call(now, call.clone(), CallerInfo::default(), Start::default());
     assert_eq!(
@@ -528,6 +528,7 @@ fn a_bot_contact_waits_outside_the_queue_until_the_bot_hands_it_over() {
         channel: Channel::Chat,
         bot: true,
         language: Some("en".into()),
+        ..Default::default()
     };
     c.start_call(now, "c1".into(), CallerInfo::default(), chat);
     let outs = drain(&mut c);
@@ -713,6 +714,7 @@ fn the_bot_speaks_in_voice_calls_and_only_there() {
             channel,
             bot: true,
             language: None,
+            ..Default::default()
         };
         c.start_call(now, id.into(), CallerInfo::default(), start);
     }

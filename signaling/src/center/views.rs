@@ -57,10 +57,22 @@ impl CallCenter {
                 })
             })
             .enumerate()
-            .map(|(i, id)| QueueEntryView {
-                call_id: id.clone(),
-                position: i + 1,
-                waiting_s: self.calls.get(id).map_or(0.0, |c| secs(now - c.started)),
+            .filter_map(|(i, id)| {
+                let c = self.calls.get(id)?;
+                let waited = now.saturating_duration_since(c.queued_at);
+                Some(QueueEntryView {
+                    call_id: id.clone(),
+                    position: i + 1,
+                    waiting_s: secs(now - c.started),
+                    queue: c.queue.clone(),
+                    priority: (routing::effective_priority(
+                        &self.config.priority,
+                        c.priority,
+                        waited,
+                    ) * 10.0)
+                        .round()
+                        / 10.0,
+                })
             })
             .collect();
         Dashboard {

@@ -276,12 +276,10 @@ impl Speakers {
                     false
                 };
                 sp.duck(&call, voiced && !echo);
-                if let Some(mut talks) = sp.caller.get_mut(&call) {
-                    if let Some(t) = talks.iter_mut().rev().find(|t| t.id == utterance) {
-                        t.echo = was_echo && !real;
-                        t.interrupted |= real;
-                    }
-                }
+                sp.update_talk(&call, &utterance, |t| {
+                    t.echo = was_echo && !real;
+                    t.interrupted |= real;
+                });
                 if real {
                     sp.interrupt(&app, &call);
                     return;
@@ -306,9 +304,14 @@ impl Speakers {
 
     /// The caller's utterance ended.
     pub fn caller_stopped(&self, call: &CallId, utterance: &str) {
+        self.update_talk(call, utterance, |t| t.talking = false);
+    }
+
+    /// Change what is known of a caller's utterance, by id.
+    fn update_talk(&self, call: &CallId, utterance: &str, f: impl FnOnce(&mut Talk)) {
         if let Some(mut talks) = self.caller.get_mut(call) {
             if let Some(t) = talks.iter_mut().rev().find(|t| t.id == utterance) {
-                t.talking = false;
+                f(t);
             }
         }
     }

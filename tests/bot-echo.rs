@@ -37,7 +37,11 @@ async fn the_bots_own_voice_coming_back_is_not_the_caller() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(server.metric("switchboard_bot_barge_ins_total").await, 0.0);
+    let barge_ins = server.metric("switchboard_bot_barge_ins_total").await;
+    if barge_ins != 0.0 || std::env::var("SB_SHOW").is_ok() {
+        print_judgements(&server);
+    }
+    assert_eq!(barge_ins, 0.0, "the bot's own echo stopped it");
 
     // Nor does the bot answer its own words.
     let later = customer.ws.drain_for(Duration::from_secs(6)).await;
@@ -46,15 +50,19 @@ async fn the_bots_own_voice_coming_back_is_not_the_caller() {
         .filter(|m| m["type"] == "chat" && m["from"] == "bot")
         .collect();
     if !replies.is_empty() {
-        // With SB_LOG=switchboard=debug: how each utterance was judged.
-        for l in server
-            .log()
-            .lines()
-            .filter(|l| l.contains("caller started") || l.contains("echo"))
-        {
-            println!("{l}");
-        }
+        print_judgements(&server);
     }
     assert!(replies.is_empty(), "the bot answered its echo: {replies:?}");
     echo.abort();
+}
+
+/// With SB_LOG=switchboard=debug: how each utterance was judged.
+fn print_judgements(server: &Server) {
+    for l in server
+        .log()
+        .lines()
+        .filter(|l| l.contains("caller started") || l.contains("echo") || l.contains("barge"))
+    {
+        println!("{l}");
+    }
 }

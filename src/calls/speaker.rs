@@ -58,6 +58,9 @@ const CHECK_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
 const VOICED_WINDOW: std::time::Duration = std::time::Duration::from_millis(60);
 /// Checks in a row (300 ms) that the caller is more than the bot's echo, once it was echo.
 const AFTER_ECHO_CHECKS: u32 = 6;
+/// Checks in a row that must find the caller's sound when there was too little to compare
+/// with the bot's voice.
+const UNJUDGED_CHECKS: u32 = 2;
 
 /// Phrases the bot says again and again (the greeting, "could you put it another way?",
 /// the queue line) are synthesised once: the last this many are kept.
@@ -265,12 +268,23 @@ impl Speakers {
                         voiced,
                         "echo check"
                     );
+                } else {
+                    tracing::debug!(call_id = %call, voiced, "echo check: too little to judge");
                 }
                 let echo = judged.is_some_and(|j| j.echo);
                 let real = if voiced {
                     not_echo_run = if echo { 0 } else { not_echo_run + 1 };
                     was_echo |= echo;
-                    not_echo_run >= if was_echo { AFTER_ECHO_CHECKS } else { 1 }
+                    // Too little sound to compare (a faint tail of the bot's phrase, or a
+                    // pause in its voice) is not yet evidence of the caller's own voice.
+                    not_echo_run
+                        >= if was_echo {
+                            AFTER_ECHO_CHECKS
+                        } else if judged.is_none() {
+                            UNJUDGED_CHECKS
+                        } else {
+                            1
+                        }
                 } else {
                     not_echo_run = 0;
                     false

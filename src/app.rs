@@ -387,6 +387,16 @@ impl App {
                         sp.speak(&call, text);
                     }
                 }
+                Output::Announce(call, what) => {
+                    if let Some(sp) = &self.speakers {
+                        let lang = self.bot_language(&call);
+                        let phrases = bot::dialogue::Phrases::default_for(lang);
+                        let text = match what {
+                            signaling::center::Announcement::AgentLost => phrases.agent_lost,
+                        };
+                        sp.speak(&call, text);
+                    }
+                }
                 Output::CloseCall(call, reason) => self.close_call(call, reason),
                 Output::Leave(_, participant) => self.drop_peer(&participant),
                 Output::Mute(call, participant, muted) => {
@@ -724,6 +734,11 @@ async fn media_events(app: std::sync::Weak<App>, mut rx: mpsc::UnboundedReceiver
                     kind: info.member.kind(),
                 });
                 continue;
+            }
+            // An agent nobody hears is no agent: their call goes back to the queue now rather
+            // than after the ICE failure timeout (the agent may take it back, see the center).
+            MediaEventKind::Disconnected if matches!(info.member, Member::Agent(_)) => {
+                MediaLoss::Failed
             }
             MediaEventKind::Disconnected => {
                 tracing::info!(call_id = %info.call, participant = %ev.participant, "peer disconnected; waiting for recovery");

@@ -487,7 +487,7 @@ impl Store {
 
     pub fn call_answered(&self, call_id: &str, agent: &str) -> anyhow::Result<()> {
         self.conn.lock().expect("lock").execute(
-            "UPDATE calls SET agent = ?2, answered_at = ?3 WHERE call_id = ?1",
+            "UPDATE calls SET agent = ?2, answered_at = COALESCE(answered_at, ?3) WHERE call_id = ?1",
             params![call_id, agent, unix_ms()],
         )?;
         Ok(())

@@ -100,6 +100,8 @@ pub struct Phrases {
     pub already_queued: String,
     pub goodbye: String,
     pub rephrase: String,
+    /// Said by the server when a caller's agent was lost mid-call.
+    pub agent_lost: String,
 }
 
 impl Phrases {
@@ -112,6 +114,7 @@ impl Phrases {
                 already_queued: "You're in the queue for an agent; they'll be with you as soon as possible.".into(),
                 goodbye: "You're welcome. Is there anything else I can help with?".into(),
                 rephrase: "Sorry about that. Could you tell me a bit more about what you need?".into(),
+                agent_lost: "Sorry, we lost the connection to your agent. You're at the front of the queue; the next agent will be with you shortly.".into(),
             },
             Language::Zh => Self {
                 greeting: "您好，我是智能助手。有什么可以帮您？随时说“转人工”即可联系客服人员。".into(),
@@ -120,6 +123,7 @@ impl Phrases {
                 already_queued: "您已在人工客服的队列中，客服人员会尽快为您服务。".into(),
                 goodbye: "不客气。还有其他可以帮您的吗？".into(),
                 rephrase: "抱歉。能再具体说说您需要什么吗？".into(),
+                agent_lost: "抱歉，与您的客服人员的连接中断了。您已排在队列最前面，下一位客服人员会尽快为您服务。".into(),
             },
         }
     }

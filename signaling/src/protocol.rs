@@ -279,6 +279,16 @@ pub enum WithdrawReason {
     CallEnded,
 }
 
+/// Why the server set an agent away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AwayReason {
+    /// A call rang for the agent until the ring timeout and was not answered.
+    MissedCall,
+    /// The agent's connection (signaling or media) dropped during a call.
+    ConnectionLost,
+}
+
 /// How a contact talks: by voice (WebRTC) or by text.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -502,7 +512,15 @@ pub enum ServerMessage {
         state: AgentStateName,
         #[serde(skip_serializing_if = "Option::is_none")]
         call_id: Option<CallId>,
+        /// Why the server set the agent away (`missed_call`, `connection_lost`); absent when
+        /// the agent chose their state.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<AwayReason>,
     },
+    /// The agent of a call in progress was lost (their connection dropped). To the customer:
+    /// the call is back at the head of its queue (a `call_state` follows); to the agent's
+    /// remaining sessions: the call is no longer theirs.
+    AgentLost { call_id: CallId },
     /// An agent is offered a call; accept or decline within `timeout_s`.
     CallOffered {
         call_id: CallId,

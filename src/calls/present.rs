@@ -27,7 +27,16 @@ pub fn event(e: Event) -> ServerMessage {
             role: party.as_str().into(),
             muted,
         },
-        Event::AgentState { state, call_id } => ServerMessage::AgentState { state, call_id },
+        Event::AgentState {
+            state,
+            call_id,
+            reason,
+        } => ServerMessage::AgentState {
+            state,
+            call_id,
+            reason,
+        },
+        Event::AgentLost { call_id } => ServerMessage::AgentLost { call_id },
         Event::CallOffered {
             call_id,
             caller,

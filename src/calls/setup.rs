@@ -5,7 +5,7 @@
 
 use super::Refusal;
 use crate::app::{App, PeerInfo};
-use signaling::center::{Input, Member, Start};
+use signaling::center::{Input, MediaLoss, Member, Start};
 use signaling::protocol::{CallerInfo, Channel, EndReason, IceCandidate, ServerMessage};
 use signaling::{
     AgentId, CallId, ErrorCode, ParticipantId, SessionId, SupervisorId, SupervisorMode,
@@ -373,9 +373,11 @@ pub fn session_closed(app: &App, session: &SessionId, who: super::Identity) {
         .collect();
     for (id, p) in owned {
         let input = match p.member {
-            Member::Agent(_) => Some(Input::EndCall {
+            // Their call goes back to the queue (if the logout above did not already).
+            Member::Agent(_) => Some(Input::MediaLost {
                 call: p.call.clone(),
-                reason: EndReason::AgentDisconnected,
+                participant: id.clone(),
+                loss: MediaLoss::Closed,
             }),
             Member::Supervisor(sup) => Some(Input::StopListening {
                 sup,

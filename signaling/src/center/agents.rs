@@ -17,6 +17,7 @@ impl CallCenter {
             since: now,
             sessions: 0,
             skills: Default::default(),
+            away_reason: None,
         });
         entry.sessions += 1;
         // The latest login's skills count (an administrator may have changed them).
@@ -24,10 +25,27 @@ impl CallCenter {
         let msg = Event::AgentState {
             state: entry.state.name(),
             call_id: entry.state.call().cloned(),
+            reason: entry.away_reason,
         };
+        let free = matches!(entry.state, AgentState::Away | AgentState::Available);
         self.outputs
-            .push_back(Output::Notify(Recipient::Agent(agent), msg));
+            .push_back(Output::Notify(Recipient::Agent(agent.clone()), msg));
         self.outputs.push_back(Output::DashboardChanged);
+        // Back within the grace after losing a call that still waits: it rings for them first.
+        let lost = self
+            .calls
+            .iter()
+            .find(|(_, c)| {
+                c.state == CallState::Queued
+                    && c.returning
+                        .as_ref()
+                        .is_some_and(|(a, until)| *a == agent && now < *until)
+            })
+            .map(|(id, _)| id.clone());
+        if let (Some(call), true) = (lost, free) {
+            self.offer(now, &call, &agent, false);
+            self.announce_queue();
+        }
     }
 
     /// An agent's session closed. With no session left the agent is away and any call they
@@ -45,11 +63,18 @@ impl CallCenter {
                 self.withdraw_offer(now, &call, agent, WithdrawReason::AgentLeft);
             }
             AgentState::OnCall(call) => {
-                let _ = self.end_call(now, &call, EndReason::AgentDisconnected);
+                // Sets them away, for the lost connection.
+                self.agent_lost(now, &call, agent);
             }
             _ => {}
         }
-        self.set_agent_state(now, agent, AgentState::Away);
+        if self
+            .agents
+            .get(agent)
+            .is_some_and(|a| a.state != AgentState::Away)
+        {
+            self.set_agent_state(now, agent, AgentState::Away);
+        }
         self.outputs.push_back(Output::DashboardChanged);
         self.dispatch(now);
     }
@@ -172,5 +197,62 @@ impl CallCenter {
         self.outputs
             .push_back(Output::Notify(Recipient::Customer(call_id.clone()), msg));
         self.outputs.push_back(Output::DashboardChanged);
+    }
+}
+
+impl CallCenter {
+    /// The agent talking on a call was lost: their last session closed or their media went
+    /// away mid-call. The agent's media leaves the room, the customer is told (and, in a voice
+    /// call, hears it), and the call goes back to the head of its queue with everything it
+    /// carries (caller, queue, handoff card; the transcript is in the database), raised by
+    /// `priority.requeued`. The agent is set away for the lost connection; if they come back
+    /// within `rejoin_grace_s` while it still waits, it is offered to them first.
+    pub(crate) fn agent_lost(&mut self, now: Instant, call_id: &CallId, agent: &AgentId) {
+        let grace = Duration::from_secs(self.config.rejoin_grace_s);
+        let requeued = self.config.priority.requeued;
+        let Some(call) = self.calls.get_mut(call_id) else {
+            return;
+        };
+        if !matches!(&call.state, CallState::Talking { agent: a, .. } if a == agent) {
+            return;
+        }
+        call.state = CallState::Queued;
+        call.state_since = now;
+        call.agent_media = false;
+        call.agent_muted = false;
+        call.priority += requeued;
+        call.returning = Some((agent.clone(), now + grace));
+        call.declined_by.clear();
+        call.declined_at = None;
+        let voice = call.channel == Channel::Voice;
+        let gone: Vec<ParticipantId> = call
+            .members
+            .iter()
+            .filter(|(_, m)| *m == Member::Agent(agent.clone()))
+            .map(|(p, _)| p.clone())
+            .collect();
+        call.members.retain(|(p, _)| !gone.contains(p));
+        for p in gone {
+            self.outputs.push_back(Output::Leave(call_id.clone(), p));
+        }
+        self.push_route(call_id);
+        self.enqueue(now, call_id, true);
+        let lost = Event::AgentLost {
+            call_id: call_id.clone(),
+        };
+        self.outputs.push_back(Output::Notify(
+            Recipient::Customer(call_id.clone()),
+            lost.clone(),
+        ));
+        self.outputs
+            .push_back(Output::Notify(Recipient::Agent(agent.clone()), lost));
+        if voice {
+            self.outputs
+                .push_back(Output::Announce(call_id.clone(), Announcement::AgentLost));
+        }
+        self.set_agent_away(now, agent, AwayReason::ConnectionLost);
+        self.outputs.push_back(Output::DashboardChanged);
+        self.dispatch(now);
+        self.announce_queue();
     }
 }

@@ -41,6 +41,7 @@ impl CallCenter {
                 queued_at: now,
                 declined_at: None,
                 wake: None,
+                returning: None,
             },
         );
         if start.bot {
@@ -396,10 +397,10 @@ impl CallCenter {
         Ok(())
     }
 
-    /// A participant's media was lost. The media-failure policy: a customer or agent whose
-    /// media fails or goes away ends the call (`media_failed` when ICE gave up, else
-    /// `customer_disconnected` / `agent_disconnected`); a supervisor stops listening; a bot's
-    /// voice just leaves. Unknown participants (already gone) are ignored.
+    /// A participant's media was lost. The media-failure policy: a customer whose media fails
+    /// or goes away ends the call (`media_failed` when ICE gave up, else
+    /// `customer_disconnected`); an agent's puts the call back at the head of its queue
+    /// ([`CallCenter::agent_lost`]); a supervisor stops listening; a bot's voice just leaves. Unknown participants (already gone) are ignored.
     pub(crate) fn media_lost(
         &mut self,
         now: Instant,
@@ -416,13 +417,20 @@ impl CallCenter {
             return Ok(());
         };
         match member {
-            Member::Customer | Member::Agent(_) => {
-                let reason = match (loss, &member) {
-                    (MediaLoss::Failed, _) => EndReason::MediaFailed,
-                    (_, Member::Customer) => EndReason::CustomerDisconnected,
-                    _ => EndReason::AgentDisconnected,
+            Member::Customer => {
+                let reason = match loss {
+                    MediaLoss::Failed => EndReason::MediaFailed,
+                    _ => EndReason::CustomerDisconnected,
                 };
                 self.end_call(now, call_id, reason)
+            }
+            Member::Agent(agent) => {
+                if self.agent_of(call_id).as_ref() == Some(&agent) {
+                    self.agent_lost(now, call_id, &agent);
+                } else {
+                    self.media_left(call_id, participant);
+                }
+                Ok(())
             }
             Member::Supervisor(sup) => self.stop_listening(call_id, &sup),
             Member::Bot => {

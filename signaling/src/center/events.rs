@@ -5,8 +5,8 @@
 
 use crate::ids::{AgentId, CallId, ParticipantKind, SupervisorId, SupervisorMode};
 use crate::protocol::{
-    AgentStateName, AgentView, CallStateName, CallView, CallerInfo, Channel, ChatFrom, EndReason,
-    HandoffCard, QueueEntryView, WithdrawReason,
+    AgentStateName, AgentView, AwayReason, CallStateName, CallView, CallerInfo, Channel, ChatFrom,
+    EndReason, HandoffCard, QueueEntryView, WithdrawReason,
 };
 
 #[derive(Clone, Debug, PartialEq)]
@@ -29,7 +29,10 @@ pub enum Event {
     AgentState {
         state: AgentStateName,
         call_id: Option<CallId>,
+        reason: Option<AwayReason>,
     },
+    /// The agent of a call in progress was lost; the call waits again.
+    AgentLost { call_id: CallId },
     /// A call rings for an agent.
     CallOffered {
         call_id: CallId,

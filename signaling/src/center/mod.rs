@@ -25,8 +25,9 @@ use crate::ids::{
     AgentId, CallId, ParticipantId, ParticipantKind, Plan, SupervisorId, SupervisorMode,
 };
 use crate::protocol::{
-    AgentStateName, AgentView, CallStateName, CallView, CallerInfo, Channel, ChatFrom, EndReason,
-    EscalationReason, HandoffCard, QueueEntryView, SentimentView, SupervisorView, WithdrawReason,
+    AgentStateName, AgentView, AwayReason, CallStateName, CallView, CallerInfo, Channel, ChatFrom,
+    EndReason, EscalationReason, HandoffCard, QueueEntryView, SentimentView, SupervisorView,
+    WithdrawReason,
 };
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
@@ -45,6 +46,9 @@ pub struct CenterConfig {
     /// A call declined by agents is offered to them again this long after the last decline,
     /// if it still waits (seconds).
     pub reoffer_after_s: u64,
+    /// An agent lost during a call who is back within this many seconds is offered it again
+    /// first, if it still waits (another agent may take it before).
+    pub rejoin_grace_s: u64,
     /// The queues and their overflow rules (`[[center.queues]]`).
     pub queues: Vec<routing::QueueRules>,
     /// How waiting calls are ordered.
@@ -58,6 +62,7 @@ impl Default for CenterConfig {
             wrap_up_s: 30,
             default_handle_time_s: 180,
             reoffer_after_s: 30,
+            rejoin_grace_s: 30,
             queues: vec![],
             priority: routing::PriorityRules::default(),
         }
@@ -145,6 +150,9 @@ pub enum Output {
     /// The bot says this aloud in a voice call (after it appeared as a chat line): the shell
     /// synthesises it into the bot's voice in the call's room. `BotInput::Stop` silences it.
     Speak(CallId, String),
+    /// Tell the customer of a voice call this in the server's voice, in their language (the
+    /// shell has the words).
+    Announce(CallId, Announcement),
 }
 
 /// What the bot of a contact is given.
@@ -165,6 +173,13 @@ pub enum BotInput {
     },
     /// An agent took the contact over, or it ended: the bot leaves.
     Stop,
+}
+
+/// What the server says to a voice caller by itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Announcement {
+    /// Their agent was lost; they are back at the head of the queue.
+    AgentLost,
 }
 
 /// Points in a call's life the shell turns into metrics.
@@ -259,6 +274,8 @@ struct Call {
     declined_at: Option<Instant>,
     /// When, while it waits, routing must look at it again (an overflow step, a re-offer).
     wake: Option<Instant>,
+    /// The agent it lost, and until when they are offered it first if they come back.
+    returning: Option<(AgentId, Instant)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -305,6 +322,8 @@ struct Agent {
     /// Number of open sessions logged in as this agent (a second tab, a reconnect).
     sessions: usize,
     skills: routing::Skills,
+    /// Why the server set the agent away, while they are.
+    away_reason: Option<AwayReason>,
 }
 
 /// Counts of calls and agents by state, for gauges.
@@ -379,7 +398,7 @@ impl CallCenter {
             .collect();
         for (call, agent) in due {
             self.withdraw_offer(now, &call, &agent, WithdrawReason::Timeout);
-            self.set_agent_state(now, &agent, AgentState::Away);
+            self.set_agent_away(now, &agent, AwayReason::MissedCall);
         }
         let wrapped: Vec<AgentId> = self
             .agents
@@ -398,6 +417,8 @@ fn secs(d: Duration) -> f64 {
     (d.as_secs_f64() * 10.0).round() / 10.0
 }
 
+#[cfg(test)]
+mod agent_loss_tests;
 #[cfg(test)]
 mod routing_tests;
 #[cfg(test)]

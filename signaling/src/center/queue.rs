@@ -71,7 +71,12 @@ impl CallCenter {
                         Some(w) => routing::fit(&a.skills, w)?,
                         None => (0, 0),
                     };
-                    Some(((fit, a.since, *id), i))
+                    // The agent it lost, back within the grace, before anyone else.
+                    let stranger = !call
+                        .returning
+                        .as_ref()
+                        .is_some_and(|(r, until)| r == *id && now < *until);
+                    Some(((stranger, fit, a.since, *id), i))
                 })
                 .min()
                 .map(|(_, i)| i);
@@ -107,7 +112,13 @@ impl CallCenter {
     }
 
     /// Ring `agent` for the waiting call.
-    fn offer(&mut self, now: Instant, call_id: &CallId, agent: &AgentId, reoffered: bool) {
+    pub(super) fn offer(
+        &mut self,
+        now: Instant,
+        call_id: &CallId,
+        agent: &AgentId,
+        reoffered: bool,
+    ) {
         let deadline = now + Duration::from_secs(self.config.ring_timeout_s);
         let call = self.calls.get_mut(call_id).expect("queued call exists");
         call.state = CallState::Ringing {
@@ -116,6 +127,7 @@ impl CallCenter {
         };
         call.state_since = now;
         call.wake = None;
+        call.returning = None;
         if reoffered {
             call.declined_by.clear();
             call.declined_at = None;
@@ -205,13 +217,32 @@ impl CallCenter {
     }
 
     pub(super) fn set_agent_state(&mut self, now: Instant, agent: &AgentId, state: AgentState) {
+        self.set_agent_state_for(now, agent, state, None);
+    }
+
+    /// The server sets the agent away, for `reason` (shown to the agent).
+    pub(super) fn set_agent_away(&mut self, now: Instant, agent: &AgentId, reason: AwayReason) {
+        self.set_agent_state_for(now, agent, AgentState::Away, Some(reason));
+    }
+
+    fn set_agent_state_for(
+        &mut self,
+        now: Instant,
+        agent: &AgentId,
+        state: AgentState,
+        reason: Option<AwayReason>,
+    ) {
         if let Some(a) = self.agents.get_mut(agent) {
-            if a.state != state {
+            if a.state != state || a.away_reason != reason {
+                if a.state != state {
+                    a.since = now;
+                }
                 a.state = state;
-                a.since = now;
+                a.away_reason = reason;
                 let msg = Event::AgentState {
                     state: a.state.name(),
                     call_id: a.state.call().cloned(),
+                    reason,
                 };
                 self.outputs
                     .push_back(Output::Notify(Recipient::Agent(agent.clone()), msg));

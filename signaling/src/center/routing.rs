@@ -78,6 +78,8 @@ pub struct PriorityRules {
     pub escalated: i32,
     /// Priority gained per minute waited, so that nobody starves (0: none).
     pub ageing_per_min: f64,
+    /// A call whose agent was lost mid-call goes back ahead of the others.
+    pub requeued: i32,
 }
 
 impl Default for PriorityRules {
@@ -87,6 +89,7 @@ impl Default for PriorityRules {
             angry: 3,
             escalated: 1,
             ageing_per_min: 1.0,
+            requeued: 100,
         }
     }
 }

@@ -19,7 +19,9 @@ use media::{MediaEvent, MediaEventKind, Sfu};
 use signaling::center::{
     CallCenter, Event, Input, MediaLoss, Member, Milestone, Output, Recipient,
 };
-use signaling::protocol::{ChatFrom, EndReason, SentimentView, ServerMessage, UtteranceView};
+use signaling::protocol::{
+    ChatFrom, EndReason, SentimentView, ServerMessage, TicketKind, UtteranceView,
+};
 use signaling::{AgentId, CallId, ParticipantId, SessionId, SupervisorId};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -393,10 +395,12 @@ impl App {
                         let phrases = bot::dialogue::Phrases::default_for(lang);
                         let text = match what {
                             signaling::center::Announcement::AgentLost => phrases.agent_lost,
+                            signaling::center::Announcement::Overflow(_) => phrases.overflow,
                         };
                         sp.speak(&call, text);
                     }
                 }
+                Output::Ticket(call, facts) => self.store_ticket(&call, *facts),
                 Output::CloseCall(call, reason) => self.close_call(call, reason),
                 Output::Leave(_, participant) => self.drop_peer(&participant),
                 Output::Mute(call, participant, muted) => {
@@ -440,6 +444,45 @@ impl App {
             .entry_point(None)
             .and_then(|e| bot::Language::parse(e.bot_language()))
             .unwrap_or(bot::Language::En)
+    }
+
+    /// Open or update a contact's ticket with what the center said of it.
+    fn store_ticket(&self, call: &CallId, t: signaling::center::TicketFacts) {
+        let kind = t.kind.as_str();
+        // A voice message is what the customer says from the overflow on: read with the
+        // ticket, since its last words are still being transcribed now.
+        let details = (t.kind == TicketKind::Message && t.message.is_none())
+            .then_some(t.overflow_since)
+            .flatten()
+            .map(|since| {
+                let ago = since.elapsed().as_millis() as u64;
+                serde_json::json!({ "voice_message_since": crate::calls::bot::unix_ms().saturating_sub(ago) })
+                    .to_string()
+            });
+        let record = crate::store::TicketRecord {
+            kind: kind.to_string(),
+            caller_json: serde_json::to_string(&t.caller).unwrap_or_else(|_| "{}".into()),
+            channel: Some(
+                match t.channel {
+                    signaling::protocol::Channel::Voice => "voice",
+                    signaling::protocol::Channel::Chat => "chat",
+                }
+                .into(),
+            ),
+            queue: t.queue,
+            reason: t.reason,
+            contact: t.contact,
+            message: t.message,
+            handoff_json: t.handoff.and_then(|h| serde_json::to_string(&h).ok()),
+            details_json: details,
+        };
+        match self.store.contact_ticket(call.as_str(), &record) {
+            Ok(id) => {
+                tracing::info!(call_id = %call, ticket = %id, kind, "ticket");
+                self.metrics.tickets.with_label_values(&[kind]).inc();
+            }
+            Err(e) => tracing::error!(call_id = %call, "store: {e:#}"),
+        }
     }
 
     fn store_chat_line(&self, call: &CallId, from: ChatFrom, text: &str, at_ms: u64) {

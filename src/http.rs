@@ -33,7 +33,18 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/kb/import", axum::routing::post(crate::kbapi::import))
         .route("/api/kb/ask", get(crate::kbapi::ask))
         .route("/api/kb/stats", get(crate::kbapi::stats))
-        .route("/api/tickets/{id}", get(crate::kbapi::ticket))
+        .route(
+            "/api/tickets",
+            get(crate::ticketapi::list).post(crate::ticketapi::create),
+        )
+        .route(
+            "/api/tickets/{id}",
+            get(crate::ticketapi::get).patch(crate::ticketapi::update),
+        )
+        .route(
+            "/api/tickets/{id}/comments",
+            axum::routing::post(crate::ticketapi::comment),
+        )
         .route(
             "/api/kb/{language}/{id}",
             axum::routing::delete(crate::kbapi::delete),

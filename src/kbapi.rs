@@ -227,27 +227,6 @@ pub async fn ask(
     )
 }
 
-/// `GET /api/tickets/{id}`: a ticket the bot opened (agents and supervisors).
-pub async fn ticket(
-    State(app): State<Arc<App>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    if let Err(r) = crate::http::caller(&app, &headers, Some(peer.ip())).await {
-        return r;
-    }
-    match app.store.ticket(&id) {
-        Ok(Some((kind, details))) => json(
-            StatusCode::OK,
-            serde_json::json!({"ticket": id, "kind": kind,
-                "details": serde_json::from_str::<serde_json::Value>(&details).unwrap_or_default()}),
-        ),
-        Ok(None) => err(StatusCode::NOT_FOUND, "no such ticket"),
-        Err(e) => internal(e),
-    }
-}
-
 pub async fn stats(
     State(app): State<Arc<App>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

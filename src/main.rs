@@ -15,6 +15,7 @@ mod loglimit;
 mod metrics;
 mod saycli;
 mod store;
+mod ticketapi;
 mod ws;
 
 use anyhow::Context;

@@ -15,6 +15,7 @@ pub struct Metrics {
     pub agents_by_state: IntGaugeVec,
     pub calls_ended: IntCounterVec,
     pub bot_escalations: IntCounterVec,
+    pub tickets: IntCounterVec,
     pub bot_synthesis: Histogram,
     pub bot_first_audio: Histogram,
     pub bot_barge_ins: IntCounter,
@@ -53,6 +54,13 @@ impl Metrics {
                     "Contacts the bot handed to the agents' queue, by reason",
                 ),
                 &["reason"],
+            )?,
+            tickets: IntCounterVec::new(
+                Opts::new(
+                    "switchboard_tickets_total",
+                    "Contact tickets opened or updated, by the kind they took",
+                ),
+                &["kind"],
             )?,
             bot_synthesis: Histogram::with_opts(
                 HistogramOpts::new(
@@ -144,6 +152,7 @@ impl Metrics {
         m.registry.register(Box::new(m.agents_by_state.clone()))?;
         m.registry.register(Box::new(m.calls_ended.clone()))?;
         m.registry.register(Box::new(m.bot_escalations.clone()))?;
+        m.registry.register(Box::new(m.tickets.clone()))?;
         m.registry.register(Box::new(m.bot_synthesis.clone()))?;
         m.registry.register(Box::new(m.bot_first_audio.clone()))?;
         m.registry.register(Box::new(m.bot_barge_ins.clone()))?;
@@ -164,7 +173,7 @@ impl Metrics {
     /// Create every labelled series at zero, so each family named in the README is on
     /// `/metrics` from the start, not only after its first event.
     fn prime(&self) {
-        for s in ["queued", "ringing", "connected"] {
+        for s in ["queued", "ringing", "connected", "overflow"] {
             self.calls_by_state.with_label_values(&[s]);
         }
         for s in ["away", "available", "ringing", "on_call", "wrap_up"] {
@@ -172,6 +181,9 @@ impl Metrics {
         }
         for r in signaling::protocol::EndReason::ALL {
             self.calls_ended.with_label_values(&[r.as_str()]);
+        }
+        for k in ["escalated", "abandoned", "overflow", "message", "callback"] {
+            self.tickets.with_label_values(&[k]);
         }
         for r in bot::Reason::ALL {
             self.bot_escalations.with_label_values(&[r.as_str()]);

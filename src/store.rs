@@ -111,7 +111,8 @@ CREATE TABLE IF NOT EXISTS escalations (
 
 /// Schema changes of databases made by earlier versions, by `PRAGMA user_version`.
 /// 1: the utterances' speaker is any participant kind (was customer or agent only).
-const SCHEMA_VERSION: i64 = 1;
+/// 2: tickets have a status, an assignee, what the contact left and comments.
+const SCHEMA_VERSION: i64 = 2;
 
 fn migrate(conn: &Connection) -> anyhow::Result<()> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -135,9 +136,15 @@ fn migrate(conn: &Connection) -> anyhow::Result<()> {
             ))?;
         }
     }
+    if version < 2 {
+        tickets::migrate(conn)?;
+    }
     conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     Ok(())
 }
+
+mod tickets;
+pub use tickets::{Ticket, TicketChange, TicketFilter, TicketRecord};
 
 /// The utterances table (also the target of migration 1).
 const UTTERANCES: &str = "
@@ -185,6 +192,7 @@ impl Store {
         let conn = Connection::open_in_memory()?;
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(UTTERANCES)?;
+        migrate(&conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
         })
@@ -377,21 +385,6 @@ impl Store {
             rusqlite::params![id, call_id, kind, details_json, unix_ms()],
         )?;
         Ok(id)
-    }
-
-    /// A ticket's kind and details.
-    pub fn ticket(&self, id: &str) -> anyhow::Result<Option<(String, String)>> {
-        let conn = self.conn.lock().expect("lock");
-        let r = conn.query_row(
-            "SELECT kind, details_json FROM tickets WHERE ticket_id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        );
-        match r {
-            Ok(v) => Ok(Some(v)),
-            Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
     }
 
     /// Create or replace an account.

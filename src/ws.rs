@@ -236,6 +236,27 @@ impl Session {
                 self.customer_of(&call_id)?;
                 self.apply(Input::RejectAnswer { call: call_id }).await
             }
+            ClientMessage::LeaveMessage { call_id, text } => {
+                self.customer_of(&call_id)?;
+                self.apply(Input::LeaveMessage {
+                    call: call_id,
+                    text,
+                })
+                .await
+            }
+            ClientMessage::RequestCallback {
+                call_id,
+                contact,
+                note,
+            } => {
+                self.customer_of(&call_id)?;
+                self.apply(Input::RequestCallback {
+                    call: call_id,
+                    contact,
+                    note,
+                })
+                .await
+            }
             ClientMessage::IceCandidate { peer_id, candidate } => {
                 setup::ice_candidate(&self.app, &self.id, &peer_id, candidate).await
             }
@@ -367,7 +388,7 @@ impl Session {
             (ParticipantKind::Customer, _) => Ok(()),
             _ => Err(Refusal::new(
                 ErrorCode::Forbidden,
-                "only the customer talks to the bot",
+                "only the customer of the contact may do this",
             )),
         }
     }

@@ -103,7 +103,10 @@ async fn calls_go_to_the_best_skilled_agent_and_widen_as_they_wait() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signed_vip_goes_ahead_and_a_forged_one_is_refused() {
     let server = Server::start(CONFIG).await;
-    // Nobody to take billing calls: they wait.
+    // A billing agent is logged in but away: calls wait.
+    server.add_agent_with_skills("bea", &["billing=3"]);
+    let mut bea = Ws::connect(&server).await;
+    bea.login("bea").await;
     let (mut plain, _p1, _) = call_into(&server, "billing", json!({"account":"A-1"})).await;
     let q = plain.wait_call_state("queued").await;
     assert_eq!(q["position"], 1);

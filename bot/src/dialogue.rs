@@ -102,6 +102,8 @@ pub struct Phrases {
     pub rephrase: String,
     /// Said by the server when a caller's agent was lost mid-call.
     pub agent_lost: String,
+    /// Said by the server when no agent can take a call (the page offers the choices).
+    pub overflow: String,
 }
 
 impl Phrases {
@@ -115,6 +117,7 @@ impl Phrases {
                 goodbye: "You're welcome. Is there anything else I can help with?".into(),
                 rephrase: "Sorry about that. Could you tell me a bit more about what you need?".into(),
                 agent_lost: "Sorry, we lost the connection to your agent. You're at the front of the queue; the next agent will be with you shortly.".into(),
+                overflow: "Sorry, none of our agents can take your call right now. You can leave a message: say it now, then press Send message. Or ask us to call you back.".into(),
             },
             Language::Zh => Self {
                 greeting: "您好，我是智能助手。有什么可以帮您？随时说“转人工”即可联系客服人员。".into(),
@@ -124,6 +127,7 @@ impl Phrases {
                 goodbye: "不客气。还有其他可以帮您的吗？".into(),
                 rephrase: "抱歉。能再具体说说您需要什么吗？".into(),
                 agent_lost: "抱歉，与您的客服人员的连接中断了。您已排在队列最前面，下一位客服人员会尽快为您服务。".into(),
+                overflow: "抱歉，目前没有客服人员可以接听您的电话。您可以留言：现在说出留言，然后点击“发送留言”；或者请我们给您回电。".into(),
             },
         }
     }

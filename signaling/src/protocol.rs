@@ -89,6 +89,22 @@ pub enum ClientMessage {
     RequestAgent { call_id: CallId },
     /// Customer served by the bot: the last answer was not what I asked.
     RejectAnswer { call_id: CallId },
+    /// Customer of a contact in `overflow`: leave a message for the agents (a ticket) and end
+    /// the contact. `text` is the message; in a voice call it may be left out, and what the
+    /// customer said since the overflow is the message.
+    LeaveMessage {
+        call_id: CallId,
+        #[serde(default)]
+        text: Option<String>,
+    },
+    /// Customer of a contact in `overflow`: ask to be called back at `contact` (a phone
+    /// number or e-mail address) and end the contact.
+    RequestCallback {
+        call_id: CallId,
+        contact: String,
+        #[serde(default)]
+        note: Option<String>,
+    },
     /// Any peer owner: trickle one ICE candidate for one of its peer connections.
     IceCandidate {
         peer_id: ParticipantId,
@@ -146,6 +162,8 @@ impl ClientMessage {
         "chat",
         "request_agent",
         "reject_answer",
+        "leave_message",
+        "request_callback",
         "ice_candidate",
         "mute",
         "hang_up",
@@ -238,10 +256,14 @@ pub enum EndReason {
     ServerShutdown,
     /// Found unfinished when the server started again after it was killed or crashed.
     ServerCrash,
+    /// No agent could take it and the customer left a message (a ticket).
+    MessageLeft,
+    /// No agent could take it and the customer asked to be called back (a ticket).
+    CallbackRequested,
 }
 
 impl EndReason {
-    pub const ALL: [EndReason; 7] = [
+    pub const ALL: [EndReason; 9] = [
         EndReason::CustomerHungUp,
         EndReason::AgentHungUp,
         EndReason::CustomerDisconnected,
@@ -249,6 +271,8 @@ impl EndReason {
         EndReason::MediaFailed,
         EndReason::ServerShutdown,
         EndReason::ServerCrash,
+        EndReason::MessageLeft,
+        EndReason::CallbackRequested,
     ];
 
     /// The wire name (`customer_hung_up`, ...).
@@ -261,6 +285,8 @@ impl EndReason {
             EndReason::MediaFailed => "media_failed",
             EndReason::ServerShutdown => "server_shutdown",
             EndReason::ServerCrash => "server_crash",
+            EndReason::MessageLeft => "message_left",
+            EndReason::CallbackRequested => "callback_requested",
         }
     }
 }
@@ -312,6 +338,17 @@ pub enum EscalationReason {
     Flow,
 }
 
+impl EscalationReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EscalationReason::AskedForHuman => "asked_for_human",
+            EscalationReason::NegativeEmotion => "negative_emotion",
+            EscalationReason::NoAnswerRepeated => "no_answer_repeated",
+            EscalationReason::Flow => "flow",
+        }
+    }
+}
+
 /// Who wrote a chat line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -357,7 +394,66 @@ pub enum CallStateName {
     Queued,
     Ringing,
     Connected,
+    /// No agent can take the contact now (see `overflow` on `call_state`): the customer may
+    /// leave a message or ask for a callback.
+    Overflow,
     Ended,
+}
+
+/// Why a contact could not wait for an agent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OverflowReason {
+    /// Its queue already had `max_waiting` contacts waiting.
+    QueueFull,
+    /// It waited `max_wait_s`.
+    WaitTooLong,
+    /// No agent who could take it is logged in.
+    NoAgents,
+    /// Its queue is outside its business hours.
+    Closed,
+}
+
+impl OverflowReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OverflowReason::QueueFull => "queue_full",
+            OverflowReason::WaitTooLong => "wait_too_long",
+            OverflowReason::NoAgents => "no_agents",
+            OverflowReason::Closed => "closed",
+        }
+    }
+}
+
+/// What a ticket is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketKind {
+    /// The bot handed the contact to the agents.
+    Escalated,
+    /// The customer left while waiting for an agent.
+    Abandoned,
+    /// No agent could take the contact and the customer did not choose what to do.
+    Overflow,
+    /// The customer left a message.
+    Message,
+    /// The customer asked to be called back.
+    Callback,
+    /// An agent opened it.
+    Agent,
+}
+
+impl TicketKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketKind::Escalated => "escalated",
+            TicketKind::Abandoned => "abandoned",
+            TicketKind::Overflow => "overflow",
+            TicketKind::Message => "message",
+            TicketKind::Callback => "callback",
+            TicketKind::Agent => "agent",
+        }
+    }
 }
 
 /// An agent's state as dashboards and the agent see it.
@@ -489,6 +585,9 @@ pub enum ServerMessage {
         /// Why the call ended (ended only).
         #[serde(skip_serializing_if = "Option::is_none")]
         reason: Option<EndReason>,
+        /// Why no agent can take it (overflow only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        overflow: Option<OverflowReason>,
     },
     /// The other party muted or unmuted.
     PeerMuted {
@@ -746,6 +845,15 @@ mod tests {
             ClientMessage::RejectAnswer {
                 call_id: call_id.clone(),
             },
+            ClientMessage::LeaveMessage {
+                call_id: call_id.clone(),
+                text: Some("call me".into()),
+            },
+            ClientMessage::RequestCallback {
+                call_id: call_id.clone(),
+                contact: "+44 20 7946 0000".into(),
+                note: None,
+            },
             ClientMessage::IceCandidate {
                 peer_id: ParticipantId::from("p1"),
                 candidate: IceCandidate {
@@ -802,6 +910,8 @@ mod tests {
             ClientMessage::Chat { .. } => "chat",
             ClientMessage::RequestAgent { .. } => "request_agent",
             ClientMessage::RejectAnswer { .. } => "reject_answer",
+            ClientMessage::LeaveMessage { .. } => "leave_message",
+            ClientMessage::RequestCallback { .. } => "request_callback",
             ClientMessage::IceCandidate { .. } => "ice_candidate",
             ClientMessage::Mute { .. } => "mute",
             ClientMessage::HangUp { .. } => "hang_up",

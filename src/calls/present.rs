@@ -11,12 +11,14 @@ pub fn event(e: Event) -> ServerMessage {
             position,
             estimated_wait_s,
             reason,
+            overflow,
         } => ServerMessage::CallState {
             call_id,
             state,
             position,
             estimated_wait_s,
             reason,
+            overflow,
         },
         Event::PeerMuted {
             call_id,

@@ -163,6 +163,10 @@ impl CallCenter {
             EscalationReason::NegativeEmotion => rules.angry,
             _ => rules.escalated,
         };
+        self.ticket(call_id, TicketKind::Escalated, None, None, None);
+        if !self.admit(now, call_id) {
+            return;
+        }
         self.enqueue(now, call_id, false);
         self.dispatch(now);
         self.announce_queue();

@@ -42,6 +42,7 @@ impl CallCenter {
                 declined_at: None,
                 wake: None,
                 returning: None,
+                was_queued: false,
             },
         );
         if start.bot {
@@ -54,6 +55,8 @@ impl CallCenter {
                     language: start.language,
                 },
             ));
+        } else if !self.admit(now, &call_id) {
+            // Overflowed: the customer was told (a voice call learns it with its answer too).
         } else {
             self.enqueue(now, &call_id, false);
             if start.channel == Channel::Chat {
@@ -234,6 +237,19 @@ impl CallCenter {
         if call.state == CallState::Ended {
             return Err(self.wrong_call_state(call_id, "hang up"));
         }
+        // The customer gave up waiting for an agent: abandoned.
+        let abandoned = matches!(call.state, CallState::Queued | CallState::Ringing { .. })
+            && call.was_queued
+            && matches!(
+                reason,
+                EndReason::CustomerHungUp
+                    | EndReason::CustomerDisconnected
+                    | EndReason::MediaFailed
+            );
+        if abandoned {
+            self.ticket(call_id, TicketKind::Abandoned, None, None, None);
+        }
+        let call = self.call_mut(call_id)?;
         let prev = std::mem::replace(&mut call.state, CallState::Ended);
         call.state_since = now;
         let bot_leaves = std::mem::take(&mut call.bot);
@@ -251,6 +267,7 @@ impl CallCenter {
             position: None,
             estimated_wait_s: None,
             reason: Some(reason),
+            overflow: None,
         };
         self.outputs.push_back(Output::Notify(
             Recipient::Customer(call_id.clone()),

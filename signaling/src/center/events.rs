@@ -6,7 +6,7 @@
 use crate::ids::{AgentId, CallId, ParticipantKind, SupervisorId, SupervisorMode};
 use crate::protocol::{
     AgentStateName, AgentView, AwayReason, CallStateName, CallView, CallerInfo, Channel, ChatFrom,
-    EndReason, HandoffCard, QueueEntryView, WithdrawReason,
+    EndReason, HandoffCard, OverflowReason, QueueEntryView, WithdrawReason,
 };
 
 #[derive(Clone, Debug, PartialEq)]
@@ -18,6 +18,7 @@ pub enum Event {
         position: Option<usize>,
         estimated_wait_s: Option<u64>,
         reason: Option<EndReason>,
+        overflow: Option<OverflowReason>,
     },
     /// A party muted or unmuted (told to the other party).
     PeerMuted {

@@ -35,6 +35,22 @@ pub enum Input {
     RejectAnswer {
         call: CallId,
     },
+    /// The customer of an overflowed contact leaves a message.
+    LeaveMessage {
+        call: CallId,
+        text: Option<String>,
+    },
+    /// The customer of an overflowed contact asks to be called back.
+    RequestCallback {
+        call: CallId,
+        contact: String,
+        note: Option<String>,
+    },
+    /// A queue's business hours began (`open`) or ended.
+    QueueHours {
+        queue: String,
+        open: bool,
+    },
     /// The bot's answer to a turn.
     BotSaid {
         call: CallId,
@@ -168,6 +184,16 @@ impl CallCenter {
             }
             Input::RequestAgent { call } => self.tell_bot(&call, BotInput::RequestAgent),
             Input::RejectAnswer { call } => self.tell_bot(&call, BotInput::RejectAnswer),
+            Input::LeaveMessage { call, text } => self.leave_message(now, &call, text),
+            Input::RequestCallback {
+                call,
+                contact,
+                note,
+            } => self.request_callback(now, &call, contact, note),
+            Input::QueueHours { queue, open } => {
+                self.set_queue_open(&queue, open);
+                Ok(())
+            }
             Input::BotSaid { call, turn, at_ms } => {
                 self.bot_said(now, &call, *turn, at_ms);
                 Ok(())

@@ -26,8 +26,8 @@ use crate::ids::{
 };
 use crate::protocol::{
     AgentStateName, AgentView, AwayReason, CallStateName, CallView, CallerInfo, Channel, ChatFrom,
-    EndReason, EscalationReason, HandoffCard, QueueEntryView, SentimentView, SupervisorView,
-    WithdrawReason,
+    EndReason, EscalationReason, HandoffCard, OverflowReason, QueueEntryView, SentimentView,
+    SupervisorView, TicketKind, WithdrawReason,
 };
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
@@ -78,6 +78,8 @@ pub use bot::{BotTurn, Start};
 pub use events::{Dashboard, Event};
 pub use input::Input;
 mod calls;
+mod overflow;
+pub use overflow::TicketFacts;
 mod queue;
 pub mod routing;
 mod supervision;
@@ -153,6 +155,9 @@ pub enum Output {
     /// Tell the customer of a voice call this in the server's voice, in their language (the
     /// shell has the words).
     Announce(CallId, Announcement),
+    /// Open (or update) the contact's ticket: one per contact, its kind the latest that
+    /// applies (an escalated contact that is then abandoned is `abandoned`).
+    Ticket(CallId, Box<TicketFacts>),
 }
 
 /// What the bot of a contact is given.
@@ -180,6 +185,8 @@ pub enum BotInput {
 pub enum Announcement {
     /// Their agent was lost; they are back at the head of the queue.
     AgentLost,
+    /// No agent can take the call: they may leave a message or ask for a callback.
+    Overflow(OverflowReason),
 }
 
 /// Points in a call's life the shell turns into metrics.
@@ -213,6 +220,10 @@ enum CallState {
         accepted_at: Instant,
         connected: bool,
     },
+    /// No agent can take it; the customer may leave a message or ask for a callback.
+    Overflow {
+        reason: OverflowReason,
+    },
     Ended,
 }
 
@@ -227,6 +238,7 @@ impl CallState {
             } => CallStateName::Connected,
             // Accepted but media not both up yet: the customer still hears it ringing.
             CallState::Talking { .. } => CallStateName::Ringing,
+            CallState::Overflow { .. } => CallStateName::Overflow,
             CallState::Ended => CallStateName::Ended,
         }
     }
@@ -237,6 +249,7 @@ impl CallState {
             CallState::Queued => "queued",
             CallState::Ringing { .. } => "ringing",
             CallState::Talking { .. } => "talking",
+            CallState::Overflow { .. } => "overflowed",
             CallState::Ended => "ended",
         }
     }
@@ -276,6 +289,8 @@ struct Call {
     wake: Option<Instant>,
     /// The agent it lost, and until when they are offered it first if they come back.
     returning: Option<(AgentId, Instant)>,
+    /// It waited for an agent at some point (leaving after that is abandoning).
+    was_queued: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -333,6 +348,7 @@ pub struct Census {
     pub calls_queued: usize,
     pub calls_ringing: usize,
     pub calls_connected: usize,
+    pub calls_overflow: usize,
     pub agents: BTreeMap<&'static str, usize>,
 }
 
@@ -346,6 +362,8 @@ pub struct CallCenter {
     supervisors: BTreeMap<SupervisorId, usize>,
     outputs: VecDeque<Output>,
     handle_times: VecDeque<Duration>,
+    /// Queues outside their business hours (the shell says when).
+    closed: HashSet<String>,
 }
 
 impl CallCenter {
@@ -358,6 +376,7 @@ impl CallCenter {
             supervisors: BTreeMap::new(),
             outputs: VecDeque::new(),
             handle_times: VecDeque::new(),
+            closed: HashSet::new(),
         }
     }
 
@@ -419,6 +438,8 @@ fn secs(d: Duration) -> f64 {
 
 #[cfg(test)]
 mod agent_loss_tests;
+#[cfg(test)]
+mod overflow_tests;
 #[cfg(test)]
 mod routing_tests;
 #[cfg(test)]

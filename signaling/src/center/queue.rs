@@ -22,6 +22,9 @@ impl CallCenter {
         let Some(mine) = self.calls.get(call_id).map(key) else {
             return;
         };
+        if let Some(c) = self.calls.get_mut(call_id) {
+            c.was_queued = true;
+        }
         let at = self
             .queue
             .iter()
@@ -49,6 +52,8 @@ impl CallCenter {
             .collect();
         let mut offers = vec![];
         let mut wakes = vec![];
+        let mut overflows = vec![];
+        let mut staffed: BTreeMap<&str, bool> = BTreeMap::new();
         for call_id in &self.queue {
             let Some(call) = self.calls.get(call_id) else {
                 continue;
@@ -86,13 +91,60 @@ impl CallCenter {
                     offers.push((call_id.clone(), agent.clone(), reoffered));
                 }
                 None => {
-                    // Nobody for it now: look again at its next overflow step or re-offer.
+                    let rules = call
+                        .queue
+                        .as_deref()
+                        .and_then(|q| routing::queue(&self.config.queues, q));
+                    let max_wait = rules
+                        .and_then(|r| r.max_wait_s)
+                        .map(|s| call.queued_at + Duration::from_secs(s));
+                    // The agent it lost may come back for it: that is someone.
+                    let awaited = call
+                        .returning
+                        .as_ref()
+                        .is_some_and(|(_, until)| now < *until);
+                    let nobody = rules.is_some_and(|r| {
+                        r.overflow_when_no_agents
+                            && !awaited
+                            && !*staffed.entry(r.name.as_str()).or_insert_with(|| {
+                                self.agents.values().any(|a| {
+                                    a.sessions > 0
+                                        && routing::could_ever_take(
+                                            &self.config.queues,
+                                            &r.name,
+                                            &a.skills,
+                                        )
+                                })
+                            })
+                    });
+                    if nobody {
+                        overflows.push((call_id.clone(), OverflowReason::NoAgents));
+                        continue;
+                    }
+                    if max_wait.is_some_and(|t| now >= t) {
+                        overflows.push((call_id.clone(), OverflowReason::WaitTooLong));
+                        continue;
+                    }
+                    // Nobody for it now: look again at its next overflow step, its re-offer or
+                    // its longest wait.
                     let step = call.queue.as_deref().and_then(|q| {
                         routing::next_step(&self.config.queues, q, waited)
                             .map(|d| call.queued_at + d)
                     });
                     let again = call.declined_at.map(|t| t + reoffer).filter(|t| *t > now);
-                    wakes.push((call_id.clone(), step.into_iter().chain(again).min()));
+                    let grace = call
+                        .returning
+                        .as_ref()
+                        .map(|(_, t)| *t)
+                        .filter(|t| *t > now);
+                    wakes.push((
+                        call_id.clone(),
+                        step.into_iter()
+                            .chain(again)
+                            .chain(max_wait)
+                            .chain(grace)
+                            .min(),
+                    ));
                 }
             }
         }
@@ -104,6 +156,9 @@ impl CallCenter {
         let changed = !offers.is_empty();
         for (call_id, agent, reoffered) in offers {
             self.offer(now, &call_id, &agent, reoffered);
+        }
+        for (call_id, reason) in overflows {
+            self.overflow(now, &call_id, reason);
         }
         if changed {
             self.announce_queue();
@@ -184,12 +239,17 @@ impl CallCenter {
         } else {
             (None, None)
         };
+        let overflow = match self.calls.get(call_id).map(|c| &c.state) {
+            Some(CallState::Overflow { reason }) => Some(*reason),
+            _ => None,
+        };
         Event::CallState {
             call_id: call_id.clone(),
             state,
             position,
             estimated_wait_s,
             reason: None,
+            overflow,
         }
     }
 

@@ -35,6 +35,25 @@ pub struct QueueRules {
     pub overflow: Vec<OverflowStep>,
     /// Calls answered within this many seconds count toward the service level.
     pub service_level_s: u64,
+    /// A contact arriving when this many already wait in the queue overflows (`queue_full`).
+    pub max_waiting: Option<usize>,
+    /// A contact that has waited this long overflows (`wait_too_long`).
+    pub max_wait_s: Option<u64>,
+    /// A contact overflows (`no_agents`) when no agent who could ever take it (at any
+    /// overflow step) is logged in.
+    pub overflow_when_no_agents: bool,
+    /// Business hours; outside them arriving contacts overflow (`closed`). The shell checks
+    /// the clock (`src/hours.rs`).
+    pub hours: Option<Hours>,
+}
+
+/// When a queue is open: in `timezone` (IANA, e.g. `Europe/Berlin`; default UTC), any of
+/// `open` ("mon-fri 08:00-18:00", "sat 10:00-14:00").
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Hours {
+    pub timezone: Option<String>,
+    pub open: Vec<String>,
 }
 
 impl Default for QueueRules {
@@ -45,6 +64,10 @@ impl Default for QueueRules {
             min_proficiency: 1,
             overflow: vec![],
             service_level_s: 20,
+            max_waiting: None,
+            max_wait_s: None,
+            overflow_when_no_agents: true,
+            hours: None,
         }
     }
 }
@@ -164,6 +187,16 @@ pub fn next_step(queues: &[QueueRules], queue: &str, waited: Duration) -> Option
         .min()
 }
 
+/// The rules of a configured queue.
+pub fn queue<'a>(queues: &'a [QueueRules], name: &str) -> Option<&'a QueueRules> {
+    queues.iter().find(|q| q.name == name)
+}
+
+/// Whether an agent with `skills` could take a call of `queue` at some overflow step.
+pub fn could_ever_take(queues: &[QueueRules], queue: &str, skills: &Skills) -> bool {
+    fit(skills, &wanted(queues, queue, Duration::MAX)).is_some()
+}
+
 /// A waiting call's priority now: its own, plus what waiting earned it.
 pub fn effective_priority(rules: &PriorityRules, base: i32, waited: Duration) -> f64 {
     base as f64 + rules.ageing_per_min.max(0.0) * waited.as_secs_f64() / 60.0
@@ -182,6 +215,12 @@ pub fn check(queues: &[QueueRules]) -> Result<(), String> {
         if !(1..=MAX_PROFICIENCY).contains(&q.min_proficiency) {
             return Err(format!(
                 "queue {:?}: min_proficiency must be 1 to 5",
+                q.name
+            ));
+        }
+        if q.max_waiting == Some(0) {
+            return Err(format!(
+                "queue {:?}: max_waiting must be at least 1",
                 q.name
             ));
         }

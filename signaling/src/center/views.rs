@@ -96,6 +96,7 @@ impl CallCenter {
                 CallStateName::Queued => c.calls_queued += 1,
                 CallStateName::Ringing => c.calls_ringing += 1,
                 CallStateName::Connected => c.calls_connected += 1,
+                CallStateName::Overflow => c.calls_overflow += 1,
                 CallStateName::Ended => {}
             }
         }

@@ -1,0 +1,313 @@
+//! Overflow and tickets in virtual time: a contact no agent can take (nobody logged in who
+//! could, the queue full, waited too long, outside business hours) is told why and may leave
+//! a message or ask for a callback; each of those, and escalated and abandoned contacts, open
+//! a ticket. Bad requests change nothing.
+
+use super::routing::QueueRules;
+use super::*;
+
+fn drain(c: &mut CallCenter) -> Vec<Output> {
+    std::iter::from_fn(|| c.poll_output()).collect()
+}
+
+fn tickets(outs: &[Output]) -> Vec<(String, TicketKind, Option<String>)> {
+    outs.iter()
+        .filter_map(|o| match o {
+            Output::Ticket(id, t) => Some((id.as_str().to_string(), t.kind, t.reason.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn overflowed(outs: &[Output], call: &str) -> Option<OverflowReason> {
+    outs.iter().find_map(|o| match o {
+        Output::Notify(
+            Recipient::Customer(id),
+            Event::CallState {
+                state: CallStateName::Overflow,
+                overflow,
+                ..
+            },
+        ) if id.as_str() == call => *overflow,
+        _ => None,
+    })
+}
+
+fn center(q: QueueRules) -> CallCenter {
+    CallCenter::new(CenterConfig {
+        queues: vec![q],
+        ..Default::default()
+    })
+}
+
+fn billing() -> QueueRules {
+    QueueRules {
+        name: "billing".into(),
+        ..Default::default()
+    }
+}
+
+fn call(c: &mut CallCenter, now: Instant, id: &str, channel: Channel) {
+    c.start_call(
+        now,
+        id.into(),
+        CallerInfo::default(),
+        Start {
+            queue: Some("billing".into()),
+            channel,
+            ..Default::default()
+        },
+    );
+}
+
+fn billing_agent(c: &mut CallCenter, now: Instant, name: &str, available: bool) -> AgentId {
+    let a = AgentId::from(name);
+    c.agent_login(
+        now,
+        a.clone(),
+        name.into(),
+        [("billing".to_string(), 3u8)].into_iter().collect(),
+    );
+    if available {
+        c.set_availability(now, &a, true).unwrap();
+    }
+    a
+}
+
+#[test]
+fn with_nobody_logged_in_who_could_take_it_a_contact_overflows_at_once() {
+    let now = Instant::now();
+    let mut c = center(billing());
+    // Someone without the skill does not count.
+    let a = AgentId::from("tech");
+    c.agent_login(now, a, "tech".into(), Default::default());
+    call(&mut c, now, "c1", Channel::Voice);
+    let outs = drain(&mut c);
+    assert_eq!(overflowed(&outs, "c1"), Some(OverflowReason::NoAgents));
+    assert!(outs.contains(&Output::Announce(
+        "c1".into(),
+        Announcement::Overflow(OverflowReason::NoAgents)
+    )));
+    assert_eq!(
+        tickets(&outs),
+        [("c1".into(), TicketKind::Overflow, Some("no_agents".into()))]
+    );
+    assert_eq!(c.queue_len(), 0);
+    // A billing agent logged in (even away) is someone: the next contact waits.
+    billing_agent(&mut c, now, "bea", false);
+    call(&mut c, now, "c2", Channel::Voice);
+    assert_eq!(overflowed(&drain(&mut c), "c2"), None);
+    assert_eq!(c.queue_len(), 1);
+    // When the last of them logs out, those waiting are told.
+    c.agent_logout(now, &AgentId::from("bea"));
+    assert_eq!(
+        overflowed(&drain(&mut c), "c2"),
+        Some(OverflowReason::NoAgents)
+    );
+}
+
+#[test]
+fn a_full_queue_turns_the_next_contact_away() {
+    let now = Instant::now();
+    let mut c = center(QueueRules {
+        max_waiting: Some(2),
+        ..billing()
+    });
+    billing_agent(&mut c, now, "bea", false);
+    call(&mut c, now, "c1", Channel::Voice);
+    call(&mut c, now, "c2", Channel::Voice);
+    call(&mut c, now, "c3", Channel::Voice);
+    let outs = drain(&mut c);
+    assert_eq!(overflowed(&outs, "c1"), None);
+    assert_eq!(overflowed(&outs, "c2"), None);
+    assert_eq!(overflowed(&outs, "c3"), Some(OverflowReason::QueueFull));
+    assert_eq!(c.queue_len(), 2);
+}
+
+#[test]
+fn a_contact_that_waited_max_wait_overflows_then() {
+    let now = Instant::now();
+    let mut c = center(QueueRules {
+        max_wait_s: Some(120),
+        ..billing()
+    });
+    billing_agent(&mut c, now, "bea", false);
+    call(&mut c, now, "c1", Channel::Chat);
+    drain(&mut c);
+    assert_eq!(c.poll_timeout(), Some(now + Duration::from_secs(120)));
+    c.handle_timeout(now + Duration::from_secs(119));
+    assert_eq!(overflowed(&drain(&mut c), "c1"), None);
+    c.handle_timeout(now + Duration::from_secs(120));
+    let outs = drain(&mut c);
+    assert_eq!(overflowed(&outs, "c1"), Some(OverflowReason::WaitTooLong));
+    // A chat hears nothing.
+    assert!(!outs.iter().any(|o| matches!(o, Output::Announce(..))));
+}
+
+#[test]
+fn outside_business_hours_arrivals_overflow_and_waiting_contacts_stay() {
+    let now = Instant::now();
+    let mut c = center(billing());
+    billing_agent(&mut c, now, "bea", false);
+    call(&mut c, now, "c1", Channel::Voice);
+    c.set_queue_open("billing", false);
+    call(&mut c, now, "c2", Channel::Voice);
+    let outs = drain(&mut c);
+    assert_eq!(overflowed(&outs, "c1"), None);
+    assert_eq!(overflowed(&outs, "c2"), Some(OverflowReason::Closed));
+    c.set_queue_open("billing", true);
+    call(&mut c, now, "c3", Channel::Voice);
+    assert_eq!(overflowed(&drain(&mut c), "c3"), None);
+    assert_eq!(c.queue_len(), 2);
+}
+
+#[test]
+fn an_overflowed_customer_leaves_a_message_or_asks_for_a_callback() {
+    let now = Instant::now();
+    let mut c = center(billing());
+    call(&mut c, now, "c1", Channel::Chat);
+    call(&mut c, now, "c2", Channel::Voice);
+    drain(&mut c);
+    // A chat's message needs words; a refused request changes nothing.
+    assert!(c
+        .leave_message(now, &"c1".into(), Some("  ".into()))
+        .is_err());
+    assert!(c.leave_message(now, &"c1".into(), None).is_err());
+    let too_long = "x".repeat(overflow::MAX_MESSAGE_CHARS + 1);
+    assert!(c.leave_message(now, &"c1".into(), Some(too_long)).is_err());
+    assert!(drain(&mut c).is_empty());
+    c.leave_message(now, &"c1".into(), Some("Please fix my invoice".into()))
+        .unwrap();
+    let outs = drain(&mut c);
+    let t = outs
+        .iter()
+        .find_map(|o| match o {
+            Output::Ticket(_, t) => Some(t.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(t.kind, TicketKind::Message);
+    assert_eq!(t.message.as_deref(), Some("Please fix my invoice"));
+    assert_eq!(t.reason.as_deref(), Some("no_agents"));
+    assert!(outs.contains(&Output::CloseCall("c1".into(), EndReason::MessageLeft)));
+    assert!(!c.is_live(&"c1".into()));
+
+    // A callback needs somewhere to call.
+    for bad in ["", "ab", "call me maybe", &"9".repeat(201)] {
+        assert!(
+            c.request_callback(now, &"c2".into(), bad.into(), None)
+                .is_err(),
+            "{bad:?}"
+        );
+    }
+    assert!(drain(&mut c).is_empty());
+    c.request_callback(
+        now,
+        &"c2".into(),
+        "+44 20 7946 0000".into(),
+        Some("after 5pm".into()),
+    )
+    .unwrap();
+    let outs = drain(&mut c);
+    let t = outs
+        .iter()
+        .find_map(|o| match o {
+            Output::Ticket(_, t) => Some(t.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(t.kind, TicketKind::Callback);
+    assert_eq!(t.contact.as_deref(), Some("+44 20 7946 0000"));
+    assert_eq!(t.message.as_deref(), Some("after 5pm"));
+    assert!(outs.contains(&Output::CloseCall(
+        "c2".into(),
+        EndReason::CallbackRequested
+    )));
+}
+
+#[test]
+fn only_an_overflowed_contact_may_leave_a_message() {
+    let now = Instant::now();
+    let mut c = center(billing());
+    billing_agent(&mut c, now, "bea", false);
+    call(&mut c, now, "c1", Channel::Chat);
+    drain(&mut c);
+    let e = c
+        .leave_message(now, &"c1".into(), Some("hi".into()))
+        .unwrap_err();
+    assert_eq!(e.code(), crate::ErrorCode::WrongState);
+    let e = c
+        .request_callback(now, &"c1".into(), "+1 555 0100".into(), None)
+        .unwrap_err();
+    assert_eq!(e.code(), crate::ErrorCode::WrongState);
+    assert!(drain(&mut c).is_empty());
+    assert!(c.is_live(&"c1".into()));
+}
+
+#[test]
+fn leaving_the_queue_is_abandoning_and_a_hand_over_opens_a_ticket() {
+    let now = Instant::now();
+    let mut c = center(billing());
+    billing_agent(&mut c, now, "bea", false);
+    call(&mut c, now, "c1", Channel::Voice);
+    drain(&mut c);
+    c.hang_up(now, &"c1".into(), ParticipantKind::Customer, None)
+        .unwrap();
+    assert_eq!(
+        tickets(&drain(&mut c)),
+        [("c1".into(), TicketKind::Abandoned, None)]
+    );
+
+    // A contact the bot served and that ended there is contained: no ticket.
+    let bot = |c: &mut CallCenter, id: &str| {
+        c.start_call(
+            now,
+            id.into(),
+            CallerInfo::default(),
+            Start {
+                bot: true,
+                queue: Some("billing".into()),
+                ..Default::default()
+            },
+        )
+    };
+    bot(&mut c, "c2");
+    drain(&mut c);
+    c.hang_up(now, &"c2".into(), ParticipantKind::Customer, None)
+        .unwrap();
+    assert!(tickets(&drain(&mut c)).is_empty());
+
+    // The bot hands over: a ticket with its reason and card.
+    bot(&mut c, "c3");
+    drain(&mut c);
+    let card = HandoffCard {
+        reason: EscalationReason::AskedForHuman,
+        intent: Some("refund".into()),
+        slots: Default::default(),
+        conversation: vec![],
+        sentiment: vec![-0.2],
+        summary: "wants a refund".into(),
+    };
+    c.bot_said(
+        now,
+        &"c3".into(),
+        BotTurn {
+            text: "Passing you on".into(),
+            entry_id: None,
+            escalate: Some((EscalationReason::AskedForHuman, card)),
+        },
+        0,
+    );
+    let outs = drain(&mut c);
+    let t = outs
+        .iter()
+        .find_map(|o| match o {
+            Output::Ticket(_, t) => Some(t.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(t.kind, TicketKind::Escalated);
+    assert_eq!(t.reason.as_deref(), Some("asked_for_human"));
+    assert_eq!(t.handoff.unwrap().intent.as_deref(), Some("refund"));
+    assert_eq!(overflowed(&outs, "c3"), None);
+}

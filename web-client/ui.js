@@ -47,6 +47,15 @@ export const END_REASONS = {
   agent_disconnected: 'the agent was disconnected',
   media_failed: 'the audio connection failed',
   server_shutdown: 'the service is restarting',
+  message_left: 'your message was left for our team',
+  callback_requested: 'we will call you back',
+};
+
+export const OVERFLOW_REASONS = {
+  queue_full: 'all our agents are busy and the queue is full',
+  wait_too_long: 'the wait is longer than we would like',
+  no_agents: 'no agent is available right now',
+  closed: 'we are outside our opening hours',
 };
 
 export const AGENT_STATES = {

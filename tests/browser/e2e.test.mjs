@@ -667,6 +667,30 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
     assert.notEqual((await ask('can I bring my dog to the store')).id, 'pets-in-stores', 'the deleted entry is gone from the bot');
   });
 
+  await step('with no agent logged in, a customer who asks for a person leaves a message; agents find the ticket', async () => {
+    await agent.close(); // alice's only session: nobody who could take billing is logged in
+    await chat.selectOption('#language', 'en');
+    await chat.selectOption('#queue', 'billing');
+    await chat.click('#chat-btn');
+    await chat.waitForSelector('#state[data-state="with_bot"]');
+    await waitForChat('bot greeting', chat, (lines) => lines.find((l) => l.from === 'bot'));
+    await chat.click('#talk-btn');
+    await chat.waitForSelector('#state[data-state="overflow"]');
+    await chat.waitForSelector('#overflow-reason[data-reason="no_agents"]');
+    assert.ok(await chat.isVisible('#overflow-panel'), 'the choices are shown');
+    await chat.fill('#message-text', 'Please call me about invoice 7781');
+    await chat.click('#message-send');
+    await chat.waitForSelector('#state[data-state="ended"]');
+    assert.match(await chat.textContent('#state'), /message was left/);
+    assert.ok(!(await chat.isVisible('#overflow-panel')), 'the choices are gone');
+    const auth = { Authorization: `Basic ${Buffer.from('sam:demo').toString('base64')}` };
+    const found = await (await fetch(`${baseUrl}/api/tickets?kind=message&q=7781`, { headers: auth })).json();
+    assert.equal(found.tickets.length, 1, JSON.stringify(found));
+    assert.equal(found.tickets[0].reason, 'no_agents');
+    assert.equal(found.tickets[0].queue, 'billing');
+    assert.equal(found.tickets[0].handoff?.reason, 'asked_for_human', 'the bot\'s card is on the ticket');
+  });
+
   await step('no uncaught errors in the pages', async () => {
     assert.deepEqual(pageErrors, []);
   });

@@ -639,6 +639,31 @@ export class CustomerCall extends CallParty {
     if (!this.callId) return Promise.reject(new SwitchboardError('wrong_state', 'no contact'));
     return this.request({ type: 'reject_answer', call_id: this.callId }, 'ok');
   }
+
+  /**
+   * No agent can take the contact (call_state 'overflow'): leave a message and end it. In a voice
+   * call `text` may be left out: what the customer said since the overflow is the message.
+   * Resolves with the call_state 'ended' (reason 'message_left').
+   */
+  leaveMessage(text) {
+    if (!this.callId) return Promise.reject(new SwitchboardError('wrong_state', 'no contact'));
+    const callId = this.callId;
+    const msg = { type: 'leave_message', call_id: callId };
+    if (text) msg.text = text;
+    return this.request(msg, 'call_state', (m) => m.call_id === callId && m.state === 'ended');
+  }
+
+  /**
+   * No agent can take the contact: ask to be called back at `contact` (phone or e-mail), with
+   * an optional `note`, and end it. Resolves with the call_state 'ended' ('callback_requested').
+   */
+  requestCallback(contact, note) {
+    if (!this.callId) return Promise.reject(new SwitchboardError('wrong_state', 'no contact'));
+    const callId = this.callId;
+    const msg = { type: 'request_callback', call_id: callId, contact };
+    if (note) msg.note = note;
+    return this.request(msg, 'call_state', (m) => m.call_id === callId && m.state === 'ended');
+  }
 }
 
 /**

@@ -228,6 +228,17 @@ impl App {
         }
         tokio::spawn(media_events(Arc::downgrade(&app), media_rx));
         tokio::spawn(crate::calls::bot::run(Arc::downgrade(&app), bot_rx));
+        let schedules: Vec<(String, crate::hours::Schedule)> = app
+            .config
+            .center
+            .queues
+            .iter()
+            .filter_map(|q| {
+                let s = crate::hours::Schedule::parse(q.hours.as_ref()?).ok()?;
+                Some((q.name.clone(), s))
+            })
+            .collect();
+        tokio::spawn(crate::hours::run(Arc::downgrade(&app), schedules));
         tokio::spawn(crate::calls::driver::run(
             CallCenter::new(app.config.center.clone()),
             jobs,

@@ -292,6 +292,12 @@ impl Config {
         }
         signaling::center::routing::check(&self.center.queues)
             .map_err(|e| anyhow::anyhow!("[[center.queues]]: {e}"))?;
+        for q in &self.center.queues {
+            if let Some(h) = &q.hours {
+                crate::hours::Schedule::parse(h)
+                    .map_err(|e| anyhow::anyhow!("[[center.queues]] {}: hours: {e}", q.name))?;
+            }
+        }
         for e in &self.entry_points {
             if let Some(q) = &e.queue {
                 if !self.center.queues.iter().any(|x| &x.name == q) {

@@ -8,6 +8,7 @@ mod auth;
 mod calls;
 mod config;
 mod demo_orders;
+mod hours;
 mod http;
 mod kbapi;
 mod kbcli;

@@ -375,6 +375,14 @@ impl App {
         for o in outputs {
             match o {
                 Output::Notify(to, e) => {
+                    if let (Recipient::Agent(a), Event::AgentState { state, .. }) = (&to, &e) {
+                        // Every change of an agent's state, for the KPIs (occupancy).
+                        let name = serde_json::to_value(state)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .unwrap_or_default();
+                        log_store(self.store.agent_state(a.as_str(), &name));
+                    }
                     if let (
                         Recipient::Customer(call),
                         Event::Chat {
@@ -443,6 +451,30 @@ impl App {
                     }
                     Milestone::Ended { duration } => {
                         self.metrics.call_duration.observe(duration.as_secs_f64())
+                    }
+                    Milestone::Started { bot, channel } => {
+                        let channel = match channel {
+                            signaling::protocol::Channel::Voice => "voice",
+                            signaling::protocol::Channel::Chat => "chat",
+                        };
+                        log_store(self.store.call_meta(call.as_str(), bot, channel));
+                    }
+                    Milestone::Queued { queue } => {
+                        log_store(self.store.call_queued(call.as_str(), queue.as_deref()));
+                    }
+                    Milestone::Overflowed { reason } => {
+                        tracing::info!(call_id = %call, reason = reason.as_str(), "overflow");
+                        log_store(self.store.call_overflowed(
+                            call.as_str(),
+                            None,
+                            reason.as_str(),
+                        ));
+                    }
+                    Milestone::WrappedUp { duration } => {
+                        log_store(
+                            self.store
+                                .call_wrapped_up(call.as_str(), duration.as_millis() as i64),
+                        );
                     }
                 },
             }
@@ -526,6 +558,17 @@ impl App {
             .inc();
         if let Err(e) = self.store.call_ended(call.as_str(), reason_s) {
             tracing::error!(call_id = %call, "store: {e:#}");
+        }
+        // The customer may rate it (after the call_state ended they were just sent).
+        if reason != EndReason::ServerShutdown {
+            let token = self.auth.rating_token(call.as_str());
+            self.send_to(
+                &Recipient::Customer(call.clone()),
+                &ServerMessage::RatePrompt {
+                    call_id: call.clone(),
+                    token,
+                },
+            );
         }
         if let Some(speech) = &self.speech {
             speech.stop_call(&call);
@@ -771,6 +814,12 @@ fn transcript_message(call: &CallId, e: &TranscriptEvent) -> ServerMessage {
         end_ms: e.end_ms,
         text: e.text.clone(),
         is_final: e.is_final,
+    }
+}
+
+fn log_store(r: anyhow::Result<()>) {
+    if let Err(e) = r {
+        tracing::error!("store: {e:#}");
     }
 }
 

@@ -90,6 +90,16 @@ pub struct Auth {
 }
 
 impl Auth {
+    /// The token that lets the customer of an ended contact rate it (and nobody else).
+    pub fn rating_token(&self, call_id: &str) -> String {
+        self.tokens.sign_for("rating", call_id)
+    }
+
+    /// Whether `token` is [`Auth::rating_token`] of `call_id`.
+    pub fn check_rating_token(&self, call_id: &str, token: &str) -> bool {
+        self.tokens.check_for("rating", call_id, token)
+    }
+
     pub fn new(
         config: &AuthConfig,
         key_dir: Option<&std::path::Path>,

@@ -33,6 +33,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/kb/import", axum::routing::post(crate::kbapi::import))
         .route("/api/kb/ask", get(crate::kbapi::ask))
         .route("/api/kb/stats", get(crate::kbapi::stats))
+        .route("/api/kpis", get(crate::kpis::get))
+        .route("/api/ratings", axum::routing::post(crate::ratings::post))
         .route(
             "/api/tickets",
             get(crate::ticketapi::list).post(crate::ticketapi::create),

@@ -112,7 +112,9 @@ CREATE TABLE IF NOT EXISTS escalations (
 /// Schema changes of databases made by earlier versions, by `PRAGMA user_version`.
 /// 1: the utterances' speaker is any participant kind (was customer or agent only).
 /// 2: tickets have a status, an assignee, what the contact left and comments.
-const SCHEMA_VERSION: i64 = 2;
+/// 3: calls record their queue, when they queued, the bot, overflow and wrap-up; agents'
+///    state changes are kept (for the KPIs).
+const SCHEMA_VERSION: i64 = 3;
 
 fn migrate(conn: &Connection) -> anyhow::Result<()> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -139,10 +141,15 @@ fn migrate(conn: &Connection) -> anyhow::Result<()> {
     if version < 2 {
         tickets::migrate(conn)?;
     }
+    if version < 3 {
+        records::migrate(conn)?;
+    }
     conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     Ok(())
 }
 
+mod records;
+pub use records::{AgentStateRow, CallRow};
 mod tickets;
 pub use tickets::{Ticket, TicketChange, TicketFilter, TicketRecord};
 

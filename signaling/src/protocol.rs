@@ -620,6 +620,9 @@ pub enum ServerMessage {
     /// the call is back at the head of its queue (a `call_state` follows); to the agent's
     /// remaining sessions: the call is no longer theirs.
     AgentLost { call_id: CallId },
+    /// To the customer, after their contact ended: rate it with this token
+    /// (`POST /api/ratings`).
+    RatePrompt { call_id: CallId, token: String },
     /// An agent is offered a call; accept or decline within `timeout_s`.
     CallOffered {
         call_id: CallId,

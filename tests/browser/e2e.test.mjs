@@ -453,6 +453,17 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
     await supervisor.waitForSelector(`#calls-table tr[data-call-id="${callId}"]`, { state: 'detached' });
   });
 
+  await step('the customer rates the call', async () => {
+    await customer.waitForSelector('#rating-panel', { state: 'visible' });
+    await customer.click('#rating-stars button[data-score="4"]');
+    await customer.fill('#rating-comment', 'quick and friendly');
+    await customer.click('#rating-send');
+    await customer.waitForSelector('#rating-thanks', { state: 'visible' });
+    // Once only.
+    const again = await customer.evaluate(() => window.sb.rate(5).then(() => 'stored', (e) => e.code));
+    assert.equal(again, 'wrong_state');
+  });
+
   await step('agent is ready again', async () => {
     await agent.click('#ready-btn');
     await agent.waitForSelector('#agent-state[data-state="available"]');
@@ -565,6 +576,19 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
     await chat.waitForSelector('#state[data-state="ended"]');
     await agent.waitForSelector('#agent-state[data-state="wrap_up"]');
     await supervisor.waitForSelector(`#calls-table tr[data-call-id="${chatId}"]`, { state: 'detached' });
+    // Notes and an outcome go to the contact's ticket (the bot's hand-over opened it).
+    await agent.selectOption('#wrapup-disposition', 'follow_up');
+    await agent.fill('#wrapup-notes', 'Explained the due date; send the invoice copy');
+    await agent.click('#wrapup-save');
+    await agent.waitForSelector('#wrapup-saved[data-ticket]');
+    const ticketId = await agent.getAttribute('#wrapup-saved', 'data-ticket');
+    const auth = { Authorization: `Basic ${Buffer.from('sam:demo').toString('base64')}` };
+    const ticket = await (await fetch(`${baseUrl}/api/tickets/${ticketId}`, { headers: auth })).json();
+    assert.equal(ticket.call_id, chatId, JSON.stringify(ticket));
+    assert.equal(ticket.kind, 'escalated');
+    assert.equal(ticket.status, 'pending');
+    assert.equal(ticket.disposition, 'follow_up');
+    assert.match(ticket.notes, /invoice copy/);
     await agent.click('#ready-btn');
     await agent.waitForSelector('#agent-state[data-state="available"]');
   });
@@ -689,6 +713,19 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
     assert.equal(found.tickets[0].reason, 'no_agents');
     assert.equal(found.tickets[0].queue, 'billing');
     assert.equal(found.tickets[0].handoff?.reason, 'asked_for_human', 'the bot\'s card is on the ticket');
+  });
+
+  await step("the supervisor's KPI strip counts today's contacts", async () => {
+    // Refreshed every 15 s: the call and the chats above were answered.
+    await supervisor.waitForFunction(() => Number(document.querySelector('#kpi-strip .kpi[data-kpi="handled"]')?.dataset.value) >= 2,
+      null, { timeout: 40_000 });
+    const value = async (k) => supervisor.getAttribute(`#kpi-strip .kpi[data-kpi="${k}"]`, 'data-value');
+    assert.ok(Number(await value('offered')) >= 2, 'offered');
+    const sl = Number(await value('service_level'));
+    assert.ok(sl >= 0 && sl <= 1, `service level ${sl}`);
+    assert.match(await supervisor.textContent('#kpi-strip .kpi[data-kpi="service_level"] .kpi-value'), /% in 20 s/);
+    assert.equal(Number(await value('csat')), 4, 'the rating above');
+    console.log(`KPI strip: ${(await supervisor.textContent('#kpi-strip')).replace(/\s+/g, ' ')}`);
   });
 
   await step('no uncaught errors in the pages', async () => {

@@ -559,6 +559,7 @@ export class CustomerCall extends CallParty {
   constructor(opts = {}) {
     super(opts);
     this.state = null;
+    this.on('rate_prompt', (m) => { this.ratePrompt = m; });
     this.on('call_state', (m) => {
       // The first call_state may arrive before the answer has been handled.
       if (!this.callId && m.state !== 'ended') this.callId = m.call_id;
@@ -581,6 +582,28 @@ export class CustomerCall extends CallParty {
     this.state = null;
     this.channel = channel;
     this.conversation = null;
+    this.ratePrompt = null;
+  }
+
+  /**
+   * Rate the contact that just ended, 1 to 5, with an optional comment (once; the server sent
+   * 'rate_prompt' with the token when it ended). Resolves when stored; rejects with the
+   * server's error otherwise.
+   */
+  async rate(score, comment) {
+    const p = this.ratePrompt;
+    if (!p) throw new SwitchboardError('wrong_state', 'no ended contact to rate');
+    const base = new URL(this.url, location.href);
+    base.protocol = base.protocol === 'wss:' ? 'https:' : 'http:';
+    const r = await fetch(new URL('/api/ratings', base), {
+      method: 'POST',
+      body: JSON.stringify({ call_id: p.call_id, token: p.token, score, comment: comment || undefined }),
+    });
+    if (!r.ok) {
+      const e = await r.json().catch(() => ({}));
+      throw new SwitchboardError(r.status === 409 ? 'wrong_state' : 'bad_message', e.error ?? `HTTP ${r.status}`);
+    }
+    return r.json();
   }
 
   /**

@@ -18,8 +18,10 @@ impl CallCenter {
             sessions: 0,
             skills: Default::default(),
             away_reason: None,
+            last_call: None,
         });
         entry.sessions += 1;
+        self.staffing_changed = true;
         // The latest login's skills count (an administrator may have changed them).
         entry.skills = skills;
         let msg = Event::AgentState {
@@ -58,6 +60,7 @@ impl CallCenter {
         if a.sessions > 0 {
             return;
         }
+        self.staffing_changed = true;
         match a.state.clone() {
             AgentState::Ringing(call) => {
                 self.withdraw_offer(now, &call, agent, WithdrawReason::AgentLeft);
@@ -181,6 +184,7 @@ impl CallCenter {
         if let Some(call) = self.calls.get_mut(call_id) {
             call.state = CallState::Queued;
             call.state_since = now;
+            call.looked = false;
             if reason == WithdrawReason::Declined {
                 call.declined_by.insert(agent.clone());
                 call.declined_at = Some(now);

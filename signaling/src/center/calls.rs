@@ -43,8 +43,16 @@ impl CallCenter {
                 wake: None,
                 returning: None,
                 was_queued: false,
+                looked: false,
             },
         );
+        self.outputs.push_back(Output::Milestone(
+            call_id.clone(),
+            Milestone::Started {
+                bot: start.bot,
+                channel: start.channel,
+            },
+        ));
         if start.bot {
             let msg = self.call_state_msg(&call_id);
             self.outputs
@@ -290,6 +298,9 @@ impl CallCenter {
                 self.outputs
                     .push_back(Output::Notify(Recipient::Agent(agent.clone()), msg));
                 self.record_handle_time(now - accepted_at);
+                if let Some(a) = self.agents.get_mut(&agent) {
+                    a.last_call = Some(call_id.clone());
+                }
                 let until = (self.config.wrap_up_s > 0)
                     .then(|| now + Duration::from_secs(self.config.wrap_up_s));
                 self.set_agent_state(now, &agent, AgentState::WrapUp { until });

@@ -190,7 +190,7 @@ pub enum Announcement {
 }
 
 /// Points in a call's life the shell turns into metrics.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Milestone {
     /// The customer's media connected; `since_start` is offer-to-connected.
     CustomerMediaUp {
@@ -201,6 +201,23 @@ pub enum Milestone {
         since_accept: Duration,
     },
     Ended {
+        duration: Duration,
+    },
+    /// The contact started: with the bot first or not, by voice or chat.
+    Started {
+        bot: bool,
+        channel: Channel,
+    },
+    /// The contact started waiting for an agent (the first time), in `queue`.
+    Queued {
+        queue: Option<String>,
+    },
+    /// No agent could take it.
+    Overflowed {
+        reason: OverflowReason,
+    },
+    /// Its agent's wrap-up after it ended took this long.
+    WrappedUp {
         duration: Duration,
     },
 }
@@ -291,6 +308,8 @@ struct Call {
     returning: Option<(AgentId, Instant)>,
     /// It waited for an agent at some point (leaving after that is abandoning).
     was_queued: bool,
+    /// Routing has looked at it since it (last) started waiting: its `wake` is set.
+    looked: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -339,6 +358,8 @@ struct Agent {
     skills: routing::Skills,
     /// Why the server set the agent away, while they are.
     away_reason: Option<AwayReason>,
+    /// The call they last talked on (its wrap-up is theirs).
+    last_call: Option<CallId>,
 }
 
 /// Counts of calls and agents by state, for gauges.
@@ -364,6 +385,9 @@ pub struct CallCenter {
     handle_times: VecDeque<Duration>,
     /// Queues outside their business hours (the shell says when).
     closed: HashSet<String>,
+    /// Agents logged in or out (or their skills changed) since routing last looked at every
+    /// waiting call.
+    staffing_changed: bool,
 }
 
 impl CallCenter {
@@ -377,6 +401,7 @@ impl CallCenter {
             outputs: VecDeque::new(),
             handle_times: VecDeque::new(),
             closed: HashSet::new(),
+            staffing_changed: false,
         }
     }
 

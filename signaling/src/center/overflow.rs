@@ -120,6 +120,10 @@ impl CallCenter {
         call.wake = None;
         let voice = call.channel == Channel::Voice;
         self.queue.retain(|c| c != call_id);
+        self.outputs.push_back(Output::Milestone(
+            call_id.clone(),
+            Milestone::Overflowed { reason },
+        ));
         self.ticket(
             call_id,
             TicketKind::Overflow,

@@ -23,7 +23,16 @@ impl CallCenter {
             return;
         };
         if let Some(c) = self.calls.get_mut(call_id) {
-            c.was_queued = true;
+            c.looked = false;
+            if !c.was_queued {
+                c.was_queued = true;
+                self.outputs.push_back(Output::Milestone(
+                    call_id.clone(),
+                    Milestone::Queued {
+                        queue: c.queue.clone(),
+                    },
+                ));
+            }
         }
         let at = self
             .queue
@@ -54,6 +63,12 @@ impl CallCenter {
         let mut wakes = vec![];
         let mut overflows = vec![];
         let mut staffed: BTreeMap<&str, bool> = BTreeMap::new();
+        // Who may take a call of a queue after so many overflow steps: the same for every call
+        // at that step, so made once.
+        let mut wants_at: BTreeMap<(&str, usize), Vec<routing::Want>> = BTreeMap::new();
+        // With nobody free, only calls that are due (new, or at a wake) or whose staffing may
+        // have changed need a look: the rest keep their verdict and their wake.
+        let everyone = std::mem::take(&mut self.staffing_changed);
         for call_id in &self.queue {
             let Some(call) = self.calls.get(call_id) else {
                 continue;
@@ -61,12 +76,17 @@ impl CallCenter {
             if call.state != CallState::Queued {
                 continue;
             }
+            if free.is_empty() && !everyone && call.wake.is_none_or(|w| w > now) && call.looked {
+                continue;
+            }
             let waited = now.saturating_duration_since(call.queued_at);
             let reoffered = call.declined_at.is_some_and(|t| now >= t + reoffer);
-            let wants = call
-                .queue
-                .as_deref()
-                .map(|q| routing::wanted(&self.config.queues, q, waited));
+            let wants = call.queue.as_deref().map(|q| {
+                let step = routing::steps_taken(&self.config.queues, q, waited);
+                &*wants_at
+                    .entry((q, step))
+                    .or_insert_with(|| routing::wanted(&self.config.queues, q, waited))
+            });
             let best = free
                 .iter()
                 .enumerate()
@@ -107,13 +127,10 @@ impl CallCenter {
                         r.overflow_when_no_agents
                             && !awaited
                             && !*staffed.entry(r.name.as_str()).or_insert_with(|| {
+                                let ever =
+                                    routing::wanted(&self.config.queues, &r.name, Duration::MAX);
                                 self.agents.values().any(|a| {
-                                    a.sessions > 0
-                                        && routing::could_ever_take(
-                                            &self.config.queues,
-                                            &r.name,
-                                            &a.skills,
-                                        )
+                                    a.sessions > 0 && routing::fit(&a.skills, &ever).is_some()
                                 })
                             })
                     });
@@ -151,6 +168,7 @@ impl CallCenter {
         for (call_id, wake) in wakes {
             if let Some(c) = self.calls.get_mut(&call_id) {
                 c.wake = wake;
+                c.looked = true;
             }
         }
         let changed = !offers.is_empty();
@@ -213,11 +231,28 @@ impl CallCenter {
         })
     }
 
-    /// Tell every queued customer their position and estimated wait.
+    /// Tell every queued customer their position and estimated wait (one pass over the queue).
     pub(super) fn announce_queue(&mut self) {
-        let ids: Vec<CallId> = self.waiting().cloned().collect();
-        for id in ids {
-            let msg = self.call_state_msg(&id);
+        let (aht, staffed) = self.wait_basis();
+        let msgs: Vec<(CallId, Event)> = self
+            .waiting()
+            .enumerate()
+            .map(|(i, id)| {
+                let position = i + 1;
+                (
+                    id.clone(),
+                    Event::CallState {
+                        call_id: id.clone(),
+                        state: CallStateName::Queued,
+                        position: Some(position),
+                        estimated_wait_s: Some(estimate(aht, position, staffed)),
+                        reason: None,
+                        overflow: None,
+                    },
+                )
+            })
+            .collect();
+        for (id, msg) in msgs {
             self.outputs
                 .push_back(Output::Notify(Recipient::Customer(id), msg));
         }
@@ -255,6 +290,12 @@ impl CallCenter {
 
     /// Position times average handle time, shared among the agents who take calls.
     pub(super) fn estimated_wait(&self, position: usize) -> u64 {
+        let (aht, staffed) = self.wait_basis();
+        estimate(aht, position, staffed)
+    }
+
+    /// The average handle time and the number of agents taking calls, for wait estimates.
+    fn wait_basis(&self) -> (Duration, usize) {
         let aht = if self.handle_times.is_empty() {
             Duration::from_secs(self.config.default_handle_time_s)
         } else {
@@ -266,7 +307,7 @@ impl CallCenter {
             .filter(|a| a.sessions > 0 && a.state != AgentState::Away)
             .count()
             .max(1);
-        (aht.as_secs_f64() * position as f64 / staffed as f64).round() as u64
+        (aht, staffed)
     }
 
     pub(super) fn record_handle_time(&mut self, d: Duration) {
@@ -294,6 +335,18 @@ impl CallCenter {
     ) {
         if let Some(a) = self.agents.get_mut(agent) {
             if a.state != state || a.away_reason != reason {
+                if matches!(a.state, AgentState::WrapUp { .. })
+                    && !matches!(state, AgentState::WrapUp { .. })
+                {
+                    if let Some(call) = a.last_call.take() {
+                        self.outputs.push_back(Output::Milestone(
+                            call,
+                            Milestone::WrappedUp {
+                                duration: now.saturating_duration_since(a.since),
+                            },
+                        ));
+                    }
+                }
                 if a.state != state {
                     a.since = now;
                 }
@@ -328,4 +381,8 @@ impl CallCenter {
             action,
         }
     }
+}
+
+fn estimate(aht: Duration, position: usize, staffed: usize) -> u64 {
+    (aht.as_secs_f64() * position as f64 / staffed.max(1) as f64).round() as u64
 }

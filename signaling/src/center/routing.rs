@@ -176,6 +176,16 @@ pub fn fit(skills: &Skills, wants: &[Want]) -> Option<(u8, u8)> {
         .min()
 }
 
+/// How many of `queue`'s overflow steps a call that has waited `waited` has reached (calls at
+/// the same count want the same agents).
+pub fn steps_taken(queues: &[QueueRules], queue: &str, waited: Duration) -> usize {
+    rules(queues, queue)
+        .overflow
+        .iter()
+        .filter(|s| waited >= Duration::from_secs(s.after_s))
+        .count()
+}
+
 /// When, after it started waiting, a call of `queue` that has waited `waited` is next
 /// widened (its next overflow step), if ever.
 pub fn next_step(queues: &[QueueRules], queue: &str, waited: Duration) -> Option<Duration> {

@@ -1,0 +1,173 @@
+//! What the KPIs are computed from: each contact's milestones (started with the bot or not,
+//! queued, answered, overflowed, ended, wrapped up) in `calls`, and every agent state change in
+//! `agent_states`. See docs/kpis.md.
+
+use super::{unix_ms, Store};
+use rusqlite::{params, Connection};
+
+/// Schema 3.
+pub(super) fn migrate(conn: &Connection) -> anyhow::Result<()> {
+    let cols: Vec<String> = conn
+        .prepare("PRAGMA table_info(calls)")?
+        .query_map([], |r| r.get::<_, String>(1))?
+        .collect::<Result<_, _>>()?;
+    for (name, ty) in [
+        ("queue", "TEXT"),
+        ("queued_at", "INTEGER"),
+        ("with_bot", "INTEGER NOT NULL DEFAULT 0"),
+        ("channel", "TEXT"),
+        ("overflow", "TEXT"),
+        ("wrap_up_ms", "INTEGER"),
+        ("csat", "INTEGER"),
+        ("csat_comment", "TEXT"),
+    ] {
+        if !cols.iter().any(|c| c == name) {
+            conn.execute_batch(&format!("ALTER TABLE calls ADD COLUMN {name} {ty}"))?;
+        }
+    }
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS agent_states (
+             agent TEXT NOT NULL,
+             state TEXT NOT NULL,
+             at INTEGER NOT NULL
+         );
+         CREATE INDEX IF NOT EXISTS agent_states_at ON agent_states(at);",
+    )?;
+    Ok(())
+}
+
+/// One contact, as the KPIs see it (times in Unix ms).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CallRow {
+    pub call_id: String,
+    pub started_at: i64,
+    pub caller_json: String,
+    pub with_bot: bool,
+    pub channel: Option<String>,
+    pub queue: Option<String>,
+    pub queued_at: Option<i64>,
+    pub answered_at: Option<i64>,
+    pub agent: Option<String>,
+    pub overflow: Option<String>,
+    pub ended_at: Option<i64>,
+    pub end_reason: Option<String>,
+    pub wrap_up_ms: Option<i64>,
+    /// The customer's rating, 1 to 5.
+    pub csat: Option<i64>,
+}
+
+/// One agent state change.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgentStateRow {
+    pub agent: String,
+    pub state: String,
+    pub at: i64,
+}
+
+impl Store {
+    /// The contact started: with the bot or not, its channel.
+    pub fn call_meta(&self, call_id: &str, with_bot: bool, channel: &str) -> anyhow::Result<()> {
+        self.conn.lock().expect("lock").execute(
+            "UPDATE calls SET with_bot = ?2, channel = ?3 WHERE call_id = ?1",
+            params![call_id, with_bot, channel],
+        )?;
+        Ok(())
+    }
+
+    /// The contact started waiting for an agent in `queue`.
+    pub fn call_queued(&self, call_id: &str, queue: Option<&str>) -> anyhow::Result<()> {
+        self.conn.lock().expect("lock").execute(
+            "UPDATE calls SET queue = ?2, queued_at = COALESCE(queued_at, ?3) WHERE call_id = ?1",
+            params![call_id, queue, unix_ms()],
+        )?;
+        Ok(())
+    }
+
+    /// No agent could take the contact.
+    pub fn call_overflowed(&self, call_id: &str, queue: Option<&str>, reason: &str) -> anyhow::Result<()> {
+        self.conn.lock().expect("lock").execute(
+            "UPDATE calls SET overflow = ?2, queue = COALESCE(queue, ?3) WHERE call_id = ?1",
+            params![call_id, reason, queue],
+        )?;
+        Ok(())
+    }
+
+    /// The agent's wrap-up after the contact took `ms`.
+    pub fn call_wrapped_up(&self, call_id: &str, ms: i64) -> anyhow::Result<()> {
+        self.conn.lock().expect("lock").execute(
+            "UPDATE calls SET wrap_up_ms = ?2 WHERE call_id = ?1",
+            params![call_id, ms],
+        )?;
+        Ok(())
+    }
+
+    /// The customer rated the ended contact `score` (1-5). `Ok(false)`: it was rated already
+    /// (or never stored).
+    pub fn rate_call(&self, call_id: &str, score: u8, comment: Option<&str>) -> anyhow::Result<bool> {
+        let n = self.conn.lock().expect("lock").execute(
+            "UPDATE calls SET csat = ?2, csat_comment = ?3
+             WHERE call_id = ?1 AND csat IS NULL AND ended_at IS NOT NULL",
+            params![call_id, score, comment],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// An agent's state changed.
+    pub fn agent_state(&self, agent: &str, state: &str) -> anyhow::Result<()> {
+        self.conn.lock().expect("lock").execute(
+            "INSERT INTO agent_states (agent, state, at) VALUES (?1, ?2, ?3)",
+            params![agent, state, unix_ms()],
+        )?;
+        Ok(())
+    }
+
+    /// Contacts started in `[from, to)`, and those started up to `lookahead` ms after `to`
+    /// (for repeat contacts), oldest first.
+    pub fn call_rows(&self, from: i64, to: i64, lookahead: i64) -> anyhow::Result<Vec<CallRow>> {
+        let conn = self.conn.lock().expect("lock");
+        let mut st = conn.prepare(
+            "SELECT call_id, started_at, caller_json, with_bot, channel, queue, queued_at,
+                    answered_at, agent, overflow, ended_at, end_reason, wrap_up_ms, csat
+             FROM calls WHERE started_at >= ?1 AND started_at < ?2 ORDER BY started_at, call_id",
+        )?;
+        let rows = st.query_map(params![from, to.saturating_add(lookahead)], |r| {
+            Ok(CallRow {
+                call_id: r.get(0)?,
+                started_at: r.get(1)?,
+                caller_json: r.get(2)?,
+                with_bot: r.get(3)?,
+                channel: r.get(4)?,
+                queue: r.get(5)?,
+                queued_at: r.get(6)?,
+                answered_at: r.get(7)?,
+                agent: r.get(8)?,
+                overflow: r.get(9)?,
+                ended_at: r.get(10)?,
+                end_reason: r.get(11)?,
+                wrap_up_ms: r.get(12)?,
+                csat: r.get(13)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Agent state changes before `to`, with each agent's last one before `from` (the state
+    /// they were in when the window opened), oldest first.
+    pub fn agent_state_rows(&self, from: i64, to: i64) -> anyhow::Result<Vec<AgentStateRow>> {
+        let conn = self.conn.lock().expect("lock");
+        let mut st = conn.prepare(
+            "SELECT agent, state, at FROM agent_states a
+             WHERE at < ?2 AND (at >= ?1 OR at = (SELECT MAX(at) FROM agent_states b
+                 WHERE b.agent = a.agent AND b.at < ?1))
+             ORDER BY at, rowid",
+        )?;
+        let rows = st.query_map(params![from, to], |r| {
+            Ok(AgentStateRow {
+                agent: r.get(0)?,
+                state: r.get(1)?,
+                at: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

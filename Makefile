@@ -42,6 +42,7 @@ bench:
 	cargo bench --bench speech_bench
 	cargo bench --bench mix_cost
 	cargo bench --bench voice_latency
+	cargo bench -p signaling --bench routing_bench
 
 # WER/CER per group of the speech evaluation set (eval/speech), next to plain whisper.cpp's.
 # Another model: make eval-speech EVAL_MODEL=models/ggml-tiny.en-q8_0.bin

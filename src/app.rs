@@ -464,11 +464,10 @@ impl App {
                     }
                     Milestone::Overflowed { reason } => {
                         tracing::info!(call_id = %call, reason = reason.as_str(), "overflow");
-                        log_store(self.store.call_overflowed(
-                            call.as_str(),
-                            None,
-                            reason.as_str(),
-                        ));
+                        log_store(
+                            self.store
+                                .call_overflowed(call.as_str(), None, reason.as_str()),
+                        );
                     }
                     Milestone::WrappedUp { duration } => {
                         log_store(

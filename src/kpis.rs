@@ -382,7 +382,7 @@ mod tests {
             ..row(id, q * s)
         };
         let rows = vec![
-            answered("a1", 0, 10, 100, 20),  // 10 s to answer, 90 s talk, 20 s wrap
+            answered("a1", 0, 10, 100, 20), // 10 s to answer, 90 s talk, 20 s wrap
             answered("a2", 100, 130, 190, 30), // 30 s: outside 20 s
             answered("a3", 200, 205, 305, 10),
             gone("x1", 300, 303), // short abandon
@@ -467,7 +467,10 @@ mod tests {
             caller_key(r#"{"name":"Ann","metadata":{"email":"Ann@Example.com"}}"#).as_deref(),
             Some("email:ann@example.com")
         );
-        assert_eq!(caller_key(r#"{"name":" Ann "}"#).as_deref(), Some("name:ann"));
+        assert_eq!(
+            caller_key(r#"{"name":" Ann "}"#).as_deref(),
+            Some("name:ann")
+        );
         assert_eq!(caller_key(r#"{}"#), None);
     }
 }

@@ -59,12 +59,18 @@ pub async fn post(State(app): State<Arc<App>>, body: String) -> Response {
         );
     }
     if !app.auth.check_rating_token(&r.call_id, &r.token) {
-        return err(StatusCode::FORBIDDEN, "this token does not rate this contact");
+        return err(
+            StatusCode::FORBIDDEN,
+            "this token does not rate this contact",
+        );
     }
     match app.store.rate_call(&r.call_id, r.score, comment.as_deref()) {
         Ok(true) => {
             tracing::info!(call_id = %r.call_id, score = r.score, "rated");
-            json(StatusCode::CREATED, serde_json::json!({ "call_id": r.call_id }))
+            json(
+                StatusCode::CREATED,
+                serde_json::json!({ "call_id": r.call_id }),
+            )
         }
         Ok(false) => err(StatusCode::CONFLICT, "this contact is rated already"),
         Err(e) => {

@@ -25,7 +25,9 @@ async fn the_customer_rates_the_contact_once_and_it_counts_as_csat() {
     alice.expect("call_offered").await;
     alice.request(json!({"type":"accept","call_id":call})).await;
     ws.wait_call_state("connected").await;
-    alice.request(json!({"type":"hang_up","call_id":call})).await;
+    alice
+        .request(json!({"type":"hang_up","call_id":call}))
+        .await;
     ws.wait_call_state("ended").await;
     let prompt = ws.expect("rate_prompt").await;
     assert_eq!(prompt["call_id"], call.as_str());
@@ -38,20 +40,47 @@ async fn the_customer_rates_the_contact_once_and_it_counts_as_csat() {
         .request(json!({"type":"hang_up","call_id":other_call}))
         .await;
     let other_token = other.expect("rate_prompt").await["token"].clone();
-    assert_eq!(rate(&server, json!({"call_id":call,"token":other_token,"score":1})).await, 403);
-    assert_eq!(rate(&server, json!({"call_id":call,"token":"00","score":1})).await, 403);
-    assert_eq!(rate(&server, json!({"call_id":call,"token":token,"score":6})).await, 400);
-    assert_eq!(rate(&server, json!({"call_id":call,"token":token,"score":0})).await, 400);
     assert_eq!(
-        rate(&server, json!({"call_id":call,"token":token,"score":4,"stars":4})).await,
+        rate(
+            &server,
+            json!({"call_id":call,"token":other_token,"score":1})
+        )
+        .await,
+        403
+    );
+    assert_eq!(
+        rate(&server, json!({"call_id":call,"token":"00","score":1})).await,
+        403
+    );
+    assert_eq!(
+        rate(&server, json!({"call_id":call,"token":token,"score":6})).await,
+        400
+    );
+    assert_eq!(
+        rate(&server, json!({"call_id":call,"token":token,"score":0})).await,
+        400
+    );
+    assert_eq!(
+        rate(
+            &server,
+            json!({"call_id":call,"token":token,"score":4,"stars":4})
+        )
+        .await,
         400
     );
     // Once.
     assert_eq!(
-        rate(&server, json!({"call_id":call,"token":token,"score":4,"comment":"helpful"})).await,
+        rate(
+            &server,
+            json!({"call_id":call,"token":token,"score":4,"comment":"helpful"})
+        )
+        .await,
         201
     );
-    assert_eq!(rate(&server, json!({"call_id":call,"token":token,"score":1})).await, 409);
+    assert_eq!(
+        rate(&server, json!({"call_id":call,"token":token,"score":1})).await,
+        409
+    );
 
     let v: Value = reqwest::Client::new()
         .get(format!("http://{}/api/kpis", server.addr))

@@ -64,12 +64,17 @@ async fn the_kpis_match_a_hand_count_of_a_scripted_sequence() {
     c1.wait_call_state("connected").await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
     hang_up(&mut c1, &call1).await;
-    bea.wait_for("wrap-up", |v| v["type"] == "agent_state" && v["state"] == "wrap_up")
-        .await;
+    bea.wait_for("wrap-up", |v| {
+        v["type"] == "agent_state" && v["state"] == "wrap_up"
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    bea.request(json!({"type":"set_state","state":"away"})).await;
-    bea.wait_for("away", |v| v["type"] == "agent_state" && v["state"] == "away")
+    bea.request(json!({"type":"set_state","state":"away"}))
         .await;
+    bea.wait_for("away", |v| {
+        v["type"] == "agent_state" && v["state"] == "away"
+    })
+    .await;
 
     // 2. Gives up at once (a short abandon); 3. after 5.5 s.
     let (mut c2, call2) = chat(&server, "Two", json!({"queue":"billing"})).await;

@@ -105,7 +105,11 @@ impl TokenSigner {
     pub fn check_for(&self, purpose: &str, subject: &str, signature: &str) -> bool {
         let Some(bytes) = (0..signature.len())
             .step_by(2)
-            .map(|i| signature.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+            .map(|i| {
+                signature
+                    .get(i..i + 2)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+            })
             .collect::<Option<Vec<u8>>>()
         else {
             return false;

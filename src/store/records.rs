@@ -84,7 +84,12 @@ impl Store {
     }
 
     /// No agent could take the contact.
-    pub fn call_overflowed(&self, call_id: &str, queue: Option<&str>, reason: &str) -> anyhow::Result<()> {
+    pub fn call_overflowed(
+        &self,
+        call_id: &str,
+        queue: Option<&str>,
+        reason: &str,
+    ) -> anyhow::Result<()> {
         self.conn.lock().expect("lock").execute(
             "UPDATE calls SET overflow = ?2, queue = COALESCE(queue, ?3) WHERE call_id = ?1",
             params![call_id, reason, queue],
@@ -103,7 +108,12 @@ impl Store {
 
     /// The customer rated the ended contact `score` (1-5). `Ok(false)`: it was rated already
     /// (or never stored).
-    pub fn rate_call(&self, call_id: &str, score: u8, comment: Option<&str>) -> anyhow::Result<bool> {
+    pub fn rate_call(
+        &self,
+        call_id: &str,
+        score: u8,
+        comment: Option<&str>,
+    ) -> anyhow::Result<bool> {
         let n = self.conn.lock().expect("lock").execute(
             "UPDATE calls SET csat = ?2, csat_comment = ?3
              WHERE call_id = ?1 AND csat IS NULL AND ended_at IS NOT NULL",

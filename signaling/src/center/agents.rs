@@ -185,6 +185,7 @@ impl CallCenter {
             call.state = CallState::Queued;
             call.state_since = now;
             call.looked = false;
+            self.unlooked.insert(call_id.clone());
             if reason == WithdrawReason::Declined {
                 call.declined_by.insert(agent.clone());
                 call.declined_at = Some(now);

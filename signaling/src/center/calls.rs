@@ -44,6 +44,7 @@ impl CallCenter {
                 returning: None,
                 was_queued: false,
                 looked: false,
+                told_position: None,
             },
         );
         self.outputs.push_back(Output::Milestone(
@@ -325,6 +326,8 @@ impl CallCenter {
         self.announce_queue();
         self.dispatch(now);
         // Ended calls are forgotten; the database keeps the record.
+        self.set_wake(call_id, None);
+        self.unlooked.remove(call_id);
         self.calls.remove(call_id);
         Ok(())
     }

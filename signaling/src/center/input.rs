@@ -158,6 +158,15 @@ pub enum Input {
 impl CallCenter {
     /// Apply one input at `now`. Outputs go to [`CallCenter::poll_output`].
     pub fn handle(&mut self, now: Instant, input: Input) -> Result<()> {
+        let r = self.handle_one(now, input);
+        // Positions beyond the first few are told on a timer (`queue_update_s`).
+        if self.positions_stale && self.positions_due.is_none() {
+            self.positions_due = Some(now + Duration::from_secs(self.config.queue_update_s));
+        }
+        r
+    }
+
+    fn handle_one(&mut self, now: Instant, input: Input) -> Result<()> {
         match input {
             Input::StartCall {
                 call,

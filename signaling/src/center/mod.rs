@@ -46,6 +46,9 @@ pub struct CenterConfig {
     /// A call declined by agents is offered to them again this long after the last decline,
     /// if it still waits (seconds).
     pub reoffer_after_s: u64,
+    /// Customers beyond the first 50 in the queue are told their new position at most this
+    /// often (seconds); the first 50 at every change.
+    pub queue_update_s: u64,
     /// An agent lost during a call who is back within this many seconds is offered it again
     /// first, if it still waits (another agent may take it before).
     pub rejoin_grace_s: u64,
@@ -63,6 +66,7 @@ impl Default for CenterConfig {
             default_handle_time_s: 180,
             reoffer_after_s: 30,
             rejoin_grace_s: 30,
+            queue_update_s: 5,
             queues: vec![],
             priority: routing::PriorityRules::default(),
         }
@@ -310,6 +314,8 @@ struct Call {
     was_queued: bool,
     /// Routing has looked at it since it (last) started waiting: its `wake` is set.
     looked: bool,
+    /// The queue position its customer was last told.
+    told_position: Option<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -388,6 +394,15 @@ pub struct CallCenter {
     /// Agents logged in or out (or their skills changed) since routing last looked at every
     /// waiting call.
     staffing_changed: bool,
+    /// Waiting calls by when routing must look at them again.
+    wakes: std::collections::BTreeSet<(Instant, CallId)>,
+    /// Agents who became available since routing last looked at the whole queue for them.
+    fresh_agents: std::collections::BTreeSet<AgentId>,
+    /// Waiting calls routing has not looked at since they (last) started waiting.
+    unlooked: std::collections::BTreeSet<CallId>,
+    /// Positions beyond the first few changed since they were last told, and when to tell.
+    positions_stale: bool,
+    positions_due: Option<Instant>,
 }
 
 impl CallCenter {
@@ -402,6 +417,11 @@ impl CallCenter {
             handle_times: VecDeque::new(),
             closed: HashSet::new(),
             staffing_changed: false,
+            wakes: Default::default(),
+            unlooked: Default::default(),
+            fresh_agents: Default::default(),
+            positions_stale: false,
+            positions_due: None,
         }
     }
 
@@ -424,12 +444,19 @@ impl CallCenter {
             AgentState::WrapUp { until } => until,
             _ => None,
         });
-        let wakes = self.calls.values().filter_map(|c| c.wake);
-        rings.chain(wraps).chain(wakes).min()
+        let wakes = self.wakes.first().map(|(t, _)| *t);
+        rings
+            .chain(wraps)
+            .chain(wakes)
+            .chain(self.positions_due)
+            .min()
     }
 
     /// Ring timeouts and wrap-up ends that are due at `now`.
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        if self.positions_due.is_some_and(|t| t <= now) {
+            self.flush_positions();
+        }
         let due: Vec<(CallId, AgentId)> = self
             .calls
             .iter()

@@ -117,8 +117,9 @@ impl CallCenter {
         };
         call.state = CallState::Overflow { reason };
         call.state_since = now;
-        call.wake = None;
         let voice = call.channel == Channel::Voice;
+        self.set_wake(call_id, None);
+        self.unlooked.remove(call_id);
         self.queue.retain(|c| c != call_id);
         self.outputs.push_back(Output::Milestone(
             call_id.clone(),

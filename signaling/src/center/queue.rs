@@ -4,6 +4,9 @@
 
 use super::*;
 
+/// Customers at the head of the queue told their position at every change.
+pub(super) const ANNOUNCE_AT_ONCE: usize = 50;
+
 impl CallCenter {
     /// Put a call that waits for an agent in its place in the queue: behind every call of
     /// higher priority now (waiting adds the same to every call, so that order holds as time
@@ -22,6 +25,7 @@ impl CallCenter {
         let Some(mine) = self.calls.get(call_id).map(key) else {
             return;
         };
+        self.unlooked.insert(call_id.clone());
         if let Some(c) = self.calls.get_mut(call_id) {
             c.looked = false;
             if !c.was_queued {
@@ -34,24 +38,27 @@ impl CallCenter {
                 ));
             }
         }
-        let at = self
-            .queue
-            .iter()
-            .position(|id| {
-                self.calls.get(id).is_some_and(|c| {
-                    let theirs = key(c);
-                    if ahead_of_equals {
-                        theirs <= mine
-                    } else {
-                        theirs < mine
-                    }
-                })
+        // The queue is in that order: the first place whose call goes after this one.
+        let at = self.queue.partition_point(|id| {
+            self.calls.get(id).is_none_or(|c| {
+                let theirs = key(c);
+                if ahead_of_equals {
+                    theirs > mine
+                } else {
+                    theirs >= mine
+                }
             })
-            .unwrap_or(self.queue.len());
+        });
         self.queue.insert(at, call_id.clone());
     }
 
-    /// Offer waiting calls, in queue order, to the best available agent for each.
+    /// Offer waiting calls, in queue order, to the best available agent for each; overflow
+    /// those no agent can take; note when each must be looked at again.
+    ///
+    /// Calls are looked at in queue order while an agent is free; after that (or when nobody
+    /// is free) only the calls that are due: new or back in the queue, or at their wake (an
+    /// overflow step, a re-offer, their longest wait, the end of a grace). All of them when
+    /// agents logged in or out. So an event costs what it touches, not the queue's length.
     pub(super) fn dispatch(&mut self, now: Instant) {
         let reoffer = Duration::from_secs(self.config.reoffer_after_s);
         let mut free: Vec<(&AgentId, &Agent)> = self
@@ -59,24 +66,53 @@ impl CallCenter {
             .iter()
             .filter(|(_, a)| a.state == AgentState::Available && a.sessions > 0)
             .collect();
+        let everyone = std::mem::take(&mut self.staffing_changed);
         let mut offers = vec![];
         let mut wakes = vec![];
         let mut overflows = vec![];
+        let mut looked: Vec<CallId> = vec![];
         let mut staffed: BTreeMap<&str, bool> = BTreeMap::new();
         // Who may take a call of a queue after so many overflow steps: the same for every call
         // at that step, so made once.
         let mut wants_at: BTreeMap<(&str, usize), Vec<routing::Want>> = BTreeMap::new();
-        // With nobody free, only calls that are due (new, or at a wake) or whose staffing may
-        // have changed need a look: the rest keep their verdict and their wake.
-        let everyone = std::mem::take(&mut self.staffing_changed);
-        for call_id in &self.queue {
+        let mut visited: HashSet<&CallId> = HashSet::new();
+        let mut in_order = self.queue.iter();
+        let due: Vec<&CallId> = if everyone {
+            vec![]
+        } else {
+            self.unlooked
+                .iter()
+                .chain(
+                    self.wakes
+                        .iter()
+                        .take_while(|(t, _)| *t <= now)
+                        .map(|(_, id)| id),
+                )
+                .collect()
+        };
+        // Agents free since the last look must see the whole queue (in order, until they are
+        // offered a call); the others have seen every call that is not due.
+        let mut fresh = free
+            .iter()
+            .filter(|(id, _)| self.fresh_agents.contains(*id))
+            .count();
+        let mut due = due.into_iter();
+        loop {
+            // In queue order while a fresh agent is free (or for all); then what is due.
+            let next = if everyone || fresh > 0 {
+                in_order.next().or_else(|| due.next())
+            } else {
+                due.next()
+            };
+            let Some(call_id) = next else { break };
+            if !visited.insert(call_id) {
+                continue;
+            }
+            looked.push(call_id.clone());
             let Some(call) = self.calls.get(call_id) else {
                 continue;
             };
             if call.state != CallState::Queued {
-                continue;
-            }
-            if free.is_empty() && !everyone && call.wake.is_none_or(|w| w > now) && call.looked {
                 continue;
             }
             let waited = now.saturating_duration_since(call.queued_at);
@@ -108,6 +144,9 @@ impl CallCenter {
             match best {
                 Some(i) => {
                     let (agent, _) = free.swap_remove(i);
+                    if self.fresh_agents.contains(agent) {
+                        fresh -= 1;
+                    }
                     offers.push((call_id.clone(), agent.clone(), reoffered));
                 }
                 None => {
@@ -165,11 +204,17 @@ impl CallCenter {
                 }
             }
         }
-        for (call_id, wake) in wakes {
+        self.fresh_agents.clear();
+        for call_id in looked {
+            self.unlooked.remove(&call_id);
             if let Some(c) = self.calls.get_mut(&call_id) {
-                c.wake = wake;
                 c.looked = true;
             }
+            // Looked at: its old wake is spent (a new one is set below if it needs one).
+            self.set_wake(&call_id, None);
+        }
+        for (call_id, wake) in wakes {
+            self.set_wake(&call_id, wake);
         }
         let changed = !offers.is_empty();
         for (call_id, agent, reoffered) in offers {
@@ -199,12 +244,13 @@ impl CallCenter {
             deadline,
         };
         call.state_since = now;
-        call.wake = None;
         call.returning = None;
         if reoffered {
             call.declined_by.clear();
             call.declined_at = None;
         }
+        self.set_wake(call_id, None);
+        let call = self.calls.get_mut(call_id).expect("queued call exists");
         let offer = Event::CallOffered {
             call_id: call_id.clone(),
             caller: call.caller.clone(),
@@ -222,6 +268,20 @@ impl CallCenter {
             .push_back(Output::Notify(Recipient::Customer(call_id.clone()), msg));
     }
 
+    /// When routing must look at a waiting call again (`None`: only when something changes).
+    pub(super) fn set_wake(&mut self, call_id: &CallId, wake: Option<Instant>) {
+        let Some(c) = self.calls.get_mut(call_id) else {
+            return;
+        };
+        if let Some(old) = c.wake.take() {
+            self.wakes.remove(&(old, call_id.clone()));
+        }
+        c.wake = wake;
+        if let Some(t) = wake {
+            self.wakes.insert((t, call_id.clone()));
+        }
+    }
+
     /// Calls in the queue that are waiting (not ringing at an agent), in order.
     pub(super) fn waiting(&self) -> impl Iterator<Item = &CallId> {
         self.queue.iter().filter(|id| {
@@ -231,28 +291,54 @@ impl CallCenter {
         })
     }
 
-    /// Tell every queued customer their position and estimated wait (one pass over the queue).
+    /// Tell queued customers their position and estimated wait: the first
+    /// [`ANNOUNCE_AT_ONCE`] now, the others when positions are next flushed (a long queue
+    /// changes at every event; telling thousands each time would cost more than routing).
     pub(super) fn announce_queue(&mut self) {
-        let (aht, staffed) = self.wait_basis();
-        let msgs: Vec<(CallId, Event)> = self
+        let mut now_told: Vec<(CallId, usize)> = vec![];
+        let mut more = false;
+        for (i, id) in self.waiting().enumerate() {
+            if i >= ANNOUNCE_AT_ONCE {
+                more = true;
+                break;
+            }
+            now_told.push((id.clone(), i + 1));
+        }
+        self.positions_stale |= more;
+        self.tell_positions(now_told, false);
+    }
+
+    /// Tell every customer beyond the first few whose position changed since they were told.
+    pub(super) fn flush_positions(&mut self) {
+        let rest: Vec<(CallId, usize)> = self
             .waiting()
             .enumerate()
-            .map(|(i, id)| {
-                let position = i + 1;
-                (
-                    id.clone(),
-                    Event::CallState {
-                        call_id: id.clone(),
-                        state: CallStateName::Queued,
-                        position: Some(position),
-                        estimated_wait_s: Some(estimate(aht, position, staffed)),
-                        reason: None,
-                        overflow: None,
-                    },
-                )
-            })
+            .skip(ANNOUNCE_AT_ONCE)
+            .map(|(i, id)| (id.clone(), i + 1))
             .collect();
-        for (id, msg) in msgs {
+        self.tell_positions(rest, true);
+        self.positions_stale = false;
+        self.positions_due = None;
+    }
+
+    fn tell_positions(&mut self, who: Vec<(CallId, usize)>, only_changed: bool) {
+        let (aht, staffed) = self.wait_basis();
+        for (id, position) in who {
+            let Some(c) = self.calls.get_mut(&id) else {
+                continue;
+            };
+            if only_changed && c.told_position == Some(position) {
+                continue;
+            }
+            c.told_position = Some(position);
+            let msg = Event::CallState {
+                call_id: id.clone(),
+                state: CallStateName::Queued,
+                position: Some(position),
+                estimated_wait_s: Some(estimate(aht, position, staffed)),
+                reason: None,
+                overflow: None,
+            };
             self.outputs
                 .push_back(Output::Notify(Recipient::Customer(id), msg));
         }
@@ -349,6 +435,9 @@ impl CallCenter {
                 }
                 if a.state != state {
                     a.since = now;
+                    if state == AgentState::Available {
+                        self.fresh_agents.insert(agent.clone());
+                    }
                 }
                 a.state = state;
                 a.away_reason = reason;

@@ -193,3 +193,24 @@ fn a_call_in_no_queue_goes_to_any_agent_and_one_in_a_queue_never_to_the_unskille
     c.handle_timeout(t0 + secs(3 * 3600));
     assert!(offers(&drain(&mut c)).is_empty());
 }
+
+#[test]
+fn an_idle_agent_who_fits_no_waiting_call_gets_the_next_that_fits() {
+    // Routing looks at a free agent against the whole queue once; after that only at calls
+    // that are new or due. Those must still reach them.
+    let t0 = Instant::now();
+    let mut c = center();
+    agent(&mut c, t0, "tom", &[("technical", 4)]);
+    for i in 0..5 {
+        call(&mut c, t0, &format!("b{i}"), Some("billing"), 0);
+    }
+    assert!(offers(&drain(&mut c)).is_empty());
+    call(&mut c, t0 + secs(1), "t1", Some("technical"), 0);
+    assert_eq!(offers(&drain(&mut c)), [("tom".into(), "t1".into())]);
+    // Declined, the next technical call goes to him; the declined one waits for its re-offer.
+    c.decline(t0 + secs(2), &AgentId::from("tom"), &"t1".into())
+        .unwrap();
+    drain(&mut c);
+    call(&mut c, t0 + secs(3), "t2", Some("technical"), 0);
+    assert_eq!(offers(&drain(&mut c)), [("tom".into(), "t2".into())]);
+}

@@ -6,7 +6,7 @@
 //! - building the supervisors' dashboard.
 //!
 //! Medians and 90th percentiles over many events, and how they grow with the queue (1,000,
-//! 5,000, 10,000 waiting). `cargo bench --bench routing_bench`.
+//! 5,000, 10,000 waiting). `cargo bench -p signaling --bench routing_bench`.
 
 use signaling::center::routing::{OverflowStep, QueueRules, Skills};
 use signaling::center::{CallCenter, CenterConfig, Input, Start};
@@ -78,9 +78,10 @@ fn drain(c: &mut CallCenter) -> Vec<signaling::center::Output> {
 
 fn offered(outs: &[signaling::center::Output]) -> Option<CallId> {
     outs.iter().find_map(|o| match o {
-        signaling::center::Output::Notify(_, signaling::center::Event::CallOffered { call_id, .. }) => {
-            Some(call_id.clone())
-        }
+        signaling::center::Output::Notify(
+            _,
+            signaling::center::Event::CallOffered { call_id, .. },
+        ) => Some(call_id.clone()),
         _ => None,
     })
 }
@@ -144,8 +145,14 @@ fn floor(agents: usize, waiting: usize, t0: Instant) -> (CallCenter, Vec<AgentId
                 signaling::center::Event::CallOffered { call_id, .. },
             ) = o
             {
-                c.handle(t0, Input::Accept { agent: a, call: call_id })
-                    .unwrap();
+                c.handle(
+                    t0,
+                    Input::Accept {
+                        agent: a,
+                        call: call_id,
+                    },
+                )
+                .unwrap();
             }
         }
         drain(&mut c);
@@ -159,7 +166,7 @@ fn main() {
     println!("routing benchmark: {agents} agents with 1-3 skills of 5 queues (proficiency 1-5), overflow steps; times in µs");
     println!(
         "{:>8} | {:>24} | {:>24} | {:>24}",
-        "waiting", "agent free -> offer p50/p90", "arrival p50/p90", "dashboard p50/p90"
+        "in queue", "agent free -> offer p50/p90", "arrival p50/p90", "dashboard p50/p90"
     );
     for waiting in [1_000usize, 5_000, 10_000] {
         let t0 = Instant::now();
@@ -170,7 +177,10 @@ fn main() {
         for i in 0..1000 {
             // An agent hangs up (wrap-up 0: available again) and is offered the next contact.
             let a = &ids[rng.below(ids.len() as u64) as usize];
-            let Some(call) = c.dashboard(now).agents.iter().find(|v| &v.agent_id == a).and_then(|v| v.call_id.clone()) else {
+            let on_call = c.dashboard(now).agents.into_iter().find(|v| {
+                &v.agent_id == a && v.state == signaling::protocol::AgentStateName::OnCall
+            });
+            let Some(call) = on_call.and_then(|v| v.call_id) else {
                 continue;
             };
             c.handle(
@@ -194,7 +204,14 @@ fn main() {
             let outs = drain(&mut c);
             free.push(t.elapsed());
             if let Some(call) = offered(&outs) {
-                c.handle(now, Input::Accept { agent: a.clone(), call }).unwrap();
+                c.handle(
+                    now,
+                    Input::Accept {
+                        agent: a.clone(),
+                        call,
+                    },
+                )
+                .unwrap();
                 drain(&mut c);
             }
             // One contact arrives, keeping the queue as long.

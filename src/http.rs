@@ -178,7 +178,18 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
         .into_response()
 }
 
-fn json_error(status: StatusCode, message: &str) -> Response {
+/// A JSON response.
+pub(crate) fn json(status: StatusCode, v: serde_json::Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        v.to_string(),
+    )
+        .into_response()
+}
+
+/// `{"error": message}` with `status` (and, for 401, the `WWW-Authenticate` challenge).
+pub(crate) fn json_error(status: StatusCode, message: &str) -> Response {
     let body = serde_json::json!({ "error": message }).to_string();
     let mut r = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
     if status == StatusCode::UNAUTHORIZED {

@@ -18,18 +18,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-fn json(status: StatusCode, v: serde_json::Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        v.to_string(),
-    )
-        .into_response()
-}
-
-fn err(status: StatusCode, message: &str) -> Response {
-    json(status, serde_json::json!({ "error": message }))
-}
+use crate::http::{json, json_error as err};
 
 fn internal(e: anyhow::Error) -> Response {
     tracing::error!("knowledge base: {e:#}");

@@ -6,8 +6,8 @@
 use crate::app::App;
 use crate::store::{AgentStateRow, CallRow};
 use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -270,18 +270,7 @@ pub fn report(
     v
 }
 
-fn json(status: StatusCode, v: serde_json::Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        v.to_string(),
-    )
-        .into_response()
-}
-
-fn err(status: StatusCode, message: &str) -> Response {
-    json(status, serde_json::json!({ "error": message }))
-}
+use crate::http::{json, json_error as err};
 
 /// `GET /api/kpis?from=&to=&bucket=` (supervisors): `from`/`to` in Unix ms (default: the last
 /// 24 hours), `bucket` one of `15m`, `1h`, `1d`.

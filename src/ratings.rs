@@ -6,8 +6,8 @@
 
 use crate::app::App;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -23,18 +23,7 @@ struct Rating {
     comment: Option<String>,
 }
 
-fn json(status: StatusCode, v: serde_json::Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        v.to_string(),
-    )
-        .into_response()
-}
-
-fn err(status: StatusCode, message: &str) -> Response {
-    json(status, serde_json::json!({ "error": message }))
-}
+use crate::http::{json, json_error as err};
 
 /// `POST /api/ratings` (no account: the token is the proof).
 pub async fn post(State(app): State<Arc<App>>, body: String) -> Response {

@@ -13,8 +13,8 @@
 use crate::app::App;
 use crate::store::{AccountRole, Ticket, TicketChange, TicketFilter};
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -27,18 +27,7 @@ const MAX_TEXT: usize = 4000;
 /// The longest disposition code (characters).
 const MAX_DISPOSITION: usize = 64;
 
-fn json(status: StatusCode, v: serde_json::Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        v.to_string(),
-    )
-        .into_response()
-}
-
-fn err(status: StatusCode, message: &str) -> Response {
-    json(status, serde_json::json!({ "error": message }))
-}
+use crate::http::{json, json_error as err};
 
 fn internal(e: anyhow::Error) -> Response {
     tracing::error!("tickets: {e:#}");

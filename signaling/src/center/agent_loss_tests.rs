@@ -3,22 +3,8 @@
 //! is away for the lost connection and, back within the grace, is offered the call first; a
 //! missed call sets the agent away for that reason.
 
+use super::test_util::{drain, offers};
 use super::*;
-
-fn drain(c: &mut CallCenter) -> Vec<Output> {
-    std::iter::from_fn(|| c.poll_output()).collect()
-}
-
-fn offers(outs: &[Output]) -> Vec<(String, String)> {
-    outs.iter()
-        .filter_map(|o| match o {
-            Output::Notify(Recipient::Agent(a), Event::CallOffered { call_id, .. }) => {
-                Some((a.0.clone(), call_id.as_str().to_string()))
-            }
-            _ => None,
-        })
-        .collect()
-}
 
 fn login(c: &mut CallCenter, now: Instant, name: &str) -> AgentId {
     let a = AgentId::from(name);

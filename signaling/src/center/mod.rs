@@ -495,4 +495,6 @@ mod overflow_tests;
 #[cfg(test)]
 mod routing_tests;
 #[cfg(test)]
+mod test_util;
+#[cfg(test)]
 mod tests;

@@ -4,11 +4,8 @@
 //! a ticket. Bad requests change nothing.
 
 use super::routing::QueueRules;
+use super::test_util::drain;
 use super::*;
-
-fn drain(c: &mut CallCenter) -> Vec<Output> {
-    std::iter::from_fn(|| c.poll_output()).collect()
-}
 
 fn tickets(outs: &[Output]) -> Vec<(String, TicketKind, Option<String>)> {
     outs.iter()

@@ -2,22 +2,8 @@
 //! re-offer after a decline.
 
 use super::routing::{OverflowStep, QueueRules, Skills};
+use super::test_util::{drain, offers};
 use super::*;
-
-fn drain(c: &mut CallCenter) -> Vec<Output> {
-    std::iter::from_fn(|| c.poll_output()).collect()
-}
-
-fn offers(outs: &[Output]) -> Vec<(String, String)> {
-    outs.iter()
-        .filter_map(|o| match o {
-            Output::Notify(Recipient::Agent(a), Event::CallOffered { call_id, .. }) => {
-                Some((a.0.clone(), call_id.as_str().to_string()))
-            }
-            _ => None,
-        })
-        .collect()
-}
 
 fn skills(pairs: &[(&str, u8)]) -> Skills {
     pairs.iter().map(|(s, p)| (s.to_string(), *p)).collect()

@@ -1,11 +1,8 @@
+use super::test_util::drain;
 use super::*;
 
 fn t0() -> Instant {
     Instant::now()
-}
-
-fn drain(c: &mut CallCenter) -> Vec<Output> {
-    std::iter::from_fn(|| c.poll_output()).collect()
 }
 
 fn offers_to(outs: &[Output]) -> Vec<(AgentId, CallId)> {

@@ -171,6 +171,8 @@ async fn healthz(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {
+    let a = app.clone();
+    let _ = tokio::task::spawn_blocking(move || crate::kpis::refresh_gauges(&a)).await;
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         app.metrics.render(),

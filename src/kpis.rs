@@ -272,6 +272,43 @@ pub fn report(
 
 use crate::http::{json, json_error as err};
 
+/// Set `switchboard_kpi{queue, kpi}` to today's figures (since 00:00 UTC): every numeric KPI,
+/// overall as `queue="all"`; a KPI with nothing to count is left out.
+pub fn refresh_gauges(app: &App) {
+    let now = crate::calls::bot::unix_ms() as i64;
+    let from = now - now.rem_euclid(24 * 3600 * 1000);
+    let read = || -> anyhow::Result<serde_json::Value> {
+        let calls = app.store.call_rows(from, now + 1, REPEAT_WINDOW_MS)?;
+        let agents = app.store.agent_state_rows(from, now)?;
+        let queues = &app.config.center.queues;
+        let sl = |q: &str| {
+            signaling::center::routing::queue(queues, q)
+                .map(|r| r.service_level_s)
+                .unwrap_or(OVERALL_SERVICE_LEVEL_S)
+        };
+        Ok(report(&calls, &agents, from, now + 1, now, None, &sl))
+    };
+    let v = match read() {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::error!("kpis: {e:#}");
+            return;
+        }
+    };
+    app.metrics.kpi.reset();
+    let set = |queue: &str, k: &serde_json::Value| {
+        for (name, value) in k.as_object().into_iter().flatten() {
+            if let Some(x) = value.as_f64() {
+                app.metrics.kpi.with_label_values(&[queue, name]).set(x);
+            }
+        }
+    };
+    set("all", &v["overall"]);
+    for (q, k) in v["queues"].as_object().into_iter().flatten() {
+        set(q, k);
+    }
+}
+
 /// `GET /api/kpis?from=&to=&bucket=` (supervisors): `from`/`to` in Unix ms (default: the last
 /// 24 hours), `bucket` one of `15m`, `1h`, `1d`.
 pub async fn get(

@@ -1,7 +1,7 @@
 //! Prometheus metrics of the server (`/metrics`). Media metrics are registered by `media`.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    Encoder, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use signaling::center::Census;
@@ -16,6 +16,8 @@ pub struct Metrics {
     pub calls_ended: IntCounterVec,
     pub bot_escalations: IntCounterVec,
     pub tickets: IntCounterVec,
+    /// Today's KPIs, refreshed at each scrape (`crate::kpis::refresh_gauges`).
+    pub kpi: GaugeVec,
     pub bot_synthesis: Histogram,
     pub bot_first_audio: Histogram,
     pub bot_barge_ins: IntCounter,
@@ -61,6 +63,13 @@ impl Metrics {
                     "Contact tickets opened or updated, by the kind they took",
                 ),
                 &["kind"],
+            )?,
+            kpi: GaugeVec::new(
+                Opts::new(
+                    "switchboard_kpi",
+                    "Today's KPIs since 00:00 UTC (docs/kpis.md), overall (queue=\"all\") and per queue",
+                ),
+                &["queue", "kpi"],
             )?,
             bot_synthesis: Histogram::with_opts(
                 HistogramOpts::new(
@@ -153,6 +162,7 @@ impl Metrics {
         m.registry.register(Box::new(m.calls_ended.clone()))?;
         m.registry.register(Box::new(m.bot_escalations.clone()))?;
         m.registry.register(Box::new(m.tickets.clone()))?;
+        m.registry.register(Box::new(m.kpi.clone()))?;
         m.registry.register(Box::new(m.bot_synthesis.clone()))?;
         m.registry.register(Box::new(m.bot_first_audio.clone()))?;
         m.registry.register(Box::new(m.bot_barge_ins.clone()))?;

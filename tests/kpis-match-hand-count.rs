@@ -53,6 +53,7 @@ async fn kpis(server: &Server, user: &str, query: &str) -> (u16, Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_kpis_match_a_hand_count_of_a_scripted_sequence() {
+    let started = std::time::SystemTime::now();
     let server = Server::start(CONFIG).await;
     server.add_agent_with_skills("bea", &["billing=3"]);
     let mut bea = agent_available(&server, "bea").await;
@@ -122,6 +123,19 @@ async fn the_kpis_match_a_hand_count_of_a_scripted_sequence() {
         .map(|b| b["overall"]["offered"].as_u64().unwrap())
         .sum();
     assert_eq!(offered, 3);
+
+    // The same figures for Prometheus: today since 00:00 UTC, which is this test's contacts
+    // unless it ran across midnight.
+    let day = |t: std::time::SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / 86_400
+    };
+    if day(started) == day(std::time::SystemTime::now()) {
+        let gauge =
+            |kpi: &str, queue: &str| format!("switchboard_kpi{{kpi=\"{kpi}\",queue=\"{queue}\"}}");
+        assert_eq!(server.metric(&gauge("offered", "billing")).await, 3.0);
+        assert_eq!(server.metric(&gauge("service_level", "all")).await, 0.5);
+        assert_eq!(server.metric(&gauge("containment_rate", "all")).await, 1.0);
+    }
 
     // Agents may not read them; bad parameters are refused.
     assert_eq!(kpis(&server, "bea", "").await.0, 403);

@@ -106,9 +106,26 @@ pub fn caller_key(caller_json: &str) -> Option<String> {
         .map(|n| format!("name:{n}"))
 }
 
-/// The KPIs of `rows` (contacts that started in the window), as of `now`. `later` are all the
-/// contacts from the window's start on (for repeat contacts).
-pub fn compute(rows: &[&CallRow], later: &[CallRow], now: i64, service_level_s: u64) -> Kpis {
+/// Each known caller's contact start times, in order (for repeat contacts).
+pub type Starts = HashMap<String, Vec<i64>>;
+
+/// [`Starts`] of `calls`.
+pub fn starts(calls: &[CallRow]) -> Starts {
+    let mut starts: Starts = HashMap::new();
+    for r in calls {
+        if let Some(key) = caller_key(&r.caller_json) {
+            starts.entry(key).or_default().push(r.started_at);
+        }
+    }
+    for v in starts.values_mut() {
+        v.sort_unstable();
+    }
+    starts
+}
+
+/// The KPIs of `rows` (contacts that started in the window), as of `now`. `starts` are the
+/// start times of all contacts from the window's start on, by caller (for repeat contacts).
+pub fn compute(rows: &[&CallRow], starts: &Starts, now: i64, service_level_s: u64) -> Kpis {
     let mut k = Kpis {
         contacts: rows.len(),
         service_level_s,
@@ -118,7 +135,7 @@ pub fn compute(rows: &[&CallRow], later: &[CallRow], now: i64, service_level_s: 
     let (mut in_time, mut sl_base) = (0usize, 0usize);
     let (mut fcr_base, mut fcr_ok) = (0usize, 0usize);
     let mut ratings = vec![];
-    let keys: Vec<Option<String>> = later.iter().map(|r| caller_key(&r.caller_json)).collect();
+
     for r in rows {
         if let Some(score) = r.csat {
             ratings.push(score as f64);
@@ -170,11 +187,10 @@ pub fn compute(rows: &[&CallRow], later: &[CallRow], now: i64, service_level_s: 
             }
             if let Some(key) = caller_key(&r.caller_json) {
                 fcr_base += 1;
-                let again = later.iter().zip(&keys).any(|(o, ok)| {
-                    o.call_id != r.call_id
-                        && ok.as_deref() == Some(key.as_str())
-                        && o.started_at > r.started_at
-                        && o.started_at <= r.started_at + REPEAT_WINDOW_MS
+                let again = starts.get(&key).is_some_and(|v| {
+                    let next = v.partition_point(|t| *t <= r.started_at);
+                    v.get(next)
+                        .is_some_and(|t| *t <= r.started_at + REPEAT_WINDOW_MS)
                 });
                 if !again {
                     fcr_ok += 1;
@@ -238,12 +254,13 @@ pub fn report(
     bucket_ms: Option<i64>,
     queue_sl: &dyn Fn(&str) -> u64,
 ) -> serde_json::Value {
+    let starts = starts(calls);
     let section = |a: i64, b: i64| {
         let rows: Vec<&CallRow> = calls
             .iter()
             .filter(|r| r.started_at >= a && r.started_at < b)
             .collect();
-        let mut overall = compute(&rows, calls, now, OVERALL_SERVICE_LEVEL_S);
+        let mut overall = compute(&rows, &starts, now, OVERALL_SERVICE_LEVEL_S);
         overall.occupancy = occupancy(agents, a, b.min(now));
         let mut queues: BTreeMap<&str, Vec<&CallRow>> = BTreeMap::new();
         for r in &rows {
@@ -253,7 +270,7 @@ pub fn report(
         }
         let queues: BTreeMap<&str, Kpis> = queues
             .into_iter()
-            .map(|(q, rows)| (q, compute(&rows, calls, now, queue_sl(q))))
+            .map(|(q, rows)| (q, compute(&rows, &starts, now, queue_sl(q))))
             .collect();
         serde_json::json!({ "from": a, "to": b, "overall": overall, "queues": queues })
     };
@@ -444,7 +461,7 @@ mod tests {
             },
         ];
         let window: Vec<&CallRow> = rows.iter().filter(|r| r.started_at < 1000 * s).collect();
-        let k = compute(&window, &rows, 1000 * s, 20);
+        let k = compute(&window, &starts(&rows), 1000 * s, 20);
         assert_eq!(k.contacts, 9);
         assert_eq!(k.offered, 7); // a1 a2 a3 x1 x2 b2 w1
         assert_eq!(k.handled, 4);

@@ -93,9 +93,10 @@ impl CallCenter {
 
     /// Whether any logged-in agent could take a call of `queue`, at any overflow step.
     pub(super) fn staffed(&self, queue: &str) -> bool {
-        self.agents.values().any(|a| {
-            a.sessions > 0 && routing::could_ever_take(&self.config.queues, queue, &a.skills)
-        })
+        let ever = routing::wanted(&self.config.queues, queue, Duration::MAX);
+        self.agents
+            .values()
+            .any(|a| a.sessions > 0 && routing::fit(&a.skills, &ever).is_some())
     }
 
     /// Contacts of `queue` waiting for an agent (ringing ones included).

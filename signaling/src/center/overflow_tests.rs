@@ -16,6 +16,16 @@ fn tickets(outs: &[Output]) -> Vec<(String, TicketKind, Option<String>)> {
         .collect()
 }
 
+/// The ticket among `outs`.
+fn ticket(outs: &[Output]) -> TicketFacts {
+    outs.iter()
+        .find_map(|o| match o {
+            Output::Ticket(_, t) => Some((**t).clone()),
+            _ => None,
+        })
+        .expect("a ticket")
+}
+
 fn overflowed(outs: &[Output], call: &str) -> Option<OverflowReason> {
     outs.iter().find_map(|o| match o {
         Output::Notify(
@@ -176,13 +186,7 @@ fn an_overflowed_customer_leaves_a_message_or_asks_for_a_callback() {
     c.leave_message(now, &"c1".into(), Some("Please fix my invoice".into()))
         .unwrap();
     let outs = drain(&mut c);
-    let t = outs
-        .iter()
-        .find_map(|o| match o {
-            Output::Ticket(_, t) => Some(t.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let t = ticket(&outs);
     assert_eq!(t.kind, TicketKind::Message);
     assert_eq!(t.message.as_deref(), Some("Please fix my invoice"));
     assert_eq!(t.reason.as_deref(), Some("no_agents"));
@@ -206,13 +210,7 @@ fn an_overflowed_customer_leaves_a_message_or_asks_for_a_callback() {
     )
     .unwrap();
     let outs = drain(&mut c);
-    let t = outs
-        .iter()
-        .find_map(|o| match o {
-            Output::Ticket(_, t) => Some(t.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let t = ticket(&outs);
     assert_eq!(t.kind, TicketKind::Callback);
     assert_eq!(t.contact.as_deref(), Some("+44 20 7946 0000"));
     assert_eq!(t.message.as_deref(), Some("after 5pm"));
@@ -296,13 +294,7 @@ fn leaving_the_queue_is_abandoning_and_a_hand_over_opens_a_ticket() {
         0,
     );
     let outs = drain(&mut c);
-    let t = outs
-        .iter()
-        .find_map(|o| match o {
-            Output::Ticket(_, t) => Some(t.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let t = ticket(&outs);
     assert_eq!(t.kind, TicketKind::Escalated);
     assert_eq!(t.reason.as_deref(), Some("asked_for_human"));
     assert_eq!(t.handoff.unwrap().intent.as_deref(), Some("refund"));

@@ -165,13 +165,9 @@ impl CallCenter {
                     let nobody = rules.is_some_and(|r| {
                         r.overflow_when_no_agents
                             && !awaited
-                            && !*staffed.entry(r.name.as_str()).or_insert_with(|| {
-                                let ever =
-                                    routing::wanted(&self.config.queues, &r.name, Duration::MAX);
-                                self.agents.values().any(|a| {
-                                    a.sessions > 0 && routing::fit(&a.skills, &ever).is_some()
-                                })
-                            })
+                            && !*staffed
+                                .entry(r.name.as_str())
+                                .or_insert_with(|| self.staffed(&r.name))
                     });
                     if nobody {
                         overflows.push((call_id.clone(), OverflowReason::NoAgents));

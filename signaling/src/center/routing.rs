@@ -202,11 +202,6 @@ pub fn queue<'a>(queues: &'a [QueueRules], name: &str) -> Option<&'a QueueRules>
     queues.iter().find(|q| q.name == name)
 }
 
-/// Whether an agent with `skills` could take a call of `queue` at some overflow step.
-pub fn could_ever_take(queues: &[QueueRules], queue: &str, skills: &Skills) -> bool {
-    fit(skills, &wanted(queues, queue, Duration::MAX)).is_some()
-}
-
 /// A waiting call's priority now: its own, plus what waiting earned it.
 pub fn effective_priority(rules: &PriorityRules, base: i32, waited: Duration) -> f64 {
     base as f64 + rules.ageing_per_min.max(0.0) * waited.as_secs_f64() / 60.0

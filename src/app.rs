@@ -82,6 +82,12 @@ pub struct App {
     bot_tx: mpsc::UnboundedSender<(CallId, signaling::center::BotInput)>,
     /// Bounds log lines about repeated client faults.
     pub log_limit: crate::loglimit::LogLimiter,
+    /// The queues and their rules now (administered in the database; `src/admin.rs`).
+    queues: std::sync::RwLock<Arc<Vec<signaling::center::routing::QueueRules>>>,
+    /// Wakes the business-hours task when the queues change.
+    pub queues_changed: Arc<tokio::sync::Notify>,
+    /// The last audit-log entry applied to this server.
+    pub admin_applied: tokio::sync::Mutex<i64>,
 }
 
 impl App {
@@ -161,6 +167,19 @@ impl App {
         } else {
             None
         };
+        let queues = crate::admin::startup_queues(&store, &config.center.queues)?;
+        for e in &config.entry_points {
+            if let Some(q) = &e.queue {
+                if !queues.iter().any(|x| &x.name == q) {
+                    anyhow::bail!(
+                        "[[entry_points]] {}: queue {q:?} is not a queue (the queues are {:?})",
+                        e.name,
+                        queues.iter().map(|q| q.name.as_str()).collect::<Vec<_>>()
+                    );
+                }
+            }
+        }
+        let admin_applied = store.admin_revision()?;
         let (bot_tx, bot_rx) = mpsc::unbounded_channel();
         let (media_tx, media_rx) = mpsc::unbounded_channel();
         let (center, jobs) = Center::channel();
@@ -191,6 +210,9 @@ impl App {
             speakers,
             bot_tx,
             log_limit: crate::loglimit::LogLimiter::new(10, Duration::from_secs(60)),
+            queues: std::sync::RwLock::new(Arc::new(queues)),
+            queues_changed: Arc::new(tokio::sync::Notify::new()),
+            admin_applied: tokio::sync::Mutex::new(admin_applied),
         });
         if let (Some(sp), Some(desk)) = (&app.speakers, &app.bot) {
             sp.attach(Arc::downgrade(&app));
@@ -228,23 +250,56 @@ impl App {
         }
         tokio::spawn(media_events(Arc::downgrade(&app), media_rx));
         tokio::spawn(crate::calls::bot::run(Arc::downgrade(&app), bot_rx));
-        let schedules: Vec<(String, crate::hours::Schedule)> = app
-            .config
-            .center
-            .queues
-            .iter()
-            .filter_map(|q| {
-                let s = crate::hours::Schedule::parse(q.hours.as_ref()?).ok()?;
-                Some((q.name.clone(), s))
-            })
-            .collect();
-        tokio::spawn(crate::hours::run(Arc::downgrade(&app), schedules));
+        tokio::spawn(crate::hours::run(Arc::downgrade(&app)));
+        tokio::spawn(crate::admin::watch(Arc::downgrade(&app)));
+        let mut center_config = app.config.center.clone();
+        center_config.queues = app.queues().to_vec();
         tokio::spawn(crate::calls::driver::run(
-            CallCenter::new(app.config.center.clone()),
+            CallCenter::new(center_config),
             jobs,
             Arc::downgrade(&app),
         ));
         Ok(app)
+    }
+
+    // ---- administration --------------------------------------------------------------------
+
+    /// The queues and their rules now.
+    pub fn queues(&self) -> Arc<Vec<signaling::center::routing::QueueRules>> {
+        self.queues.read().expect("lock").clone()
+    }
+
+    /// New queue rules: for the call center, the business hours and the pages.
+    pub fn set_queues(&self, queues: Vec<signaling::center::routing::QueueRules>) {
+        *self.queues.write().expect("lock") = Arc::new(queues.clone());
+        self.center.tell(Input::SetQueues { queues });
+        self.queues_changed.notify_one();
+    }
+
+    /// End every session of an account (deleted, or its role or password changed): each is
+    /// told why, then closed; the pages log in again.
+    pub fn end_account_sessions(&self, username: &str) {
+        let mut ids: Vec<SessionId> = vec![];
+        if let Some(v) = self.agent_sessions.get(&AgentId::from(username)) {
+            ids.extend(v.iter().cloned());
+        }
+        if let Some(v) = self.supervisor_sessions.get(&SupervisorId::from(username)) {
+            ids.extend(v.iter().cloned());
+        }
+        for id in ids {
+            self.send(
+                &id,
+                &ServerMessage::error(
+                    signaling::error::ErrorCode::NotAuthenticated,
+                    "an administrator changed this account: log in again",
+                    None,
+                ),
+            );
+            if let Some(s) = self.sessions.get(&id) {
+                s.close.send_replace(true);
+            }
+            tracing::info!(user = %username, session = %id, "session ended: account changed");
+        }
     }
 
     // ---- sessions --------------------------------------------------------------------------

@@ -178,6 +178,17 @@ impl Auth {
         }
     }
 
+    /// Hash a new password on the bounded pool (never on the async runtime).
+    pub async fn hash_new(&self, password: &str) -> Result<String, AuthError> {
+        match self.hasher.hash(password).await {
+            Ok(Some(h)) => Ok(h),
+            Ok(None) => Err(AuthError::Internal(anyhow::anyhow!(
+                "password hashing failed"
+            ))),
+            Err(hasher::HashError::Busy) => Err(AuthError::Busy),
+        }
+    }
+
     /// A session token for an account that just logged in, and its expiry (Unix seconds).
     pub fn issue(&self, account: &Account) -> (String, u64) {
         self.tokens
@@ -265,6 +276,38 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0Y3XKIh1ztf1XB0ry8l1WHdANJ0xgwtyv6tO5UkUGFA";
 
+/// Create or replace an account (the command line's `add-user`, the demo), audited as
+/// `actor`. `skills`, when given, replace an agent's skills.
+pub fn add_user_as(
+    store: &Store,
+    actor: &str,
+    username: &str,
+    name: &str,
+    role: AccountRole,
+    password: &str,
+    skills: Option<signaling::center::routing::Skills>,
+) -> anyhow::Result<crate::store::UserSaved> {
+    crate::admin::check_username(username).map_err(|e| anyhow::anyhow!("{e}"))?;
+    anyhow::ensure!(
+        password.len() >= 4,
+        "password must have at least 4 characters"
+    );
+    if let Some(s) = &skills {
+        crate::admin::check_skills(s).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    store.save_user(
+        actor,
+        username,
+        &crate::store::UserChange {
+            name: Some(name.into()),
+            role: Some(role),
+            password_hash: Some(hash_password(password)?),
+            skills,
+        },
+    )
+}
+
+#[cfg(test)]
 pub fn add_user(
     store: &Store,
     username: &str,
@@ -272,24 +315,7 @@ pub fn add_user(
     role: AccountRole,
     password: &str,
 ) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        !username.is_empty()
-            && username.len() <= 64
-            && username
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c)),
-        "username must be 1-64 characters of letters, digits, '.', '_', '-', '@'"
-    );
-    anyhow::ensure!(
-        password.len() >= 4,
-        "password must have at least 4 characters"
-    );
-    store.put_account(&Account {
-        username: username.into(),
-        name: name.into(),
-        role,
-        password_hash: hash_password(password)?,
-    })
+    add_user_as(store, "test", username, name, role, password, None).map(|_| ())
 }
 
 /// Demo accounts for `--demo`: agents alice and bob, supervisor sam, password "demo".
@@ -299,8 +325,8 @@ pub fn seed_demo(store: &Store) -> anyhow::Result<()> {
         ("bob", "Bob Agent", AccountRole::Agent),
         ("sam", "Sam Supervisor", AccountRole::Supervisor),
     ] {
-        if !store.has_account(u)? {
-            add_user(store, u, n, r, "demo")?;
+        if store.has_account(u)? {
+            continue;
         }
         // The demo's queues (billing, technical, general): alice is billing's expert, bob
         // technical's.
@@ -309,10 +335,8 @@ pub fn seed_demo(store: &Store) -> anyhow::Result<()> {
             "bob" => &[("technical", 5), ("billing", 2), ("general", 4)],
             _ => &[],
         };
-        if !skills.is_empty() && store.agent_skills(u)?.is_empty() {
-            let skills = skills.iter().map(|(s, p)| (s.to_string(), *p)).collect();
-            store.set_agent_skills(u, &skills)?;
-        }
+        let skills = skills.iter().map(|(s, p)| (s.to_string(), *p)).collect();
+        add_user_as(store, "demo", u, n, r, "demo", Some(skills))?;
     }
     Ok(())
 }

@@ -298,13 +298,8 @@ impl Config {
                     .map_err(|e| anyhow::anyhow!("[[center.queues]] {}: hours: {e}", q.name))?;
             }
         }
-        for e in &self.entry_points {
-            if let Some(q) = &e.queue {
-                if !self.center.queues.iter().any(|x| &x.name == q) {
-                    anyhow::bail!("[[entry_points]] {}: queue {q:?} is not a queue", e.name);
-                }
-            }
-        }
+        // Entry points' queues are checked when the app starts, against the database's
+        // queues (`src/admin.rs`).
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             anyhow::bail!("tls_cert and tls_key go together");
         }

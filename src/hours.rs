@@ -123,27 +123,35 @@ impl Schedule {
 }
 
 /// Tell the center whenever a queue with hours opens or closes (and once at start).
-pub async fn run(app: std::sync::Weak<crate::app::App>, schedules: Vec<(String, Schedule)>) {
-    if schedules.is_empty() {
-        return;
-    }
-    let mut known: Vec<Option<bool>> = vec![None; schedules.len()];
+pub async fn run(app: std::sync::Weak<crate::app::App>) {
+    // What the center was last told of each queue with hours. A queue whose hours are
+    // removed is opened by the center itself (`Input::SetQueues`).
+    let mut known: std::collections::HashMap<String, bool> = Default::default();
     loop {
         let Some(a) = app.upgrade() else { return };
         let now = jiff::Timestamp::now();
-        for (i, (queue, s)) in schedules.iter().enumerate() {
-            let open = s.is_open(now);
-            if known[i] != Some(open) {
-                known[i] = Some(open);
-                tracing::info!(queue = %queue, open, "business hours");
+        let queues = a.queues();
+        for q in queues.iter() {
+            let Some(hours) = &q.hours else { continue };
+            // Checked when the rules were saved; open rather than shut by a bad one.
+            let open = Schedule::parse(hours).map_or(true, |s| s.is_open(now));
+            if known.get(&q.name) != Some(&open) {
+                tracing::info!(queue = %q.name, open, "business hours");
                 a.center.tell(signaling::center::Input::QueueHours {
-                    queue: queue.clone(),
+                    queue: q.name.clone(),
                     open,
                 });
+                known.insert(q.name.clone(), open);
             }
         }
+        known.retain(|name, _| queues.iter().any(|q| &q.name == name && q.hours.is_some()));
+        let changed = a.queues_changed.clone();
+        drop(queues);
         drop(a);
-        tokio::time::sleep(CHECK_EVERY).await;
+        tokio::select! {
+            _ = tokio::time::sleep(CHECK_EVERY) => {}
+            _ = changed.notified() => {}
+        }
     }
 }
 

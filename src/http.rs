@@ -34,6 +34,21 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/kb/ask", get(crate::kbapi::ask))
         .route("/api/kb/stats", get(crate::kbapi::stats))
         .route("/api/kpis", get(crate::kpis::get))
+        .route("/api/admin/users", get(crate::adminapi::users))
+        .route(
+            "/api/admin/users/{username}",
+            get(crate::adminapi::user)
+                .put(crate::adminapi::put_user)
+                .delete(crate::adminapi::delete_user),
+        )
+        .route("/api/admin/queues", get(crate::adminapi::queues))
+        .route(
+            "/api/admin/queues/{name}",
+            get(crate::adminapi::queue)
+                .put(crate::adminapi::put_queue)
+                .delete(crate::adminapi::delete_queue),
+        )
+        .route("/api/admin/audit", get(crate::adminapi::audit))
         .route("/api/ratings", axum::routing::post(crate::ratings::post))
         .route(
             "/api/tickets",
@@ -55,6 +70,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route_service("/agent", ServeFile::new(root.join("agent.html")))
         .route_service("/supervisor", ServeFile::new(root.join("supervisor.html")))
         .route_service("/knowledge", ServeFile::new(root.join("knowledge.html")))
+        .route_service("/admin", ServeFile::new(root.join("admin.html")))
         .fallback_service(ServeDir::new(root))
         .layer(axum::middleware::from_fn(move |req, next| {
             edges(errors_app.clone(), req, next)
@@ -145,9 +161,7 @@ async fn ws(
 /// The queues a customer may choose (public: the customer page lists them).
 async fn queues(State(app): State<Arc<App>>) -> Response {
     let list: Vec<serde_json::Value> = app
-        .config
-        .center
-        .queues
+        .queues()
         .iter()
         .map(|q| serde_json::json!({ "name": q.name }))
         .collect();
@@ -267,7 +281,7 @@ pub(crate) async fn caller(
     })
 }
 
-fn retry_later(message: &str, wait: std::time::Duration) -> Response {
+pub(crate) fn retry_later(message: &str, wait: std::time::Duration) -> Response {
     let mut r = json_error(StatusCode::TOO_MANY_REQUESTS, message);
     if let Ok(v) = header::HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
         r.headers_mut().insert(header::RETRY_AFTER, v);

@@ -297,9 +297,9 @@ pub fn refresh_gauges(app: &App) {
     let read = || -> anyhow::Result<serde_json::Value> {
         let calls = app.store.call_rows(from, now + 1, REPEAT_WINDOW_MS)?;
         let agents = app.store.agent_state_rows(from, now)?;
-        let queues = &app.config.center.queues;
+        let queues = app.queues();
         let sl = |q: &str| {
-            signaling::center::routing::queue(queues, q)
+            signaling::center::routing::queue(&queues, q)
                 .map(|r| r.service_level_s)
                 .unwrap_or(OVERALL_SERVICE_LEVEL_S)
         };
@@ -374,7 +374,7 @@ pub async fn get(
     let read = || -> anyhow::Result<serde_json::Value> {
         let calls = app.store.call_rows(from, to, REPEAT_WINDOW_MS)?;
         let agents = app.store.agent_state_rows(from, to.min(now))?;
-        let queues = app.config.center.queues.clone();
+        let queues = app.queues();
         let sl = move |q: &str| {
             signaling::center::routing::queue(&queues, q)
                 .map(|r| r.service_level_s)

@@ -3,6 +3,9 @@
 
 #![forbid(unsafe_code)]
 
+mod admin;
+mod adminapi;
+mod admincli;
 mod app;
 mod auth;
 mod calls;
@@ -121,6 +124,20 @@ enum Command {
         /// more. Given, they replace the agent's skills; absent, the skills stay.
         #[arg(long = "skill", value_parser = parse_skill)]
         skills: Vec<(String, u8)>,
+    },
+    /// Accounts, roles and skills: list, set, remove (audited).
+    #[command(subcommand)]
+    Users(admincli::UsersCommand),
+    /// Queues and their overflow rules: list, set, remove (audited).
+    #[command(subcommand)]
+    Queues(admincli::QueuesCommand),
+    /// Who changed which account or queue, when: the newest changes, oldest first.
+    Audit {
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Only changes to this username or queue.
+        #[arg(long)]
+        target: Option<String>,
     },
     /// The bot's knowledge base: import, export, ask, stats, eval.
     #[command(subcommand)]
@@ -320,6 +337,9 @@ fn run() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Transcribe { .. } | Command::Say { .. } => unreachable!("handled above"),
         Command::Kb(cmd) => kbcli::run(cmd, &config, &store),
+        Command::Users(cmd) => admincli::users(cmd, &store),
+        Command::Queues(cmd) => admincli::queues(cmd, &config, &store),
+        Command::Audit { limit, target } => admincli::audit(&store, limit.clamp(1, 10_000), target),
         Command::AddUser {
             username,
             name,
@@ -336,19 +356,18 @@ fn run() -> anyhow::Result<()> {
                 }
             };
             let role = store::AccountRole::parse(&role).context("role")?;
-            auth::add_user(
+            if !skills.is_empty() && role != store::AccountRole::Agent {
+                anyhow::bail!("only agents have skills");
+            }
+            auth::add_user_as(
                 &store,
+                &admincli::actor(),
                 &username,
                 name.as_deref().unwrap_or(&username),
                 role,
                 &password,
+                (!skills.is_empty()).then(|| skills.iter().cloned().collect()),
             )?;
-            if !skills.is_empty() {
-                if role != store::AccountRole::Agent {
-                    anyhow::bail!("only agents have skills");
-                }
-                store.set_agent_skills(&username, &skills.iter().cloned().collect())?;
-            }
             println!(
                 "account {username} ({}) saved in {}",
                 role.as_str(),

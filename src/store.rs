@@ -114,7 +114,8 @@ CREATE TABLE IF NOT EXISTS escalations (
 /// 2: tickets have a status, an assignee, what the contact left and comments.
 /// 3: calls record their queue, when they queued, the bot, overflow and wrap-up; agents'
 ///    state changes are kept (for the KPIs).
-const SCHEMA_VERSION: i64 = 3;
+/// 4: queues are administered in the database, and every administrative change is audited.
+const SCHEMA_VERSION: i64 = 4;
 
 fn migrate(conn: &Connection) -> anyhow::Result<()> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -144,10 +145,15 @@ fn migrate(conn: &Connection) -> anyhow::Result<()> {
     if version < 3 {
         records::migrate(conn)?;
     }
+    if version < 4 {
+        admin::migrate(conn)?;
+    }
     conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     Ok(())
 }
 
+mod admin;
+pub use admin::{AuditFilter, UserChange, UserSaved};
 mod records;
 pub use records::{AgentStateRow, CallRow};
 mod tickets;
@@ -394,23 +400,6 @@ impl Store {
         Ok(id)
     }
 
-    /// Create or replace an account.
-    pub fn put_account(&self, a: &Account) -> anyhow::Result<()> {
-        self.conn.lock().expect("lock").execute(
-            "INSERT INTO accounts (username, name, role, password_hash, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT(username) DO UPDATE SET name = ?2, role = ?3, password_hash = ?4",
-            params![
-                a.username,
-                a.name,
-                a.role.as_str(),
-                a.password_hash,
-                unix_ms()
-            ],
-        )?;
-        Ok(())
-    }
-
     pub fn account(&self, username: &str) -> anyhow::Result<Option<Account>> {
         let conn = self.conn.lock().expect("lock");
         let row = conn
@@ -449,28 +438,6 @@ impl Store {
             Ok((r.get::<_, String>(0)?, r.get::<_, u8>(1)?))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Replace an agent's skills.
-    pub fn set_agent_skills(
-        &self,
-        username: &str,
-        skills: &signaling::center::routing::Skills,
-    ) -> anyhow::Result<()> {
-        let mut conn = self.conn.lock().expect("lock");
-        let tx = conn.transaction()?;
-        tx.execute(
-            "DELETE FROM agent_skills WHERE username = ?1",
-            params![username],
-        )?;
-        for (skill, p) in skills {
-            tx.execute(
-                "INSERT INTO agent_skills (username, skill, proficiency) VALUES (?1, ?2, ?3)",
-                params![username, skill, p],
-            )?;
-        }
-        tx.commit()?;
-        Ok(())
     }
 
     pub fn has_account(&self, username: &str) -> anyhow::Result<bool> {

@@ -77,10 +77,22 @@ pub async fn serve<W, R, E>(
     let mut writer_closed = closed.clone();
     let writer = tokio::spawn(async move {
         loop {
-            let out = tokio::select! {
-                out = rx.recv() => out,
-                _ = writer_closed.wait_for(|c| *c) => Some(Outbound::Close),
+            let (out, closing) = tokio::select! {
+                out = rx.recv() => (out, false),
+                _ = writer_closed.wait_for(|c| *c) => (Some(Outbound::Close), true),
             };
+            if closing {
+                // What was queued before the close (the error that says why) goes first, for
+                // at most a second: a client too slow to read gets no more than that.
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(1), async {
+                    while let Ok(Outbound::Text(t)) = rx.try_recv() {
+                        if sink.send(Message::Text(t.into())).await.is_err() {
+                            break;
+                        }
+                    }
+                })
+                .await;
+            }
             let Some(out) = out else { break };
             match out {
                 Outbound::Text(t) => {
@@ -572,7 +584,7 @@ impl Session {
                     ),
                 )
             })?;
-        let queues = &self.app.config.center.queues;
+        let queues = self.app.queues();
         if let Some(q) = queue
             .as_deref()
             .filter(|q| !queues.iter().any(|x| x.name == *q))

@@ -16,10 +16,17 @@ use tokio::sync::oneshot;
 /// Stored hashes asking for more memory than this are refused (ours use 19 MiB).
 const MAX_M_COST_KIB: u32 = 64 * 1024;
 
-struct Job {
-    password: String,
-    hash: String,
-    reply: oneshot::Sender<bool>,
+enum Job {
+    Verify {
+        password: String,
+        hash: String,
+        reply: oneshot::Sender<bool>,
+    },
+    /// A new password's hash (an administrator setting it), as a PHC string.
+    Hash {
+        password: String,
+        reply: oneshot::Sender<Option<String>>,
+    },
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -50,7 +57,7 @@ impl Hasher {
     /// Does `password` match the PHC string `hash`? Waits for a free thread.
     pub async fn verify(&self, password: &str, hash: &str) -> Result<bool, HashError> {
         let (reply, rx) = oneshot::channel();
-        let job = Job {
+        let job = Job::Verify {
             password: password.to_string(),
             hash: hash.to_string(),
             reply,
@@ -61,6 +68,21 @@ impl Hasher {
             Err(TrySendError::Disconnected(_)) => return Ok(false),
         }
         Ok(rx.await.unwrap_or(false))
+    }
+
+    /// Hash a new password (argon2id, a fresh salt) on the pool. `None`: hashing failed.
+    pub async fn hash(&self, password: &str) -> Result<Option<String>, HashError> {
+        let (reply, rx) = oneshot::channel();
+        let job = Job::Hash {
+            password: password.to_string(),
+            reply,
+        };
+        match self.tx.try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => return Err(HashError::Busy),
+            Err(TrySendError::Disconnected(_)) => return Ok(None),
+        }
+        Ok(rx.await.ok().flatten())
     }
 }
 
@@ -80,8 +102,18 @@ fn worker(rx: Arc<Mutex<Receiver<Job>>>, nice: i32) {
                 Err(_) => return,
             }
         };
-        let ok = verify_with(&mut blocks, &job.password, &job.hash);
-        let _ = job.reply.send(ok);
+        match job {
+            Job::Verify {
+                password,
+                hash,
+                reply,
+            } => {
+                let _ = reply.send(verify_with(&mut blocks, &password, &hash));
+            }
+            Job::Hash { password, reply } => {
+                let _ = reply.send(crate::auth::hash_password(&password).ok());
+            }
+        }
     }
 }
 
@@ -140,6 +172,16 @@ mod tests {
         let results = futures::future::join_all(futs).await;
         assert!(results.contains(&Err(HashError::Busy)), "{results:?}");
         assert!(results.iter().filter(|r| r.is_ok()).count() >= 1);
+    }
+
+    #[tokio::test]
+    async fn hashes_new_passwords_on_the_pool() {
+        let h = Hasher::start(1, 2, 0);
+        let a = h.hash("n3w-pass").await.unwrap().unwrap();
+        let b = h.hash("n3w-pass").await.unwrap().unwrap();
+        assert_ne!(a, b, "each hash has its own salt");
+        assert_eq!(h.verify("n3w-pass", &a).await, Ok(true));
+        assert_eq!(h.verify("other", &b).await, Ok(false));
     }
 
     #[test]

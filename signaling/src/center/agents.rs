@@ -50,6 +50,25 @@ impl CallCenter {
         }
     }
 
+    /// New skills for an agent: the waiting calls are looked at again with them.
+    pub(crate) fn set_agent_skills(
+        &mut self,
+        now: Instant,
+        agent: &AgentId,
+        skills: routing::Skills,
+    ) {
+        let Some(a) = self.agents.get_mut(agent) else {
+            return;
+        };
+        if a.skills == skills {
+            return;
+        }
+        a.skills = skills;
+        self.staffing_changed = true;
+        self.outputs.push_back(Output::DashboardChanged);
+        self.dispatch(now);
+    }
+
     /// An agent's session closed. With no session left the agent is away and any call they
     /// were ringing for or talking on is dealt with.
     pub(crate) fn agent_logout(&mut self, now: Instant, agent: &AgentId) {

@@ -110,6 +110,15 @@ pub enum Input {
     AgentLogout {
         agent: AgentId,
     },
+    /// An administrator changed an agent's skills (applies at once if they are logged in).
+    AgentSkills {
+        agent: AgentId,
+        skills: routing::Skills,
+    },
+    /// An administrator changed the queues and their rules: they replace the configured ones.
+    SetQueues {
+        queues: Vec<routing::QueueRules>,
+    },
     SetAvailability {
         agent: AgentId,
         available: bool,
@@ -246,6 +255,14 @@ impl CallCenter {
             }
             Input::AgentLogout { agent } => {
                 self.agent_logout(now, &agent);
+                Ok(())
+            }
+            Input::AgentSkills { agent, skills } => {
+                self.set_agent_skills(now, &agent, skills);
+                Ok(())
+            }
+            Input::SetQueues { queues } => {
+                self.set_queues(now, queues);
                 Ok(())
             }
             Input::SetAvailability { agent, available } => {

@@ -489,6 +489,8 @@ fn secs(d: Duration) -> f64 {
 }
 
 #[cfg(test)]
+mod admin_tests;
+#[cfg(test)]
 mod agent_loss_tests;
 #[cfg(test)]
 mod overflow_tests;

@@ -100,7 +100,7 @@ impl CallCenter {
     }
 
     /// Contacts of `queue` waiting for an agent (ringing ones included).
-    fn waiting_in(&self, queue: &str) -> usize {
+    pub fn waiting_in(&self, queue: &str) -> usize {
         self.queue
             .iter()
             .filter_map(|id| self.calls.get(id))
@@ -230,5 +230,16 @@ impl CallCenter {
         } else {
             self.closed.insert(queue.to_string());
         }
+    }
+
+    /// New queue rules. Calls waiting in a queue that is gone keep waiting under the rules of
+    /// a queue not configured (its name as the skill); every waiting call is looked at again.
+    pub(crate) fn set_queues(&mut self, now: Instant, queues: Vec<routing::QueueRules>) {
+        self.closed
+            .retain(|q| queues.iter().any(|r| &r.name == q && r.hours.is_some()));
+        self.config.queues = queues;
+        self.staffing_changed = true;
+        self.outputs.push_back(Output::DashboardChanged);
+        self.dispatch(now);
     }
 }

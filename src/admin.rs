@@ -240,19 +240,23 @@ fn check_queues(all: &[QueueRules]) -> Result<(), AdminError> {
     signaling::center::routing::check(all).map_err(AdminError::Invalid)
 }
 
-/// Create or replace a queue. `Ok(None)`: it was already so.
+/// Create or replace a queue (its overflow steps put in order of `after_s`). Returns the
+/// rules as stored, and `None` when they were already so, else whether the queue is new.
 pub fn put_queue(
     store: &Store,
     actor: &str,
     rules: &QueueRules,
-) -> Result<Option<bool>, AdminError> {
+) -> Result<(QueueRules, Option<bool>), AdminError> {
+    let mut rules = rules.clone();
+    rules.overflow.sort_by_key(|s| s.after_s);
     let mut all = store.queues()?;
     match all.iter_mut().find(|q| q.name == rules.name) {
         Some(q) => *q = rules.clone(),
         None => all.push(rules.clone()),
     }
     check_queues(&all)?;
-    Ok(store.put_queue(actor, rules)?)
+    let created = store.put_queue(actor, &rules)?;
+    Ok((rules, created))
 }
 
 /// Delete a queue that nothing names. `waiting`: contacts waiting in it now (0 from the

@@ -250,7 +250,7 @@ pub async fn put_queue(
         Ok(r) => r,
         Err(e) => return err(StatusCode::BAD_REQUEST, &format!("bad queue rules: {e}")),
     };
-    let created = match admin::put_queue(&app.store, &actor.username, &rules) {
+    let (rules, created) = match admin::put_queue(&app.store, &actor.username, &rules) {
         Ok(c) => c,
         Err(e) => return refused(e),
     };

@@ -145,7 +145,7 @@ pub fn queues(cmd: QueuesCommand, config: &Config, store: &Store) -> anyhow::Res
             }
             let rules: QueueRules =
                 serde_json::from_str(&text).context("bad queue rules (a JSON object)")?;
-            let what = match admin::put_queue(store, &actor(), &rules).map_err(fail)? {
+            let what = match admin::put_queue(store, &actor(), &rules).map_err(fail)?.1 {
                 Some(true) => "created",
                 Some(false) => "updated",
                 None => "unchanged",

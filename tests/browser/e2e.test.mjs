@@ -287,7 +287,7 @@ after(async () => {
   }
 });
 
-test('customer call is answered by an agent and heard by a supervisor; a chat goes from the bot to an agent; a supervisor edits the knowledge base', { timeout: 480_000 }, async (t) => {
+test('customer call is answered by an agent and heard by a supervisor; a chat goes from the bot to an agent; a supervisor edits the knowledge base and administers', { timeout: 480_000 }, async (t) => {
   let failed = false;
   // Steps run in order; after one fails the rest are skipped, so the report shows where it broke.
   const step = (name, fn) => t.test(name, { skip: failed && 'an earlier step failed' }, async () => {
@@ -726,6 +726,68 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
     assert.match(await supervisor.textContent('#kpi-strip .kpi[data-kpi="service_level"] .kpi-value'), /% in 20 s/);
     assert.equal(Number(await value('csat')), 4, 'the rating above');
     console.log(`KPI strip: ${(await supervisor.textContent('#kpi-strip')).replace(/\s+/g, ' ')}`);
+  });
+
+  await step('the supervisor administers on /admin: a new agent with skills, a queue rule, the audit log', async () => {
+    assert.equal(await supervisor.getAttribute('#admin-link', 'href'), '/admin', "the supervisor page's header links to it");
+    const basic = (user, password = 'demo') => ({ Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+    assert.equal((await fetch(`${baseUrl}/api/admin/users`, { headers: basic('alice') })).status, 403, 'agents may not administer');
+    const admin = await openPage('admin', '/admin');
+    await login(admin, 'sam');
+    await admin.waitForSelector('#users-table tr[data-username="alice"]');
+    assert.match(await admin.textContent('#users-table tr[data-username="alice"] td.skills'), /billing 5/);
+
+    await admin.click('#user-add');
+    await admin.waitForSelector('#user-panel[data-mode="add"]', { state: 'visible' });
+    await admin.fill('#user-username', 'dora');
+    await admin.fill('#user-name', 'Dora Agent');
+    await admin.selectOption('#user-role', 'agent');
+    await admin.fill('#user-password', 'dora-pass-1');
+    await admin.click('#skill-add');
+    await admin.fill('#skills-list .skill-row:last-child .skill-name', 'billing');
+    await admin.selectOption('#skills-list .skill-row:last-child .skill-level', '4');
+    await admin.click('#user-save');
+    await admin.waitForSelector('#user-panel', { state: 'hidden' });
+    await admin.waitForSelector('#users-table tr[data-username="dora"][data-role="agent"]');
+    assert.equal(await admin.textContent('#users-table tr[data-username="dora"] td.skills'), 'billing 4');
+    assert.equal((await fetch(`${baseUrl}/api/tickets`, { headers: basic('dora', 'dora-pass-1') })).status, 200, 'dora can log in');
+
+    const technical = '#queues-table tr[data-queue="technical"]';
+    await admin.click(`${technical} button[data-edit-queue]`);
+    await admin.waitForSelector('#queue-panel[data-mode="edit"]', { state: 'visible' });
+    await admin.selectOption('#queue-min', '2');
+    // A step that widens to nobody is refused by the server, and the form says why.
+    await admin.click('#step-add');
+    await admin.fill('#steps-list .step-row:last-child .step-after', '45');
+    await admin.click('#queue-save');
+    await admin.waitForSelector('#queue-error', { state: 'visible' });
+    assert.match(await admin.textContent('#queue-error'), /needs min_proficiency or queue/);
+    await admin.selectOption('#steps-list .step-row:last-child .step-queue', 'general');
+    await admin.click('#queue-save');
+    await admin.waitForSelector('#queue-panel', { state: 'hidden' });
+    await admin.waitForFunction((sel) => document.querySelector(`${sel} td.min`)?.textContent === '2', technical);
+    assert.match(await admin.textContent(`${technical} td.steps`), /after 45 s: general agents/);
+    const rules = await (await fetch(`${baseUrl}/api/admin/queues/technical`, { headers: basic('sam') })).json();
+    assert.equal(rules.min_proficiency, 2);
+    assert.deepEqual(rules.overflow.map((x) => x.after_s), [30, 45, 60], 'steps kept in order of time');
+    assert.deepEqual(rules.overflow[1], { after_s: 45, min_proficiency: null, queue: 'general' });
+
+    // The changes, newest first, by sam.
+    const audit = await admin.$$eval('#audit-table tbody tr', (trs) => trs.slice(0, 2).map((tr) => ({
+      action: tr.dataset.action, actor: tr.querySelector('td.actor').textContent,
+      target: tr.querySelector('td.target').textContent, change: tr.querySelector('td.change').textContent,
+    })));
+    console.log(`audit: ${JSON.stringify(audit)}`);
+    assert.deepEqual(audit.map((a) => [a.action, a.actor, a.target]), [['queue.update', 'sam', 'technical'], ['user.create', 'sam', 'dora']]);
+    assert.match(audit[0].change, /min_proficiency: 3 → 2/);
+    assert.match(audit[1].change, /skills: billing 4/);
+    await screenshots('admin');
+
+    await admin.click('#users-table tr[data-username="dora"] button[data-delete-user]');
+    await admin.waitForSelector('#confirm-dialog[open]');
+    await admin.click('#confirm-yes');
+    await admin.waitForSelector('#users-table tr[data-username="dora"]', { state: 'detached' });
+    assert.equal((await fetch(`${baseUrl}/api/tickets`, { headers: basic('dora', 'dora-pass-1') })).status, 401, 'a deleted account cannot log in');
   });
 
   await step('no uncaught errors in the pages', async () => {

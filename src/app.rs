@@ -179,6 +179,13 @@ impl App {
                 }
             }
         }
+        for (what, q) in &config.bot.queues {
+            if !queues.iter().any(|x| &x.name == q) {
+                tracing::warn!(
+                    "[bot.queues] {what} = {q:?}: no such queue; those hand-overs keep their queue"
+                );
+            }
+        }
         let admin_applied = store.admin_revision()?;
         let (bot_tx, bot_rx) = mpsc::unbounded_channel();
         let (media_tx, media_rx) = mpsc::unbounded_channel();

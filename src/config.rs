@@ -48,6 +48,11 @@ pub struct BotConfig {
     /// The flow file (the format of bot/data/flows.json; `--demo` uses that one). No flows
     /// when absent.
     pub flows: Option<PathBuf>,
+    /// Where a hand-over waits, by what the customer last asked about: a knowledge-base
+    /// entry id, an entry category or a flow name → a queue (`[[center.queues]]`). Unlisted,
+    /// a category that names a queue goes to it; else the contact's own queue. A queue the
+    /// customer chose is kept.
+    pub queues: std::collections::BTreeMap<String, String>,
     /// The back ends flows call, by name: `[bot.webhooks.lookup_order] url = "..."`.
     pub webhooks: std::collections::BTreeMap<String, Webhook>,
     #[serde(rename = "match")]
@@ -125,6 +130,7 @@ impl Default for BotConfig {
             seed_kb: vec![],
             intents: None,
             flows: None,
+            queues: Default::default(),
             webhooks: Default::default(),
             matching: bot::MatchConfig::default(),
             escalation: bot::DialogueConfig::default(),

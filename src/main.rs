@@ -280,7 +280,8 @@ fn run() -> anyhow::Result<()> {
                 queue: None,
             });
         }
-        if config.center.queues.is_empty() {
+        let demo_queues = config.center.queues.is_empty();
+        if demo_queues {
             // The demo's queues: the customer page offers them; the bot's hand-overs and
             // calls where the customer chose nothing may go to any agent.
             use signaling::center::routing::{OverflowStep, QueueRules};
@@ -309,6 +310,26 @@ fn run() -> anyhow::Result<()> {
                     ..Default::default()
                 },
             ];
+        }
+        if demo_queues && config.bot.queues.is_empty() {
+            // What the Northwind customers ask about, by the demo's queues (billing goes to
+            // billing by its name).
+            for (what, queue) in [
+                ("data", "technical"),
+                ("sim", "technical"),
+                ("repair", "technical"),
+                ("outages", "technical"),
+                ("roaming", "technical"),
+                ("plans", "general"),
+                ("porting", "general"),
+                ("security", "general"),
+                ("account", "general"),
+                ("order_status", "general"),
+                ("return_request", "general"),
+                ("change_delivery", "general"),
+            ] {
+                config.bot.queues.insert(what.into(), queue.into());
+            }
         }
         if config.bot.webhooks.is_empty() && config.tls_cert.is_none() {
             // The built-in order service of the demo, on this server.

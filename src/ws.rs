@@ -603,6 +603,7 @@ impl Session {
             channel,
             bot,
             language: language.or(Some(ep.bot_language().to_string())),
+            queue_chosen: queue.is_some(),
             queue: queue.or(ep.queue.clone()),
             priority: 0,
         };

@@ -168,7 +168,7 @@ impl BotDesk {
         let c = convs.get_mut(call)?;
         let reply = c.webhook_done(&brain, result, at_ms);
         let webhook = reply.webhook.clone();
-        Some((self.finish(app, call, c, reply, at_ms), webhook))
+        Some((self.finish(app, &brain, call, c, reply, at_ms), webhook))
     }
 
     /// One input for a contact's bot; the bot's turn, if it says something, and the webhook
@@ -197,6 +197,7 @@ impl BotDesk {
                         text,
                         entry_id: None,
                         escalate: None,
+                        queue: None,
                     },
                     None,
                 ))
@@ -211,7 +212,7 @@ impl BotDesk {
             } => {
                 let c = convs.get_mut(call)?;
                 let reply = c.queued(position, estimated_wait_s);
-                Some((self.finish(app, call, c, reply, at_ms), None))
+                Some((self.finish(app, &brain, call, c, reply, at_ms), None))
             }
             BotInput::Text { text, valence } => {
                 let c = convs.get_mut(call)?;
@@ -227,12 +228,12 @@ impl BotDesk {
                     log_err(app.store.kb_unanswered(lang, &text, call.as_str()));
                 }
                 let webhook = reply.webhook.clone();
-                Some((self.finish(app, call, c, reply, at_ms), webhook))
+                Some((self.finish(app, &brain, call, c, reply, at_ms), webhook))
             }
             BotInput::RequestAgent => {
                 let c = convs.get_mut(call)?;
                 let reply = c.request_agent(&brain);
-                Some((self.finish(app, call, c, reply, at_ms), None))
+                Some((self.finish(app, &brain, call, c, reply, at_ms), None))
             }
             BotInput::RejectAnswer => {
                 let c = convs.get_mut(call)?;
@@ -240,7 +241,7 @@ impl BotDesk {
                 if let Some((l, id)) = rejected {
                     log_err(app.store.kb_count(l, &id, true));
                 }
-                Some((self.finish(app, call, c, reply, at_ms), None))
+                Some((self.finish(app, &brain, call, c, reply, at_ms), None))
             }
         }
     }
@@ -248,6 +249,7 @@ impl BotDesk {
     fn finish(
         &self,
         app: &App,
+        brain: &Brain,
         call: &CallId,
         c: &mut Conversation,
         reply: bot::Reply,
@@ -267,12 +269,37 @@ impl BotDesk {
                 .inc();
             (card.reason, card)
         });
+        let queue = escalate
+            .as_ref()
+            .and_then(|(_, card)| card.intent.as_deref())
+            .and_then(|i| intent_queue(app, brain, c.language, i));
         BotTurn {
             text: reply.text,
             entry_id: reply.entry,
             escalate,
+            queue,
         }
     }
+}
+
+/// The queue a hand-over goes to by what the customer last asked about (`[bot] queues`): the
+/// knowledge-base entry or flow by name, else the entry's category; a category that names a
+/// queue goes there. `None`: the contact's own queue.
+fn intent_queue(app: &App, brain: &Brain, language: Language, intent: &str) -> Option<String> {
+    let routes = &app.config.bot.queues;
+    let category = brain
+        .matcher
+        .entry(language, intent)
+        .map(|e| e.category.trim().to_string())
+        .filter(|c| !c.is_empty());
+    let queue = routes.get(intent).cloned().or_else(|| {
+        let c = category?;
+        routes.get(&c).cloned().or(Some(c))
+    })?;
+    app.queues()
+        .iter()
+        .any(|q| q.name == queue)
+        .then_some(queue)
 }
 
 fn log_err(r: anyhow::Result<()>) {

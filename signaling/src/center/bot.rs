@@ -14,6 +14,9 @@ pub struct Start {
     pub language: Option<String>,
     /// The queue the contact waits in for an agent (`None`: any agent).
     pub queue: Option<String>,
+    /// The customer chose `queue` (else it is the entry point's): a hand-over by the bot to
+    /// another queue (`BotTurn::queue`) does not change it.
+    pub queue_chosen: bool,
     /// Its priority (a VIP's), before escalation and waiting add theirs.
     pub priority: i32,
 }
@@ -26,6 +29,9 @@ pub struct BotTurn {
     pub entry_id: Option<String>,
     /// Set on the turn the bot hands the contact over.
     pub escalate: Option<(EscalationReason, HandoffCard)>,
+    /// On a hand-over: the queue of what the customer last asked about (its intent), used
+    /// unless the customer chose a queue.
+    pub queue: Option<String>,
 }
 
 impl CallCenter {
@@ -155,6 +161,9 @@ impl CallCenter {
         }
         call.escalation = Some(reason);
         call.handoff = Some(card);
+        if let Some(q) = turn.queue.filter(|_| !call.queue_chosen) {
+            call.queue = Some(q);
+        }
         call.state = CallState::Queued;
         call.state_since = now;
         call.queued_at = now;

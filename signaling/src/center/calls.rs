@@ -37,6 +37,7 @@ impl CallCenter {
                 escalation: None,
                 handoff: None,
                 queue: start.queue,
+                queue_chosen: start.queue_chosen,
                 priority: start.priority,
                 queued_at: now,
                 declined_at: None,

@@ -300,6 +300,8 @@ struct Call {
     handoff: Option<HandoffCard>,
     /// The queue it waits in (`None`: any agent may take it).
     queue: Option<String>,
+    /// The customer chose `queue`: the bot's hand-over keeps it.
+    queue_chosen: bool,
     /// Its own priority (VIP, escalation), before what waiting adds.
     priority: i32,
     /// When it started waiting for an agent (overflow and ageing count from here).

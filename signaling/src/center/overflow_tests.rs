@@ -290,6 +290,7 @@ fn leaving_the_queue_is_abandoning_and_a_hand_over_opens_a_ticket() {
             text: "Passing you on".into(),
             entry_id: None,
             escalate: Some((EscalationReason::AskedForHuman, card)),
+            queue: None,
         },
         0,
     );

@@ -200,3 +200,57 @@ fn an_idle_agent_who_fits_no_waiting_call_gets_the_next_that_fits() {
     call(&mut c, t0 + secs(3), "t2", Some("technical"), 0);
     assert_eq!(offers(&drain(&mut c)), [("tom".into(), "t2".into())]);
 }
+
+fn hand_over(c: &mut CallCenter, now: Instant, id: &str, queue: Option<&str>) {
+    let card = HandoffCard {
+        reason: EscalationReason::AskedForHuman,
+        intent: Some("data-slow".into()),
+        slots: Default::default(),
+        conversation: vec![],
+        sentiment: vec![],
+        summary: String::new(),
+    };
+    c.bot_said(
+        now,
+        &id.into(),
+        BotTurn {
+            text: "Passing you on".into(),
+            entry_id: None,
+            escalate: Some((EscalationReason::AskedForHuman, card)),
+            queue: queue.map(str::to_string),
+        },
+        0,
+    );
+}
+
+fn bot_contact(c: &mut CallCenter, now: Instant, id: &str, queue: Option<&str>, chosen: bool) {
+    c.start_call(
+        now,
+        id.into(),
+        CallerInfo::default(),
+        Start {
+            channel: Channel::Chat,
+            bot: true,
+            queue: queue.map(str::to_string),
+            queue_chosen: chosen,
+            ..Default::default()
+        },
+    );
+}
+
+#[test]
+fn the_bot_hands_over_to_the_queue_of_the_question_unless_the_customer_chose_one() {
+    let t0 = Instant::now();
+    let mut c = center();
+    agent(&mut c, t0, "gus", &[("general", 5)]);
+    agent(&mut c, t0, "bil", &[("billing", 5)]);
+    drain(&mut c);
+    // From an entry point whose queue is general: the question was about billing.
+    bot_contact(&mut c, t0, "c1", Some("general"), false);
+    hand_over(&mut c, t0, "c1", Some("billing"));
+    assert_eq!(offers(&drain(&mut c)), vec![("bil".into(), "c1".into())]);
+    // The customer chose general on the page: it stays there.
+    bot_contact(&mut c, t0, "c2", Some("general"), true);
+    hand_over(&mut c, t0, "c2", Some("billing"));
+    assert_eq!(offers(&drain(&mut c)), vec![("gus".into(), "c2".into())]);
+}

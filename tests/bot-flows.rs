@@ -7,7 +7,9 @@ mod common;
 use common::*;
 use serde_json::json;
 
-const BOT: &str = "[[entry_points]]\nname = \"web\"\nbot = true\n";
+// One queue that never turns contacts away: hand-overs here are about flows, not overflow.
+const BOT: &str = "[[entry_points]]\nname = \"web\"\nbot = true\n\
+                   [[center.queues]]\nname = \"general\"\noverflow_when_no_agents = false\n";
 
 async fn say(ws: &mut Ws, call: &str, text: &str) -> String {
     ws.request(json!({"type":"chat","call_id": call,"text": text}))

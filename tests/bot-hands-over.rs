@@ -5,7 +5,10 @@ mod common;
 use common::*;
 use serde_json::json;
 
-const BOT: &str = "[[entry_points]]\nname = \"web\"\nbot = true\nlanguage = \"en\"\n";
+// One queue that never turns contacts away: this file is about the reasons and the card, not
+// where a hand-over waits (tests/bot-routes-by-intent.rs) or overflow.
+const BOT: &str = "[[entry_points]]\nname = \"web\"\nbot = true\nlanguage = \"en\"\n\
+                   [[center.queues]]\nname = \"general\"\noverflow_when_no_agents = false\n";
 
 async fn say(ws: &mut Ws, call: &str, text: &str) -> serde_json::Value {
     ws.request(json!({"type":"chat","call_id": call,"text": text}))

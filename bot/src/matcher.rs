@@ -10,6 +10,9 @@
 //! - `smart` entries score the best cosine over their phrasings, the answer counting a little
 //!   less, plus a small bonus per keyword present.
 //!
+//! With a second encoder for a language (all-MiniLM for English, [`Matcher::set_second`]), a
+//! smart entry's meaning is the mean of both encoders' scores.
+//!
 //! The best score is the confidence. Under the threshold the bot does not guess: the answer is
 //! the fallback ("could you put it another way?"), as it is when two different entries are
 //! nearly tied far from certainty.
@@ -67,6 +70,9 @@ struct Indexed {
     phrasings: Vec<Vec<f32>>,
     exact: Vec<String>,
     answer: Vec<f32>,
+    /// The same texts by the second encoder (empty without one for the entry's language).
+    phrasings2: Vec<Vec<f32>>,
+    answer2: Vec<f32>,
     keywords: Vec<String>,
     /// The entry's words for BM25.
     terms: Vec<String>,
@@ -80,79 +86,46 @@ struct Stats {
     avg_len: f32,
 }
 
-/// An index of knowledge-base entries, per language.
-pub struct Matcher {
+/// A sentence encoder and the vectors of entry texts it made: kept in the database by the
+/// shell (loading a large knowledge base does not embed every text again), and the ones made
+/// since [`Matcher::take_new_vectors`].
+struct Encoder {
     embedder: Arc<dyn Embedder>,
-    config: MatchConfig,
-    index: BTreeMap<Language, Vec<Indexed>>,
-    stats: BTreeMap<Language, Stats>,
-    /// Vectors of entry texts already computed (kept in the database by the shell), and the
-    /// ones computed since [`Matcher::take_new_vectors`].
+    dim: usize,
     known: std::collections::HashMap<String, Vec<f32>>,
     new_vectors: Vec<String>,
 }
 
-impl std::fmt::Debug for Matcher {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Matcher")
-            .field("entries", &self.len())
-            .finish()
-    }
-}
-
-impl Matcher {
-    pub fn new(embedder: Arc<dyn Embedder>, config: MatchConfig) -> Self {
+impl Encoder {
+    fn new(embedder: Arc<dyn Embedder>, dim: usize) -> Self {
         Self {
             embedder,
-            config,
-            index: BTreeMap::new(),
-            stats: BTreeMap::new(),
+            dim,
             known: Default::default(),
             new_vectors: vec![],
         }
     }
 
-    pub fn config(&self) -> &MatchConfig {
-        &self.config
+    fn remember(&mut self, vectors: impl IntoIterator<Item = (String, Vec<f32>)>) {
+        let dim = self.dim;
+        self.known
+            .extend(vectors.into_iter().filter(|(_, v)| v.len() == dim));
     }
 
-    pub fn embedder(&self) -> &Arc<dyn Embedder> {
-        &self.embedder
-    }
-
-    /// Vectors of normalised entry texts computed before (by this model), so that loading a
-    /// large knowledge base does not embed every text again.
-    pub fn remember(&mut self, vectors: impl IntoIterator<Item = (String, Vec<f32>)>) {
-        self.known.extend(
-            vectors
-                .into_iter()
-                .filter(|(_, v)| v.len() == crate::embed::DIM),
-        );
-    }
-
-    /// The vectors computed since the last call, to keep.
-    pub fn take_new_vectors(&mut self) -> Vec<(String, Vec<f32>)> {
+    fn take_new(&mut self) -> Vec<(String, Vec<f32>)> {
         std::mem::take(&mut self.new_vectors)
             .into_iter()
             .filter_map(|t| self.known.get(&t).map(|v| (t, v.clone())))
             .collect()
     }
 
-    /// Embeds every text of `entries` not known yet, on up to four threads.
-    fn embed_all(&mut self, entries: &[Entry]) {
-        let mut todo: Vec<String> = Vec::new();
+    /// Embeds every text not known yet, on up to four threads.
+    fn embed_all(&mut self, texts: Vec<String>) {
         let mut seen = std::collections::HashSet::new();
-        for e in entries {
-            for t in std::iter::once(&e.question)
-                .chain(&e.alternates)
-                .chain(std::iter::once(&e.answer))
-            {
-                let n = normalize(t, e.language);
-                if !self.known.contains_key(&n) && seen.insert(n.clone()) {
-                    todo.push(n);
-                }
-            }
-        }
+        let todo: Vec<String> = texts
+            .into_iter()
+            .filter(|n| !self.known.contains_key(n) && seen.insert(n.clone()))
+            .collect();
         if todo.is_empty() {
             return;
         }
@@ -177,7 +150,7 @@ impl Matcher {
         }
     }
 
-    fn index_vector(&mut self, norm: String) -> Vec<f32> {
+    fn vector(&mut self, norm: String) -> Vec<f32> {
         if let Some(v) = self.known.get(&norm) {
             return v.clone();
         }
@@ -185,6 +158,104 @@ impl Matcher {
         self.known.insert(norm.clone(), v.clone());
         self.new_vectors.push(norm);
         v
+    }
+}
+
+/// An index of knowledge-base entries, per language.
+pub struct Matcher {
+    first: Encoder,
+    /// A second opinion on meaning for one language.
+    second: Option<(Language, Encoder)>,
+    config: MatchConfig,
+    index: BTreeMap<Language, Vec<Indexed>>,
+    stats: BTreeMap<Language, Stats>,
+}
+
+impl std::fmt::Debug for Matcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Matcher")
+            .field("entries", &self.len())
+            .finish()
+    }
+}
+
+impl Matcher {
+    pub fn new(embedder: Arc<dyn Embedder>, config: MatchConfig) -> Self {
+        Self {
+            first: Encoder::new(embedder, crate::embed::DIM),
+            second: None,
+            config,
+            index: BTreeMap::new(),
+            stats: BTreeMap::new(),
+        }
+    }
+
+    /// A second encoder (vectors of `dim` numbers) for the questions and entries of
+    /// `language`; set before loading entries.
+    pub fn set_second(&mut self, language: Language, embedder: Arc<dyn Embedder>, dim: usize) {
+        self.second = Some((language, Encoder::new(embedder, dim)));
+    }
+
+    /// Whether a second encoder votes for `language`.
+    pub fn has_second(&self, language: Language) -> bool {
+        self.second.as_ref().is_some_and(|(l, _)| *l == language)
+    }
+
+    pub fn config(&self) -> &MatchConfig {
+        &self.config
+    }
+
+    pub fn embedder(&self) -> &Arc<dyn Embedder> {
+        &self.first.embedder
+    }
+
+    /// Vectors of normalised entry texts computed before (by this model), so that loading a
+    /// large knowledge base does not embed every text again.
+    pub fn remember(&mut self, vectors: impl IntoIterator<Item = (String, Vec<f32>)>) {
+        self.first.remember(vectors);
+    }
+
+    /// The same for the second encoder.
+    pub fn remember_second(&mut self, vectors: impl IntoIterator<Item = (String, Vec<f32>)>) {
+        if let Some((_, e)) = &mut self.second {
+            e.remember(vectors);
+        }
+    }
+
+    /// The vectors computed since the last call, to keep.
+    pub fn take_new_vectors(&mut self) -> Vec<(String, Vec<f32>)> {
+        self.first.take_new()
+    }
+
+    /// The second encoder's.
+    pub fn take_new_second_vectors(&mut self) -> Vec<(String, Vec<f32>)> {
+        self.second
+            .as_mut()
+            .map(|(_, e)| e.take_new())
+            .unwrap_or_default()
+    }
+
+    /// Embeds every text of `entries` not known yet.
+    fn embed_all(&mut self, entries: &[Entry]) {
+        let texts = |only: Option<Language>| -> Vec<String> {
+            entries
+                .iter()
+                .filter(|e| only.is_none_or(|l| l == e.language))
+                .flat_map(|e| {
+                    std::iter::once(&e.question)
+                        .chain(&e.alternates)
+                        .chain(std::iter::once(&e.answer))
+                        .map(|t| normalize(t, e.language))
+                })
+                .collect()
+        };
+        self.first.embed_all(texts(None));
+        if let Some((l, _)) = &self.second {
+            let t = texts(Some(*l));
+            if let Some((_, e)) = &mut self.second {
+                e.embed_all(t);
+            }
+        }
     }
 
     /// Replaces the whole index with `entries` (all languages).
@@ -234,8 +305,15 @@ impl Matcher {
             .chain(&entry.alternates)
             .collect();
         let exact: Vec<String> = texts.iter().map(|t| normalize(t, lang)).collect();
-        let phrasings = exact.iter().map(|t| self.index_vector(t.clone())).collect();
-        let answer = self.index_vector(normalize(&entry.answer, lang));
+        let phrasings = exact.iter().map(|t| self.first.vector(t.clone())).collect();
+        let answer = self.first.vector(normalize(&entry.answer, lang));
+        let (phrasings2, answer2) = match &mut self.second {
+            Some((l, e)) if *l == lang => (
+                exact.iter().map(|t| e.vector(t.clone())).collect(),
+                e.vector(normalize(&entry.answer, lang)),
+            ),
+            _ => (vec![], vec![]),
+        };
         let keywords = entry
             .keywords
             .iter()
@@ -255,6 +333,8 @@ impl Matcher {
             phrasings,
             exact,
             answer,
+            phrasings2,
+            answer2,
             keywords,
             terms,
         });
@@ -301,7 +381,7 @@ impl Matcher {
                 candidates: vec![],
             };
         }
-        let q = self.embedder.embed(&norm);
+        let q = self.first.embedder.embed(&norm);
         self.ask_embedded(language, &norm, &q)
     }
 
@@ -323,12 +403,16 @@ impl Matcher {
         }
         let stats = self.stats.get(&language);
         let qterms = query_terms(norm, language, stats);
+        let q2 = match &self.second {
+            Some((l, e)) if *l == language => Some(e.embedder.embed(norm)),
+            _ => None,
+        };
         let mut scored: Vec<(usize, f32)> = list
             .iter()
             .enumerate()
             .map(|(i, ix)| {
                 let lex = stats.map_or(0.0, |st| bm25(st, &ix.terms, &qterms));
-                (i, self.score(ix, norm, q, language, lex))
+                (i, self.score(ix, norm, q, q2.as_deref(), language, lex))
             })
             .collect();
         scored.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -347,7 +431,15 @@ impl Matcher {
         }
     }
 
-    fn score(&self, ix: &Indexed, norm: &str, q: &[f32], lang: Language, lex: f32) -> f32 {
+    fn score(
+        &self,
+        ix: &Indexed,
+        norm: &str,
+        q: &[f32],
+        q2: Option<&[f32]>,
+        lang: Language,
+        lex: f32,
+    ) -> f32 {
         let hits = ix
             .keywords
             .iter()
@@ -373,12 +465,21 @@ impl Matcher {
                     return 1.0;
                 }
                 let c = &self.config;
-                let sims: Vec<f32> = ix.phrasings.iter().map(|p| cosine(q, p)).collect();
-                let best = sims.iter().copied().fold(f32::MIN, f32::max);
-                let mean = sims.iter().sum::<f32>() / sims.len().max(1) as f32;
-                let meaning = (1.0 - c.mean_weight) * best + c.mean_weight * mean;
-                let answer = cosine(q, &ix.answer) - c.answer_discount;
-                meaning.max(answer)
+                let opinion = |q: &[f32], phrasings: &[Vec<f32>], answer: &[f32]| {
+                    let sims: Vec<f32> = phrasings.iter().map(|p| cosine(q, p)).collect();
+                    let best = sims.iter().copied().fold(f32::MIN, f32::max);
+                    let mean = sims.iter().sum::<f32>() / sims.len().max(1) as f32;
+                    let meaning = (1.0 - c.mean_weight) * best + c.mean_weight * mean;
+                    meaning.max(cosine(q, answer) - c.answer_discount)
+                };
+                let first = opinion(q, &ix.phrasings, &ix.answer);
+                let meaning = match q2 {
+                    Some(q2) if !ix.phrasings2.is_empty() => {
+                        (first + opinion(q2, &ix.phrasings2, &ix.answer2)) / 2.0
+                    }
+                    _ => first,
+                };
+                meaning
                     + c.lexical_weight * lex.min(c.lexical_cap) / c.lexical_cap.max(1e-6)
                     + c.keyword_bonus * hits.min(2) as f32
             }

@@ -28,6 +28,8 @@ impl std::fmt::Debug for BotDesk {
 
 /// The model tag of stored sentence vectors.
 pub const VECTOR_MODEL: &str = "use-m3";
+/// The English second opinion's vectors in the database.
+pub const SECOND_MODEL: &str = "minilm-l6-v2-int8";
 
 /// Loads the sentence encoder, the intents and flows, and indexes `entries`, reusing the
 /// vectors `store` kept from earlier starts (and keeping the new ones).
@@ -38,6 +40,9 @@ pub fn load_brain_with(
 ) -> anyhow::Result<Brain> {
     let known = store.kb_vectors(VECTOR_MODEL)?;
     let mut brain = load_brain_from(config, vec![], known)?;
+    brain
+        .matcher
+        .remember_second(store.kb_vectors(SECOND_MODEL)?);
     index(&mut brain.matcher, entries, store);
     Ok(brain)
 }
@@ -48,6 +53,9 @@ fn index(matcher: &mut Matcher, entries: Vec<Entry>, store: &crate::store::Store
     matcher.load(entries);
     let fresh = matcher.take_new_vectors();
     if let Err(e) = store.put_kb_vectors(VECTOR_MODEL, &fresh) {
+        tracing::error!("store: {e:#}");
+    }
+    if let Err(e) = store.put_kb_vectors(SECOND_MODEL, &matcher.take_new_second_vectors()) {
         tracing::error!("store: {e:#}");
     }
     tracing::info!(
@@ -89,6 +97,18 @@ fn load_brain_from(
     };
     let mut matcher = Matcher::new(encoder, config.matching.clone());
     matcher.remember(known);
+    // English questions get a second opinion when its model is there.
+    let minilm = &config.english_model_dir;
+    if minilm.join("model.onnx").is_file() {
+        let m = bot::minilm::MiniLm::load(minilm, &config.voice.runtime, 1)
+            .map_err(|e| anyhow::anyhow!("[bot] english_model_dir: {e}"))?;
+        matcher.set_second(Language::En, Arc::new(m), bot::minilm::MINILM_DIM);
+    } else {
+        tracing::info!(
+            dir = %minilm.display(),
+            "no second sentence encoder for English (scripts/fetch-models.sh fetches it)"
+        );
+    }
     let n = entries.len();
     matcher.load(entries);
     tracing::info!(

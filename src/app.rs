@@ -514,11 +514,11 @@ impl App {
                     Milestone::Ended { duration } => {
                         self.metrics.call_duration.observe(duration.as_secs_f64())
                     }
+                    Milestone::CallbackStarted { of } => {
+                        log_store(self.store.callback_started(call.as_str(), of.as_str()));
+                    }
                     Milestone::Started { bot, channel } => {
-                        let channel = match channel {
-                            signaling::protocol::Channel::Voice => "voice",
-                            signaling::protocol::Channel::Chat => "chat",
-                        };
+                        let channel = channel_name(channel);
                         log_store(self.store.call_meta(call.as_str(), bot, channel));
                     }
                     Milestone::Queued { queue } => {
@@ -566,13 +566,7 @@ impl App {
         let record = crate::store::TicketRecord {
             kind: kind.to_string(),
             caller_json: serde_json::to_string(&t.caller).unwrap_or_else(|_| "{}".into()),
-            channel: Some(
-                match t.channel {
-                    signaling::protocol::Channel::Voice => "voice",
-                    signaling::protocol::Channel::Chat => "chat",
-                }
-                .into(),
-            ),
+            channel: Some(channel_name(t.channel).into()),
             queue: t.queue,
             reason: t.reason,
             contact: t.contact,
@@ -941,6 +935,15 @@ pub fn test_app(mut config: Config) -> Arc<App> {
     config.speech.enabled = false;
     let store = Store::open(&dir).expect("test store");
     App::start(config, store).expect("test app")
+}
+
+/// A channel's name in the records (`calls.channel`, tickets).
+fn channel_name(c: signaling::protocol::Channel) -> &'static str {
+    match c {
+        signaling::protocol::Channel::Voice => "voice",
+        signaling::protocol::Channel::Chat => "chat",
+        signaling::protocol::Channel::Callback => "callback",
+    }
 }
 
 #[cfg(test)]

@@ -72,6 +72,13 @@ pub struct Kpis {
     pub csat: Option<f64>,
     /// How many were rated.
     pub csat_count: usize,
+    /// Callbacks customers asked for (work for agents, counted apart from the contacts
+    /// above: none of the other KPIs include them).
+    pub callbacks: usize,
+    /// Of those, taken by an agent.
+    pub callbacks_taken: usize,
+    /// Of those, still waiting for an agent now.
+    pub callbacks_waiting: usize,
     /// Agents' time on calls and in wrap-up over their time logged in and not away (overall
     /// only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -112,7 +119,8 @@ pub type Starts = HashMap<String, Vec<i64>>;
 /// [`Starts`] of `calls`.
 pub fn starts(calls: &[CallRow]) -> Starts {
     let mut starts: Starts = HashMap::new();
-    for r in calls {
+    // A callback continues the contact that asked for it: not a contact of its own.
+    for r in calls.iter().filter(|r| !is_callback(r)) {
         if let Some(key) = caller_key(&r.caller_json) {
             starts.entry(key).or_default().push(r.started_at);
         }
@@ -125,9 +133,21 @@ pub fn starts(calls: &[CallRow]) -> Starts {
 
 /// The KPIs of `rows` (contacts that started in the window), as of `now`. `starts` are the
 /// start times of all contacts from the window's start on, by caller (for repeat contacts).
+fn is_callback(r: &CallRow) -> bool {
+    r.channel.as_deref() == Some("callback")
+}
+
 pub fn compute(rows: &[&CallRow], starts: &Starts, now: i64, service_level_s: u64) -> Kpis {
+    let (callbacks, rows): (Vec<&CallRow>, Vec<&CallRow>) =
+        rows.iter().copied().partition(|r| is_callback(r));
     let mut k = Kpis {
         contacts: rows.len(),
+        callbacks: callbacks.len(),
+        callbacks_taken: callbacks.iter().filter(|r| r.answered_at.is_some()).count(),
+        callbacks_waiting: callbacks
+            .iter()
+            .filter(|r| r.answered_at.is_none() && r.ended_at.is_none())
+            .count(),
         service_level_s,
         ..Default::default()
     };
@@ -136,7 +156,7 @@ pub fn compute(rows: &[&CallRow], starts: &Starts, now: i64, service_level_s: u6
     let (mut fcr_base, mut fcr_ok) = (0usize, 0usize);
     let mut ratings = vec![];
 
-    for r in rows {
+    for r in &rows {
         if let Some(score) = r.csat {
             ratings.push(score as f64);
         }

@@ -156,10 +156,18 @@ pub async fn create(
         .message
         .map(|m| m.trim().to_string())
         .filter(|m| !m.is_empty());
+    // A callback's ticket is the one of the contact that asked for it.
+    let call_id = match new.call_id {
+        Some(c) => match app.store.callback_of(&c) {
+            Ok(of) => Some(of.unwrap_or(c)),
+            Err(e) => return internal(e),
+        },
+        None => None,
+    };
     if let Some(r) = too_long("message", &message, MAX_TEXT) {
         return r;
     }
-    let caller = match &new.call_id {
+    let caller = match &call_id {
         Some(call) => match app.store.call_caller(call) {
             Ok(Some(c)) => c,
             Ok(None) => return err(StatusCode::NOT_FOUND, "no such call"),
@@ -174,7 +182,7 @@ pub async fn create(
         None => "{}".into(),
     };
     match app.store.agent_ticket(
-        new.call_id.as_deref(),
+        call_id.as_deref(),
         &caller,
         message.as_deref(),
         &account.username,

@@ -159,6 +159,7 @@ export const CALL_STATES = {
 export const CHANNELS = {
   voice: 'Voice call',
   chat: 'Chat',
+  callback: 'Callback',
 };
 
 /** Why the bot handed a contact to a person (call_offered.handoff.reason, dashboard escalation). */

@@ -39,7 +39,11 @@ fn vectors_and_similarities_match_the_reference() {
     for i in 0..4 {
         for j in 0..4 {
             let c = cosine(&v[i], &v[j]);
-            assert!((c - want[i][j]).abs() < 2e-3, "{i},{j}: {c} vs {}", want[i][j]);
+            assert!(
+                (c - want[i][j]).abs() < 2e-3,
+                "{i},{j}: {c} vs {}",
+                want[i][j]
+            );
         }
     }
 }

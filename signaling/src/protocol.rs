@@ -322,6 +322,21 @@ pub enum Channel {
     #[default]
     Voice,
     Chat,
+    /// A callback the customer asked for: work for an agent, who calls them back at the
+    /// number or address given (outside the server). No media and no chat; accepted like a
+    /// chat (no SDP) and ended with `hang_up` when done.
+    Callback,
+}
+
+/// What an agent offered a callback needs: whom to call back and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CallbackView {
+    /// The contact that asked for it (its transcript and ticket carry what was said).
+    pub of_call: CallId,
+    /// A phone number or e-mail address, as the customer gave it.
+    pub contact: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Why the bot handed a contact to the agents' queue.
@@ -636,6 +651,9 @@ pub enum ServerMessage {
         /// The queue the call waited in.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         queue: Option<String>,
+        /// With `channel: callback`: whom to call back.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        callback: Option<Box<CallbackView>>,
     },
     /// The offer was withdrawn (timed out, or the customer hung up).
     OfferWithdrawn {

@@ -24,7 +24,7 @@ pub enum Job {
     /// its session before any of the center's outputs (an SDP answer before the call state).
     Apply {
         inputs: Vec<Input>,
-        first: Option<(SessionId, ServerMessage)>,
+        first: Option<Box<(SessionId, ServerMessage)>>,
         reply: Option<oneshot::Sender<signaling::error::Result<()>>>,
     },
     /// Look at the center's state.
@@ -58,7 +58,7 @@ impl Center {
         self.tx
             .send(Job::Apply {
                 inputs,
-                first,
+                first: first.map(Box::new),
                 reply: Some(reply),
             })
             .map_err(|_| SignalError::Stopped)?;
@@ -145,7 +145,7 @@ pub async fn run(mut center: CallCenter, mut jobs: mpsc::UnboundedReceiver<Job>,
             let _ = center.handle(now(), Input::Timeout);
         }
         let outputs: Vec<_> = std::iter::from_fn(|| center.poll_output()).collect();
-        if let Some((session, msg)) = first {
+        if let Some((session, msg)) = first.map(|b| *b) {
             app.send(&session, &msg);
         }
         if !outputs.is_empty() {

@@ -47,6 +47,7 @@ pub fn event(e: Event) -> ServerMessage {
             channel,
             handoff,
             queue,
+            callback,
         } => ServerMessage::CallOffered {
             call_id,
             caller,
@@ -55,6 +56,7 @@ pub fn event(e: Event) -> ServerMessage {
             channel,
             handoff,
             queue,
+            callback,
         },
         Event::Chat {
             call_id,

@@ -166,7 +166,7 @@ pub async fn accept_chat(app: &Arc<App>, agent: &AgentId, call_id: &CallId) -> R
                 .map(|_| center.channel_of(&c))
         })
         .await??;
-    if channel != Some(Channel::Chat) {
+    if !matches!(channel, Some(Channel::Chat | Channel::Callback)) {
         return Err(Refusal::new(
             ErrorCode::BadMessage,
             "a voice call is accepted with the SDP offer of the agent's peer connection",
@@ -203,10 +203,10 @@ pub async fn accept(
                 .map(|_| center.channel_of(&c))
         })
         .await??;
-    if channel == Some(Channel::Chat) {
+    if matches!(channel, Some(Channel::Chat | Channel::Callback)) {
         return Err(Refusal::new(
             ErrorCode::BadMessage,
-            "a chat is accepted without an SDP offer",
+            "a chat or a callback is accepted without an SDP offer",
         ));
     }
     let joined = join(app, session, call_id, Member::Agent(agent.clone()), sdp).await?;

@@ -3,7 +3,7 @@
 //! `agent_states`. See docs/kpis.md.
 
 use super::{unix_ms, Store};
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 /// Schema 3.
 pub(super) fn migrate(conn: &Connection) -> anyhow::Result<()> {
@@ -65,6 +65,34 @@ pub struct AgentStateRow {
 }
 
 impl Store {
+    /// A callback contact, calling back the caller of `of`.
+    pub fn callback_started(&self, call_id: &str, of: &str) -> anyhow::Result<()> {
+        self.conn.lock().expect("lock").execute(
+            "INSERT OR IGNORE INTO calls (call_id, started_at, caller_json)
+             SELECT ?1, ?2, caller_json FROM calls WHERE call_id = ?3",
+            params![call_id, unix_ms(), of],
+        )?;
+        Ok(())
+    }
+
+    /// The contact a callback (`channel = 'callback'`, id `<of>-cb`) calls back for.
+    pub fn callback_of(&self, call_id: &str) -> anyhow::Result<Option<String>> {
+        let conn = self.conn.lock().expect("lock");
+        let channel: Option<Option<String>> = conn
+            .query_row(
+                "SELECT channel FROM calls WHERE call_id = ?1",
+                params![call_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(
+            match (channel.flatten().as_deref(), call_id.strip_suffix("-cb")) {
+                (Some("callback"), Some(of)) => Some(of.to_string()),
+                _ => None,
+            },
+        )
+    }
+
     /// The contact started: with the bot or not, its channel.
     pub fn call_meta(&self, call_id: &str, with_bot: bool, channel: &str) -> anyhow::Result<()> {
         self.conn.lock().expect("lock").execute(

@@ -715,6 +715,33 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
     assert.equal(found.tickets[0].handoff?.reason, 'asked_for_human', 'the bot\'s card is on the ticket');
   });
 
+  await step('a customer no agent can take asks for a callback; an agent takes it as work', async () => {
+    await chat.selectOption('#queue', 'billing');
+    await chat.click('#chat-btn');
+    await chat.waitForSelector('#state[data-state="with_bot"]');
+    await chat.click('#talk-btn');
+    await chat.waitForSelector('#state[data-state="overflow"]');
+    await chat.fill('#callback-contact', '+44 20 7946 0991');
+    await chat.fill('#callback-note', 'after 6pm');
+    await chat.click('#callback-send');
+    await chat.waitForSelector('#state[data-state="ended"]');
+    // An agent who can take billing logs in: the callback is offered to them.
+    const desk = await openPage('agent-callback', '/agent');
+    await login(desk, 'alice');
+    await desk.waitForSelector('#agent-state:not([data-state="offline"])');
+    if ((await desk.getAttribute('#agent-state', 'data-state')) !== 'available') await desk.click('#avail-btn');
+    await desk.waitForSelector('#offer-channel[data-channel="callback"]', { state: 'visible' });
+    assert.equal(await desk.textContent('#offer-callback-contact'), '+44 20 7946 0991');
+    assert.match(await desk.textContent('#offer-callback-note'), /after 6pm/);
+    await desk.click('#accept-btn');
+    await desk.waitForSelector('#call-panel[data-channel="callback"]', { state: 'visible' });
+    assert.ok(await desk.isVisible('#call-callback'), 'whom to call back is shown');
+    assert.ok(!(await desk.isVisible('#chat-panel')), 'a callback has no chat');
+    assert.equal((await desk.textContent('#hangup-btn')).trim(), 'Done');
+    await desk.click('#hangup-btn');
+    await desk.waitForSelector('#agent-state[data-state="wrap_up"]');
+  });
+
   await step("the supervisor's KPI strip counts today's contacts", async () => {
     // Refreshed every 15 s: the call and the chats above were answered.
     await supervisor.waitForFunction(() => Number(document.querySelector('#kpi-strip .kpi[data-kpi="handled"]')?.dataset.value) >= 2,

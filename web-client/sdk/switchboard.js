@@ -23,7 +23,7 @@
 //     channel ('voice' | 'chat'), state (the last call_state's state, e.g. 'with_bot'),
 //     conversation (the contact's Conversation)
 //   AgentPhone
-//     accept(callId)       a chat offer is accepted without media (no microphone, no SDP)
+//     accept(callId)       a chat or callback offer is accepted without media (no microphone, no SDP)
 //     sendChat(text)       to the customer of the accepted contact
 //     offer.channel, offer.handoff (what the bot learnt, when it served the contact first);
 //     contact {call_id, channel, caller, handoff} of the accepted (or last) contact, and its
@@ -752,6 +752,8 @@ export class AgentPhone extends CallParty {
       channel: channel ?? offer?.channel ?? 'voice',
       caller: offer?.caller ?? {},
       handoff: offer?.handoff ?? null,
+      // A callback: {of_call, contact, note}, whom to call back.
+      callback: offer?.callback ?? null,
     };
     // Messages of this contact may have arrived already; keep them.
     if (this.conversation?.callId !== callId) this.conversation = new Conversation(callId);
@@ -769,7 +771,8 @@ export class AgentPhone extends CallParty {
   async accept(callId, { channel } = {}) {
     const offer = this.offer?.call_id === callId ? this.offer : null;
     const kind = channel ?? offer?.channel ?? 'voice';
-    if (kind === 'chat') {
+    // A chat, or a callback (the agent calls the customer back outside the server): no media.
+    if (kind === 'chat' || kind === 'callback') {
       this._endMedia();
       this.callId = callId;
       this.transcript = new Transcript(callId);

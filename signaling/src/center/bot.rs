@@ -96,6 +96,11 @@ impl CallCenter {
             )));
         }
         self.check_party(call_id, party, agent)?;
+        if self.channel_of(call_id) == Some(Channel::Callback) {
+            return Err(SignalError::BadRequest(
+                "a callback has no chat: call the customer back, then hang up".into(),
+            ));
+        }
         let from = if party == ParticipantKind::Customer {
             ChatFrom::Customer
         } else {

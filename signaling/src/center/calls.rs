@@ -12,42 +12,8 @@ impl CallCenter {
         caller: CallerInfo,
         start: Start,
     ) {
-        self.calls.insert(
-            call_id.clone(),
-            Call {
-                caller,
-                state: if start.bot {
-                    CallState::WithBot
-                } else {
-                    CallState::Queued
-                },
-                started: now,
-                state_since: now,
-                declined_by: HashSet::new(),
-                customer_media: false,
-                agent_media: false,
-                customer_muted: false,
-                agent_muted: false,
-                listeners: BTreeMap::new(),
-                members: vec![],
-                watchers: Default::default(),
-                sentiment: None,
-                channel: start.channel,
-                bot: start.bot,
-                escalation: None,
-                handoff: None,
-                queue: start.queue,
-                queue_chosen: start.queue_chosen,
-                priority: start.priority,
-                queued_at: now,
-                declined_at: None,
-                wake: None,
-                returning: None,
-                was_queued: false,
-                looked: false,
-                told_position: None,
-            },
-        );
+        self.calls
+            .insert(call_id.clone(), Self::new_call(now, caller, &start));
         self.outputs.push_back(Output::Milestone(
             call_id.clone(),
             Milestone::Started {
@@ -79,6 +45,44 @@ impl CallCenter {
             self.announce_queue();
         }
         self.outputs.push_back(Output::DashboardChanged);
+    }
+
+    /// A new contact's record, before it is served.
+    pub(super) fn new_call(now: Instant, caller: CallerInfo, start: &Start) -> Call {
+        Call {
+            caller,
+            state: if start.bot {
+                CallState::WithBot
+            } else {
+                CallState::Queued
+            },
+            started: now,
+            state_since: now,
+            declined_by: HashSet::new(),
+            customer_media: false,
+            agent_media: false,
+            customer_muted: false,
+            agent_muted: false,
+            listeners: BTreeMap::new(),
+            members: vec![],
+            watchers: Default::default(),
+            sentiment: None,
+            channel: start.channel,
+            bot: start.bot,
+            escalation: None,
+            handoff: None,
+            queue: start.queue.clone(),
+            queue_chosen: start.queue_chosen,
+            callback: None,
+            priority: start.priority,
+            queued_at: now,
+            declined_at: None,
+            wake: None,
+            returning: None,
+            was_queued: false,
+            looked: false,
+            told_position: None,
+        }
     }
 
     /// A participant's media connected (ICE + DTLS done). Only the customer's and the agent's
@@ -117,7 +121,7 @@ impl CallCenter {
         } = &mut call.state
         {
             let media_up =
-                call.channel == Channel::Chat || (call.customer_media && call.agent_media);
+                call.channel != Channel::Voice || (call.customer_media && call.agent_media);
             if !*connected && media_up {
                 *connected = true;
                 call.state_since = now;

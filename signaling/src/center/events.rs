@@ -44,6 +44,7 @@ pub enum Event {
         handoff: Option<Box<HandoffCard>>,
         /// The queue it waited in.
         queue: Option<String>,
+        callback: Option<Box<crate::protocol::CallbackView>>,
     },
     /// One chat line of a contact.
     Chat {

@@ -207,6 +207,10 @@ pub enum Milestone {
     Ended {
         duration: Duration,
     },
+    /// A callback (this contact) was made from contact `of`, whose caller it calls back.
+    CallbackStarted {
+        of: CallId,
+    },
     /// The contact started: with the bot first or not, by voice or chat.
     Started {
         bot: bool,
@@ -302,6 +306,8 @@ struct Call {
     queue: Option<String>,
     /// The customer chose `queue`: the bot's hand-over keeps it.
     queue_chosen: bool,
+    /// A callback's whom and why (`channel: Callback`).
+    callback: Option<crate::protocol::CallbackView>,
     /// Its own priority (VIP, escalation), before what waiting adds.
     priority: i32,
     /// When it started waiting for an agent (overflow and ageing count from here).

@@ -216,10 +216,74 @@ impl CallCenter {
             call_id,
             TicketKind::Callback,
             Some(reason.as_str().into()),
-            Some(contact),
-            note,
+            Some(contact.clone()),
+            note.clone(),
         );
-        self.end_call(now, call_id, EndReason::CallbackRequested)
+        let work = self.calls.get(call_id).map(|c| {
+            (
+                c.caller.clone(),
+                c.queue.clone(),
+                c.handoff.clone(),
+                c.priority,
+            )
+        });
+        self.end_call(now, call_id, EndReason::CallbackRequested)?;
+        if let Some((caller, queue, handoff, priority)) = work {
+            self.queue_callback(
+                now, call_id, caller, queue, handoff, priority, contact, note,
+            );
+        }
+        Ok(())
+    }
+
+    /// The callback a customer asked for, as work for an agent: it waits in the contact's
+    /// queue (with `[center.priority] callback` more) until an agent who may take it is free,
+    /// however long that is, and never overflows.
+    #[allow(clippy::too_many_arguments)]
+    fn queue_callback(
+        &mut self,
+        now: Instant,
+        of: &CallId,
+        caller: CallerInfo,
+        queue: Option<String>,
+        handoff: Option<HandoffCard>,
+        priority: i32,
+        contact: String,
+        note: Option<String>,
+    ) {
+        let id = CallId::from(format!("{of}-cb").as_str());
+        if self.calls.contains_key(&id) {
+            return;
+        }
+        let start = Start {
+            channel: Channel::Callback,
+            queue,
+            queue_chosen: true,
+            priority: priority + self.config.priority.callback,
+            ..Default::default()
+        };
+        let mut call = Self::new_call(now, caller, &start);
+        call.handoff = handoff;
+        call.callback = Some(crate::protocol::CallbackView {
+            of_call: of.clone(),
+            contact,
+            note,
+        });
+        self.calls.insert(id.clone(), call);
+        self.outputs.push_back(Output::Milestone(
+            id.clone(),
+            Milestone::CallbackStarted { of: of.clone() },
+        ));
+        self.outputs.push_back(Output::Milestone(
+            id.clone(),
+            Milestone::Started {
+                bot: false,
+                channel: Channel::Callback,
+            },
+        ));
+        self.enqueue(now, &id, false);
+        self.dispatch(now);
+        self.outputs.push_back(Output::DashboardChanged);
     }
 
     /// A queue's business hours began or ended. Contacts waiting stay; only arrivals outside

@@ -301,3 +301,74 @@ fn leaving_the_queue_is_abandoning_and_a_hand_over_opens_a_ticket() {
     assert_eq!(t.handoff.unwrap().intent.as_deref(), Some("refund"));
     assert_eq!(overflowed(&outs, "c3"), None);
 }
+
+#[test]
+fn a_callback_waits_for_an_agent_without_overflowing_and_goes_ahead_of_new_calls() {
+    let t0 = Instant::now();
+    let mut q = billing();
+    q.max_wait_s = Some(60);
+    let mut c = center(q);
+    call(&mut c, t0, "c1", Channel::Voice);
+    assert_eq!(
+        overflowed(&drain(&mut c), "c1"),
+        Some(OverflowReason::NoAgents)
+    );
+    c.request_callback(
+        t0,
+        &"c1".into(),
+        "+44 20 7946 0000".into(),
+        Some("evenings".into()),
+    )
+    .unwrap();
+    let outs = drain(&mut c);
+    assert!(outs.contains(&Output::Milestone(
+        "c1-cb".into(),
+        Milestone::CallbackStarted { of: "c1".into() }
+    )));
+    // Nobody logged in and far past the queue's longest wait: it still waits.
+    c.handle(t0 + Duration::from_secs(3600), Input::Timeout)
+        .unwrap();
+    assert!(overflowed(&drain(&mut c), "c1-cb").is_none());
+    assert!(c.is_live(&"c1-cb".into()));
+    // A new call arrives, then an agent: the callback (priority 2) is offered first.
+    let t1 = t0 + Duration::from_secs(3601);
+    billing_agent(&mut c, t1, "bea", false);
+    call(&mut c, t1, "c2", Channel::Chat);
+    drain(&mut c);
+    c.set_availability(t1, &"bea".into(), true).unwrap();
+    let offer = drain(&mut c)
+        .into_iter()
+        .find_map(|o| match o {
+            Output::Notify(
+                Recipient::Agent(_),
+                Event::CallOffered {
+                    call_id,
+                    channel,
+                    callback,
+                    ..
+                },
+            ) => Some((call_id, channel, callback)),
+            _ => None,
+        })
+        .expect("an offer");
+    assert_eq!(offer.0.as_str(), "c1-cb");
+    assert_eq!(offer.1, Channel::Callback);
+    let cb = offer.2.expect("whom to call back");
+    assert_eq!(cb.of_call.as_str(), "c1");
+    assert_eq!(cb.contact, "+44 20 7946 0000");
+    assert_eq!(cb.note.as_deref(), Some("evenings"));
+    // Accepted without media, it is connected at once; it has no chat.
+    c.accept(t1, &"bea".into(), &"c1-cb".into()).unwrap();
+    assert!(drain(&mut c).iter().any(|o| matches!(o,
+        Output::Notify(_, Event::CallState { call_id, state: CallStateName::Connected, .. })
+            if call_id.as_str() == "c1-cb")));
+    assert!(c
+        .chat(
+            &"c1-cb".into(),
+            ParticipantKind::Agent,
+            Some(&"bea".into()),
+            "hi".into(),
+            0
+        )
+        .is_err());
+}

@@ -169,7 +169,11 @@ impl CallCenter {
                                 .entry(r.name.as_str())
                                 .or_insert_with(|| self.staffed(&r.name))
                     });
-                    if nobody {
+                    // A callback waits for an agent however long it takes: it is the answer
+                    // to an overflow already.
+                    let callback = call.channel == Channel::Callback;
+                    let max_wait = max_wait.filter(|_| !callback);
+                    if nobody && !callback {
                         overflows.push((call_id.clone(), OverflowReason::NoAgents));
                         continue;
                     }
@@ -255,6 +259,7 @@ impl CallCenter {
             channel: call.channel,
             handoff: call.handoff.clone().map(Box::new),
             queue: call.queue.clone(),
+            callback: call.callback.clone().map(Box::new),
         };
         self.set_agent_state(now, agent, AgentState::Ringing(call_id.clone()));
         self.outputs

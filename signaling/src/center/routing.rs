@@ -103,6 +103,8 @@ pub struct PriorityRules {
     pub ageing_per_min: f64,
     /// A call whose agent was lost mid-call goes back ahead of the others.
     pub requeued: i32,
+    /// A callback the customer asked for (added to the contact's own priority).
+    pub callback: i32,
 }
 
 impl Default for PriorityRules {
@@ -113,6 +115,7 @@ impl Default for PriorityRules {
             escalated: 1,
             ageing_per_min: 1.0,
             requeued: 100,
+            callback: 2,
         }
     }
 }

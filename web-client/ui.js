@@ -302,3 +302,88 @@ export function renderHandoff(card, handoff, { conversation = true, names } = {}
     card.append(h, ol);
   }
 }
+
+/** Why a REST call failed: the server's `error`, the HTTP status and the body. */
+export class ApiError extends Error {
+  constructor(message, status, data) {
+    super(message);
+    this.status = status;
+    this.data = data;
+  }
+}
+
+/**
+ * The REST pages for supervisors (/knowledge, /admin): log in over the WebSocket with the SDK's
+ * `SupervisorConsole` (`Console`; kept as window.sb, its socket closed afterwards), keep the
+ * session token of `logged_in` in memory only, and call the REST API with
+ * `Authorization: Bearer <token>`. Uses #login-form, #login-user, #login-pass, #login-btn,
+ * #logout-btn, #main, #conn, #sup-name and #error. `load()` runs after logging in (a failure
+ * logs out again); `reset()` when logging out. `what` names the page: "<what> is for
+ * supervisors". Returns `api(method, path, {body, contentType})`, which resolves with the
+ * parsed JSON, throws an ApiError, and logs out on 401.
+ */
+export function supervisorPage({ Console, what, load, reset }) {
+  let token = null;
+
+  async function api(method, path, { body, contentType = 'application/json' } = {}) {
+    const headers = { Authorization: `Bearer ${token}` };
+    if (body !== undefined) headers['Content-Type'] = contentType;
+    const res = await fetch(path, { method, headers, body });
+    const text = await res.text();
+    let data = null;
+    if (text) {
+      try { data = JSON.parse(text); } catch { data = { error: text }; }
+    }
+    if (res.status === 401) {
+      logout('Your session has ended: log in again.');
+      throw new ApiError('not logged in', 401, data);
+    }
+    if (!res.ok) throw new ApiError(data?.error || `${method} ${path}: HTTP ${res.status}`, res.status, data);
+    return data;
+  }
+
+  function logout(message) {
+    token = null;
+    reset?.();
+    show('#main', false);
+    show('#logout-btn', false);
+    show('#login-form', true);
+    $('#sup-name').textContent = '';
+    $('#conn').textContent = 'Not logged in';
+    showError(message || null);
+  }
+
+  $('#logout-btn').addEventListener('click', () => logout());
+
+  $('#login-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    showError(null);
+    $('#login-btn').disabled = true;
+    let sup = null;
+    try {
+      sup = new Console(sdkOptions());
+      window.sb = sup;
+      const who = await sup.login($('#login-user').value.trim(), $('#login-pass').value);
+      // The page needs only the session token: the REST API takes it as a Bearer token.
+      sup.close();
+      if (who.role !== 'supervisor') throw new Error(`${what} is for supervisors.`);
+      if (!who.token) throw new Error('The server sent no session token.');
+      token = who.token;
+      $('#login-pass').value = '';
+      await load();
+      $('#conn').textContent = 'Logged in';
+      $('#sup-name').textContent = `— ${who.name || who.username}`;
+      show('#login-form', false);
+      show('#logout-btn', true);
+      show('#main', true);
+    } catch (e) {
+      token = null;
+      sup?.close();
+      if (e.status !== 401) showError(e);
+    } finally {
+      $('#login-btn').disabled = false;
+    }
+  });
+
+  return { api, logout };
+}

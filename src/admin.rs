@@ -181,19 +181,7 @@ pub fn save_user(
     password_hash: Option<String>,
 ) -> Result<UserSaved, AdminError> {
     let change = UserChange {
-        name: input
-            .name
-            .as_ref()
-            .map(|n| n.trim().to_string())
-            .or_else(|| {
-                // A new account without a name is named by its username.
-                store
-                    .user(username)
-                    .ok()
-                    .flatten()
-                    .is_none()
-                    .then(|| username.to_string())
-            }),
+        name: input.name.as_ref().map(|n| n.trim().to_string()),
         role,
         password_hash,
         skills: input.skills.clone(),

@@ -7,7 +7,7 @@ use crate::embed::{EmbedError, Embedder};
 use ort::session::Session;
 use ort::value::Tensor;
 use std::path::{Path, PathBuf};
-use std::sync::{Condvar, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 pub const MINILM_DIM: usize = 384;
 /// Longer questions are cut (the model was trained on up to 256 word pieces).
@@ -36,15 +36,14 @@ fn load_runtime(lib: &Path) -> Result<(), EmbedError> {
 }
 
 pub struct MiniLm {
-    pool: Mutex<Vec<Session>>,
-    freed: Condvar,
+    /// One session: a question takes a few milliseconds, and each session costs ~160 MB.
+    session: Mutex<Session>,
     tokenizer: tokenizers::Tokenizer,
 }
 
 impl MiniLm {
-    /// `dir` holds model.onnx and tokenizer.json; `runtime` is libonnxruntime.so;
-    /// `sessions` questions can be embedded at once, each on one thread.
-    pub fn load(dir: &Path, runtime: &Path, sessions: usize) -> Result<Self, EmbedError> {
+    /// `dir` holds model.onnx and tokenizer.json; `runtime` is libonnxruntime.so.
+    pub fn load(dir: &Path, runtime: &Path) -> Result<Self, EmbedError> {
         load_runtime(runtime)?;
         let model: PathBuf = dir.join("model.onnx");
         let tok = dir.join("tokenizer.json");
@@ -62,32 +61,25 @@ impl MiniLm {
                 ..Default::default()
             }))
             .map_err(|e| load_err(&tok, e.to_string()))?;
-        let mut pool = Vec::new();
-        for _ in 0..sessions.max(1) {
-            let e = |e: String| load_err(&model, e);
-            let s = Session::builder()
-                .map_err(|x| e(x.to_string()))?
-                .with_intra_threads(1)
-                .map_err(|x| e(x.to_string()))?
-                .with_inter_threads(1)
-                .map_err(|x| e(x.to_string()))?
-                // Threads that spin between runs take the CPU from media and recognition.
-                .with_intra_op_spinning(false)
-                .map_err(|x| e(x.to_string()))?
-                // Small questions: no arena or memory plan kept between runs.
-                .with_memory_pattern(false)
-                .map_err(|x| e(x.to_string()))?
-                .with_execution_providers([ort::ep::CPU::default()
-                    .with_arena_allocator(false)
-                    .build()])
-                .map_err(|x| e(x.to_string()))?
-                .commit_from_file(&model)
-                .map_err(|x| e(x.to_string()))?;
-            pool.push(s);
-        }
+        let e = |e: String| load_err(&model, e);
+        let s = Session::builder()
+            .map_err(|x| e(x.to_string()))?
+            .with_intra_threads(1)
+            .map_err(|x| e(x.to_string()))?
+            .with_inter_threads(1)
+            .map_err(|x| e(x.to_string()))?
+            // Threads that spin between runs take the CPU from media and recognition.
+            .with_intra_op_spinning(false)
+            .map_err(|x| e(x.to_string()))?
+            // Small questions: no arena or memory plan kept between runs.
+            .with_memory_pattern(false)
+            .map_err(|x| e(x.to_string()))?
+            .with_execution_providers([ort::ep::CPU::default().with_arena_allocator(false).build()])
+            .map_err(|x| e(x.to_string()))?
+            .commit_from_file(&model)
+            .map_err(|x| e(x.to_string()))?;
         Ok(Self {
-            pool: Mutex::new(pool),
-            freed: Condvar::new(),
+            session: Mutex::new(s),
             tokenizer,
         })
     }
@@ -103,15 +95,7 @@ impl MiniLm {
         if n == 0 {
             return Ok(vec![0.0; MINILM_DIM]);
         }
-        let mut session = {
-            let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
-            loop {
-                if let Some(s) = pool.pop() {
-                    break s;
-                }
-                pool = self.freed.wait(pool).unwrap_or_else(|p| p.into_inner());
-            }
-        };
+        let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
         let result = (|| {
             let outputs = session.run(ort::inputs![
                 "input_ids" => Tensor::from_array(([1usize, n], ids))?,
@@ -122,11 +106,7 @@ impl MiniLm {
             Ok::<_, ort::Error>(hidden.to_vec())
         })()
         .map_err(|e| e.to_string());
-        self.pool
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(session);
-        self.freed.notify_one();
+        drop(session);
         let hidden = result?;
         if hidden.len() != n * MINILM_DIM {
             return Err(format!("unexpected output of {} numbers", hidden.len()));

@@ -17,7 +17,7 @@ fn vectors_and_similarities_match_the_reference() {
         dir.join("model.onnx").exists() && runtime.exists(),
         "models/minilm or models/onnxruntime is missing: run scripts/fetch-models.sh"
     );
-    let m = MiniLm::load(&dir, &runtime, 1).expect("model loads");
+    let m = MiniLm::load(&dir, &runtime).expect("model loads");
     let s = [
         "When is my bill due?",
         "what day do i have to pay my invoice",

@@ -100,7 +100,7 @@ fn load_brain_from(
     // English questions get a second opinion when its model is there.
     let minilm = &config.english_model_dir;
     if minilm.join("model.onnx").is_file() {
-        let m = bot::minilm::MiniLm::load(minilm, &config.voice.runtime, 1)
+        let m = bot::minilm::MiniLm::load(minilm, &config.voice.runtime)
             .map_err(|e| anyhow::anyhow!("[bot] english_model_dir: {e}"))?;
         matcher.set_second(Language::En, Arc::new(m), bot::minilm::MINILM_DIM);
     } else {

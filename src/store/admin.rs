@@ -68,8 +68,8 @@ pub struct UserView {
     pub skills: Skills,
 }
 
-/// A change to an account; `None` keeps what is there. Creating needs name, role and
-/// password hash.
+/// A change to an account; `None` keeps what is there. Creating needs role and password
+/// hash (the name defaults to the username).
 #[derive(Clone, Debug, Default)]
 pub struct UserChange {
     pub name: Option<String>,
@@ -337,12 +337,11 @@ impl Store {
                 change.password_hash.clone().unwrap_or_else(|| hash.clone()),
             ),
             None => {
-                let (Some(name), Some(role), Some(hash)) =
-                    (&change.name, change.role, &change.password_hash)
-                else {
-                    anyhow::bail!("a new account needs a name, a role and a password");
+                let (Some(role), Some(hash)) = (change.role, &change.password_hash) else {
+                    anyhow::bail!("a new account needs a role and a password");
                 };
-                (name.clone(), role, hash.clone())
+                let name = change.name.clone().unwrap_or_else(|| username.to_string());
+                (name, role, hash.clone())
             }
         };
         let old_skills = before

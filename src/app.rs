@@ -476,6 +476,7 @@ impl App {
                         let phrases = bot::dialogue::Phrases::default_for(lang);
                         let text = match what {
                             signaling::center::Announcement::AgentLost => phrases.agent_lost,
+                            signaling::center::Announcement::Transferred => phrases.transferred,
                             signaling::center::Announcement::Overflow(_) => phrases.overflow,
                         };
                         sp.speak(&call, text);
@@ -514,8 +515,39 @@ impl App {
                     Milestone::Ended { duration } => {
                         self.metrics.call_duration.observe(duration.as_secs_f64())
                     }
-                    Milestone::CallbackStarted { of } => {
-                        log_store(self.store.callback_started(call.as_str(), of.as_str()));
+                    Milestone::CallbackStarted {
+                        view,
+                        queue,
+                        priority,
+                        handoff,
+                    } => {
+                        let due_at = view
+                            .at
+                            .as_deref()
+                            .and_then(|a| a.parse::<jiff::Timestamp>().ok())
+                            .map(|t| t.as_millisecond());
+                        log_store(self.store.callback_started(&crate::store::CallbackRow {
+                            call_id: call.to_string(),
+                            of_call: view.of_call.to_string(),
+                            caller_json: String::new(),
+                            contact: view.contact,
+                            note: view.note,
+                            at: view.at,
+                            due_at,
+                            queue,
+                            priority: priority.into(),
+                            handoff_json: handoff.and_then(|h| serde_json::to_string(&h).ok()),
+                        }));
+                    }
+                    Milestone::Transferred {
+                        agent,
+                        from_queue,
+                        queue,
+                        note,
+                    } => {
+                        // The note may name the customer: not logged.
+                        tracing::info!(call_id = %call, agent = %agent, from = from_queue.as_deref().unwrap_or("-"), to = %queue, with_note = note.is_some(), "transferred");
+                        log_store(self.store.call_transferred(call.as_str()));
                     }
                     Milestone::Started { bot, channel } => {
                         let channel = channel_name(channel);
@@ -614,8 +646,10 @@ impl App {
         if let Err(e) = self.store.call_ended(call.as_str(), reason_s) {
             tracing::error!(call_id = %call, "store: {e:#}");
         }
-        // The customer may rate it (after the call_state ended they were just sent).
-        if reason != EndReason::ServerShutdown {
+        // The customer may rate it (after the call_state ended they were just sent), unless
+        // they did already, by voice to the bot.
+        let rated = self.store.is_rated(call.as_str()).unwrap_or(false);
+        if reason != EndReason::ServerShutdown && !rated {
             let token = self.auth.rating_token(call.as_str());
             self.send_to(
                 &Recipient::Customer(call.clone()),

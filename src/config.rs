@@ -29,6 +29,7 @@ pub struct Config {
     pub speech: crate::speech::SpeechConfig,
     pub auth: crate::auth::AuthConfig,
     pub calls: CallsConfig,
+    pub session: SessionConfig,
     pub bot: BotConfig,
     /// Where contacts come from (a web page, a campaign); each says whether the bot answers
     /// first. `start_call`/`start_chat` name one with `entry`; absent, the first is used.
@@ -61,6 +62,9 @@ pub struct BotConfig {
     #[serde(rename = "match")]
     pub matching: bot::MatchConfig,
     pub escalation: bot::DialogueConfig,
+    /// In a voice contact the bot helped, it asks for a rating (1-5) when the caller says
+    /// goodbye, and stores the score it hears (then the page does not ask again).
+    pub ask_rating_by_voice: bool,
     /// The bot's voice in voice calls.
     pub voice: VoiceConfig,
 }
@@ -138,6 +142,7 @@ impl Default for BotConfig {
             webhooks: Default::default(),
             matching: bot::MatchConfig::default(),
             escalation: bot::DialogueConfig::default(),
+            ask_rating_by_voice: true,
             voice: VoiceConfig::default(),
         }
     }
@@ -225,6 +230,27 @@ pub struct CallsConfig {
     pub queue_announcement_repeat_s: u64,
 }
 
+/// How the server notices a WebSocket session whose client is gone without closing it (a
+/// laptop shut, a network cut with no reset): it pings, and a session from which nothing
+/// (no frame, no pong) arrived for `idle_timeout_ms` is closed like a client that left.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionConfig {
+    /// A WebSocket ping this often (milliseconds). 0: the server does not ping.
+    pub ping_interval_ms: u64,
+    /// A session silent this long is closed (milliseconds). 0: never.
+    pub idle_timeout_ms: u64,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            ping_interval_ms: 15_000,
+            idle_timeout_ms: 45_000,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -240,6 +266,7 @@ impl Default for Config {
             speech: crate::speech::SpeechConfig::default(),
             auth: crate::auth::AuthConfig::default(),
             calls: CallsConfig::default(),
+            session: SessionConfig::default(),
             bot: BotConfig::default(),
             entry_points: vec![],
         }
@@ -297,6 +324,14 @@ impl Config {
         self.media
             .validate()
             .map_err(|e| anyhow::anyhow!("[media]: {e}"))?;
+        let s = &self.session;
+        if s.idle_timeout_ms > 0
+            && (s.ping_interval_ms == 0 || s.idle_timeout_ms <= s.ping_interval_ms)
+        {
+            anyhow::bail!(
+                "[session] idle_timeout_ms must be above ping_interval_ms (and pings on), or 0"
+            );
+        }
         if self.center.ring_timeout_s == 0 {
             anyhow::bail!("[center] ring_timeout_s must be above 0");
         }

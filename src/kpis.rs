@@ -163,6 +163,7 @@ pub fn compute(rows: &[&CallRow], starts: &Starts, now: i64, service_level_s: u6
         if r.overflow.is_some() {
             k.overflowed += 1;
         }
+        k.transfers += r.transfers as usize;
         if r.with_bot && r.ended_at.is_some() {
             k.bot_contacts += 1;
             if r.queued_at.is_none() && r.overflow.is_none() {

@@ -8,6 +8,7 @@ mod adminapi;
 mod admincli;
 mod app;
 mod auth;
+mod callbacks;
 mod calls;
 mod config;
 mod demo_orders;
@@ -436,6 +437,13 @@ async fn serve(config: config::Config, store: store::Store) -> anyhow::Result<()
     let tls = config.tls_cert.clone().zip(config.tls_key.clone());
     let demo = config.demo;
     let app = app::App::start(config, store)?;
+    let restored = callbacks::restore(&app)?;
+    if restored > 0 {
+        tracing::info!(
+            callbacks = restored,
+            "callbacks waiting from before the restart"
+        );
+    }
     let router = http::router(app.clone());
     let handle = axum_server::Handle::new();
 

@@ -28,6 +28,7 @@ pub struct Metrics {
     pub call_duration: Histogram,
     pub ws_sessions: IntGauge,
     pub ws_errors: IntCounterVec,
+    pub ws_idle_closed: IntCounter,
     pub auth_checks: IntCounterVec,
     pub log_suppressed: IntCounterVec,
     pub http_errors: IntCounterVec,
@@ -135,6 +136,10 @@ impl Metrics {
                 Opts::new("switchboard_ws_errors_total", "Errors sent to clients, by code"),
                 &["code"],
             )?,
+            ws_idle_closed: IntCounter::new(
+                "switchboard_ws_idle_closed_total",
+                "WebSocket sessions closed because nothing (no frame, no pong) came for [session] idle_timeout_ms",
+            )?,
             auth_checks: IntCounterVec::new(
                 Opts::new(
                     "switchboard_auth_checks_total",
@@ -173,6 +178,7 @@ impl Metrics {
         m.registry.register(Box::new(m.call_duration.clone()))?;
         m.registry.register(Box::new(m.ws_sessions.clone()))?;
         m.registry.register(Box::new(m.ws_errors.clone()))?;
+        m.registry.register(Box::new(m.ws_idle_closed.clone()))?;
         m.registry.register(Box::new(m.auth_checks.clone()))?;
         m.registry.register(Box::new(m.log_suppressed.clone()))?;
         m.registry.register(Box::new(m.http_errors.clone()))?;
@@ -183,7 +189,7 @@ impl Metrics {
     /// Create every labelled series at zero, so each family named in the README is on
     /// `/metrics` from the start, not only after its first event.
     fn prime(&self) {
-        for s in ["queued", "ringing", "connected", "overflow"] {
+        for s in ["queued", "ringing", "connected", "overflow", "scheduled"] {
             self.calls_by_state.with_label_values(&[s]);
         }
         for s in ["away", "available", "ringing", "on_call", "wrap_up"] {
@@ -242,6 +248,12 @@ impl Metrics {
         self.calls_by_state
             .with_label_values(&["connected"])
             .set(c.calls_connected as i64);
+        self.calls_by_state
+            .with_label_values(&["overflow"])
+            .set(c.calls_overflow as i64);
+        self.calls_by_state
+            .with_label_values(&["scheduled"])
+            .set(c.calls_scheduled as i64);
         self.queue_length.set(queue_len as i64);
         for (state, n) in &c.agents {
             self.agents_by_state

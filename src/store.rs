@@ -115,7 +115,9 @@ CREATE TABLE IF NOT EXISTS escalations (
 /// 3: calls record their queue, when they queued, the bot, overflow and wrap-up; agents'
 ///    state changes are kept (for the KPIs).
 /// 4: queues are administered in the database, and every administrative change is audited.
-const SCHEMA_VERSION: i64 = 4;
+/// 5: requested callbacks are kept with what they need to wait again after a restart;
+///    calls count their transfers.
+const SCHEMA_VERSION: i64 = 5;
 
 fn migrate(conn: &Connection) -> anyhow::Result<()> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -148,6 +150,9 @@ fn migrate(conn: &Connection) -> anyhow::Result<()> {
     if version < 4 {
         admin::migrate(conn)?;
     }
+    if version < 5 {
+        records::migrate_v5(conn)?;
+    }
     conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     Ok(())
 }
@@ -155,7 +160,7 @@ fn migrate(conn: &Connection) -> anyhow::Result<()> {
 mod admin;
 pub use admin::{AuditFilter, UserChange, UserSaved};
 mod records;
-pub use records::{AgentStateRow, CallRow};
+pub use records::{AgentStateRow, CallRow, CallbackRow};
 mod tickets;
 pub use tickets::{Ticket, TicketChange, TicketFilter, TicketRecord};
 
@@ -469,7 +474,9 @@ impl Store {
                  started_at,
                  COALESCE(answered_at, started_at),
                  COALESCE((SELECT MAX(created_at) FROM utterances u WHERE u.call_id = calls.call_id), started_at)
-             ) WHERE ended_at IS NULL",
+             ) WHERE ended_at IS NULL
+               AND NOT (answered_at IS NULL
+                        AND call_id IN (SELECT call_id FROM callbacks))",
             params![reason],
         )?;
         Ok(n)

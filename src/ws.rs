@@ -75,12 +75,29 @@ pub async fn serve<W, R, E>(
     let (tx, mut rx) = mpsc::channel::<Outbound>(256);
     let mut closed = app.add_session(id.clone(), tx);
     let mut writer_closed = closed.clone();
+    let ping_every = std::time::Duration::from_millis(app.config.session.ping_interval_ms);
+    let idle_timeout = std::time::Duration::from_millis(app.config.session.idle_timeout_ms);
     let writer = tokio::spawn(async move {
+        let mut ping = (!ping_every.is_zero()).then(|| {
+            let mut i =
+                tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+            i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            i
+        });
         loop {
-            let (out, closing) = tokio::select! {
-                out = rx.recv() => (out, false),
-                _ = writer_closed.wait_for(|c| *c) => (Some(Outbound::Close), true),
+            let (out, closing, ping_due) = tokio::select! {
+                out = rx.recv() => (out, false, false),
+                _ = writer_closed.wait_for(|c| *c) => (Some(Outbound::Close), true, false),
+                _ = async { ping.as_mut().expect("guarded").tick().await }, if ping.is_some() => {
+                    (None, false, true)
+                }
             };
+            if ping_due {
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    break;
+                }
+                continue;
+            }
             if closing {
                 // What was queued before the close (the error that says why) goes first, for
                 // at most a second: a client too slow to read gets no more than that.
@@ -126,9 +143,25 @@ pub async fn serve<W, R, E>(
     };
     let mut rate_limited_until: Option<Instant> = None;
     loop {
+        // Anything from the client (a frame, a pong) shows it is still there.
+        let silent = async {
+            if idle_timeout.is_zero() {
+                std::future::pending::<()>().await
+            } else {
+                tokio::time::sleep(idle_timeout).await
+            }
+        };
         let msg = tokio::select! {
             msg = stream.next() => msg,
             _ = closed.wait_for(|c| *c) => break,
+            _ = silent => {
+                tracing::info!(
+                    "closing a session silent for {} ms (no frame, no pong)",
+                    idle_timeout.as_millis()
+                );
+                app.metrics.ws_idle_closed.inc();
+                break;
+            }
         };
         let Some(msg) = msg else { break };
         let text = match msg {
@@ -260,12 +293,18 @@ impl Session {
                 call_id,
                 contact,
                 note,
+                at,
             } => {
                 self.customer_of(&call_id)?;
+                let at = match at.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+                    Some(a) => Some(crate::callbacks::time_for(&self.app, &call_id, a).await?),
+                    None => None,
+                };
                 self.apply(Input::RequestCallback {
                     call: call_id,
                     contact,
                     note,
+                    at,
                 })
                 .await
             }
@@ -305,6 +344,20 @@ impl Session {
                     Some(sdp) => setup::accept(&self.app, &self.id, &agent, &call_id, &sdp).await,
                     None => setup::accept_chat(&self.app, &agent, &call_id).await,
                 }
+            }
+            ClientMessage::Transfer {
+                call_id,
+                queue,
+                note,
+            } => {
+                let agent = self.agent()?;
+                self.apply(Input::Transfer {
+                    call: call_id,
+                    agent,
+                    queue,
+                    note,
+                })
+                .await
             }
             ClientMessage::Decline { call_id } => {
                 let agent = self.agent()?;

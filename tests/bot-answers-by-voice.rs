@@ -10,7 +10,7 @@ use common::*;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn kb_answer(file: &str, id: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -27,21 +27,6 @@ fn kb_answer(file: &str, id: &str) -> String {
         .find(|e| e["id"] == id)
         .map(|e| e["answer"].as_str().unwrap().to_string())
         .unwrap_or_else(|| panic!("no entry {id} in {file}"))
-}
-
-/// Everything the customer's slot received after `from` samples, once the bot has been
-/// quiet for 2 s (at most 90 s).
-async fn heard_after(peer: &Peer, from: usize) -> Vec<i16> {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let r = peer.received(0);
-        if r.recorded.len() > from + 48_000 && r.last_at.is_some_and(|t| t.elapsed().as_secs() >= 2)
-        {
-            return r.recorded[from..].to_vec();
-        }
-        assert!(Instant::now() < deadline, "the bot's answer never ended");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 fn transcript(pcm: &[i16], language: &str, multilingual: Option<&std::path::Path>) -> String {
@@ -122,14 +107,6 @@ async fn customer_words(server: &Server, call: &str) -> Vec<String> {
         .filter(|u| u["speaker"] == "customer")
         .map(|u| u["text"].as_str().unwrap_or_default().to_string())
         .collect()
-}
-
-/// Waits out the greeting (its text and its audio).
-async fn greeted(customer: &mut Customer) {
-    customer.ws.wait_call_state("with_bot").await;
-    customer.ws.chat_from("bot").await;
-    customer.peer.wait_connected().await;
-    heard_after(&customer.peer, 0).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -102,3 +102,117 @@ async fn a_requested_callback_is_offered_to_the_next_agent_who_can_take_it() {
     assert_eq!(overall["contacts"], 1, "{overall}");
     assert_eq!(overall["handled"], 0, "{overall}");
 }
+
+/// A chat to `queue` that overflows (nobody who could take it is logged in): its call id.
+async fn overflowed_chat(ws: &mut Ws, queue: &str) -> String {
+    ws.request(json!({"type":"start_chat","queue":queue,"caller":{"name":"Alan Turing"}}))
+        .await;
+    let state = ws.expect("call_state").await;
+    assert_eq!(state["state"], "overflow", "{state}");
+    state["call_id"].as_str().unwrap().to_string()
+}
+
+fn rfc3339_in(secs: i64) -> String {
+    jiff::Timestamp::now()
+        .checked_add(jiff::Span::new().seconds(secs))
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_for_a_later_time_waits_for_it_even_across_a_restart() {
+    // "weekly" is open on one day only: the day after tomorrow (UTC).
+    let later = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .checked_add(jiff::Span::new().days(2))
+        .unwrap();
+    let day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        [later.weekday().to_monday_zero_offset() as usize];
+    let mut server = Server::start(&format!(
+        r#"{CONFIG}
+[[center.queues]]
+name = "weekly"
+hours = {{ timezone = "UTC", open = ["{day} 00:00-24:00"] }}
+"#
+    ))
+    .await;
+    let mut ws = Ws::connect(&server).await;
+
+    // Times that cannot be: refused with the reason, and the contact still overflowed.
+    let call = overflowed_chat(&mut ws, "billing").await;
+    for (at, says) in [
+        ("tomorrow at ten".to_string(), "RFC 3339"),
+        (rfc3339_in(-3600), "passed"),
+        (rfc3339_in(30 * 86_400), "14 days"),
+    ] {
+        ws.request(json!({"type":"request_callback","call_id": call,
+            "contact":"+1 555 0100","at": at}))
+            .await;
+        let e = ws.expect_error("bad_message").await;
+        let m = e["message"].as_str().unwrap();
+        assert!(m.contains(says), "{m}");
+    }
+    // Tomorrow the weekly queue is closed: refused, naming its hours.
+    let mut other = Ws::connect(&server).await;
+    let weekly = overflowed_chat(&mut other, "weekly").await;
+    other
+        .request(json!({"type":"request_callback","call_id": weekly,
+            "contact":"+1 555 0101","at": rfc3339_in(86_400)}))
+        .await;
+    let e = other.expect_error("bad_message").await;
+    assert!(
+        e["message"].as_str().unwrap().contains("closed then"),
+        "{e}"
+    );
+
+    // In four seconds: accepted; the agent who is free now is not offered it before then.
+    ws.request(json!({"type":"request_callback","call_id": call,
+        "contact":"+1 555 0100","note":"after lunch","at": rfc3339_in(4)}))
+        .await;
+    let ended = ws.wait_call_state("ended").await;
+    assert_eq!(ended["reason"], "callback_requested");
+    let asked = std::time::Instant::now();
+    server.add_agent_with_skills("bea", &["billing=3"]);
+    let mut bea = agent_available(&server, "bea").await;
+    let early = bea.drain_for(std::time::Duration::from_millis(1000)).await;
+    assert!(
+        !early.iter().any(|v| v["type"] == "call_offered"),
+        "offered before its time: {early:?}"
+    );
+    let mut sam = Ws::connect(&server).await;
+    sam.login("sam").await;
+    let board = sam
+        .wait_for("the scheduled callback on the dashboard", |v| {
+            v["type"] == "dashboard"
+                && v["calls"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|c| c["state"] == "scheduled"))
+        })
+        .await;
+    assert!(board["queue"].as_array().unwrap().is_empty(), "{board}");
+
+    // The server is killed: the callback is kept and still waits for its time.
+    drop(bea);
+    drop(sam);
+    server.kill9_and_restart().await;
+    let mut bea = agent_available(&server, "bea").await;
+    let offer = bea.expect("call_offered").await;
+    let waited = asked.elapsed();
+    println!(
+        "offered {} ms after it was asked for (due in 4 s)",
+        waited.as_millis()
+    );
+    assert!(
+        waited >= std::time::Duration::from_millis(3500),
+        "{waited:?}"
+    );
+    assert_eq!(offer["channel"], "callback", "{offer}");
+    assert_eq!(offer["call_id"], format!("{call}-cb"));
+    assert_eq!(offer["callback"]["contact"], "+1 555 0100");
+    assert_eq!(offer["callback"]["note"], "after lunch");
+    assert!(
+        offer["callback"]["at"].as_str().unwrap().ends_with('Z'),
+        "{offer}"
+    );
+    assert_eq!(offer["caller"]["name"], "Alan Turing");
+}

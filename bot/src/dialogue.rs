@@ -104,6 +104,12 @@ pub struct Phrases {
     pub agent_lost: String,
     /// Said by the server when no agent can take a call (the page offers the choices).
     pub overflow: String,
+    /// Said by the server when the caller's agent transferred the call to another queue.
+    pub transferred: String,
+    /// A voice caller the bot helped says goodbye: the bot asks for a rating.
+    pub ask_rating: String,
+    /// The caller gave a rating; `{score}` is replaced by it.
+    pub rating_thanks: String,
 }
 
 impl Phrases {
@@ -118,6 +124,9 @@ impl Phrases {
                 rephrase: "Sorry about that. Could you tell me a bit more about what you need?".into(),
                 agent_lost: "Sorry, we lost the connection to your agent. You're at the front of the queue; the next agent will be with you shortly.".into(),
                 overflow: "Sorry, none of our agents can take your call right now. You can leave a message: say it now, then press Send message. Or ask us to call you back.".into(),
+                transferred: "I'm transferring you now; please hold, the next agent will see what was said so far.".into(),
+                ask_rating: "You're welcome. Before you go: how would you rate this call, from one to five?".into(),
+                rating_thanks: "Thank you, I've noted {score} out of five. Anything else I can help with?".into(),
             },
             Language::Zh => Self {
                 greeting: "您好，我是智能助手。有什么可以帮您？随时说“转人工”即可联系客服人员。".into(),
@@ -128,6 +137,9 @@ impl Phrases {
                 rephrase: "抱歉。能再具体说说您需要什么吗？".into(),
                 agent_lost: "抱歉，与您的客服人员的连接中断了。您已排在队列最前面，下一位客服人员会尽快为您服务。".into(),
                 overflow: "抱歉，目前没有客服人员可以接听您的电话。您可以留言：现在说出留言，然后点击“发送留言”；或者请我们给您回电。".into(),
+                transferred: "正在为您转接，请稍候。下一位客服人员会看到之前的对话。".into(),
+                ask_rating: "不客气。挂断之前，请您为这次通话打个分，一到五分，您给几分？".into(),
+                rating_thanks: "谢谢，已记下{score}分。还有其他可以帮您的吗？".into(),
             },
         }
     }
@@ -171,6 +183,8 @@ pub struct Reply {
     pub webhook: Option<WebhookCall>,
     /// The customer said the answer from this entry was not what they asked.
     pub rejected: Option<(Language, String)>,
+    /// The customer rated the contact (1-5) when the bot asked.
+    pub rating: Option<u8>,
 }
 
 /// A back-end call a flow asks for.
@@ -259,6 +273,19 @@ pub struct Conversation {
     slots: BTreeMap<String, String>,
     /// The flow running or last run.
     last_flow: Option<String>,
+    /// The bot asks a voice caller it helped for a rating when they say goodbye.
+    asks_rating: bool,
+    rating: RatingAsk,
+}
+
+/// Where asking for a rating by voice stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RatingAsk {
+    NotAsked,
+    /// Asked on the last turn: this turn may be the score.
+    Asked,
+    /// Given, or the caller went on to something else: not asked again.
+    Done,
 }
 
 impl Conversation {
@@ -277,7 +304,15 @@ impl Conversation {
             flow: None,
             slots: BTreeMap::new(),
             last_flow: None,
+            asks_rating: false,
+            rating: RatingAsk::NotAsked,
         }
+    }
+
+    /// Ask for a rating by voice when a caller the bot helped says goodbye (voice contacts:
+    /// a chat's page asks with a form).
+    pub fn ask_rating_by_voice(&mut self, on: bool) {
+        self.asks_rating = on;
     }
 
     /// The name of the flow in progress.
@@ -531,6 +566,21 @@ impl Conversation {
         let lang = language_of(text, self.language);
         self.language = lang;
         self.record("customer", text, at_ms);
+        if self.rating == RatingAsk::Asked {
+            // Asked last turn: a score ends it; anything else is a new turn as usual.
+            self.rating = RatingAsk::Done;
+            if let Some(score) = rating_in(text) {
+                let phrases = brain.phrases(lang);
+                let mut r = self.say(
+                    phrases.rating_thanks.replace("{score}", &score.to_string()),
+                    None,
+                    0.0,
+                    None,
+                );
+                r.rating = Some(score);
+                return r;
+            }
+        }
         let norm = normalize(text, lang);
         let vec = brain.embedder().embed(&norm);
         let signals = brain.intents.detect(lang, &norm, &vec);
@@ -657,8 +707,17 @@ impl Conversation {
                 return self.say_verdict(phrases.already_queued.clone(), &verdict, None, false);
             }
         }
+        let ask_rating = goodbye
+            && self.asks_rating
+            && self.rating == RatingAsk::NotAsked
+            && self.answered > 0
+            && self.escalated.is_none();
+        if ask_rating {
+            self.rating = RatingAsk::Asked;
+        }
         let text = match answer {
             Some(a) => a,
+            None if ask_rating => phrases.ask_rating.clone(),
             None if goodbye => phrases.goodbye.clone(),
             None if declined_only => phrases.goodbye.clone(),
             None => phrases.fallback.clone(),
@@ -697,6 +756,7 @@ impl Conversation {
             unanswered: false,
             webhook: None,
             rejected: None,
+            rating: None,
         }
     }
 
@@ -753,6 +813,84 @@ fn signals_threshold_near_anger() -> f32 {
 const DECLINE_BY_MEANING: f32 = 0.85;
 
 /// Whether a turn asks something: a question mark, a question word or a question particle.
+/// The score (1-5) in a caller's answer to "how would you rate this call": a digit or a
+/// number word ("five", "I'd give it a 4", "four out of five", "五分", "给四分"). `None` when
+/// there is none, more than one, or a number outside 1-5 ("ten", "7"): better no rating than
+/// a wrong one.
+pub fn rating_in(text: &str) -> Option<u8> {
+    let lower = text.to_lowercase();
+    // The scale itself is not a score.
+    let mut t = lower.clone();
+    for scale in [
+        "out of five",
+        "out of 5",
+        "from one to five",
+        "one to five",
+        "1 to 5",
+        "1-5",
+        "满分五分",
+        "满分5分",
+        "一到五",
+        "1到5",
+        "no one",
+        "one more",
+        "one moment",
+        "one thing",
+        "one question",
+        "one sec",
+    ] {
+        t = t.replace(scale, " ");
+    }
+    let mut found: Vec<u8> = vec![];
+    let words: Vec<&str> = t
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    for w in &words {
+        let n = match *w {
+            "one" | "1" => Some(1),
+            "two" | "2" => Some(2),
+            "three" | "3" => Some(3),
+            "four" | "4" => Some(4),
+            "five" | "5" => Some(5),
+            "zero" | "six" | "seven" | "eight" | "nine" | "ten" => Some(0),
+            w if w.chars().all(|c| c.is_ascii_digit()) => Some(0),
+            _ => None,
+        };
+        if let Some(n) = n {
+            found.push(n);
+        }
+    }
+    // Chinese: a numeral with 分 or 星 after it, or the numeral alone.
+    let chars: Vec<char> = t.chars().filter(|c| !c.is_whitespace()).collect();
+    let han: Vec<char> = chars
+        .iter()
+        .copied()
+        .filter(|c| !c.is_ascii_punctuation() && !"，。！？、".contains(*c))
+        .collect();
+    for (i, c) in chars.iter().enumerate() {
+        let n = match c {
+            '一' => 1,
+            '二' | '两' => 2,
+            '三' => 3,
+            '四' => 4,
+            '五' => 5,
+            '六' | '七' | '八' | '九' | '十' | '零' => 0,
+            _ => continue,
+        };
+        let scored = matches!(chars.get(i + 1), Some('分') | Some('星') | Some('颗'));
+        if scored || han.len() == 1 {
+            found.push(n);
+        }
+    }
+    found.sort_unstable();
+    found.dedup();
+    match found.as_slice() {
+        [n] if (1..=5).contains(n) => Some(*n),
+        _ => None,
+    }
+}
+
 pub fn is_question(text: &str, lang: Language) -> bool {
     if text.contains('?') || text.contains('？') {
         return true;
@@ -846,4 +984,36 @@ fn text_valence(signals: &Signals, text: &str, lang: Language) -> f32 {
         return s.get("compound").copied().unwrap_or(0.0) as f32;
     }
     0.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rating_in;
+
+    #[test]
+    fn a_score_is_read_from_what_a_caller_says_and_nothing_else_is() {
+        for (said, want) in [
+            ("Five.", Some(5)),
+            ("5", Some(5)),
+            ("I'd give it a 4.", Some(4)),
+            ("Four out of five.", Some(4)),
+            ("um, three I guess", Some(3)),
+            ("One to five? Two.", Some(2)),
+            ("One.", Some(1)),
+            ("五分", Some(5)),
+            ("给四分吧。", Some(4)),
+            ("三", Some(3)),
+            ("满分五分的话，我给两分", Some(2)),
+            // No score, two scores, or one off the scale: no rating.
+            ("Actually, how do I change my password?", None),
+            ("No one could have done better", None),
+            ("four or five", None),
+            ("ten", None),
+            ("7 out of 10", None),
+            ("我还有一个问题", None),
+            ("", None),
+        ] {
+            assert_eq!(rating_in(said), want, "{said:?}");
+        }
+    }
 }

@@ -104,6 +104,10 @@ pub enum ClientMessage {
         contact: String,
         #[serde(default)]
         note: Option<String>,
+        /// When to call back (RFC 3339, e.g. `2026-12-07T10:30:00+01:00`); absent: as soon
+        /// as an agent can.
+        #[serde(default)]
+        at: Option<String>,
     },
     /// Any peer owner: trickle one ICE candidate for one of its peer connections.
     IceCandidate {
@@ -114,6 +118,15 @@ pub enum ClientMessage {
     Mute { call_id: CallId, muted: bool },
     /// Customer or agent: end the call.
     HangUp { call_id: CallId },
+    /// Agent on a call: hand it to another queue (a blind transfer). The agent leaves it and
+    /// wraps up; it waits in `queue` ahead of the others, and the next agent is offered it
+    /// with `note`.
+    Transfer {
+        call_id: CallId,
+        queue: String,
+        #[serde(default)]
+        note: Option<String>,
+    },
     /// Agent or supervisor: authenticate this connection, with a username and password or
     /// with the session token an earlier `logged_in` returned.
     Login {
@@ -167,6 +180,7 @@ impl ClientMessage {
         "ice_candidate",
         "mute",
         "hang_up",
+        "transfer",
         "login",
         "set_state",
         "accept",
@@ -328,6 +342,18 @@ pub enum Channel {
     Callback,
 }
 
+/// A contact an agent handed to another queue, as the next agent is told.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TransferView {
+    /// The agent who transferred it.
+    pub from_agent: AgentId,
+    /// The queue it waited in before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_queue: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
 /// What an agent offered a callback needs: whom to call back and why.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CallbackView {
@@ -337,6 +363,10 @@ pub struct CallbackView {
     pub contact: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// When the customer asked to be called (RFC 3339, UTC); absent: as soon as possible.
+    /// The callback is offered to agents from then on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
 }
 
 /// Why the bot handed a contact to the agents' queue.
@@ -412,6 +442,8 @@ pub enum CallStateName {
     /// No agent can take the contact now (see `overflow` on `call_state`): the customer may
     /// leave a message or ask for a callback.
     Overflow,
+    /// A callback asked for a later time: it waits for that time, then for an agent.
+    Scheduled,
     Ended,
 }
 
@@ -635,6 +667,14 @@ pub enum ServerMessage {
     /// the call is back at the head of its queue (a `call_state` follows); to the agent's
     /// remaining sessions: the call is no longer theirs.
     AgentLost { call_id: CallId },
+    /// The agent of the contact transferred it to `queue`: to the customer (a `call_state`
+    /// follows: it waits there) and to the agent's sessions (the contact is no longer theirs;
+    /// they wrap up).
+    Transferred {
+        call_id: CallId,
+        queue: String,
+        by: AgentId,
+    },
     /// To the customer, after their contact ended: rate it with this token
     /// (`POST /api/ratings`).
     RatePrompt { call_id: CallId, token: String },
@@ -654,6 +694,9 @@ pub enum ServerMessage {
         /// With `channel: callback`: whom to call back.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         callback: Option<Box<CallbackView>>,
+        /// A contact another agent transferred: who, from which queue, and their note.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        transfer: Option<Box<TransferView>>,
     },
     /// The offer was withdrawn (timed out, or the customer hung up).
     OfferWithdrawn {
@@ -874,6 +917,7 @@ mod tests {
                 call_id: call_id.clone(),
                 contact: "+44 20 7946 0000".into(),
                 note: None,
+                at: Some("2026-12-07T10:30:00Z".into()),
             },
             ClientMessage::IceCandidate {
                 peer_id: ParticipantId::from("p1"),
@@ -889,6 +933,11 @@ mod tests {
             },
             ClientMessage::HangUp {
                 call_id: call_id.clone(),
+            },
+            ClientMessage::Transfer {
+                call_id: call_id.clone(),
+                queue: "billing".into(),
+                note: Some("wants a refund".into()),
             },
             ClientMessage::Login {
                 username: Some("u".into()),
@@ -936,6 +985,7 @@ mod tests {
             ClientMessage::IceCandidate { .. } => "ice_candidate",
             ClientMessage::Mute { .. } => "mute",
             ClientMessage::HangUp { .. } => "hang_up",
+            ClientMessage::Transfer { .. } => "transfer",
             ClientMessage::Login { .. } => "login",
             ClientMessage::SetState { .. } => "set_state",
             ClientMessage::Accept { .. } => "accept",

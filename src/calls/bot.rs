@@ -204,12 +204,13 @@ impl BotDesk {
         let brain = self.brain.read().expect("brain lock");
         let mut convs = self.conversations.lock().expect("conversations lock");
         match input {
-            BotInput::Start { language } => {
+            BotInput::Start { language, voice } => {
                 let lang = language
                     .as_deref()
                     .and_then(Language::parse)
                     .unwrap_or(default_language);
                 let mut c = Conversation::new(lang);
+                c.ask_rating_by_voice(voice && app.config.bot.ask_rating_by_voice);
                 let text = c.greet(&brain, at_ms);
                 convs.insert(call.clone(), c);
                 Some((
@@ -246,6 +247,10 @@ impl BotDesk {
                 }
                 if reply.unanswered {
                     log_err(app.store.kb_unanswered(lang, &text, call.as_str()));
+                }
+                if let Some(score) = reply.rating {
+                    tracing::info!(call_id = %call, score, "rated by voice");
+                    log_err(app.store.rate_live_call(call.as_str(), score).map(|_| ()));
                 }
                 let webhook = reply.webhook.clone();
                 Some((self.finish(app, &brain, call, c, reply, at_ms), webhook))

@@ -39,6 +39,9 @@ pub fn event(e: Event) -> ServerMessage {
             reason,
         },
         Event::AgentLost { call_id } => ServerMessage::AgentLost { call_id },
+        Event::Transferred { call_id, queue, by } => {
+            ServerMessage::Transferred { call_id, queue, by }
+        }
         Event::CallOffered {
             call_id,
             caller,
@@ -48,6 +51,7 @@ pub fn event(e: Event) -> ServerMessage {
             handoff,
             queue,
             callback,
+            transfer,
         } => ServerMessage::CallOffered {
             call_id,
             caller,
@@ -57,6 +61,7 @@ pub fn event(e: Event) -> ServerMessage {
             handoff,
             queue,
             callback,
+            transfer,
         },
         Event::Chat {
             call_id,

@@ -54,6 +54,8 @@ pub struct CallRow {
     pub wrap_up_ms: Option<i64>,
     /// The customer's rating, 1 to 5.
     pub csat: Option<i64>,
+    /// How many times its agents transferred it.
+    pub transfers: i64,
 }
 
 /// One agent state change.
@@ -64,15 +66,105 @@ pub struct AgentStateRow {
     pub at: i64,
 }
 
+/// Schema 5: what a callback needs to wait again after a restart; transfers per contact.
+pub(super) fn migrate_v5(conn: &Connection) -> anyhow::Result<()> {
+    let cols: Vec<String> = conn
+        .prepare("PRAGMA table_info(calls)")?
+        .query_map([], |r| r.get::<_, String>(1))?
+        .collect::<Result<_, _>>()?;
+    if !cols.iter().any(|c| c == "transfers") {
+        conn.execute_batch("ALTER TABLE calls ADD COLUMN transfers INTEGER NOT NULL DEFAULT 0")?;
+    }
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS callbacks (
+             call_id TEXT PRIMARY KEY,
+             of_call TEXT NOT NULL,
+             contact TEXT NOT NULL,
+             note TEXT,
+             at TEXT,
+             due_at INTEGER,
+             queue TEXT,
+             priority INTEGER NOT NULL,
+             handoff_json TEXT
+         );",
+    )?;
+    Ok(())
+}
+
+/// A requested callback, as kept.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CallbackRow {
+    pub call_id: String,
+    pub of_call: String,
+    pub caller_json: String,
+    pub contact: String,
+    pub note: Option<String>,
+    /// The time the customer chose (RFC 3339) and the same in Unix ms.
+    pub at: Option<String>,
+    pub due_at: Option<i64>,
+    pub queue: Option<String>,
+    pub priority: i64,
+    pub handoff_json: Option<String>,
+}
+
 impl Store {
-    /// A callback contact, calling back the caller of `of`.
-    pub fn callback_started(&self, call_id: &str, of: &str) -> anyhow::Result<()> {
-        self.conn.lock().expect("lock").execute(
+    /// A callback contact, calling back the caller of `row.of_call` (whose caller it copies).
+    pub fn callback_started(&self, row: &CallbackRow) -> anyhow::Result<()> {
+        let mut conn = self.conn.lock().expect("lock");
+        let tx = conn.transaction()?;
+        tx.execute(
             "INSERT OR IGNORE INTO calls (call_id, started_at, caller_json)
              SELECT ?1, ?2, caller_json FROM calls WHERE call_id = ?3",
-            params![call_id, unix_ms(), of],
+            params![row.call_id, unix_ms(), row.of_call],
         )?;
+        tx.execute(
+            "INSERT OR IGNORE INTO callbacks
+             (call_id, of_call, contact, note, at, due_at, queue, priority, handoff_json)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                row.call_id,
+                row.of_call,
+                row.contact,
+                row.note,
+                row.at,
+                row.due_at,
+                row.queue,
+                row.priority,
+                row.handoff_json
+            ],
+        )?;
+        tx.commit()?;
         Ok(())
+    }
+
+    /// Callbacks no agent has taken yet and that have not ended: they wait again when the
+    /// server starts.
+    pub fn waiting_callbacks(&self) -> anyhow::Result<Vec<CallbackRow>> {
+        let conn = self.conn.lock().expect("lock");
+        let mut st = conn.prepare(
+            "SELECT b.call_id, b.of_call, c.caller_json, b.contact, b.note, b.at, b.due_at,
+                    b.queue, b.priority, b.handoff_json
+             FROM callbacks b JOIN calls c ON c.call_id = b.call_id
+             WHERE c.ended_at IS NULL AND c.answered_at IS NULL
+             ORDER BY c.started_at",
+        )?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(CallbackRow {
+                    call_id: r.get(0)?,
+                    of_call: r.get(1)?,
+                    caller_json: r.get(2)?,
+                    contact: r.get(3)?,
+                    note: r.get(4)?,
+                    at: r.get(5)?,
+                    due_at: r.get(6)?,
+                    queue: r.get(7)?,
+                    priority: r.get(8)?,
+                    handoff_json: r.get(9)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
     }
 
     /// The contact a callback (`channel = 'callback'`, id `<of>-cb`) calls back for.
@@ -134,6 +226,15 @@ impl Store {
         Ok(())
     }
 
+    /// An agent transferred the contact (it waits in another queue).
+    pub fn call_transferred(&self, call_id: &str) -> anyhow::Result<()> {
+        self.conn.lock().expect("lock").execute(
+            "UPDATE calls SET transfers = transfers + 1 WHERE call_id = ?1",
+            params![call_id],
+        )?;
+        Ok(())
+    }
+
     /// The customer rated the ended contact `score` (1-5). `Ok(false)`: it was rated already
     /// (or never stored).
     pub fn rate_call(
@@ -148,6 +249,33 @@ impl Store {
             params![call_id, score, comment],
         )?;
         Ok(n > 0)
+    }
+
+    /// The customer rated the live contact by voice, when the bot asked (1-5). `Ok(false)`:
+    /// it was rated already.
+    pub fn rate_live_call(&self, call_id: &str, score: u8) -> anyhow::Result<bool> {
+        let n = self.conn.lock().expect("lock").execute(
+            "UPDATE calls SET csat = ?2, csat_comment = 'by voice, to the bot'
+             WHERE call_id = ?1 AND csat IS NULL",
+            params![call_id, score],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Whether the contact has its rating.
+    pub fn is_rated(&self, call_id: &str) -> anyhow::Result<bool> {
+        let rated: Option<i64> = self
+            .conn
+            .lock()
+            .expect("lock")
+            .query_row(
+                "SELECT csat FROM calls WHERE call_id = ?1",
+                params![call_id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        Ok(rated.is_some())
     }
 
     /// An agent's state changed.
@@ -165,7 +293,8 @@ impl Store {
         let conn = self.conn.lock().expect("lock");
         let mut st = conn.prepare(
             "SELECT call_id, started_at, caller_json, with_bot, channel, queue, queued_at,
-                    answered_at, agent, overflow, ended_at, end_reason, wrap_up_ms, csat
+                    answered_at, agent, overflow, ended_at, end_reason, wrap_up_ms, csat,
+                    transfers
              FROM calls WHERE started_at >= ?1 AND started_at < ?2 ORDER BY started_at, call_id",
         )?;
         let rows = st.query_map(params![from, to.saturating_add(lookahead)], |r| {
@@ -184,6 +313,7 @@ impl Store {
                 end_reason: r.get(11)?,
                 wrap_up_ms: r.get(12)?,
                 csat: r.get(13)?,
+                transfers: r.get(14)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -723,6 +723,13 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
     await chat.waitForSelector('#state[data-state="overflow"]');
     await chat.fill('#callback-contact', '+44 20 7946 0991');
     await chat.fill('#callback-note', 'after 6pm');
+    // A time that has passed is refused with the server's reason; the choices stay.
+    await chat.fill('#callback-at', '2020-01-06T10:30');
+    await chat.click('#callback-send');
+    await chat.waitForSelector('#error', { state: 'visible' });
+    assert.match(await chat.textContent('#error'), /passed/);
+    assert.equal(await chat.getAttribute('#state', 'data-state'), 'overflow');
+    await chat.fill('#callback-at', '');
     await chat.click('#callback-send');
     await chat.waitForSelector('#state[data-state="ended"]');
     // An agent who can take billing logs in: the callback is offered to them.
@@ -740,6 +747,39 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
     assert.equal((await desk.textContent('#hangup-btn')).trim(), 'Done');
     await desk.click('#hangup-btn');
     await desk.waitForSelector('#agent-state[data-state="wrap_up"]');
+  });
+
+  await step('an agent transfers a chat to another queue with a note; the next agent sees who and why', async () => {
+    const alice = pages['agent-callback'];
+    if ((await alice.getAttribute('#agent-state', 'data-state')) === 'wrap_up') await alice.click('#ready-btn');
+    await alice.waitForSelector('#agent-state[data-state="available"]');
+    await chat.selectOption('#queue', 'billing');
+    await chat.click('#chat-btn');
+    await chat.waitForSelector('#state[data-state="with_bot"]');
+    await chat.click('#talk-btn');
+    await alice.waitForSelector('#offer-channel[data-channel="chat"]', { state: 'visible' });
+    await alice.click('#accept-btn');
+    await alice.waitForSelector('#call-panel[data-channel="chat"]', { state: 'visible' });
+    await alice.waitForSelector('#transfer-queue option[value="technical"]', { state: 'attached' });
+    await alice.selectOption('#transfer-queue', 'technical');
+    await alice.fill('#transfer-note', 'modem reboots every hour');
+    await alice.click('#transfer-btn');
+    await alice.waitForSelector('#agent-state[data-state="wrap_up"]');
+    await chat.waitForSelector('#notice', { state: 'visible' });
+    assert.match(await chat.textContent('#notice'), /transferring you to technical/);
+    // Bob, technical's expert, comes on and is offered it with who sent it and why.
+    const bob = await openPage('agent-transfer', '/agent');
+    await login(bob, 'bob');
+    await bob.waitForSelector('#agent-state:not([data-state="offline"])');
+    if ((await bob.getAttribute('#agent-state', 'data-state')) !== 'available') await bob.click('#avail-btn');
+    await bob.waitForSelector('#offer-channel[data-channel="chat"]', { state: 'visible' });
+    await bob.click('#accept-btn');
+    await bob.waitForSelector('#call-transfer', { state: 'visible' });
+    assert.match(await bob.textContent('#call-transfer'), /alice from billing: “modem reboots every hour”/);
+    await chat.waitForSelector('#state[data-state="connected"]');
+    await bob.click('#hangup-btn');
+    await bob.waitForSelector('#agent-state[data-state="wrap_up"]');
+    await chat.waitForSelector('#state[data-state="ended"]');
   });
 
   await step("the supervisor's KPI strip counts today's contacts", async () => {

@@ -131,11 +131,17 @@ impl Server {
         std::fs::create_dir_all(&dir).unwrap();
         // `--demo` turns the bot on for every contact; tests that are not about the bot take
         // calls straight into the queue, as a deployment without the bot does.
-        let toml = if extra_toml.contains("entry_points") {
+        let mut toml = if extra_toml.contains("entry_points") {
             extra_toml.to_string()
         } else {
             format!("{extra_toml}\n[[entry_points]]\nname = \"default\"\nbot = false\n")
         };
+        // A test's `Ws` answers the server's pings only while the test reads it; tests that
+        // are not about idle sessions leave some unread for long waits, so the server keeps
+        // them (tests/silent-session-is-gone.rs sets its own).
+        if !extra_toml.contains("[session]") {
+            toml.push_str("\n[session]\nidle_timeout_ms = 0\n");
+        }
         std::fs::write(dir.join("switchboard.toml"), toml).unwrap();
         Self::start_in(dir, speech, rust_log).await
     }
@@ -1175,4 +1181,29 @@ pub fn transcribe_texts(
             v["text"].as_str().unwrap_or_default().to_string()
         })
         .collect()
+}
+
+// ---- the bot's voice -------------------------------------------------------------------------
+
+/// Everything the customer's slot received after `from` samples, once the bot has been
+/// quiet for 2 s (at most 90 s).
+pub async fn heard_after(peer: &Peer, from: usize) -> Vec<i16> {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let r = peer.received(0);
+        if r.recorded.len() > from + 48_000 && r.last_at.is_some_and(|t| t.elapsed().as_secs() >= 2)
+        {
+            return r.recorded[from..].to_vec();
+        }
+        assert!(Instant::now() < deadline, "the bot's answer never ended");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits out the greeting (its text and its audio).
+pub async fn greeted(customer: &mut Customer) {
+    customer.ws.wait_call_state("with_bot").await;
+    customer.ws.chat_from("bot").await;
+    customer.peer.wait_connected().await;
+    heard_after(&customer.peer, 0).await;
 }

@@ -678,13 +678,17 @@ export class CustomerCall extends CallParty {
 
   /**
    * No agent can take the contact: ask to be called back at `contact` (phone or e-mail), with
-   * an optional `note`, and end it. Resolves with the call_state 'ended' ('callback_requested').
+   * an optional `note`, and end it. `at` (a Date, or an RFC 3339 string) asks for a later
+   * time: within 14 days and, when the queue has business hours, inside them (else the
+   * promise rejects with 'bad_message' saying why). Resolves with the call_state 'ended'
+   * ('callback_requested').
    */
-  requestCallback(contact, note) {
+  requestCallback(contact, note, at) {
     if (!this.callId) return Promise.reject(new SwitchboardError('wrong_state', 'no contact'));
     const callId = this.callId;
     const msg = { type: 'request_callback', call_id: callId, contact };
     if (note) msg.note = note;
+    if (at) msg.at = at instanceof Date ? at.toISOString() : String(at);
     return this.request(msg, 'call_state', (m) => m.call_id === callId && m.state === 'ended');
   }
 }
@@ -752,8 +756,10 @@ export class AgentPhone extends CallParty {
       channel: channel ?? offer?.channel ?? 'voice',
       caller: offer?.caller ?? {},
       handoff: offer?.handoff ?? null,
-      // A callback: {of_call, contact, note}, whom to call back.
+      // A callback: {of_call, contact, note, at?}, whom to call back.
       callback: offer?.callback ?? null,
+      // Transferred by another agent: {from_agent, from_queue?, note?}.
+      transfer: offer?.transfer ?? null,
     };
     // Messages of this contact may have arrived already; keep them.
     if (this.conversation?.callId !== callId) this.conversation = new Conversation(callId);
@@ -808,6 +814,17 @@ export class AgentPhone extends CallParty {
   decline(callId) {
     this.send({ type: 'decline', call_id: callId });
     if (this.offer?.call_id === callId) this.offer = null;
+  }
+
+  /**
+   * Hand the contact being handled to `queue` (a blind transfer) with an optional `note` for
+   * the next agent. This agent leaves it (its media closes) and wraps up. Resolves with the
+   * `transferred` event; rejects with 'bad_message' for a queue that does not exist.
+   */
+  transfer(callId, queue, note) {
+    const msg = { type: 'transfer', call_id: callId, queue };
+    if (note) msg.note = note;
+    return this.request(msg, 'transferred', (m) => m.call_id === callId);
   }
 }
 

@@ -29,6 +29,7 @@ impl CallCenter {
                 call_id,
                 BotInput::Start {
                     language: start.language,
+                    voice: start.channel == Channel::Voice,
                 },
             ));
         } else if !self.admit(now, &call_id) {
@@ -74,6 +75,7 @@ impl CallCenter {
             queue: start.queue.clone(),
             queue_chosen: start.queue_chosen,
             callback: None,
+            transfer: None,
             priority: start.priority,
             queued_at: now,
             declined_at: None,

@@ -34,6 +34,12 @@ pub enum Event {
     },
     /// The agent of a call in progress was lost; the call waits again.
     AgentLost { call_id: CallId },
+    /// The contact's agent transferred it to `queue`.
+    Transferred {
+        call_id: CallId,
+        queue: String,
+        by: AgentId,
+    },
     /// A call rings for an agent.
     CallOffered {
         call_id: CallId,
@@ -45,6 +51,7 @@ pub enum Event {
         /// The queue it waited in.
         queue: Option<String>,
         callback: Option<Box<crate::protocol::CallbackView>>,
+        transfer: Option<Box<crate::protocol::TransferView>>,
     },
     /// One chat line of a contact.
     Chat {

@@ -45,6 +45,17 @@ pub enum Input {
         call: CallId,
         contact: String,
         note: Option<String>,
+        /// A later time the customer chose (the shell checked it against the queue's hours).
+        at: Option<CallbackTime>,
+    },
+    /// A callback that waited when the server stopped, from the records: it waits again.
+    RestoreCallback(Box<SavedCallback>),
+    /// The agent on a contact hands it to another queue.
+    Transfer {
+        call: CallId,
+        agent: AgentId,
+        queue: String,
+        note: Option<String>,
     },
     /// A queue's business hours began (`open`) or ended.
     QueueHours {
@@ -207,7 +218,18 @@ impl CallCenter {
                 call,
                 contact,
                 note,
-            } => self.request_callback(now, &call, contact, note),
+                at,
+            } => self.request_callback(now, &call, contact, note, at),
+            Input::Transfer {
+                call,
+                agent,
+                queue,
+                note,
+            } => self.transfer(now, &call, &agent, queue, note),
+            Input::RestoreCallback(saved) => {
+                self.restore_callback(now, *saved);
+                Ok(())
+            }
             Input::QueueHours { queue, open } => {
                 self.set_queue_open(&queue, open);
                 Ok(())

@@ -83,10 +83,11 @@ pub use events::{Dashboard, Event};
 pub use input::Input;
 mod calls;
 mod overflow;
-pub use overflow::TicketFacts;
+pub use overflow::{CallbackTime, SavedCallback, TicketFacts};
 mod queue;
 pub mod routing;
 mod supervision;
+mod transfer;
 mod views;
 
 /// Who a participant in a call's media is, as the center knows them.
@@ -167,8 +168,12 @@ pub enum Output {
 /// What the bot of a contact is given.
 #[derive(Clone, Debug, PartialEq)]
 pub enum BotInput {
-    /// A contact starts with the bot: greet. `language` is what the customer asked for.
-    Start { language: Option<String> },
+    /// A contact starts with the bot: greet. `language` is what the customer asked for;
+    /// `voice`: the customer talks (the bot may ask for a rating by voice).
+    Start {
+        language: Option<String>,
+        voice: bool,
+    },
     /// The customer said (typed, or a final transcript with its emotion valence) this.
     Text { text: String, valence: Option<f32> },
     /// The customer pressed "talk to a person".
@@ -189,6 +194,8 @@ pub enum BotInput {
 pub enum Announcement {
     /// Their agent was lost; they are back at the head of the queue.
     AgentLost,
+    /// Their agent transferred them to another queue.
+    Transferred,
     /// No agent can take the call: they may leave a message or ask for a callback.
     Overflow(OverflowReason),
 }
@@ -207,9 +214,20 @@ pub enum Milestone {
     Ended {
         duration: Duration,
     },
-    /// A callback (this contact) was made from contact `of`, whose caller it calls back.
+    /// A callback (this contact) was made from contact `view.of_call`, whose caller it calls
+    /// back: what the records need to offer it again after a restart.
     CallbackStarted {
-        of: CallId,
+        view: Box<crate::protocol::CallbackView>,
+        queue: Option<String>,
+        priority: i32,
+        handoff: Option<Box<HandoffCard>>,
+    },
+    /// Its agent transferred it from `from_queue` to `queue`.
+    Transferred {
+        agent: AgentId,
+        from_queue: Option<String>,
+        queue: String,
+        note: Option<String>,
     },
     /// The contact started: with the bot first or not, by voice or chat.
     Started {
@@ -249,6 +267,10 @@ enum CallState {
     Overflow {
         reason: OverflowReason,
     },
+    /// A callback for a later time: not waiting for an agent before `due`.
+    Scheduled {
+        due: Instant,
+    },
     Ended,
 }
 
@@ -264,6 +286,7 @@ impl CallState {
             // Accepted but media not both up yet: the customer still hears it ringing.
             CallState::Talking { .. } => CallStateName::Ringing,
             CallState::Overflow { .. } => CallStateName::Overflow,
+            CallState::Scheduled { .. } => CallStateName::Scheduled,
             CallState::Ended => CallStateName::Ended,
         }
     }
@@ -275,6 +298,7 @@ impl CallState {
             CallState::Ringing { .. } => "ringing",
             CallState::Talking { .. } => "talking",
             CallState::Overflow { .. } => "overflowed",
+            CallState::Scheduled { .. } => "scheduled",
             CallState::Ended => "ended",
         }
     }
@@ -308,6 +332,8 @@ struct Call {
     queue_chosen: bool,
     /// A callback's whom and why (`channel: Callback`).
     callback: Option<crate::protocol::CallbackView>,
+    /// Who transferred it here last, from where, and why.
+    transfer: Option<crate::protocol::TransferView>,
     /// Its own priority (VIP, escalation), before what waiting adds.
     priority: i32,
     /// When it started waiting for an agent (overflow and ageing count from here).
@@ -384,6 +410,7 @@ pub struct Census {
     pub calls_ringing: usize,
     pub calls_connected: usize,
     pub calls_overflow: usize,
+    pub calls_scheduled: usize,
     pub agents: BTreeMap<&'static str, usize>,
 }
 
@@ -453,8 +480,13 @@ impl CallCenter {
             _ => None,
         });
         let wakes = self.wakes.first().map(|(t, _)| *t);
+        let scheduled = self.calls.values().filter_map(|c| match c.state {
+            CallState::Scheduled { due } => Some(due),
+            _ => None,
+        });
         rings
             .chain(wraps)
+            .chain(scheduled)
             .chain(wakes)
             .chain(self.positions_due)
             .min()
@@ -488,6 +520,7 @@ impl CallCenter {
         for a in wrapped {
             self.set_agent_state(now, &a, AgentState::Available);
         }
+        self.start_due_callbacks(now);
         self.dispatch(now);
     }
 }
@@ -508,3 +541,5 @@ mod routing_tests;
 mod test_util;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod transfer_tests;

@@ -26,6 +26,29 @@ pub struct TicketFacts {
     pub overflow_since: Option<Instant>,
 }
 
+/// A time a customer chose for their callback: as they will see it (RFC 3339, UTC) and as
+/// the center's clock has it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallbackTime {
+    pub at: String,
+    pub due: Instant,
+}
+
+/// A callback as the records keep it, to wait again after a restart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SavedCallback {
+    /// `<of_call>-cb`.
+    pub call: CallId,
+    pub caller: CallerInfo,
+    pub queue: Option<String>,
+    /// Its priority, the callback's bonus included.
+    pub priority: i32,
+    pub handoff: Option<HandoffCard>,
+    pub view: crate::protocol::CallbackView,
+    /// When it may be offered (its `view.at`), if that is still ahead.
+    pub due: Option<Instant>,
+}
+
 /// The longest message or note a customer may leave (characters).
 pub const MAX_MESSAGE_CHARS: usize = 4000;
 /// The longest callback contact (characters).
@@ -193,6 +216,7 @@ impl CallCenter {
         call_id: &CallId,
         contact: String,
         note: Option<String>,
+        at: Option<CallbackTime>,
     ) -> Result<()> {
         self.check_party(call_id, ParticipantKind::Customer, None)?;
         let reason = self.overflow_reason(call_id, "ask for a callback")?;
@@ -229,50 +253,64 @@ impl CallCenter {
         });
         self.end_call(now, call_id, EndReason::CallbackRequested)?;
         if let Some((caller, queue, handoff, priority)) = work {
+            let due = at.as_ref().map(|t| t.due).filter(|d| *d > now);
             self.queue_callback(
-                now, call_id, caller, queue, handoff, priority, contact, note,
+                now,
+                SavedCallback {
+                    call: CallId::from(format!("{call_id}-cb").as_str()),
+                    caller,
+                    queue,
+                    priority: priority + self.config.priority.callback,
+                    handoff,
+                    view: crate::protocol::CallbackView {
+                        of_call: call_id.clone(),
+                        contact,
+                        note,
+                        at: at.map(|t| t.at),
+                    },
+                    due,
+                },
             );
         }
         Ok(())
     }
 
+    /// A callback from the records (the server restarted while it waited).
+    pub(crate) fn restore_callback(&mut self, now: Instant, saved: SavedCallback) {
+        let due = saved.due.filter(|d| *d > now);
+        self.queue_callback(now, SavedCallback { due, ..saved });
+    }
+
     /// The callback a customer asked for, as work for an agent: it waits in the contact's
     /// queue (with `[center.priority] callback` more) until an agent who may take it is free,
-    /// however long that is, and never overflows.
-    #[allow(clippy::too_many_arguments)]
-    fn queue_callback(
-        &mut self,
-        now: Instant,
-        of: &CallId,
-        caller: CallerInfo,
-        queue: Option<String>,
-        handoff: Option<HandoffCard>,
-        priority: i32,
-        contact: String,
-        note: Option<String>,
-    ) {
-        let id = CallId::from(format!("{of}-cb").as_str());
+    /// however long that is, and never overflows. One with a time waits for that time first.
+    fn queue_callback(&mut self, now: Instant, cb: SavedCallback) {
+        let id = cb.call;
         if self.calls.contains_key(&id) {
             return;
         }
         let start = Start {
             channel: Channel::Callback,
-            queue,
+            queue: cb.queue.clone(),
             queue_chosen: true,
-            priority: priority + self.config.priority.callback,
+            priority: cb.priority,
             ..Default::default()
         };
-        let mut call = Self::new_call(now, caller, &start);
-        call.handoff = handoff;
-        call.callback = Some(crate::protocol::CallbackView {
-            of_call: of.clone(),
-            contact,
-            note,
-        });
+        let mut call = Self::new_call(now, cb.caller, &start);
+        call.handoff = cb.handoff.clone();
+        call.callback = Some(cb.view.clone());
+        if let Some(due) = cb.due {
+            call.state = CallState::Scheduled { due };
+        }
         self.calls.insert(id.clone(), call);
         self.outputs.push_back(Output::Milestone(
             id.clone(),
-            Milestone::CallbackStarted { of: of.clone() },
+            Milestone::CallbackStarted {
+                view: Box::new(cb.view),
+                queue: cb.queue,
+                priority: cb.priority,
+                handoff: cb.handoff.map(Box::new),
+            },
         ));
         self.outputs.push_back(Output::Milestone(
             id.clone(),
@@ -281,9 +319,30 @@ impl CallCenter {
                 channel: Channel::Callback,
             },
         ));
-        self.enqueue(now, &id, false);
-        self.dispatch(now);
+        if cb.due.is_none() {
+            self.enqueue(now, &id, false);
+            self.dispatch(now);
+        }
         self.outputs.push_back(Output::DashboardChanged);
+    }
+
+    /// Scheduled callbacks whose time has come start waiting for an agent.
+    pub(super) fn start_due_callbacks(&mut self, now: Instant) {
+        let due: Vec<CallId> = self
+            .calls
+            .iter()
+            .filter(|(_, c)| matches!(c.state, CallState::Scheduled { due } if due <= now))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in due {
+            if let Some(c) = self.calls.get_mut(&id) {
+                c.state = CallState::Queued;
+                c.state_since = now;
+                c.queued_at = now;
+            }
+            self.enqueue(now, &id, false);
+            self.outputs.push_back(Output::DashboardChanged);
+        }
     }
 
     /// A queue's business hours began or ended. Contacts waiting stay; only arrivals outside

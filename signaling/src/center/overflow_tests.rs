@@ -196,7 +196,7 @@ fn an_overflowed_customer_leaves_a_message_or_asks_for_a_callback() {
     // A callback needs somewhere to call.
     for bad in ["", "ab", "call me maybe", &"9".repeat(201)] {
         assert!(
-            c.request_callback(now, &"c2".into(), bad.into(), None)
+            c.request_callback(now, &"c2".into(), bad.into(), None, None)
                 .is_err(),
             "{bad:?}"
         );
@@ -207,6 +207,7 @@ fn an_overflowed_customer_leaves_a_message_or_asks_for_a_callback() {
         &"c2".into(),
         "+44 20 7946 0000".into(),
         Some("after 5pm".into()),
+        None,
     )
     .unwrap();
     let outs = drain(&mut c);
@@ -232,7 +233,7 @@ fn only_an_overflowed_contact_may_leave_a_message() {
         .unwrap_err();
     assert_eq!(e.code(), crate::ErrorCode::WrongState);
     let e = c
-        .request_callback(now, &"c1".into(), "+1 555 0100".into(), None)
+        .request_callback(now, &"c1".into(), "+1 555 0100".into(), None, None)
         .unwrap_err();
     assert_eq!(e.code(), crate::ErrorCode::WrongState);
     assert!(drain(&mut c).is_empty());
@@ -318,13 +319,13 @@ fn a_callback_waits_for_an_agent_without_overflowing_and_goes_ahead_of_new_calls
         &"c1".into(),
         "+44 20 7946 0000".into(),
         Some("evenings".into()),
+        None,
     )
     .unwrap();
     let outs = drain(&mut c);
-    assert!(outs.contains(&Output::Milestone(
-        "c1-cb".into(),
-        Milestone::CallbackStarted { of: "c1".into() }
-    )));
+    assert!(outs.iter().any(|o| matches!(o,
+        Output::Milestone(id, Milestone::CallbackStarted { view, priority: 2, .. })
+            if id.as_str() == "c1-cb" && view.of_call.as_str() == "c1" && view.at.is_none())));
     // Nobody logged in and far past the queue's longest wait: it still waits.
     c.handle(t0 + Duration::from_secs(3600), Input::Timeout)
         .unwrap();
@@ -371,4 +372,90 @@ fn a_callback_waits_for_an_agent_without_overflowing_and_goes_ahead_of_new_calls
             0
         )
         .is_err());
+}
+
+#[test]
+fn a_callback_for_a_later_time_is_not_offered_before_it_then_waits_like_any() {
+    let t0 = Instant::now();
+    let mut c = center(billing());
+    call(&mut c, t0, "c1", Channel::Chat);
+    drain(&mut c);
+    let due = t0 + Duration::from_secs(2 * 3600);
+    c.request_callback(
+        t0,
+        &"c1".into(),
+        "+1 555 0100".into(),
+        None,
+        Some(CallbackTime {
+            at: "2026-12-07T10:30:00Z".into(),
+            due,
+        }),
+    )
+    .unwrap();
+    drain(&mut c);
+    assert_eq!(c.poll_timeout(), Some(due));
+    assert_eq!(c.census().calls_scheduled, 1);
+    // An agent free all along is not offered it before its time.
+    billing_agent(&mut c, t0, "bea", true);
+    let early = drain(&mut c);
+    assert!(test_util::offers(&early).is_empty(), "{early:?}");
+    c.handle(due - Duration::from_secs(1), Input::Timeout)
+        .unwrap();
+    assert!(test_util::offers(&drain(&mut c)).is_empty());
+    let board = c.dashboard(t0);
+    assert!(board.queue.is_empty());
+    assert!(board
+        .calls
+        .iter()
+        .any(|v| v.call_id.as_str() == "c1-cb" && v.state == CallStateName::Scheduled));
+    // At its time it is offered, with the time shown.
+    c.handle(due, Input::Timeout).unwrap();
+    let outs = drain(&mut c);
+    assert_eq!(
+        test_util::offers(&outs),
+        vec![("bea".to_string(), "c1-cb".to_string())]
+    );
+    let shown = outs.iter().find_map(|o| match o {
+        Output::Notify(_, Event::CallOffered { callback, .. }) => callback.clone(),
+        _ => None,
+    });
+    assert_eq!(shown.unwrap().at.as_deref(), Some("2026-12-07T10:30:00Z"));
+    assert_eq!(c.census().calls_scheduled, 0);
+}
+
+#[test]
+fn a_restored_callback_waits_again_and_one_past_its_time_is_queued_at_once() {
+    let t0 = Instant::now();
+    let mut c = center(billing());
+    let saved = |id: &str, due: Option<Instant>| SavedCallback {
+        call: id.into(),
+        caller: Default::default(),
+        queue: Some("billing".into()),
+        priority: 2,
+        handoff: None,
+        view: crate::protocol::CallbackView {
+            of_call: id.trim_end_matches("-cb").into(),
+            contact: "+1 555 0100".into(),
+            note: None,
+            at: None,
+        },
+        due,
+    };
+    c.handle(
+        t0,
+        Input::RestoreCallback(Box::new(saved("a-cb", Some(t0 + Duration::from_secs(60))))),
+    )
+    .unwrap();
+    c.handle(t0, Input::RestoreCallback(Box::new(saved("b-cb", None))))
+        .unwrap();
+    // Restored twice (a second start-up read): still one of each.
+    c.handle(t0, Input::RestoreCallback(Box::new(saved("b-cb", None))))
+        .unwrap();
+    drain(&mut c);
+    billing_agent(&mut c, t0, "bea", true);
+    assert_eq!(
+        test_util::offers(&drain(&mut c)),
+        vec![("bea".to_string(), "b-cb".to_string())]
+    );
+    assert_eq!(c.census().calls_scheduled, 1);
 }

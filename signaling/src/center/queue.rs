@@ -260,6 +260,7 @@ impl CallCenter {
             handoff: call.handoff.clone().map(Box::new),
             queue: call.queue.clone(),
             callback: call.callback.clone().map(Box::new),
+            transfer: call.transfer.clone().map(Box::new),
         };
         self.set_agent_state(now, agent, AgentState::Ringing(call_id.clone()));
         self.outputs

@@ -105,6 +105,8 @@ pub struct PriorityRules {
     pub requeued: i32,
     /// A callback the customer asked for (added to the contact's own priority).
     pub callback: i32,
+    /// A contact an agent transferred to another queue (added to its priority).
+    pub transferred: i32,
 }
 
 impl Default for PriorityRules {
@@ -116,6 +118,7 @@ impl Default for PriorityRules {
             ageing_per_min: 1.0,
             requeued: 100,
             callback: 2,
+            transferred: 50,
         }
     }
 }

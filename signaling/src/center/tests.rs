@@ -520,7 +520,8 @@ fn a_bot_contact_waits_outside_the_queue_until_the_bot_hands_it_over() {
     assert!(outs.contains(&Output::Bot(
         "c1".into(),
         BotInput::Start {
-            language: Some("en".into())
+            language: Some("en".into()),
+            voice: false,
         }
     )));
     assert_eq!(c.census().calls_with_bot, 1);

@@ -82,6 +82,11 @@ impl CallCenter {
         }
     }
 
+    /// The queue a live contact waits in, or would (`Some(None)`: any agent's).
+    pub fn queue_of(&self, call_id: &CallId) -> Option<Option<String>> {
+        self.calls.get(call_id).map(|c| c.queue.clone())
+    }
+
     /// How a live contact talks.
     pub fn channel_of(&self, call_id: &CallId) -> Option<Channel> {
         self.calls.get(call_id).map(|c| c.channel)
@@ -97,6 +102,7 @@ impl CallCenter {
                 CallStateName::Ringing => c.calls_ringing += 1,
                 CallStateName::Connected => c.calls_connected += 1,
                 CallStateName::Overflow => c.calls_overflow += 1,
+                CallStateName::Scheduled => c.calls_scheduled += 1,
                 CallStateName::Ended => {}
             }
         }

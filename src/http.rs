@@ -29,6 +29,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/queues", get(queues))
         .route("/metrics", get(metrics))
         .route("/api/calls/{call_id}/transcript", get(transcript))
+        .route("/api/calls/{call_id}/contacts", get(earlier_contacts))
         .route("/api/kb", get(crate::kbapi::list).put(crate::kbapi::put))
         .route("/api/kb/import", axum::routing::post(crate::kbapi::import))
         .route("/api/kb/ask", get(crate::kbapi::ask))
@@ -290,6 +291,56 @@ pub(crate) fn retry_later(message: &str, wait: std::time::Duration) -> Response 
 }
 
 /// A call's stored transcript. Supervisors may read any call; agents only calls they answered.
+/// The caller's earlier contacts (newest first, at most 20), for the agent taking this one:
+/// supervisors for any contact, agents for one ringing for them, theirs now, or answered by
+/// them.
+async fn earlier_contacts(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(call_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let account = match caller(&app, &headers, Some(peer.ip())).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if account.role == crate::store::AccountRole::Agent {
+        let live = app
+            .center
+            .read({
+                let call = signaling::CallId::from(call_id.as_str());
+                move |c, _| c.agent_of(&call)
+            })
+            .await
+            .ok()
+            .flatten();
+        let answered = app.store.call_agent(&call_id).ok().flatten();
+        let me = account.username.as_str();
+        if live.as_ref().map(|a| a.as_str()) != Some(me) && answered.as_deref() != Some(me) {
+            return match app.store.earlier_contacts(&call_id, 0) {
+                Ok(None) => json_error(StatusCode::NOT_FOUND, "no such call"),
+                _ => json_error(
+                    StatusCode::FORBIDDEN,
+                    "agents may read the history of their own contacts only",
+                ),
+            };
+        }
+    }
+    match app.store.earlier_contacts(&call_id, 20) {
+        Ok(Some((matched_by, contacts))) => axum::Json(serde_json::json!({
+            "call_id": call_id,
+            "matched_by": matched_by,
+            "contacts": contacts,
+        }))
+        .into_response(),
+        Ok(None) => json_error(StatusCode::NOT_FOUND, "no such call"),
+        Err(e) => {
+            tracing::error!("earlier contacts: {e:#}");
+            json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }
+    }
+}
+
 async fn transcript(
     State(app): State<Arc<App>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

@@ -97,21 +97,7 @@ fn round(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-/// Who a caller is, for repeat contacts: a customer id, account, e-mail or phone number the
-/// site passed in the metadata, else their name; `None` when nothing says.
-pub fn caller_key(caller_json: &str) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_str(caller_json).ok()?;
-    for k in ["customer_id", "account", "email", "phone"] {
-        if let Some(s) = v["metadata"][k].as_str().filter(|s| !s.trim().is_empty()) {
-            return Some(format!("{k}:{}", s.trim().to_lowercase()));
-        }
-    }
-    v["name"]
-        .as_str()
-        .map(|n| n.trim().to_lowercase())
-        .filter(|n| !n.is_empty())
-        .map(|n| format!("name:{n}"))
-}
+pub use crate::store::caller_key;
 
 /// Each known caller's contact start times, in order (for repeat contacts).
 pub type Starts = HashMap<String, Vec<i64>>;

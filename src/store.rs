@@ -160,7 +160,7 @@ fn migrate(conn: &Connection) -> anyhow::Result<()> {
 mod admin;
 pub use admin::{AuditFilter, UserChange, UserSaved};
 mod records;
-pub use records::{AgentStateRow, CallRow, CallbackRow};
+pub use records::{caller_key, AgentStateRow, CallRow, CallbackRow};
 mod tickets;
 pub use tickets::{Ticket, TicketChange, TicketFilter, TicketRecord};
 
@@ -451,8 +451,8 @@ impl Store {
 
     pub fn call_started(&self, call_id: &str, caller_json: &str) -> anyhow::Result<()> {
         self.conn.lock().expect("lock").execute(
-            "INSERT INTO calls (call_id, started_at, caller_json) VALUES (?1, ?2, ?3)",
-            params![call_id, unix_ms(), caller_json],
+            "INSERT INTO calls (call_id, started_at, caller_json, caller_key) VALUES (?1, ?2, ?3, ?4)",
+            params![call_id, unix_ms(), caller_json, records::caller_key(caller_json)],
         )?;
         Ok(())
     }

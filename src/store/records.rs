@@ -75,6 +75,20 @@ pub(super) fn migrate_v5(conn: &Connection) -> anyhow::Result<()> {
     if !cols.iter().any(|c| c == "transfers") {
         conn.execute_batch("ALTER TABLE calls ADD COLUMN transfers INTEGER NOT NULL DEFAULT 0")?;
     }
+    if !cols.iter().any(|c| c == "caller_key") {
+        conn.execute_batch("ALTER TABLE calls ADD COLUMN caller_key TEXT")?;
+        let rows: Vec<(String, String)> = conn
+            .prepare("SELECT call_id, caller_json FROM calls")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut set = conn.prepare("UPDATE calls SET caller_key = ?2 WHERE call_id = ?1")?;
+        for (id, caller) in rows {
+            if let Some(key) = caller_key(&caller) {
+                set.execute(params![id, key])?;
+            }
+        }
+    }
+    conn.execute_batch("CREATE INDEX IF NOT EXISTS calls_caller ON calls(caller_key, started_at)")?;
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS callbacks (
              call_id TEXT PRIMARY KEY,
@@ -89,6 +103,42 @@ pub(super) fn migrate_v5(conn: &Connection) -> anyhow::Result<()> {
          );",
     )?;
     Ok(())
+}
+
+/// Who a caller is across contacts: the embedding site's `customer_id`, `account`, `email` or
+/// `phone` (signed or not) in the caller's metadata, else their name, lower-cased. `None` for
+/// an anonymous caller.
+pub fn caller_key(caller_json: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(caller_json).ok()?;
+    for k in ["customer_id", "account", "email", "phone"] {
+        if let Some(s) = v["metadata"][k].as_str().filter(|s| !s.trim().is_empty()) {
+            return Some(format!("{k}:{}", s.trim().to_lowercase()));
+        }
+    }
+    v["name"]
+        .as_str()
+        .map(|n| n.trim().to_lowercase())
+        .filter(|n| !n.is_empty())
+        .map(|n| format!("name:{n}"))
+}
+
+/// One earlier contact of a caller, with its ticket if it has one.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct ContactRow {
+    pub call_id: String,
+    pub started_at: i64,
+    pub channel: Option<String>,
+    pub queue: Option<String>,
+    pub agent: Option<String>,
+    pub answered: bool,
+    pub ended_at: Option<i64>,
+    pub end_reason: Option<String>,
+    pub csat: Option<i64>,
+    pub transfers: i64,
+    pub ticket: Option<String>,
+    pub ticket_kind: Option<String>,
+    pub ticket_status: Option<String>,
+    pub disposition: Option<String>,
 }
 
 /// A requested callback, as kept.
@@ -113,8 +163,8 @@ impl Store {
         let mut conn = self.conn.lock().expect("lock");
         let tx = conn.transaction()?;
         tx.execute(
-            "INSERT OR IGNORE INTO calls (call_id, started_at, caller_json)
-             SELECT ?1, ?2, caller_json FROM calls WHERE call_id = ?3",
+            "INSERT OR IGNORE INTO calls (call_id, started_at, caller_json, caller_key)
+             SELECT ?1, ?2, caller_json, caller_key FROM calls WHERE call_id = ?3",
             params![row.call_id, unix_ms(), row.of_call],
         )?;
         tx.execute(
@@ -135,6 +185,59 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// How the caller of `call_id` is known (`email`, `name`, ...) and their other contacts
+    /// that started before it, newest first (at most `limit`). `None`: no such contact.
+    pub fn earlier_contacts(
+        &self,
+        call_id: &str,
+        limit: usize,
+    ) -> anyhow::Result<Option<(Option<String>, Vec<ContactRow>)>> {
+        let conn = self.conn.lock().expect("lock");
+        let me: Option<(Option<String>, i64)> = conn
+            .query_row(
+                "SELECT caller_key, started_at FROM calls WHERE call_id = ?1",
+                params![call_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((key, started)) = me else {
+            return Ok(None);
+        };
+        let Some(key) = key else {
+            return Ok(Some((None, vec![])));
+        };
+        let mut st = conn.prepare(
+            "SELECT c.call_id, c.started_at, c.channel, c.queue, c.agent, c.answered_at,
+                    c.ended_at, c.end_reason, c.csat, c.transfers,
+                    t.ticket_id, t.kind, t.status, t.disposition
+             FROM calls c LEFT JOIN tickets t ON t.call_id = c.call_id
+             WHERE c.caller_key = ?1 AND c.call_id != ?2 AND c.started_at <= ?3
+             ORDER BY c.started_at DESC LIMIT ?4",
+        )?;
+        let rows = st
+            .query_map(params![key, call_id, started, limit as i64], |r| {
+                Ok(ContactRow {
+                    call_id: r.get(0)?,
+                    started_at: r.get(1)?,
+                    channel: r.get(2)?,
+                    queue: r.get(3)?,
+                    agent: r.get(4)?,
+                    answered: r.get::<_, Option<i64>>(5)?.is_some(),
+                    ended_at: r.get(6)?,
+                    end_reason: r.get(7)?,
+                    csat: r.get(8)?,
+                    transfers: r.get(9)?,
+                    ticket: r.get(10)?,
+                    ticket_kind: r.get(11)?,
+                    ticket_status: r.get(12)?,
+                    disposition: r.get(13)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let by = key.split(':').next().map(str::to_string);
+        Ok(Some((by, rows)))
     }
 
     /// Callbacks no agent has taken yet and that have not ended: they wait again when the

@@ -776,6 +776,11 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
     await bob.click('#accept-btn');
     await bob.waitForSelector('#call-transfer', { state: 'visible' });
     assert.match(await bob.textContent('#call-transfer'), /alice from billing: “modem reboots every hour”/);
+    // The same customer's earlier contacts today (the message and the callback above).
+    await bob.waitForSelector('#caller-history-box', { state: 'visible' });
+    assert.ok((await bob.$$('#caller-history li[data-call-id]')).length >= 2, 'earlier contacts listed');
+    assert.match(await bob.textContent('#caller-history'), /left a message/);
+    await bob.screenshot({ path: path.join(ARTIFACTS, 'agent-transfer-call.png') });
     await chat.waitForSelector('#state[data-state="connected"]');
     await bob.click('#hangup-btn');
     await bob.waitForSelector('#agent-state[data-state="wrap_up"]');

@@ -6,6 +6,7 @@ use crate::metrics::MediaMetrics;
 use crate::plan::Kind;
 use crate::source::Source;
 use crate::{MediaError, Result};
+use rtc::peer_connection::transport::RTCDtlsTransportState;
 use rtc::rtcp::goodbye::Goodbye;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -139,6 +140,61 @@ impl PeerConnectionEventHandler for Handler {
             (shared.on_sources_changed)();
         });
     }
+}
+
+/// How often a connected peer's DTLS transport is looked at for the participant's close.
+const DTLS_CLOSE_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// webrtc 0.21 handles a peer's DTLS `close_notify` (a browser's `pc.close()`: no RTCP BYE,
+/// then silence) by closing the DTLS transport, but raises no event for it, and the
+/// connection's state stays `connected` until ICE notices the silence. So a peer's DTLS state
+/// is looked at every [`DTLS_CLOSE_POLL`]; closed by the participant, it has left, as with an
+/// RTCP BYE. Ends with the peer (held weakly) or once it is reported.
+pub(crate) fn watch_dtls_close(peer: &Arc<Peer>) {
+    let weak = Arc::downgrade(peer);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(DTLS_CLOSE_POLL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut transport = None;
+        loop {
+            tick.tick().await;
+            let Some(peer) = weak.upgrade() else { return };
+            let done =
+                |p: &Peer| p.closed.load(Ordering::SeqCst) || p.shared.left.load(Ordering::SeqCst);
+            if done(&peer) {
+                return;
+            }
+            // The senders' transport (the answerer's receivers report none in webrtc 0.21).
+            if transport.is_none() {
+                for s in peer.pc.get_senders().await {
+                    if let Ok(Some(t)) = s.transport().await {
+                        transport = Some(t);
+                        break;
+                    }
+                }
+            }
+            let Some(t) = transport.as_ref() else {
+                continue;
+            };
+            match t.state().await {
+                // Closed by us (the flag is set before we close): not a departure.
+                Ok(RTCDtlsTransportState::Closed) if done(&peer) => return,
+                Ok(RTCDtlsTransportState::Closed) => {
+                    if !peer.shared.left.swap(true, Ordering::SeqCst) {
+                        tracing::debug!(call_id = %peer.shared.call, participant = %peer.shared.participant, "DTLS close_notify: the participant left");
+                        let _ = peer.shared.events.send(MediaEvent {
+                            call: peer.shared.call.clone(),
+                            participant: peer.shared.participant.clone(),
+                            kind: MediaEventKind::Left,
+                        });
+                    }
+                    return;
+                }
+                Ok(_) => {}
+                Err(_) => return,
+            }
+        }
+    });
 }
 
 /// A participant's peer connection in a room.

@@ -213,6 +213,7 @@ impl Sfu {
             }
         };
         let peer = Arc::new(Peer::new(shared, pc, slots, summary.audio_sends));
+        crate::peer::watch_dtls_close(&peer);
         if let Err(e) = room.add(peer.clone()) {
             // The call ended while we negotiated.
             peer.close().await;

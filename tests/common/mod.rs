@@ -466,10 +466,24 @@ impl Ws {
         let _ = self.stream.close(None).await;
     }
 
+    /// Log in, waiting as told while the server's password checks are busy (`rate_limited`
+    /// with `retry_after_ms`), as a client written from the protocol would.
     pub async fn login(&mut self, user: &str) -> Value {
-        self.request(json!({"type":"login","username":user,"password":"demo"}))
-            .await;
-        self.expect("logged_in").await
+        loop {
+            self.request(json!({"type":"login","username":user,"password":"demo"}))
+                .await;
+            let v = self
+                .wait_for("logged_in", |v| {
+                    v["type"] == "logged_in"
+                        || (v["type"] == "error" && v["code"] == "rate_limited")
+                })
+                .await;
+            if v["type"] == "logged_in" {
+                return v;
+            }
+            let ms = v["retry_after_ms"].as_u64().unwrap_or(1000);
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
     }
 
     /// An agent session becomes available (and waits until the server says so).

@@ -111,6 +111,9 @@ pub async fn run(
                     .ws
                     .request(json!({"type":"hang_up","call_id":customer.call_id}))
                     .await;
+                // Peers close once the call has ended: an agent's peer closing mid-call is an
+                // agent lost (the call would go back to the queue).
+                customer.ws.wait_call_state("ended").await;
                 audio.abort();
                 customer.peer.close().await;
                 agent_peer.close().await;

@@ -36,14 +36,9 @@ async fn end_and_ready(ws: &mut Ws, alice: &mut Ws, call: &str) {
 }
 
 async fn history(server: &Server, user: &str, call: &str) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .get(format!("http://{}/api/calls/{call}/contacts", server.addr))
-        .basic_auth(user, Some("demo"))
-        .send()
+    server
+        .get_as(user, &format!("/api/calls/{call}/contacts"))
         .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,6 @@
 
 mod common;
 use common::*;
-use serde_json::Value;
 use std::time::Duration;
 
 /// The caller says `text` (then a pause); the bot's next chat line.
@@ -55,15 +54,7 @@ async fn the_bot_asks_for_a_score_at_goodbye_and_stores_what_it_hears() {
         !after.iter().any(|v| v["type"] == "rate_prompt"),
         "rated by voice, yet asked again: {after:?}"
     );
-    let k: Value = reqwest::Client::new()
-        .get(format!("http://{}/api/kpis", server.addr))
-        .basic_auth("sam", Some("demo"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let k = server.kpis().await;
     assert_eq!(k["overall"]["csat"], 5.0, "{k}");
     assert_eq!(k["overall"]["csat_count"], 1, "{k}");
 }

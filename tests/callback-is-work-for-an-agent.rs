@@ -122,12 +122,7 @@ fn rfc3339_in(secs: i64) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_callback_for_a_later_time_waits_for_it_even_across_a_restart() {
     // "weekly" is open on one day only: the day after tomorrow (UTC).
-    let later = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .checked_add(jiff::Span::new().days(2))
-        .unwrap();
-    let day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-        [later.weekday().to_monday_zero_offset() as usize];
+    let day = day_after_tomorrow_utc();
     let mut server = Server::start(&format!(
         r#"{CONFIG}
 [[center.queues]]

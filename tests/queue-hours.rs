@@ -8,12 +8,7 @@ use serde_json::json;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outside_its_hours_a_queue_turns_contacts_away() {
     // Open only on the day after tomorrow (UTC), all day; "support" always.
-    let later = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .checked_add(jiff::Span::new().days(2))
-        .unwrap();
-    let day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-        [later.weekday().to_monday_zero_offset() as usize];
+    let day = day_after_tomorrow_utc();
     let server = Server::start(&format!(
         r#"
 [[center.queues]]

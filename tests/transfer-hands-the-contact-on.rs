@@ -110,15 +110,7 @@ async fn a_transferred_call_reaches_the_other_queue_with_its_note_and_audio() {
         .await;
     customer.ws.wait_call_state("ended").await;
     server.wait_metric("switchboard_active_calls", 0.0).await;
-    let k: Value = reqwest::Client::new()
-        .get(format!("http://{}/api/kpis", server.addr))
-        .basic_auth("sam", Some("demo"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let k = server.kpis().await;
     let overall = &k["overall"];
     assert_eq!(overall["contacts"], 1, "{overall}");
     assert_eq!(overall["handled"], 1, "{overall}");

@@ -337,9 +337,16 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
     assert.match(await agent.textContent('#offer-topic'), /e2e test/);
     assert.equal(await agent.getAttribute('#offer-channel', 'data-channel'), 'voice');
     await agent.waitForSelector('#offer-handoff .handoff-reason[data-reason="asked_for_human"]');
-    await agent.click('#accept-btn');
+    // The page rings and the tab's title says so.
+    assert.equal(await agent.getAttribute('#offer-panel', 'data-ringing'), 'true');
+    assert.match(await agent.title(), /^Incoming call · /);
+    await agent.waitForFunction(() => window.sbAlert.rings >= 1);
+    // Accepted from the keyboard.
+    await agent.keyboard.press('Alt+KeyA');
     await agent.waitForSelector('#agent-state[data-state="on_call"]');
     await agent.waitForSelector('#call-panel', { state: 'visible' });
+    assert.doesNotMatch(await agent.title(), /Incoming/, 'the ringing title is gone');
+    assert.equal(await agent.evaluate(() => window.sbAlert.ringing), false);
   });
 
   await step('customer is connected', async () => {
@@ -450,6 +457,8 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
     await customer.waitForSelector('#state[data-state="ended"]');
     await agent.waitForSelector('#agent-state[data-state="wrap_up"]');
     await agent.waitForSelector('#wrapup-panel', { state: 'visible' });
+    await agent.waitForSelector('#wrapup-reason[data-reason="customer_hung_up"]');
+    assert.match(await agent.textContent('#wrapup-reason'), /customer hung up/);
     await supervisor.waitForSelector(`#calls-table tr[data-call-id="${callId}"]`, { state: 'detached' });
   });
 
@@ -767,6 +776,8 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
     await alice.fill('#transfer-note', 'modem reboots every hour');
     await alice.click('#transfer-btn');
     await alice.waitForSelector('#agent-state[data-state="wrap_up"]');
+    await alice.waitForSelector('#wrapup-reason[data-reason="transferred"]');
+    assert.match(await alice.textContent('#wrapup-reason'), /transferred it to technical/);
     await chat.waitForSelector('#notice', { state: 'visible' });
     assert.match(await chat.textContent('#notice'), /transferring you to technical/);
     // Bob, technical's expert, comes on and is offered it with who sent it and why.
@@ -787,6 +798,11 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
     await bob.click('#hangup-btn');
     await bob.waitForSelector('#agent-state[data-state="wrap_up"]');
     await chat.waitForSelector('#state[data-state="ended"]');
+    // Bob logs out: the login form again, and the server no longer counts him.
+    await bob.click('#logout-btn');
+    await bob.waitForSelector('#login-form', { state: 'visible' });
+    assert.equal(await bob.textContent('#conn'), 'Logged out');
+    await supervisor.waitForFunction(() => !window.sb.dashboard?.agents?.some((a) => a.agent_id === 'bob'));
   });
 
   await step("the supervisor's KPI strip counts today's contacts", async () => {

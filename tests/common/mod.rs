@@ -216,6 +216,26 @@ impl Server {
         (child, addr)
     }
 
+    /// `GET path` as `user` (password "demo", HTTP Basic): the status and the JSON body
+    /// (`Null` when it is not JSON).
+    pub async fn get_as(&self, user: &str, path: &str) -> (u16, Value) {
+        let r = reqwest::Client::new()
+            .get(format!("http://{}{path}", self.addr))
+            .basic_auth(user, Some("demo"))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Today's KPIs as the supervisor sam reads them (`GET /api/kpis`).
+    pub async fn kpis(&self) -> Value {
+        let (status, k) = self.get_as("sam", "/api/kpis").await;
+        assert_eq!(status, 200, "{k}");
+        k
+    }
+
     pub async fn metrics(&self) -> String {
         reqwest::get(format!("http://{}/metrics", self.addr))
             .await
@@ -423,10 +443,20 @@ impl Ws {
 
     /// The first message (buffered or new) matching `pred`; earlier non-matching ones stay buffered.
     pub async fn wait_for(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        self.wait_for_within(what, WAIT, pred).await
+    }
+
+    /// [`Ws::wait_for`], waiting at most `within` instead of [`WAIT`].
+    pub async fn wait_for_within(
+        &mut self,
+        what: &str,
+        within: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
         if let Some(i) = self.inbox.iter().position(&pred) {
             return self.inbox.remove(i).unwrap();
         }
-        let deadline = Instant::now() + WAIT;
+        let deadline = Instant::now() + within;
         loop {
             match self.read_one(deadline).await {
                 Some(Value::Null) => continue,
@@ -1195,6 +1225,17 @@ pub fn transcribe_texts(
             v["text"].as_str().unwrap_or_default().to_string()
         })
         .collect()
+}
+
+/// The weekday (`mon` ... `sun`) of the day after tomorrow in UTC: a day on which a queue open
+/// only then is closed now and tomorrow.
+pub fn day_after_tomorrow_utc() -> &'static str {
+    let later = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .checked_add(jiff::Span::new().days(2))
+        .unwrap();
+    ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        [later.weekday().to_monday_zero_offset() as usize]
 }
 
 // ---- the bot's voice -------------------------------------------------------------------------

@@ -111,18 +111,19 @@ pub async fn run(
                     .ws
                     .request(json!({"type":"hang_up","call_id":customer.call_id}))
                     .await;
-                // Peers close once the call has ended: an agent's peer closing mid-call is an
-                // agent lost (the call would go back to the queue).
                 customer.ws.wait_call_state("ended").await;
                 audio.abort();
                 customer.peer.close().await;
-                agent_peer.close().await;
                 customer.ws.close().await;
+                // This slot's agent may have taken another slot's customer: that call ends when
+                // its slot hangs up. Only then does the agent's peer close (closing it mid-call
+                // is an agent lost: the call would go back to the queue).
                 agent
-                    .wait_for("wrap_up", |v| {
+                    .wait_for_within("wrap_up", Duration::from_secs_f64(call_s + 30.0), |v| {
                         v["type"] == "agent_state" && v["state"] == "wrap_up"
                     })
                     .await;
+                agent_peer.close().await;
                 agent.set_available().await;
                 done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }

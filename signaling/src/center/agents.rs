@@ -225,6 +225,24 @@ impl CallCenter {
 }
 
 impl CallCenter {
+    /// The agent's peer connections leave the call's room (it is re-routed without them).
+    pub(super) fn drop_agent_media(&mut self, call_id: &CallId, agent: &AgentId) {
+        let Some(call) = self.calls.get_mut(call_id) else {
+            return;
+        };
+        let gone: Vec<ParticipantId> = call
+            .members
+            .iter()
+            .filter(|(_, m)| *m == Member::Agent(agent.clone()))
+            .map(|(p, _)| p.clone())
+            .collect();
+        call.members.retain(|(p, _)| !gone.contains(p));
+        for p in gone {
+            self.outputs.push_back(Output::Leave(call_id.clone(), p));
+        }
+        self.push_route(call_id);
+    }
+
     /// The agent talking on a call was lost: their last session closed or their media went
     /// away mid-call. The agent's media leaves the room, the customer is told (and, in a voice
     /// call, hears it), and the call goes back to the head of its queue with everything it
@@ -249,17 +267,7 @@ impl CallCenter {
         call.declined_by.clear();
         call.declined_at = None;
         let voice = call.channel == Channel::Voice;
-        let gone: Vec<ParticipantId> = call
-            .members
-            .iter()
-            .filter(|(_, m)| *m == Member::Agent(agent.clone()))
-            .map(|(p, _)| p.clone())
-            .collect();
-        call.members.retain(|(p, _)| !gone.contains(p));
-        for p in gone {
-            self.outputs.push_back(Output::Leave(call_id.clone(), p));
-        }
-        self.push_route(call_id);
+        self.drop_agent_media(call_id, agent);
         self.enqueue(now, call_id, true);
         let lost = Event::AgentLost {
             call_id: call_id.clone(),

@@ -61,17 +61,7 @@ impl CallCenter {
             note: note.clone(),
         });
         let voice = call.channel == Channel::Voice;
-        let gone: Vec<ParticipantId> = call
-            .members
-            .iter()
-            .filter(|(_, m)| *m == Member::Agent(agent.clone()))
-            .map(|(p, _)| p.clone())
-            .collect();
-        call.members.retain(|(p, _)| !gone.contains(p));
-        for p in gone {
-            self.outputs.push_back(Output::Leave(call_id.clone(), p));
-        }
-        self.push_route(call_id);
+        self.drop_agent_media(call_id, agent);
         self.outputs.push_back(Output::Milestone(
             call_id.clone(),
             Milestone::Transferred {

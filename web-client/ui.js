@@ -40,6 +40,35 @@ export function showError(err) {
   el.hidden = !err;
 }
 
+/**
+ * What a failed start means for a customer and what they can do next: `{kind, text}`, kind one
+ * of mic-blocked, no-mic, mic-busy, unreachable, restarting, busy, other.
+ */
+export function customerProblem(err) {
+  const name = err?.name;
+  const code = err?.code;
+  const chatInstead = ', or click Chat with us to type instead.';
+  if (name === 'NotAllowedError' || name === 'SecurityError') {
+    return { kind: 'mic-blocked', text: 'Your browser blocked the microphone. Allow it for this site (the microphone or lock icon in the address bar), then click Call us again' + chatInstead };
+  }
+  if (name === 'NotFoundError' || name === 'OverconstrainedError') {
+    return { kind: 'no-mic', text: 'No microphone was found. Connect one and click Call us again' + chatInstead };
+  }
+  if (name === 'NotReadableError' || name === 'AbortError') {
+    return { kind: 'mic-busy', text: 'Your microphone is in use by another program. Close it and click Call us again' + chatInstead };
+  }
+  if (code === 'disconnected' || code === 'timeout') {
+    return { kind: 'unreachable', text: 'We cannot reach our service right now. Check your connection and try again in a moment.' };
+  }
+  if (code === 'shutting_down') {
+    return { kind: 'restarting', text: 'Our service is restarting. Please try again in a minute.' };
+  }
+  if (code === 'rate_limited') {
+    return { kind: 'busy', text: 'We are very busy right now. Please try again in a few seconds.' };
+  }
+  return { kind: 'other', text: err?.message || String(err) };
+}
+
 export const END_REASONS = {
   customer_hung_up: 'the customer hung up',
   agent_hung_up: 'the agent hung up',

@@ -880,6 +880,36 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
     assert.equal((await fetch(`${baseUrl}/api/tickets`, { headers: basic('dora', 'dora-pass-1') })).status, 401, 'a deleted account cannot log in');
   });
 
+  await step("the supervisor's connection drops: the tables are marked stale and stop counting", async () => {
+    await supervisor.evaluate(() => window.sb.close());
+    await supervisor.waitForSelector('#stale-banner', { state: 'visible' });
+    assert.match(await supervisor.textContent('#stale-banner'), /no longer update/);
+    assert.equal(await supervisor.getAttribute('body', 'data-stale'), 'true');
+    const clocks = () => supervisor.$$eval('#agents-table td.since', (tds) => tds.map((td) => td.textContent).join('|'));
+    const before = await clocks();
+    await sleep(2100);
+    assert.equal(await clocks(), before, 'durations stopped');
+  });
+
+  await step('a customer whose browser blocks the microphone is told how to go on', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    // What a page sees when the user (or a policy) refused the microphone.
+    await context.addInitScript(() => {
+      navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+    });
+    const page = await context.newPage();
+    page.on('pageerror', (e) => pageErrors.push(`customer-nomic: ${e.message}`));
+    await page.goto(`${baseUrl}/`);
+    await page.fill('#name', 'Mia Muted');
+    await page.click('#call-btn');
+    await page.waitForSelector('#error[data-kind="mic-blocked"]', { state: 'visible' });
+    assert.match(await page.textContent('#error'), /blocked the microphone.*Chat with us/);
+    assert.equal(await page.getAttribute('#state', 'data-state'), 'idle');
+    assert.equal(await page.isEnabled('#chat-btn'), true, 'the chat is offered instead');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'customer-mic-blocked.png') });
+    await context.close();
+  });
+
   await step('no uncaught errors in the pages', async () => {
     assert.deepEqual(pageErrors, []);
   });

@@ -521,11 +521,6 @@ impl App {
                         priority,
                         handoff,
                     } => {
-                        let due_at = view
-                            .at
-                            .as_deref()
-                            .and_then(|a| a.parse::<jiff::Timestamp>().ok())
-                            .map(|t| t.as_millisecond());
                         log_store(self.store.callback_started(&crate::store::CallbackRow {
                             call_id: call.to_string(),
                             of_call: view.of_call.to_string(),
@@ -533,7 +528,6 @@ impl App {
                             contact: view.contact,
                             note: view.note,
                             at: view.at,
-                            due_at,
                             queue,
                             priority: priority.into(),
                             handoff_json: handoff.and_then(|h| serde_json::to_string(&h).ok()),

@@ -59,10 +59,7 @@ pub async fn time_for(app: &App, call: &CallId, at: &str) -> Result<CallbackTime
         .ok_or_else(|| Refusal::new(ErrorCode::NotFound, "no such contact"))?;
     if let Some(q) = queue {
         let queues = app.queues();
-        let hours = queues
-            .iter()
-            .find(|r| r.name == q)
-            .and_then(|r| r.hours.as_ref());
+        let hours = signaling::center::routing::queue(&queues, &q).and_then(|r| r.hours.as_ref());
         if let Some(h) = hours {
             let open = crate::hours::Schedule::parse(h).map_or(true, |s| s.is_open(t));
             if !open {
@@ -97,10 +94,11 @@ pub fn restore(app: &App) -> anyhow::Result<usize> {
             .handoff_json
             .as_deref()
             .and_then(|h| serde_json::from_str(h).ok());
-        let due = r
-            .due_at
-            .filter(|d| *d > wall)
-            .map(|d| instant_at(now, wall, d));
+        // A time already past gives an instant now or before: the center queues it at once.
+        let due =
+            r.at.as_deref()
+                .and_then(|a| a.parse::<jiff::Timestamp>().ok())
+                .map(|t| instant_at(now, wall, t.as_millisecond()));
         app.center
             .tell(Input::RestoreCallback(Box::new(SavedCallback {
                 call: CallId::from(r.call_id.as_str()),

@@ -290,7 +290,6 @@ pub(crate) fn retry_later(message: &str, wait: std::time::Duration) -> Response 
     r
 }
 
-/// A call's stored transcript. Supervisors may read any call; agents only calls they answered.
 /// The caller's earlier contacts (newest first, at most 20), for the agent taking this one:
 /// supervisors for any contact, agents for one ringing for them, theirs now, or answered by
 /// them.
@@ -303,6 +302,14 @@ async fn earlier_contacts(
     let account = match caller(&app, &headers, Some(peer.ip())).await {
         Ok(a) => a,
         Err(r) => return r,
+    };
+    let found = match app.store.earlier_contacts(&call_id, 20) {
+        Ok(Some(found)) => found,
+        Ok(None) => return json_error(StatusCode::NOT_FOUND, "no such call"),
+        Err(e) => {
+            tracing::error!("earlier contacts: {e:#}");
+            return json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+        }
     };
     if account.role == crate::store::AccountRole::Agent {
         let live = app
@@ -317,30 +324,22 @@ async fn earlier_contacts(
         let answered = app.store.call_agent(&call_id).ok().flatten();
         let me = account.username.as_str();
         if live.as_ref().map(|a| a.as_str()) != Some(me) && answered.as_deref() != Some(me) {
-            return match app.store.earlier_contacts(&call_id, 0) {
-                Ok(None) => json_error(StatusCode::NOT_FOUND, "no such call"),
-                _ => json_error(
-                    StatusCode::FORBIDDEN,
-                    "agents may read the history of their own contacts only",
-                ),
-            };
+            return json_error(
+                StatusCode::FORBIDDEN,
+                "agents may read the history of their own contacts only",
+            );
         }
     }
-    match app.store.earlier_contacts(&call_id, 20) {
-        Ok(Some((matched_by, contacts))) => axum::Json(serde_json::json!({
-            "call_id": call_id,
-            "matched_by": matched_by,
-            "contacts": contacts,
-        }))
-        .into_response(),
-        Ok(None) => json_error(StatusCode::NOT_FOUND, "no such call"),
-        Err(e) => {
-            tracing::error!("earlier contacts: {e:#}");
-            json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-        }
-    }
+    let (matched_by, contacts) = found;
+    axum::Json(serde_json::json!({
+        "call_id": call_id,
+        "matched_by": matched_by,
+        "contacts": contacts,
+    }))
+    .into_response()
 }
 
+/// A call's stored transcript. Supervisors may read any call; agents only calls they answered.
 async fn transcript(
     State(app): State<Arc<App>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

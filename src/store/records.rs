@@ -96,7 +96,6 @@ pub(super) fn migrate_v5(conn: &Connection) -> anyhow::Result<()> {
              contact TEXT NOT NULL,
              note TEXT,
              at TEXT,
-             due_at INTEGER,
              queue TEXT,
              priority INTEGER NOT NULL,
              handoff_json TEXT
@@ -149,9 +148,8 @@ pub struct CallbackRow {
     pub caller_json: String,
     pub contact: String,
     pub note: Option<String>,
-    /// The time the customer chose (RFC 3339) and the same in Unix ms.
+    /// The time the customer chose (RFC 3339, UTC).
     pub at: Option<String>,
-    pub due_at: Option<i64>,
     pub queue: Option<String>,
     pub priority: i64,
     pub handoff_json: Option<String>,
@@ -169,15 +167,14 @@ impl Store {
         )?;
         tx.execute(
             "INSERT OR IGNORE INTO callbacks
-             (call_id, of_call, contact, note, at, due_at, queue, priority, handoff_json)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             (call_id, of_call, contact, note, at, queue, priority, handoff_json)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 row.call_id,
                 row.of_call,
                 row.contact,
                 row.note,
                 row.at,
-                row.due_at,
                 row.queue,
                 row.priority,
                 row.handoff_json
@@ -245,7 +242,7 @@ impl Store {
     pub fn waiting_callbacks(&self) -> anyhow::Result<Vec<CallbackRow>> {
         let conn = self.conn.lock().expect("lock");
         let mut st = conn.prepare(
-            "SELECT b.call_id, b.of_call, c.caller_json, b.contact, b.note, b.at, b.due_at,
+            "SELECT b.call_id, b.of_call, c.caller_json, b.contact, b.note, b.at,
                     b.queue, b.priority, b.handoff_json
              FROM callbacks b JOIN calls c ON c.call_id = b.call_id
              WHERE c.ended_at IS NULL AND c.answered_at IS NULL
@@ -260,10 +257,9 @@ impl Store {
                     contact: r.get(3)?,
                     note: r.get(4)?,
                     at: r.get(5)?,
-                    due_at: r.get(6)?,
-                    queue: r.get(7)?,
-                    priority: r.get(8)?,
-                    handoff_json: r.get(9)?,
+                    queue: r.get(6)?,
+                    priority: r.get(7)?,
+                    handoff_json: r.get(8)?,
                 })
             })?
             .collect::<Result<_, _>>()?;

@@ -220,7 +220,16 @@ pub async fn serve<W, R, E>(
     }
     session.cleanup();
     app.remove_session(&id);
-    writer.abort();
+    // Removing the session drops the queue's sender: the writer sends what is still queued
+    // (the error that says why the server closed it) and ends. It is stopped if a client that
+    // does not read keeps it waiting.
+    let stop = writer.abort_handle();
+    if tokio::time::timeout(std::time::Duration::from_secs(2), writer)
+        .await
+        .is_err()
+    {
+        stop.abort();
+    }
 }
 
 impl Session {
@@ -830,6 +839,37 @@ mod tests {
             .unbounded_send(Ok(Message::Binary(vec![1, 2, 3].into())))
             .unwrap();
         assert_eq!(next_json(&mut rx).await["code"], "bad_json");
+    }
+
+    #[tokio::test]
+    async fn a_session_the_server_ends_is_told_why_before_the_close() {
+        let app = app();
+        // A client on a slow link: every frame takes a while to go out.
+        let (tx, mut rx) = fmpsc::unbounded::<Message>();
+        let slow = tx.with(|m: Message| {
+            Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                Ok::<_, fmpsc::SendError>(m)
+            }) as Pin<Box<dyn std::future::Future<Output = _> + Send>>
+        });
+        let (_frames, id, task) = start(&app, slow);
+        assert_eq!(next_json(&mut rx).await["type"], "welcome");
+        app.bind_agent(AgentId::from("bea"), id.clone());
+        for _ in 0..3 {
+            app.send(&id, &ServerMessage::Pong);
+        }
+        app.end_account_sessions("bea");
+        for _ in 0..3 {
+            assert_eq!(next_json(&mut rx).await["type"], "pong");
+        }
+        let e = next_json(&mut rx).await;
+        assert_eq!(e["code"], "not_authenticated", "{e}");
+        let last = tokio::time::timeout(Duration::from_secs(5), rx.next()).await;
+        assert!(matches!(last, Ok(Some(Message::Close(_)))), "{last:?}");
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("the session ends")
+            .unwrap();
     }
 
     /// A sink that never takes anything: a client that stopped reading.

@@ -37,9 +37,23 @@ pub enum Outbound {
 }
 
 /// A session's outbound queue and its close signal.
-struct SessionTx {
-    tx: mpsc::Sender<Outbound>,
-    close: tokio::sync::watch::Sender<bool>,
+pub(crate) struct SessionTx {
+    pub(crate) tx: mpsc::Sender<Outbound>,
+    pub(crate) close: tokio::sync::watch::Sender<bool>,
+    /// What a `resume` must show to take the session over (`welcome.resume_token`).
+    pub(crate) resume_token: String,
+    /// Set when a `resume` takes the session over from a connection that still looks alive:
+    /// that connection ends without ending the session.
+    pub(crate) taken_over: Arc<AtomicBool>,
+}
+
+/// What a new connection of a session gets from [`App::add_session`].
+pub struct SessionHandle {
+    /// Turns true when the server closes the session (a client too slow to read what it is
+    /// sent, an account changed, a `resume` elsewhere).
+    pub closed: tokio::sync::watch::Receiver<bool>,
+    pub resume_token: String,
+    pub taken_over: Arc<AtomicBool>,
 }
 
 /// A browser's peer connection: its call, who it is in the call, and the session that owns it
@@ -60,7 +74,9 @@ pub struct App {
     pub metrics: Metrics,
     pub auth: crate::auth::Auth,
     pub media_tx: mpsc::UnboundedSender<MediaEvent>,
-    sessions: DashMap<SessionId, SessionTx>,
+    pub(crate) sessions: DashMap<SessionId, SessionTx>,
+    /// Sessions whose connection dropped, kept for `[session] resume_grace_ms`.
+    pub(crate) parked: DashMap<SessionId, crate::resume::Parked>,
     customers: DashMap<CallId, SessionId>,
     agent_sessions: DashMap<AgentId, Vec<SessionId>>,
     supervisor_sessions: DashMap<SupervisorId, Vec<SessionId>>,
@@ -203,6 +219,7 @@ impl App {
             metrics,
             media_tx,
             sessions: DashMap::new(),
+            parked: DashMap::new(),
             customers: DashMap::new(),
             agent_sessions: DashMap::new(),
             supervisor_sessions: DashMap::new(),
@@ -311,17 +328,26 @@ impl App {
 
     // ---- sessions --------------------------------------------------------------------------
 
-    /// Register a session's outbound queue; the receiver turns true when the server closes
-    /// the session (a client too slow to read what it is sent).
-    pub fn add_session(
-        &self,
-        id: SessionId,
-        tx: mpsc::Sender<Outbound>,
-    ) -> tokio::sync::watch::Receiver<bool> {
+    /// Register a session's outbound queue.
+    pub fn add_session(&self, id: SessionId, tx: mpsc::Sender<Outbound>) -> SessionHandle {
         let (close, closed) = tokio::sync::watch::channel(false);
-        self.sessions.insert(id, SessionTx { tx, close });
+        let resume_token = crate::resume::new_token();
+        let taken_over = Arc::new(AtomicBool::new(false));
+        self.sessions.insert(
+            id,
+            SessionTx {
+                tx,
+                close,
+                resume_token: resume_token.clone(),
+                taken_over: taken_over.clone(),
+            },
+        );
         self.metrics.ws_sessions.set(self.sessions.len() as i64);
-        closed
+        SessionHandle {
+            closed,
+            resume_token,
+            taken_over,
+        }
     }
 
     pub fn remove_session(&self, id: &SessionId) {
@@ -1040,7 +1066,7 @@ mod tests {
         let app = test_app(Config::default());
         let (tx, mut rx) = mpsc::channel(256);
         let session = SessionId::random();
-        let _closed = app.add_session(session.clone(), tx);
+        let _session = app.add_session(session.clone(), tx);
         let sam = SupervisorId::from("sam");
         app.bind_supervisor(sam.clone(), session);
         app.center.tell(Input::SupervisorLogin { sup: sam });

@@ -24,6 +24,9 @@ pub struct Config {
     /// server's own. `["*"]` allows any. Clients that send no `Origin` (not a browser) are
     /// not affected.
     pub allowed_origins: Vec<String>,
+    /// Demo only: where an example shop (another origin) that embeds the call button is
+    /// served; listen port + 1 when absent. Its origin is allowed.
+    pub demo_shop: Option<SocketAddr>,
     pub media: MediaConfig,
     pub center: CenterConfig,
     pub speech: crate::speech::SpeechConfig,
@@ -228,7 +231,13 @@ pub struct CallsConfig {
     /// Play the announcement again this many seconds after it ends, while the call waits.
     /// 0: once.
     pub queue_announcement_repeat_s: u64,
+    /// What the customer page and the call button tell customers about transcription before
+    /// they call or chat (`GET /api/customer-page`). Absent: a default sentence; "": none.
+    pub transcription_notice: Option<String>,
 }
+
+/// The transcription notice when the config has none.
+pub const DEFAULT_TRANSCRIPTION_NOTICE: &str = "Calls and chats are transcribed (turned into text) and kept so that our team can help you and improve our service.";
 
 /// How the server notices a WebSocket session whose client is gone without closing it (a
 /// laptop shut, a network cut with no reset): it pings, and a session from which nothing
@@ -240,6 +249,11 @@ pub struct SessionConfig {
     pub ping_interval_ms: u64,
     /// A session silent this long is closed (milliseconds). 0: never.
     pub idle_timeout_ms: u64,
+    /// A session whose connection drops (no close frame from the client, or 1001: a page
+    /// going away) is kept
+    /// this long for a `resume` (milliseconds): its calls go on while their media is up, and
+    /// what the server sends meanwhile is kept for the new connection. 0: no resume.
+    pub resume_grace_ms: u64,
 }
 
 impl Default for SessionConfig {
@@ -247,6 +261,7 @@ impl Default for SessionConfig {
         Self {
             ping_interval_ms: 15_000,
             idle_timeout_ms: 45_000,
+            resume_grace_ms: 20_000,
         }
     }
 }
@@ -261,6 +276,7 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             allowed_origins: vec![],
+            demo_shop: None,
             media: MediaConfig::default(),
             center: CenterConfig::default(),
             speech: crate::speech::SpeechConfig::default(),

@@ -10,6 +10,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tower_http::services::{ServeDir, ServeFile};
 
+/// The Content-Security-Policy of every page: scripts, styles and connections from this
+/// server only, no inline script, no plugins, not framed by other sites.
+pub const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+    img-src 'self' data:; media-src 'self' blob: data:; connect-src 'self'; object-src 'none'; \
+    base-uri 'none'; form-action 'self'; frame-ancestors 'self'";
+
 /// Longest request path served; longer ones get `414 URI Too Long`.
 const MAX_PATH_BYTES: usize = 2048;
 
@@ -27,6 +33,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/ws", get(ws))
         .route("/healthz", get(healthz))
         .route("/api/queues", get(queues))
+        .route("/api/customer-page", get(customer_page))
         .route("/metrics", get(metrics))
         .route("/api/calls/{call_id}/transcript", get(transcript))
         .route("/api/calls/{call_id}/contacts", get(earlier_contacts))
@@ -101,11 +108,81 @@ async fn edges(
         app.metrics.http_errors.with_label_values(&["404"]).inc();
         return json_error(StatusCode::NOT_FOUND, "not found");
     }
+    // The public endpoints an embedded call button uses from another site: the allowed
+    // origins (`allowed_origins`) may read them; a preflight is answered here.
+    let cors_api = matches!(
+        req.uri().path(),
+        "/api/queues" | "/api/ratings" | "/api/customer-page"
+    );
+    let embedder = req
+        .headers()
+        .get(header::ORIGIN)
+        .filter(|_| cors_api && origin_allowed(&app, req.headers()))
+        .cloned();
+    if cors_api && req.method() == axum::http::Method::OPTIONS {
+        let Some(origin) = embedder else {
+            return json_error(
+                StatusCode::FORBIDDEN,
+                "this origin is not in allowed_origins",
+            );
+        };
+        let mut r = StatusCode::NO_CONTENT.into_response();
+        let h = r.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            header::HeaderValue::from_static("GET, POST"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            header::HeaderValue::from_static("content-type"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            header::HeaderValue::from_static("600"),
+        );
+        h.insert(header::VARY, header::HeaderValue::from_static("origin"));
+        return r;
+    }
     let mut r = next.run(req).await;
     if r.status().is_server_error() && !is_api {
         // The file server's I/O errors (a name the file system refuses) are a missing page.
         r = json_error(StatusCode::NOT_FOUND, "not found");
     }
+    let h = r.headers_mut();
+    if let Some(origin) = embedder {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        h.insert(header::VARY, header::HeaderValue::from_static("origin"));
+    }
+    let page = h
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
+    if page {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            header::HeaderValue::from_static(PAGE_CSP),
+        );
+        h.insert(
+            header::REFERRER_POLICY,
+            header::HeaderValue::from_static("same-origin"),
+        );
+    } else if !is_api {
+        // Scripts and styles are public code: any site may load them (the call button's
+        // widget.js imports the SDK and ui.js from here).
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            header::HeaderValue::from_static("*"),
+        );
+        h.insert(
+            "cross-origin-resource-policy",
+            header::HeaderValue::from_static("cross-origin"),
+        );
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
     if r.status().is_client_error() || r.status().is_server_error() {
         app.metrics
             .http_errors
@@ -167,6 +244,17 @@ async fn queues(State(app): State<Arc<App>>) -> Response {
         .map(|q| serde_json::json!({ "name": q.name }))
         .collect();
     axum::Json(list).into_response()
+}
+
+/// What the customer page and the call button show before a contact (public).
+async fn customer_page(State(app): State<Arc<App>>) -> Response {
+    let notice = app
+        .config
+        .calls
+        .transcription_notice
+        .clone()
+        .unwrap_or_else(|| crate::config::DEFAULT_TRANSCRIPTION_NOTICE.to_string());
+    axum::Json(serde_json::json!({ "transcription_notice": notice })).into_response()
 }
 
 async fn healthz(State(app): State<Arc<App>>) -> Response {

@@ -12,6 +12,7 @@ mod callbacks;
 mod calls;
 mod config;
 mod demo_orders;
+mod demo_shop;
 mod hours;
 mod http;
 mod kbapi;
@@ -20,6 +21,7 @@ mod kpis;
 mod loglimit;
 mod metrics;
 mod ratings;
+mod resume;
 mod saycli;
 mod store;
 mod ticketapi;
@@ -54,6 +56,10 @@ struct Cli {
     /// Seed demo accounts: agents alice and bob, supervisor sam, password "demo".
     #[arg(long, env = "SWITCHBOARD_DEMO")]
     demo: bool,
+    /// Demo only: where the example shop that embeds the call button listens [default: the
+    /// listen port + 1].
+    #[arg(long, env = "SWITCHBOARD_DEMO_SHOP")]
+    demo_shop: Option<SocketAddr>,
     /// TLS certificate (PEM); with --tls-key serves https/wss.
     #[arg(long, env = "SWITCHBOARD_TLS_CERT", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -205,6 +211,9 @@ fn run() -> anyhow::Result<()> {
         config.web_root = w.clone();
     }
     config.demo |= cli.demo;
+    if cli.demo_shop.is_some() {
+        config.demo_shop = cli.demo_shop;
+    }
     if cli.tls_cert.is_some() {
         config.tls_cert = cli.tls_cert.clone();
         config.tls_key = cli.tls_key.clone();
@@ -270,6 +279,15 @@ fn run() -> anyhow::Result<()> {
         return speech::offline::run(file, language.as_deref(), &config.speech);
     }
     if config.demo {
+        // The example shop on another origin embeds the call button; the server lets it in.
+        let shop = *config.demo_shop.get_or_insert_with(|| {
+            SocketAddr::new(config.listen.ip(), config.listen.port().wrapping_add(1))
+        });
+        for origin in demo_shop::origins(shop) {
+            if !config.allowed_origins.contains(&origin) {
+                config.allowed_origins.push(origin);
+            }
+        }
         // The demo's bot answers every contact first, from the Northwind Mobile knowledge base.
         if config.entry_points.is_empty() {
             config.entry_points.push(config::EntryPoint {
@@ -446,6 +464,9 @@ async fn serve(config: config::Config, store: store::Store) -> anyhow::Result<()
     }
     let router = http::router(app.clone());
     let handle = axum_server::Handle::new();
+    if let (true, Some(shop)) = (demo, app.config.demo_shop) {
+        demo_shop::spawn(&app, shop, tls.is_some()).await;
+    }
 
     let shutdown_app = app.clone();
     let shutdown_handle = handle.clone();

@@ -29,6 +29,8 @@ pub struct Metrics {
     pub ws_sessions: IntGauge,
     pub ws_errors: IntCounterVec,
     pub ws_idle_closed: IntCounter,
+    pub ws_parked: IntGauge,
+    pub ws_resumes: IntCounterVec,
     pub auth_checks: IntCounterVec,
     pub log_suppressed: IntCounterVec,
     pub http_errors: IntCounterVec,
@@ -140,6 +142,17 @@ impl Metrics {
                 "switchboard_ws_idle_closed_total",
                 "WebSocket sessions closed because nothing (no frame, no pong) came for [session] idle_timeout_ms",
             )?,
+            ws_parked: IntGauge::new(
+                "switchboard_ws_parked_sessions",
+                "Sessions whose connection dropped, kept for [session] resume_grace_ms",
+            )?,
+            ws_resumes: IntCounterVec::new(
+                Opts::new(
+                    "switchboard_ws_resumes_total",
+                    "Dropped sessions, by outcome: resumed (a new connection took over), expired (the grace ran out), ended (closed early while parked)",
+                ),
+                &["outcome"],
+            )?,
             auth_checks: IntCounterVec::new(
                 Opts::new(
                     "switchboard_auth_checks_total",
@@ -179,6 +192,8 @@ impl Metrics {
         m.registry.register(Box::new(m.ws_sessions.clone()))?;
         m.registry.register(Box::new(m.ws_errors.clone()))?;
         m.registry.register(Box::new(m.ws_idle_closed.clone()))?;
+        m.registry.register(Box::new(m.ws_parked.clone()))?;
+        m.registry.register(Box::new(m.ws_resumes.clone()))?;
         m.registry.register(Box::new(m.auth_checks.clone()))?;
         m.registry.register(Box::new(m.log_suppressed.clone()))?;
         m.registry.register(Box::new(m.http_errors.clone()))?;

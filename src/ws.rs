@@ -72,12 +72,19 @@ pub async fn serve<W, R, E>(
     W: Sink<Message> + Unpin + Send + 'static,
     R: Stream<Item = Result<Message, E>> + Unpin,
 {
-    let (tx, mut rx) = mpsc::channel::<Outbound>(256);
-    let mut closed = app.add_session(id.clone(), tx);
-    let mut writer_closed = closed.clone();
+    let (tx, rx) = mpsc::channel::<Outbound>(256);
+    let handle = app.add_session(id.clone(), tx);
+    let mut closed = handle.closed.clone();
+    let mut writer_closed = handle.closed;
+    let taken_over = handle.taken_over;
+    // The queue outlives the writer: a session parked for a resume keeps what is unsent.
+    let rx = Arc::new(tokio::sync::Mutex::new(rx));
     let ping_every = std::time::Duration::from_millis(app.config.session.ping_interval_ms);
     let idle_timeout = std::time::Duration::from_millis(app.config.session.idle_timeout_ms);
+    let writer_rx = rx.clone();
+    let writer_taken_over = taken_over.clone();
     let writer = tokio::spawn(async move {
+        let mut rx = writer_rx.lock().await;
         let mut ping = (!ping_every.is_zero()).then(|| {
             let mut i =
                 tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
@@ -97,6 +104,10 @@ pub async fn serve<W, R, E>(
                     break;
                 }
                 continue;
+            }
+            if closing && writer_taken_over.load(Ordering::Relaxed) {
+                // A resume took the session over: what is queued is for the new connection.
+                break;
             }
             if closing {
                 // What was queued before the close (the error that says why) goes first, for
@@ -135,6 +146,7 @@ pub async fn serve<W, R, E>(
         &ServerMessage::Welcome {
             protocol: PROTOCOL_VERSION,
             session_id: id.clone(),
+            resume_token: handle.resume_token,
         },
     );
     let mut rate = RateLimit {
@@ -142,6 +154,9 @@ pub async fn serve<W, R, E>(
         last: Instant::now(),
     };
     let mut rate_limited_until: Option<Instant> = None;
+    // The client closed the connection itself (a close frame, other than a page going away
+    // with 1001): nothing to keep for a resume.
+    let mut said_goodbye = false;
     loop {
         // Anything from the client (a frame, a pong) shows it is still there.
         let silent = async {
@@ -173,7 +188,11 @@ pub async fn serve<W, R, E>(
                 );
                 continue;
             }
-            Ok(Message::Close(_)) | Err(_) => break,
+            Ok(Message::Close(frame)) => {
+                said_goodbye = frame.is_none_or(|f| f.code != 1001);
+                break;
+            }
+            Err(_) => break,
             Ok(_) => continue,
         };
         let now = Instant::now();
@@ -218,6 +237,28 @@ pub async fn serve<W, R, E>(
             Err(e) => session.refuse(e.id, Refusal::new(e.code, e.message)),
         }
     }
+    let id = session.id.clone();
+    let taken = taken_over.load(Ordering::Relaxed);
+    // The server closed it (slow client, account changed): that is the end. A resume that
+    // took it over, or a connection that just went, leaves it parked for a resume.
+    let server_closed = *closed.borrow() && !taken;
+    let keep = taken
+        || (!said_goodbye
+            && !server_closed
+            && !matches!(session.identity, Identity::Anonymous)
+            && app.config.session.resume_grace_ms > 0);
+    if keep {
+        writer.abort();
+        let _ = writer.await;
+        if let Ok(rx) = Arc::try_unwrap(rx) {
+            let who = std::mem::replace(&mut session.identity, Identity::Anonymous);
+            crate::resume::park(&app, id, who, rx.into_inner());
+            return;
+        }
+        session.cleanup();
+        app.remove_session(&id);
+        return;
+    }
     session.cleanup();
     app.remove_session(&id);
     // Removing the session drops the queue's sender: the writer sends what is still queued
@@ -251,6 +292,19 @@ impl Session {
         match msg {
             ClientMessage::Ping => {
                 self.send(&ServerMessage::Pong);
+                Ok(())
+            }
+            ClientMessage::Resume { session_id, token } => {
+                if !matches!(self.identity, Identity::Anonymous) {
+                    return Err(Refusal::new(
+                        ErrorCode::WrongState,
+                        "resume is for a new connection, before anything else",
+                    ));
+                }
+                let identity =
+                    crate::resume::resume(&self.app, &self.id, &session_id, &token).await?;
+                self.id = session_id;
+                self.identity = identity;
                 Ok(())
             }
             ClientMessage::Login {

@@ -12,6 +12,8 @@ const CONFIG: &str = r#"
 [session]
 ping_interval_ms = 200
 idle_timeout_ms = 1000
+# Not about resuming: a session gone silent ends as soon as it is closed.
+resume_grace_ms = 0
 "#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -416,3 +416,53 @@ export function supervisorPage({ Console, what, load, reset }) {
 
   return { api, logout };
 }
+
+/**
+ * Keep an agent's or supervisor's login across reloads and server restarts: the session token
+ * of `logged_in` (never the password) is kept in this tab's sessionStorage under `key`.
+ * `client` is the page's AgentPhone or SupervisorConsole. Shows the connection in #conn
+ * (data-state: connected, reconnecting, offline) and calls `onLoggedIn(who)` after every
+ * login, the automatic ones included. Returns { login(username, password), logout() }.
+ */
+export function keepSession(client, key, onLoggedIn) {
+  const conn = $('#conn');
+  const setConn = (state, text) => {
+    conn.dataset.state = state;
+    if (conn.textContent !== text) conn.textContent = text;
+  };
+  const remember = (who) => {
+    leaving = false;
+    if (who?.token) sessionStorage.setItem(key, who.token);
+    setConn('connected', 'Connected');
+    onLoggedIn(who);
+    return who;
+  };
+  client.on('reconnecting', ({ attempt }) => {
+    setConn('reconnecting', attempt > 1 ? `Reconnecting… (try ${attempt})` : 'Reconnecting…');
+  });
+  client.on('resumed', () => setConn('connected', 'Connected'));
+  client.on('reconnected', () => {
+    if (client.user?.token) sessionStorage.setItem(key, client.user.token);
+    setConn('connected', 'Connected again (the server restarted)');
+    onLoggedIn(client.user, { restored: true });
+  });
+  let leaving = false;
+  client.on('close', () => setConn('offline', leaving ? 'Logged out' : 'Disconnected'));
+  const saved = sessionStorage.getItem(key);
+  if (saved) {
+    setConn('reconnecting', 'Logging in again…');
+    client.loginWithToken(saved).then(remember, (e) => {
+      sessionStorage.removeItem(key);
+      setConn('offline', 'Not logged in');
+      if (e?.code !== 'bad_credentials') showError(e);
+    });
+  }
+  return {
+    login: async (username, password) => remember(await client.login(username, password)),
+    logout: () => {
+      leaving = true;
+      sessionStorage.removeItem(key);
+      client.close();
+    },
+  };
+}

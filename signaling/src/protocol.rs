@@ -165,6 +165,12 @@ pub enum ClientMessage {
     UnwatchTranscript { call_id: CallId },
     /// Anyone: keep-alive; answered with `pong`.
     Ping,
+    /// A new connection takes over a session whose connection dropped (within
+    /// `[session] resume_grace_ms`), with the `session_id` and `resume_token` of its `welcome`.
+    Resume {
+        session_id: SessionId,
+        token: String,
+    },
 }
 
 impl ClientMessage {
@@ -191,6 +197,7 @@ impl ClientMessage {
         "watch_transcript",
         "unwatch_transcript",
         "ping",
+        "resume",
     ];
 }
 
@@ -607,6 +614,19 @@ pub enum ServerMessage {
     Welcome {
         protocol: u32,
         session_id: SessionId,
+        /// Proof of this session for `resume` after the connection drops.
+        resume_token: String,
+    },
+    /// Reply to `resume`: this connection now is the session `session_id`; what the server
+    /// sent while the client was away follows.
+    Resumed {
+        session_id: SessionId,
+        /// `customer`, `agent`, `supervisor`, or absent when the session had no identity yet.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<String>,
+        /// The customer's contact, when the session is a customer's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        call_id: Option<CallId>,
     },
     /// Answer to `start_call`, `accept` or `listen`: the server's SDP answer for a peer connection.
     Answer {
@@ -635,6 +655,9 @@ pub enum ServerMessage {
         /// Why no agent can take it (overflow only).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         overflow: Option<OverflowReason>,
+        /// The display name of the agent the customer talks with (connected only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agent_name: Option<String>,
     },
     /// The other party muted or unmuted.
     PeerMuted {
@@ -970,6 +993,10 @@ mod tests {
             },
             ClientMessage::UnwatchTranscript { call_id },
             ClientMessage::Ping,
+            ClientMessage::Resume {
+                session_id: SessionId::from("s1"),
+                token: "t".into(),
+            },
         ]
     }
 
@@ -996,6 +1023,7 @@ mod tests {
             ClientMessage::WatchTranscript { .. } => "watch_transcript",
             ClientMessage::UnwatchTranscript { .. } => "unwatch_transcript",
             ClientMessage::Ping => "ping",
+            ClientMessage::Resume { .. } => "resume",
         }
     }
 

@@ -12,6 +12,7 @@ pub fn event(e: Event) -> ServerMessage {
             estimated_wait_s,
             reason,
             overflow,
+            agent_name,
         } => ServerMessage::CallState {
             call_id,
             state,
@@ -19,6 +20,7 @@ pub fn event(e: Event) -> ServerMessage {
             estimated_wait_s,
             reason,
             overflow,
+            agent_name,
         },
         Event::PeerMuted {
             call_id,

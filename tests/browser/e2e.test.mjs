@@ -40,6 +40,41 @@ let baseUrl = null;
 let browser = null;
 const pages = {}; // role -> Page
 const pageErrors = []; // uncaught exceptions in any page
+const cspViolations = []; // what the pages' Content-Security-Policy refused
+
+/**
+ * A TCP proxy in front of the server: pages loaded through it have their WebSocket go through
+ * it too, so `drop()` cuts those connections like a network would (no close frame) while the
+ * calls' media, which goes straight to the server, flows on.
+ */
+async function tcpProxy(targetPort) {
+  const sockets = new Set();
+  const srv = net.createServer((client) => {
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    for (const [a, b] of [[client, upstream], [upstream, client]]) {
+      a.on('error', () => b.destroy());
+      a.on('close', () => b.destroy());
+      a.pipe(b);
+    }
+    sockets.add(client);
+    sockets.add(upstream);
+    client.on('close', () => { sockets.delete(client); sockets.delete(upstream); });
+  });
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  return {
+    port: srv.address().port,
+    drop() {
+      const n = sockets.size / 2;
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+      return n;
+    },
+    close() {
+      this.drop();
+      srv.close();
+    },
+  };
+}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -77,13 +112,21 @@ function freePort() {
   });
 }
 
+let serverPort = null;
+let shopPort = null; // the demo's example shop: another origin embedding the call button
+let serverStarts = 0;
+
+/** Start the server (again, on the same port and data directory, when it ran before). */
 async function startServer() {
   assert.ok(fs.existsSync(SERVER_BIN), `server binary not found at ${SERVER_BIN} (cargo build, or set SWITCHBOARD_BIN)`);
-  const port = await freePort();
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchboard-e2e-'));
-  const log = fs.openSync(path.join(ARTIFACTS, 'server.log'), 'w');
+  const port = serverPort ?? await freePort();
+  serverPort = port;
+  shopPort = shopPort ?? await freePort();
+  dataDir = dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'switchboard-e2e-'));
+  const log = fs.openSync(path.join(ARTIFACTS, serverStarts++ ? `server-${serverStarts}.log` : 'server.log'), 'w');
   assert.ok(fs.existsSync(MODEL), `speech model not found at ${MODEL} (scripts/fetch-models.sh)`);
-  server = spawn(SERVER_BIN, ['--demo', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--model', MODEL], {
+  server = spawn(SERVER_BIN, ['--demo', '--listen', `127.0.0.1:${port}`, '--demo-shop', `127.0.0.1:${shopPort}`,
+    '--data-dir', dataDir, '--model', MODEL], {
     stdio: ['ignore', log, log],
   });
   fs.closeSync(log); // the child has its own copy
@@ -125,12 +168,15 @@ async function openPage(role, urlPath) {
   const page = await context.newPage();
   page.setDefaultTimeout(MEDIA_TIMEOUT_MS);
   const consoleLog = fs.createWriteStream(path.join(ARTIFACTS, `${role}-console.log`));
-  page.on('console', (m) => consoleLog.write(`[${m.type()}] ${m.text()}\n`));
+  page.on('console', (m) => {
+    consoleLog.write(`[${m.type()}] ${m.text()}\n`);
+    if (/Content Security Policy/i.test(m.text())) cspViolations.push(`${role}: ${m.text()}`);
+  });
   page.on('pageerror', (e) => {
     consoleLog.write(`[pageerror] ${e.stack || e}\n`);
     pageErrors.push(`${role}: ${e.message}`);
   });
-  await page.goto(`${baseUrl}${urlPath}`);
+  await page.goto(urlPath.startsWith('http') ? urlPath : `${baseUrl}${urlPath}`);
   pages[role] = page;
   return page;
 }
@@ -349,8 +395,10 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
     assert.equal(await agent.evaluate(() => window.sbAlert.ringing), false);
   });
 
-  await step('customer is connected', async () => {
+  await step("customer is connected and sees the agent's name", async () => {
     await customer.waitForSelector('#state[data-state="connected"]');
+    assert.match(await customer.textContent('#state'), /Connected to Alice Agent/);
+    assert.match(await customer.textContent('#transcription-notice'), /transcribed/);
   });
 
   await step('supervisor sees the call and listens', async () => {
@@ -407,6 +455,10 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
   await step('customer sees their microphone level', async () => {
     // A 0.5-amplitude tone has an RMS of about 0.35.
     await customer.waitForFunction(() => Number(document.querySelector('#mic-meter').dataset.level) > 0.1);
+    // The agent's softphone shows its own microphone too, and lists the audio devices.
+    await agent.waitForFunction(() => document.querySelector('#mic-level').value > 0.01);
+    await agent.click('#devices summary');
+    await agent.waitForFunction(() => document.querySelectorAll('#mic-select option').length > 1);
   });
 
   await step('customer turns the camera on; the agent decodes the video; keyframes are requested', async () => {
@@ -576,7 +628,8 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
     await type(agent, 'Hello Grace, this is Alice. I can help with your bill.', { click: true });
     await waitForChat('agent sees its own reply', agent, (lines) => lines.find((l) => l.from === 'agent' && /this is Alice/.test(l.text)));
     await waitForChat('customer sees the agent', chat, (lines) => lines.find((l) => l.from === 'agent' && /this is Alice/.test(l.text)));
-    assert.equal(await chat.textContent('#chat-log li.chat-msg[data-from="agent"] .chat-from'), 'Agent');
+    // The customer sees the agent by the name the server sent with call_state connected.
+    assert.equal(await chat.textContent('#chat-log li.chat-msg[data-from="agent"] .chat-from'), 'Alice Agent');
     await type(chat, 'Thanks Alice, can I pay by card?');
     await waitForChat('agent sees the customer', agent, (lines) => lines.find((l) => l.from === 'customer' && /pay by card/.test(l.text)));
     await screenshots('chat');
@@ -880,6 +933,133 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
     assert.equal((await fetch(`${baseUrl}/api/tickets`, { headers: basic('dora', 'dora-pass-1') })).status, 401, 'a deleted account cannot log in');
   });
 
+  await step('the pages are served with a strict Content-Security-Policy and no inline script', async () => {
+    for (const p of ['/', '/agent', '/supervisor', '/knowledge', '/admin']) {
+      const res = await fetch(`${baseUrl}${p}`);
+      const csp = res.headers.get('content-security-policy') ?? '';
+      assert.match(csp, /script-src 'self'(;|$)/, `${p}: ${csp}`);
+      assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/, `${p}: ${csp}`);
+      const html = await res.text();
+      assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, `${p} has an inline script`);
+      assert.doesNotMatch(html, /\son[a-z]+=/i, `${p} has an inline event handler`);
+    }
+    assert.deepEqual(cspViolations, [], 'the policy refused something a page needs');
+  });
+
+  await step('embedding: a shop on another origin shows the call button; a chat and a call through it reach the bot', async () => {
+    const shopUrl = `http://127.0.0.1:${shopPort}/`;
+    // The scripts are for any site; the public API answers the allowed origins only.
+    const sdk = await fetch(`${baseUrl}/sdk/switchboard.js`, { headers: { Origin: `http://127.0.0.1:${shopPort}` } });
+    assert.equal(sdk.headers.get('access-control-allow-origin'), '*');
+    const pre = await fetch(`${baseUrl}/api/ratings`, {
+      method: 'OPTIONS',
+      headers: { Origin: `http://127.0.0.1:${shopPort}`, 'Access-Control-Request-Method': 'POST' },
+    });
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers.get('access-control-allow-origin'), `http://127.0.0.1:${shopPort}`);
+    const evil = await fetch(`${baseUrl}/api/ratings`, {
+      method: 'OPTIONS', headers: { Origin: 'http://evil.example', 'Access-Control-Request-Method': 'POST' },
+    });
+    assert.equal(evil.status, 403);
+
+    const shop = await openPage('shop', shopUrl);
+    const widget = shop.locator('switchboard-call');
+    await widget.locator('button', { hasText: 'Chat with us' }).click();
+    await shop.waitForFunction(() => document.querySelector('switchboard-call')?.shadowRoot
+      .querySelector('.status')?.dataset.state === 'with_bot');
+    assert.match(await widget.locator('.status').textContent(), /assistant/);
+    await widget.locator('ol.log li[data-from="bot"]').first().waitFor();
+    await widget.locator('input').fill('when is my bill due');
+    await widget.locator('input').press('Enter');
+    await widget.locator('ol.log li[data-from="customer"]').waitFor();
+    await shop.waitForFunction(() => document.querySelector('switchboard-call').shadowRoot
+      .querySelectorAll('ol.log li[data-from="bot"]').length >= 2);
+    const lines = await widget.locator('ol.log li').allTextContents();
+    console.log(`widget chat: ${JSON.stringify(lines)}`);
+    assert.match(await widget.locator('.notice').textContent(), /transcribed/);
+    await shop.screenshot({ path: path.join(ARTIFACTS, 'shop-widget-chat.png') });
+    await widget.locator('button', { hasText: 'End chat' }).click();
+    await shop.waitForFunction(() => document.querySelector('switchboard-call').shadowRoot
+      .querySelector('.status')?.dataset.state === 'ended');
+    // A voice call from the same button: the bot answers it.
+    await widget.locator('header button').click();
+    await widget.locator('button', { hasText: 'Call us' }).click();
+    await shop.waitForFunction(() => document.querySelector('switchboard-call').shadowRoot
+      .querySelector('.status')?.dataset.state === 'with_bot');
+    await widget.locator('button', { hasText: 'Hang up' }).click();
+    await shop.waitForFunction(() => document.querySelector('switchboard-call').shadowRoot
+      .querySelector('.status')?.dataset.state === 'ended');
+  });
+
+  await step("the customer's WebSocket drops while the call's media flows: the call goes on and the page resumes it", async () => {
+    // Alice's softphone of the callback step is the one logged in now.
+    const alice = pages['agent-callback'];
+    if ((await alice.getAttribute('#agent-state', 'data-state')) === 'wrap_up') await alice.click('#ready-btn');
+    await alice.waitForSelector('#agent-state[data-state="available"]');
+    const proxy = await tcpProxy(serverPort);
+    try {
+      const third = await openPage('customer-proxied', `http://127.0.0.1:${proxy.port}/?raw=1`);
+      await third.evaluate(() => {
+        window.sbEvents = [];
+        for (const e of ['reconnecting', 'resumed', 'reconnected', 'close']) window.sb.on(e, () => window.sbEvents.push(e));
+      });
+      await third.fill('#name', 'Gus Proxied');
+      await third.click('#call-btn');
+      await third.waitForSelector('#state[data-state="with_bot"]');
+      await third.click('#talk-btn');
+      await alice.waitForSelector('#offer-panel', { state: 'visible' });
+      await alice.click('#accept-btn');
+      await third.waitForSelector('#state[data-state="connected"]');
+      await waitForAudio('agent <- proxied customer', alice, 0, heard);
+      const before = (await inboundAudio(alice, 0)).packetsReceived;
+      const cut = proxy.drop();
+      console.log(`cut ${cut} proxied connection(s)`);
+      await third.waitForFunction(() => window.sbEvents.includes('resumed'), null, { timeout: 20_000 });
+      const after = (await inboundAudio(alice, 0)).packetsReceived;
+      console.log(`agent packets ${before} -> ${after}; customer events ${JSON.stringify(await third.evaluate(() => window.sbEvents))}`);
+      assert.ok(after > before, 'the audio stopped');
+      assert.equal(await alice.getAttribute('#agent-state', 'data-state'), 'on_call', 'the agent was told the call ended');
+      assert.equal(await third.getAttribute('#state', 'data-state'), 'connected');
+      await third.waitForSelector('#conn[data-state="connected"]');
+      const metrics = await (await fetch(`${baseUrl}/metrics`)).text();
+      assert.match(metrics, /switchboard_ws_resumes_total\{outcome="resumed"\} [1-9]/);
+      // The resumed session is the customer's: their hang-up ends the call.
+      await third.click('#hangup-btn');
+      await alice.waitForSelector('#agent-state[data-state="wrap_up"]');
+      await alice.click('#ready-btn');
+      await alice.waitForSelector('#agent-state[data-state="available"]');
+    } finally {
+      proxy.close();
+    }
+  });
+
+  await step('the agent page reloads and logs in again from its stored session token, not the password', async () => {
+    const alice = pages['agent-callback'];
+    await alice.reload();
+    await alice.waitForSelector('#main', { state: 'visible' });
+    assert.equal(await alice.isVisible('#login-form'), false);
+    assert.equal(await alice.textContent('#agent-name'), 'Alice Agent');
+    const stored = await alice.evaluate(() => sessionStorage.getItem('switchboard.agent.token'));
+    assert.ok(stored && !stored.includes('demo'), 'a session token is kept, not the password');
+    await alice.waitForSelector('#agent-state:not([data-state="offline"])');
+    if ((await alice.getAttribute('#agent-state', 'data-state')) !== 'available') await alice.click('#avail-btn');
+    await alice.waitForSelector('#agent-state[data-state="available"]');
+  });
+
+  await step('the server restarts: the agent and supervisor pages reconnect and log in again by themselves', async () => {
+    const alice = pages['agent-callback'];
+    await stopServer();
+    await alice.waitForSelector('#conn[data-state="reconnecting"]', { timeout: 15_000 });
+    await supervisor.waitForSelector('#stale-banner', { state: 'visible' });
+    await startServer();
+    await alice.waitForSelector('#conn[data-state="connected"]', { timeout: 30_000 });
+    assert.match(await alice.textContent('#conn'), /restarted/);
+    // The agent was available before: the page asks for it again.
+    await alice.waitForSelector('#agent-state[data-state="available"]');
+    await supervisor.waitForSelector('#stale-banner', { state: 'hidden', timeout: 30_000 });
+    await supervisor.waitForFunction(() => document.querySelector('#agents-table')?.textContent.includes('Alice'));
+  });
+
   await step("the supervisor's connection drops: the tables are marked stale and stop counting", async () => {
     await supervisor.evaluate(() => window.sb.close());
     await supervisor.waitForSelector('#stale-banner', { state: 'visible' });
@@ -908,6 +1088,39 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
     assert.equal(await page.isEnabled('#chat-btn'), true, 'the chat is offered instead');
     await page.screenshot({ path: path.join(ARTIFACTS, 'customer-mic-blocked.png') });
     await context.close();
+  });
+
+  await step('accessibility (axe-core: no serious or critical violation) and screenshots at 1366x768 and 390x844', async () => {
+    const axeSource = fs.readFileSync(path.join(HERE, 'node_modules/axe-core/axe.min.js'), 'utf8');
+    const found = [];
+    for (const [name, urlPath] of [['customer', '/'], ['agent', '/agent'], ['supervisor', '/supervisor'],
+      ['knowledge', '/knowledge'], ['admin', '/admin'], ['shop', `http://127.0.0.1:${shopPort}/`]]) {
+      for (const [w, h] of [[1366, 768], [390, 844]]) {
+        // bypassCSP: the checker is injected as an inline script, which the pages' policy refuses.
+        const context = await browser.newContext({ viewport: { width: w, height: h }, bypassCSP: true });
+        const page = await context.newPage();
+        page.on('pageerror', (e) => pageErrors.push(`${name}-${w}: ${e.message}`));
+        await page.goto(urlPath.startsWith('http') ? urlPath : `${baseUrl}${urlPath}`);
+        if (['agent', 'supervisor'].includes(name)) {
+          await login(page, name === 'agent' ? 'bob' : 'sam');
+        } else if (name === 'shop') {
+          await page.locator('switchboard-call button', { hasText: 'Chat with us' }).click();
+          await page.locator('switchboard-call .status[data-state="with_bot"]').waitFor();
+        }
+        await sleep(500);
+        await page.screenshot({ path: path.join(ARTIFACTS, `page-${name}-${w}x${h}.png`), fullPage: true });
+        if (w === 1366 || name === 'supervisor') {
+          await page.addScriptTag({ content: axeSource });
+          const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+          for (const v of result.violations.filter((x) => ['serious', 'critical'].includes(x.impact))) {
+            found.push(`${name} ${w}x${h}: ${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+          }
+        }
+        if (name === 'shop') await page.locator('switchboard-call button', { hasText: 'End chat' }).click();
+        await context.close();
+      }
+    }
+    assert.deepEqual(found, [], found.join('\n'));
   });
 
   await step('no uncaught errors in the pages', async () => {

@@ -140,7 +140,7 @@ impl Server {
         // are not about idle sessions leave some unread for long waits, so the server keeps
         // them (tests/silent-session-is-gone.rs sets its own).
         if !extra_toml.contains("[session]") {
-            toml.push_str("\n[session]\nidle_timeout_ms = 0\n");
+            toml.push_str("\n[session]\nidle_timeout_ms = 0\nresume_grace_ms = 0\n");
         }
         std::fs::write(dir.join("switchboard.toml"), toml).unwrap();
         Self::start_in(dir, speech, rust_log).await
@@ -373,6 +373,8 @@ pub struct Ws {
     stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
     pub inbox: VecDeque<Value>,
     next_id: u64,
+    /// The server's `welcome` (null for a stream made elsewhere).
+    pub welcome: Value,
 }
 
 impl Ws {
@@ -386,7 +388,7 @@ impl Ws {
             .await
             .expect("ws connect");
         let mut ws = Ws::from_stream(stream);
-        ws.expect("welcome").await;
+        ws.welcome = ws.expect("welcome").await;
         ws
     }
 
@@ -395,6 +397,7 @@ impl Ws {
             stream,
             inbox: VecDeque::new(),
             next_id: 1,
+            welcome: Value::Null,
         }
     }
 
@@ -490,6 +493,22 @@ impl Ws {
             }
         }
         self.inbox.drain(..).collect()
+    }
+
+    /// Whether the server closes this connection within `d` (messages before are kept).
+    pub async fn closed_within(&mut self, d: Duration) -> bool {
+        let deadline = Instant::now() + d;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.stream.next()).await {
+                Err(_) => return false,
+                Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => return true,
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    self.inbox.push_back(serde_json::from_str(&t).unwrap())
+                }
+                Ok(Some(Ok(_))) => {}
+            }
+        }
     }
 
     pub async fn close(mut self) {

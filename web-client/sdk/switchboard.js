@@ -72,17 +72,42 @@ class Emitter {
   }
 }
 
-/** One WebSocket connection: requests, replies, events and keep-alive. */
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * One WebSocket connection: requests, replies, events, keep-alive and reconnection.
+ *
+ * Reconnect policy. A connection that drops (the network, a server restart; not close()) is
+ * re-opened with back-off (about 0.25, 0.5, 1, 2, 4, then every 5 s, with jitter) and the
+ * session resumed with `resume {session_id, token}`: calls go on, and what the server sent
+ * meanwhile arrives then. Events: 'reconnecting' {attempt, delay_ms} before each try,
+ * 'resumed' {session_id, role?, call_id?} when the session is back, 'reconnected' when it was
+ * gone and a new one had to be made (agents and supervisors log in again with their session
+ * token; `restoreSession()` does it), and 'close' {code, reason} when the client gives up: a
+ * customer after `resumeWindowMs` (the server keeps a session 20 s by default), agents and
+ * supervisors never (they wait for the server to come back). A socket that stops answering
+ * pings for `deadAfterMs` counts as dropped. `reconnect: false` turns all this off.
+ */
 export class SwitchboardClient extends Emitter {
-  constructor({ url, pingIntervalMs = 20000, requestTimeoutMs = 15000, iceServers = [] } = {}) {
+  constructor({
+    url, pingIntervalMs = 4000, deadAfterMs = 10000, requestTimeoutMs = 15000, iceServers = [],
+    reconnect = true, resumeWindowMs = 20000,
+  } = {}) {
     super();
     this.url = url || defaultUrl();
     this.pingIntervalMs = pingIntervalMs;
+    this.deadAfterMs = deadAfterMs;
     this.requestTimeoutMs = requestTimeoutMs;
     this.iceServers = iceServers;
+    this.reconnect = reconnect;
+    this.resumeWindowMs = resumeWindowMs;
     this.ws = null;
     this.sessionId = null;
+    this.resumeToken = null;
+    /** True between a dropped connection and its resumption (or giving up). */
+    this.reconnecting = false;
     this._connecting = null;
+    this._closedByUs = false;
     this._nextId = 1;
     this._pending = new Map(); // request id -> {type, match, resolve, reject, timer}
     this._peers = new Map(); // peer_id -> PeerLink, to route server ICE candidates
@@ -97,33 +122,32 @@ export class SwitchboardClient extends Emitter {
   /** Open the socket; resolves with the `welcome` message. Calling it again reuses the connection. */
   connect() {
     if (this._connecting) return this._connecting;
+    this._closedByUs = false;
     this._connecting = new Promise((resolve, reject) => {
       const ws = new WebSocket(this.url);
       this.ws = ws;
       let welcomed = false;
       ws.onmessage = (ev) => {
+        this._heardAt = Date.now();
         let msg;
         try { msg = JSON.parse(ev.data); } catch { return; }
         if (msg.type === 'welcome' && !welcomed) {
           welcomed = true;
           this.sessionId = msg.session_id;
+          this.resumeToken = msg.resume_token ?? null;
+          // While reconnecting, the session to resume is the old one, not this welcome's.
+          if (!this.reconnecting) this._rememberSession();
           if (msg.protocol !== PROTOCOL_VERSION) {
             console.warn(`switchboard: server speaks protocol ${msg.protocol}, SDK speaks ${PROTOCOL_VERSION}`);
           }
-          this._pingTimer = setInterval(() => this._sendRaw({ type: 'ping' }), this.pingIntervalMs);
+          this._startHeartbeat(ws);
           resolve(msg);
         }
         this._dispatch(msg);
       };
       ws.onclose = (ev) => {
-        clearInterval(this._pingTimer);
-        this.sessionId = null;
-        this._connecting = null;
-        const err = new SwitchboardError('disconnected', `connection closed (${ev.code})`);
-        if (!welcomed) reject(err);
-        for (const p of this._pending.values()) { clearTimeout(p.timer); p.reject(err); }
-        this._pending.clear();
-        this.emit('close', { code: ev.code, reason: ev.reason });
+        if (this.ws !== ws) return; // an old socket, already given up on
+        this._socketGone(ws, { code: ev.code, reason: ev.reason }, welcomed, reject);
       };
       // The browser reports no detail on socket errors; onclose always follows and does the work.
       ws.onerror = () => {};
@@ -131,7 +155,115 @@ export class SwitchboardClient extends Emitter {
     return this._connecting;
   }
 
+  /** Ping every pingIntervalMs; a ping unanswered for deadAfterMs means the socket is dead. */
+  _startHeartbeat(ws) {
+    clearInterval(this._pingTimer);
+    this._pingSentAt = null;
+    this._heardAt = Date.now();
+    this._pingTimer = setInterval(() => {
+      if (this.ws !== ws) return;
+      const now = Date.now();
+      // Timers of a hidden tab may fire late: only an unanswered ping counts, not a quiet gap.
+      if (this._pingSentAt && this._heardAt < this._pingSentAt && now - this._pingSentAt > this.deadAfterMs) {
+        this._socketGone(ws, { code: 4408, reason: 'no answer to pings' }, true, null);
+        try { ws.close(); } catch { /* already closing */ }
+        return;
+      }
+      if (!this._pingSentAt || this._heardAt >= this._pingSentAt) {
+        if (this._sendRaw({ type: 'ping' })) this._pingSentAt = now;
+      }
+    }, this.pingIntervalMs);
+  }
+
+  _socketGone(ws, info, welcomed, rejectConnect) {
+    if (this.ws === ws) this.ws = null;
+    clearInterval(this._pingTimer);
+    this.sessionId = null;
+    this._connecting = null;
+    const err = new SwitchboardError('disconnected', `connection closed (${info.code})`);
+    if (!welcomed && rejectConnect) rejectConnect(err);
+    for (const p of this._pending.values()) { clearTimeout(p.timer); p.reject(err); }
+    this._pending.clear();
+    if (this.reconnecting) return; // the reconnect loop goes on
+    if (welcomed && !this._closedByUs && this.reconnect && this._worthResuming()) {
+      this._reconnectLoop();
+      return;
+    }
+    this.emit('close', info);
+  }
+
+  /** Whether a dropped connection has anything to come back to (subclasses say more). */
+  _worthResuming() {
+    return false;
+  }
+
+  /** Whether to keep trying after `elapsedMs` without success. */
+  _keepTrying(elapsedMs) {
+    return elapsedMs < this.resumeWindowMs;
+  }
+
+  /** The session is gone (the server restarted, the grace ran out): make a new one if we can. */
+  async restoreSession() {
+    return false;
+  }
+
+  async _reconnectLoop() {
+    const resume = { session_id: this._resumeId, token: this._resumeTok };
+    this.reconnecting = true;
+    const started = Date.now();
+    let attempt = 0;
+    try {
+      while (!this._closedByUs) {
+        const delay = Math.round(Math.min(250 * 2 ** attempt, 5000) * (0.8 + Math.random() * 0.4));
+        attempt++;
+        this.emit('reconnecting', { attempt, delay_ms: delay });
+        await sleep(delay);
+        if (this._closedByUs) break;
+        try {
+          await this.connect();
+        } catch {
+          if (!this._keepTrying(Date.now() - started)) break;
+          continue;
+        }
+        try {
+          const r = await this.request({ type: 'resume', ...resume }, 'resumed');
+          this.sessionId = r.session_id;
+          this.resumeToken = resume.token;
+          this._rememberSession();
+          this.reconnecting = false;
+          this.emit('resumed', r);
+          return;
+        } catch (e) {
+          if (e.code === 'disconnected' || e.code === 'timeout') continue;
+        }
+        // The server does not know the session any more.
+        let restored = false;
+        try { restored = await this.restoreSession(); } catch (e) {
+          if (e.code === 'disconnected' || e.code === 'timeout') continue;
+        }
+        this.reconnecting = false;
+        if (restored) {
+          this._rememberSession();
+          this.emit('reconnected', { session_id: this.sessionId });
+          return;
+        }
+        this.emit('close', { code: 4404, reason: 'the session could not be resumed' });
+        return;
+      }
+    } finally {
+      this.reconnecting = false;
+    }
+    if (!this._closedByUs) this.emit('close', { code: 4408, reason: 'the service could not be reached again' });
+  }
+
+  /** Keep what a later resume needs (the welcome's id and token, or the resumed session's). */
+  _rememberSession() {
+    this._resumeId = this.sessionId;
+    this._resumeTok = this.resumeToken;
+  }
+
   close() {
+    this._closedByUs = true;
     this.ws?.close(1000);
   }
 
@@ -213,6 +345,20 @@ export class SwitchboardClient extends Emitter {
   _releasePeer(link) {
     if (link.peerId) this._peers.delete(link.peerId);
   }
+}
+
+/**
+ * Log an agent or supervisor in on `client`: with a username and password, or with the
+ * session token of an earlier login ({token}). The token is what a page keeps (e.g. in
+ * sessionStorage) to come back after a reload or a server restart without the password.
+ */
+async function accountLogin(client, credentials) {
+  await client.connect();
+  const msg = credentials.token
+    ? { type: 'login', token: credentials.token }
+    : { type: 'login', username: credentials.username, password: credentials.password };
+  client.user = await client.request(msg, 'logged_in');
+  return client.user;
 }
 
 /**
@@ -572,6 +718,11 @@ export class CustomerCall extends CallParty {
     });
   }
 
+  /** A live contact is worth coming back to; nothing else is. */
+  _worthResuming() {
+    return !!this.callId && this.state !== 'ended';
+  }
+
   /** True while the bot serves the contact (before the customer asked for a person). */
   get withBot() {
     return this.state === 'with_bot';
@@ -720,6 +871,8 @@ export class AgentPhone extends CallParty {
     this.on('chat', (m) => this._foldChat(m));
     this.on('agent_state', (m) => {
       this.state = m.state;
+      // What the agent wants to be after a server restart: away if away, else available.
+      this._wantAvailable = m.state !== 'away';
       // Accepted on another session of this agent: the offer says what the contact is.
       if (m.state === 'on_call' && m.call_id && this.contact?.call_id !== m.call_id) {
         this._startContact(m.call_id, this.offer?.call_id === m.call_id ? this.offer : null);
@@ -738,10 +891,33 @@ export class AgentPhone extends CallParty {
     });
   }
 
-  async login(username, password) {
-    await this.connect();
-    this.user = await this.request({ type: 'login', username, password }, 'logged_in');
-    return this.user;
+  /** Log in with a username and password; resolves with `logged_in` (its `token` is the session token). */
+  login(username, password) {
+    return accountLogin(this, { username, password });
+  }
+
+  /** Log in again with the `token` of an earlier `logged_in` (after a reload or a restart). */
+  loginWithToken(token) {
+    return accountLogin(this, { token });
+  }
+
+  _worthResuming() {
+    return !!this.user;
+  }
+
+  /** Agents and supervisors wait for the server however long it takes. */
+  _keepTrying() {
+    return true;
+  }
+
+  /** The server forgot the session (a restart): log in again with the session token. */
+  async restoreSession() {
+    if (!this.user?.token) return false;
+    const before = this._wantAvailable; // the new login's first agent_state says away
+    await accountLogin(this, { token: this.user.token });
+    this._wantAvailable = before;
+    await this._afterRestore?.();
+    return true;
   }
 
   /** Available (true) or away (false); resolves with the resulting `agent_state`. */
@@ -811,6 +987,14 @@ export class AgentPhone extends CallParty {
     }
   }
 
+  /** After a new login (the server restarted): what was going on is gone; be as chosen before. */
+  async _afterRestore() {
+    this._endMedia();
+    this.offer = null;
+    this.callId = null;
+    if (this._wantAvailable) await this.setAvailable(true).catch(() => {});
+  }
+
   decline(callId) {
     this.send({ type: 'decline', call_id: callId });
     if (this.offer?.call_id === callId) this.offer = null;
@@ -862,10 +1046,33 @@ export class SupervisorConsole extends SwitchboardClient {
     });
   }
 
-  async login(username, password) {
-    await this.connect();
-    this.user = await this.request({ type: 'login', username, password }, 'logged_in');
-    return this.user;
+  /** Log in with a username and password; resolves with `logged_in` (its `token` is the session token). */
+  login(username, password) {
+    return accountLogin(this, { username, password });
+  }
+
+  /** Log in again with the `token` of an earlier `logged_in` (after a reload or a restart). */
+  loginWithToken(token) {
+    return accountLogin(this, { token });
+  }
+
+  _worthResuming() {
+    return !!this.user;
+  }
+
+  /** Agents and supervisors wait for the server however long it takes. */
+  _keepTrying() {
+    return true;
+  }
+
+  /** The server forgot the session (a restart): log in again with the session token. */
+  async restoreSession() {
+    if (!this.user?.token) return false;
+    const before = this._wantAvailable; // the new login's first agent_state says away
+    await accountLogin(this, { token: this.user.token });
+    this._wantAvailable = before;
+    await this._afterRestore?.();
+    return true;
   }
 
   /**
@@ -949,6 +1156,13 @@ export class SupervisorConsole extends SwitchboardClient {
     if (mode === 'listen') await entry.customer.sender.replaceTrack(null);
     this.emit('supervising', { call_id: callId, mode });
     return done;
+  }
+
+  /** After a new login (the server restarted): the calls listened to are gone. */
+  async _afterRestore() {
+    for (const callId of [...this.listening.keys()]) this._drop(callId);
+    this.transcripts.clear();
+    this.conversations.clear();
   }
 
   /** Forget a listening session locally, without telling the server (it already knows). */

@@ -284,6 +284,7 @@ impl CallCenter {
             estimated_wait_s: None,
             reason: Some(reason),
             overflow: None,
+            agent_name: None,
         };
         self.outputs.push_back(Output::Notify(
             Recipient::Customer(call_id.clone()),

@@ -19,6 +19,8 @@ pub enum Event {
         estimated_wait_s: Option<u64>,
         reason: Option<EndReason>,
         overflow: Option<OverflowReason>,
+        /// The display name of the agent talking with the customer (connected only).
+        agent_name: Option<String>,
     },
     /// A party muted or unmuted (told to the other party).
     PeerMuted {

@@ -340,6 +340,7 @@ impl CallCenter {
                 estimated_wait_s: Some(estimate(aht, position, staffed)),
                 reason: None,
                 overflow: None,
+                agent_name: None,
             };
             self.outputs
                 .push_back(Output::Notify(Recipient::Customer(id), msg));
@@ -366,6 +367,14 @@ impl CallCenter {
             Some(CallState::Overflow { reason }) => Some(*reason),
             _ => None,
         };
+        let agent_name = match self.calls.get(call_id).map(|c| &c.state) {
+            Some(CallState::Talking {
+                agent,
+                connected: true,
+                ..
+            }) => self.agents.get(agent).map(|a| a.name.clone()),
+            _ => None,
+        };
         Event::CallState {
             call_id: call_id.clone(),
             state,
@@ -373,6 +382,7 @@ impl CallCenter {
             estimated_wait_s,
             reason: None,
             overflow,
+            agent_name,
         }
     }
 

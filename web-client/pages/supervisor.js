@@ -1,0 +1,374 @@
+import { SupervisorConsole } from '../sdk/switchboard.js';
+import {
+  $, show, sdkOptions, showError, fmtDuration, fmtSigned, emotionBadge, renderUtterance, renderChatMessage,
+  AGENT_STATES, CALL_STATES, CHANNELS, ESCALATIONS, HANDOFF_REASONS, keepSession,
+} from '../ui.js';
+
+const sup = new SupervisorConsole(sdkOptions());
+window.sb = sup;
+let receivedAt = 0; // when the shown dashboard arrived; durations tick from there
+let openCall = null; // the call whose transcript #sup-transcript shows
+const alerted = new Set(); // calls with a sentiment alert, highlighted until they end
+const MAX_ALERTS = 50;
+
+function row(attrs, cells) {
+  const tr = document.createElement('tr');
+  for (const [k, v] of Object.entries(attrs)) tr.dataset[k] = v;
+  for (const [cls, content] of cells) {
+    const td = document.createElement('td');
+    td.className = cls;
+    if (content instanceof Node) td.append(content);
+    else td.textContent = content;
+    tr.append(td);
+  }
+  return tr;
+}
+
+function fill(tbody, rows, columns, emptyText) {
+  if (rows.length) tbody.replaceChildren(...rows);
+  else tbody.replaceChildren(row({}, [['empty', emptyText]]));
+  if (!rows.length) tbody.firstChild.firstChild.colSpan = columns;
+}
+
+function listenButton(callId, state, channel) {
+  const b = document.createElement('button');
+  b.dataset.listen = callId;
+  const on = sup.listening.has(callId);
+  b.dataset.listening = String(on);
+  b.textContent = on ? 'Stop' : 'Listen';
+  b.className = on ? 'danger' : 'secondary';
+  // A chat has no audio to hear; its transcript panel shows the messages.
+  b.disabled = !on && (state !== 'connected' || channel === 'chat');
+  if (channel === 'chat') b.title = 'A chat has no audio: open its transcript to read it';
+  return b;
+}
+
+function transcriptButton(callId) {
+  const b = document.createElement('button');
+  b.dataset.transcript = callId;
+  const on = openCall === callId;
+  b.dataset.watching = String(on);
+  b.textContent = on ? 'Close transcript' : 'Transcript';
+  b.className = 'secondary';
+  return b;
+}
+
+/** Whisper / Barge toggles for a call this supervisor listens to. */
+function superviseButtons(c) {
+  const entry = sup.listening.get(c.call_id);
+  if (!entry || c.state !== 'connected') return [];
+  return [['whisper', 'Whisper'], ['barge', 'Barge in']].map(([mode, label]) => {
+    const b = document.createElement('button');
+    b.dataset.supervise = mode;
+    b.dataset.call = c.call_id;
+    const on = entry.mode === mode;
+    b.dataset.active = String(on);
+    b.textContent = on ? `Stop ${label.toLowerCase()}` : label;
+    b.className = on ? 'danger' : 'secondary';
+    b.title = mode === 'whisper' ? 'Only the agent hears you' : 'The agent and the customer hear you';
+    return b;
+  });
+}
+
+function actions(c) {
+  const f = document.createDocumentFragment();
+  f.append(listenButton(c.call_id, c.state, c.channel ?? 'voice'), ...superviseButtons(c), transcriptButton(c.call_id));
+  return f;
+}
+
+function listenersText(c) {
+  const modes = new Map((c.supervisors || []).map((s) => [s.supervisor_id, s.mode]));
+  return c.listeners.map((id) => {
+    const m = modes.get(id);
+    return m === 'whisper' ? `${id} (whispering)` : m === 'barge' ? `${id} (barged in)` : id;
+  }).join(', ');
+}
+
+/** The customer's mood: "frustrated (−0.42)" in the label's colour; '' before they spoke. */
+function sentimentBadge(s) {
+  if (!s) return '';
+  const run = s.negative_run === 1 ? '1 negative utterance' : `${s.negative_run} negative utterances`;
+  return emotionBadge(s.label, {
+    text: `${s.label} (${fmtSigned(s.trend)})`,
+    title: `rolling valence ${Number(s.trend).toFixed(2)}; ${run} in a row`,
+  });
+}
+
+function callerText(c = {}) {
+  const name = c.name || 'Anonymous';
+  return c.topic ? `${name} (${c.topic})` : name;
+}
+
+function render() {
+  const d = sup.dashboard;
+  if (!d) return;
+  // People by name everywhere: agents as in the agents table, waiting contacts by caller.
+  const agentName = (id) => d.agents.find((a) => a.agent_id === id)?.name || id;
+  const callerOf = (id) => d.calls.find((c) => c.call_id === id)?.caller;
+  fill($('#calls-table tbody'), d.calls.map((c) => {
+    const channel = c.channel ?? 'voice';
+    const attrs = { callId: c.call_id, state: c.state, channel, mode: sup.listening.get(c.call_id)?.mode ?? '' };
+    const tr = row(attrs, [
+      ['id', c.call_id],
+      ['channel', CHANNELS[channel] ?? channel],
+      ['state', CALL_STATES[c.state] ?? c.state],
+      ['escalation', c.escalation ? (ESCALATIONS[c.escalation] ?? c.escalation) : ''],
+      ['caller', callerText(c.caller)],
+      ['agent', c.agent ? agentName(c.agent) : ''],
+      ['dur', ''],
+      ['listeners', listenersText(c)],
+      ['sentiment', sentimentBadge(c.sentiment)],
+      ['action', actions(c)],
+    ]);
+    tr.querySelector('td.channel').dataset.channel = channel;
+    if (c.escalation) {
+      const td = tr.querySelector('td.escalation');
+      td.dataset.escalation = c.escalation;
+      td.title = HANDOFF_REASONS[c.escalation] ?? c.escalation;
+    }
+    if (c.sentiment) {
+      const td = tr.querySelector('td.sentiment');
+      td.dataset.emotion = c.sentiment.label;
+      td.dataset.trend = Number(c.sentiment.trend).toFixed(2);
+      td.dataset.negativeRun = String(c.sentiment.negative_run);
+    }
+    if (alerted.has(c.call_id)) {
+      tr.classList.add('alerted');
+      tr.dataset.alert = 'true';
+    }
+    return tr;
+  }), 10, 'No calls');
+  fill($('#agents-table tbody'), d.agents.map((a) => row({ agentId: a.agent_id, state: a.state }, [
+    ['name', a.name],
+    ['state', AGENT_STATES[a.state] ?? a.state],
+    ['since', ''],
+  ])), 3, 'No agents logged in');
+  fill($('#queue-table tbody'), d.queue.map((q) => row({ callId: q.call_id }, [
+    ['pos', String(q.position)],
+    ['id', callerText(callerOf(q.call_id))],
+    ['waiting', ''],
+  ])), 3, 'Nobody waiting');
+  tick();
+}
+
+// Only the clock cells change between dashboards, so buttons are not rebuilt under the cursor.
+function tick() {
+  const d = sup.dashboard;
+  if (!d || document.body.dataset.stale === 'true') return;
+  const extra = (Date.now() - receivedAt) / 1000;
+  const cells = (sel) => [...document.querySelectorAll(sel)];
+  cells('#calls-table td.dur').forEach((td, i) => { td.textContent = fmtDuration(d.calls[i].duration_s + extra); });
+  cells('#agents-table td.since').forEach((td, i) => { td.textContent = fmtDuration(d.agents[i].state_s + extra); });
+  cells('#queue-table td.waiting').forEach((td, i) => { td.textContent = fmtDuration(d.queue[i].waiting_s + extra); });
+}
+setInterval(tick, 1000);
+
+sup.on('dashboard', (d) => {
+  receivedAt = Date.now();
+  const live = (id) => d.calls.some((c) => c.call_id === id);
+  // Stop listening to calls that vanished, in case listen_stopped was missed.
+  for (const id of [...sup.listening.keys()]) {
+    if (!live(id)) sup.forget(id);
+  }
+  for (const id of [...alerted]) {
+    if (!live(id)) alerted.delete(id);
+  }
+  // An ended call's transcript stays readable until closed; the server sends no more.
+  if (openCall && !live(openCall)) $('#sup-transcript-status').textContent = 'call ended';
+  for (const b of document.querySelectorAll('#alerts button[data-open-transcript]')) {
+    if (!live(b.dataset.openTranscript)) b.remove();
+  }
+  render();
+});
+sup.on('listening', render);
+sup.on('supervising', render);
+
+// ---- transcripts ----
+
+async function openTranscript(id) {
+  if (openCall === id) return;
+  if (openCall) closeTranscript();
+  openCall = id;
+  const panel = $('#sup-transcript');
+  panel.dataset.callId = id;
+  $('#sup-transcript-call').textContent = id;
+  $('#sup-transcript-status').textContent = 'live';
+  $('#sup-transcript-list').replaceChildren();
+  $('#sup-chat-list').replaceChildren();
+  show(panel, true);
+  render();
+  try {
+    await sup.watchTranscript(id); // history and live events arrive as 'utterance' events
+  } catch (e) {
+    showError(e);
+    if (openCall === id) closeTranscript();
+  }
+}
+
+function closeTranscript() {
+  const id = openCall;
+  openCall = null;
+  show('#sup-transcript', false);
+  delete $('#sup-transcript').dataset.callId;
+  $('#sup-transcript-list').replaceChildren();
+  $('#sup-chat-list').replaceChildren();
+  render();
+  if (id) sup.unwatchTranscript(id).catch(() => {}); // the call may be gone already
+}
+
+sup.on('utterance', ({ call_id, utterance }) => {
+  if (call_id !== openCall) return;
+  renderUtterance($('#sup-transcript-list'), utterance, { customer: 'Customer', agent: 'Agent' });
+});
+sup.on('chat_message', ({ call_id, message }) => {
+  if (call_id !== openCall) return;
+  renderChatMessage($('#sup-chat-list'), message, { customer: 'Customer', agent: 'Agent', bot: 'Assistant' });
+});
+$('#sup-transcript-close').onclick = closeTranscript;
+
+// ---- alerts ----
+
+function span(cls, text) {
+  const s = document.createElement('span');
+  s.className = cls;
+  s.textContent = text;
+  return s;
+}
+
+sup.on('sentiment_alert', (a) => {
+  alerted.add(a.call_id);
+  const li = document.createElement('li');
+  li.className = 'alert-item';
+  li.dataset.callId = a.call_id;
+  const open = document.createElement('button');
+  open.className = 'secondary';
+  open.dataset.openTranscript = a.call_id;
+  open.textContent = 'Transcript';
+  li.append(
+    span('alert-time', new Date().toLocaleTimeString()), ' ',
+    span('alert-call', a.call_id), ' ',
+    span('alert-agent', a.agent ? `agent ${a.agent}` : 'no agent'), ': ',
+    span('alert-count', `${a.negative_utterances} negative utterances in a row`),
+    span('alert-trend', ` (trend ${fmtSigned(a.trend)})`), ' ',
+    span('alert-text', `“${a.last_text}”`), ' ',
+    open,
+  );
+  const list = $('#alerts');
+  list.prepend(li);
+  while (list.children.length > MAX_ALERTS) list.lastElementChild.remove();
+  render();
+});
+
+$('#alerts').addEventListener('click', (ev) => {
+  const b = ev.target.closest('button[data-open-transcript]');
+  if (b) openTranscript(b.dataset.openTranscript);
+});
+sup.on('error', (e) => showError(`${e.message} (${e.code})`));
+// Disconnected: what is shown is as of the last dashboard; it stops counting and says so
+// until the connection is back (the SDK reconnects by itself).
+function stale(why) {
+  document.body.dataset.stale = 'true';
+  const at = receivedAt ? new Date(receivedAt).toLocaleTimeString() : 'before the connection dropped';
+  $('#stale-banner').textContent = `${why}: the calls and agents below are as of ${at} and no longer update.`;
+  $('#stale-banner').hidden = false;
+}
+function fresh() {
+  delete document.body.dataset.stale;
+  $('#stale-banner').hidden = true;
+}
+sup.on('reconnecting', () => stale('Connection to the server lost, reconnecting'));
+sup.on('resumed', fresh);
+sup.on('close', () => stale('Disconnected from the server'));
+
+$('#calls-table').addEventListener('click', async (ev) => {
+  const t = ev.target.closest('button[data-transcript]');
+  if (t) {
+    const id = t.dataset.transcript;
+    if (openCall === id) closeTranscript();
+    else openTranscript(id);
+    return;
+  }
+  const m = ev.target.closest('button[data-supervise]');
+  if (m) {
+    showError(null);
+    const mode = m.dataset.active === 'true' ? 'listen' : m.dataset.supervise;
+    try { await sup.supervise(m.dataset.call, mode); } catch (e) { showError(e); }
+    render();
+    return;
+  }
+  const b = ev.target.closest('button[data-listen]');
+  if (!b) return;
+  const id = b.dataset.listen;
+  showError(null);
+  try {
+    if (sup.listening.has(id)) sup.stopListening(id);
+    else await sup.listen(id, $('#listen-audio'));
+  } catch (e) { showError(e); }
+});
+
+// The KPI strip: today's figures (docs/kpis.md), since local midnight.
+const KPIS = [
+  ['service_level', 'Service level', (v, k) => `${Math.round(v * 100)}% in ${k.service_level_s} s`],
+  ['asa_s', 'Avg. speed of answer', (v) => `${v.toFixed(1)} s`],
+  ['abandonment_rate', 'Abandoned', (v, k) => `${Math.round(v * 100)}% (${k.abandoned_short} within 5 s)`],
+  ['longest_wait_s', 'Longest wait now', (v) => `${Math.round(v)} s`],
+  ['offered', 'Offered', (v) => String(v)],
+  ['handled', 'Handled', (v) => String(v)],
+  ['aht_s', 'Avg. handle time', (v) => `${Math.round(v)} s`],
+  ['containment_rate', 'Bot containment', (v) => `${Math.round(v * 100)}%`],
+  ['occupancy', 'Occupancy', (v) => `${Math.round(v * 100)}%`],
+  ['csat', 'Satisfaction', (v, k) => `${v.toFixed(1)} / 5 (${k.csat_count})`],
+];
+async function refreshKpis(token) {
+  const midnight = new Date();
+  midnight.setHours(0, 0, 0, 0);
+  try {
+    const r = await fetch(`/api/kpis?from=${midnight.getTime()}`, { headers: { Authorization: `Bearer ${token}` } });
+    if (!r.ok) return;
+    const k = (await r.json()).overall;
+    const strip = $('#kpi-strip');
+    strip.replaceChildren(...KPIS.map(([name, label, fmt]) => {
+      const el = document.createElement('span');
+      el.className = 'kpi';
+      el.dataset.kpi = name;
+      const v = k[name];
+      el.dataset.value = v ?? '';
+      const l = document.createElement('span');
+      l.className = 'kpi-label';
+      l.textContent = label;
+      const val = document.createElement('span');
+      val.className = 'kpi-value';
+      val.textContent = v == null ? '—' : fmt(v, k);
+      el.append(l, val);
+      return el;
+    }));
+    strip.dataset.updated = String(Date.now());
+  } catch { /* the next refresh tries again */ }
+}
+
+// Logged in (by the form, or again from the stored session token after a reload or a
+// server restart): the dashboard shows and the KPIs refresh with the session's token.
+let kpiTimer = null;
+function loggedIn(who) {
+  $('#sup-name').textContent = `— ${who.name || who.username}`;
+  show('#login-form', false);
+  show('#main', true);
+  fresh();
+  render();
+  refreshKpis(who.token);
+  clearInterval(kpiTimer);
+  kpiTimer = setInterval(() => refreshKpis(sup.user?.token ?? who.token), 15_000);
+}
+const session = keepSession(sup, 'switchboard.supervisor.token', loggedIn);
+$('#login-form').onsubmit = async (ev) => {
+  ev.preventDefault();
+  showError(null);
+  $('#login-btn').disabled = true;
+  try {
+    await session.login($('#login-user').value.trim(), $('#login-pass').value);
+  } catch (e) {
+    showError(e);
+  } finally {
+    $('#login-btn').disabled = false;
+  }
+};

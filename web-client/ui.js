@@ -165,7 +165,9 @@ export function renderUtterance(list, u, speakers = { customer: 'Customer', agen
   li.dataset.speaker = u.speaker;
   li.dataset.final = String(!!u.final);
   li.dataset.startMs = String(u.start_ms ?? 0);
-  li.querySelector('.utterance-time').textContent = fmtDuration((u.start_ms ?? 0) / 1000);
+  // Spoken lines carry their time into the call; typed (chat) lines their wall-clock time.
+  const typed = String(u.utterance_id).startsWith('chat-');
+  li.querySelector('.utterance-time').textContent = typed ? fmtClock(u.start_ms) : fmtDuration((u.start_ms ?? 0) / 1000);
   li.querySelector('.utterance-speaker').textContent = speakers[u.speaker] ?? u.speaker;
   li.querySelector('.utterance-text').textContent = u.text ?? '';
   li.querySelector('.emotion-badge')?.remove();
@@ -440,8 +442,13 @@ export function keepSession(client, key, onLoggedIn) {
   client.on('reconnecting', ({ attempt }) => {
     setConn('reconnecting', attempt > 1 ? `Reconnecting… (try ${attempt})` : 'Reconnecting…');
   });
-  client.on('resumed', () => setConn('connected', 'Connected'));
+  // Back: errors from before (e.g. "the server is shutting down") no longer apply.
+  client.on('resumed', () => {
+    setConn('connected', 'Connected');
+    showError(null);
+  });
   client.on('reconnected', () => {
+    showError(null);
     if (client.user?.token) sessionStorage.setItem(key, client.user.token);
     setConn('connected', 'Connected again (the server restarted)');
     onLoggedIn(client.user, { restored: true });

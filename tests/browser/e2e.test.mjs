@@ -1060,6 +1060,60 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
     await supervisor.waitForFunction(() => document.querySelector('#agents-table')?.textContent.includes('Alice'));
   });
 
+  await step('the supervisor wallboard: two columns on a wide screen, one on a phone; sorting, filters, alerts acknowledged with a sound', async () => {
+    const bobPage = await openPage('agent-bob', '/agent');
+    await login(bobPage, 'bob');
+    await supervisor.waitForFunction(() => window.sb.dashboard?.agents?.length >= 2);
+    const names = () => supervisor.$$eval('#agents-table td.name', (tds) => tds.map((td) => td.textContent));
+    await supervisor.click('#agents-table th[data-sort="name"] button');
+    assert.deepEqual(await names(), ['Alice Agent', 'Bob Agent']);
+    assert.equal(await supervisor.getAttribute('#agents-table th[data-sort="name"]', 'aria-sort'), 'ascending');
+    await supervisor.click('#agents-table th[data-sort="name"] button');
+    assert.deepEqual(await names(), ['Bob Agent', 'Alice Agent']);
+    await supervisor.selectOption('#agents-state-filter', 'away');
+    await supervisor.waitForFunction(() => [...document.querySelectorAll('#agents-table tbody tr')]
+      .every((tr) => tr.dataset.state === 'away' || tr.querySelector('td.empty')));
+    await supervisor.selectOption('#agents-state-filter', '');
+    // A contact to filter: the chat customer comes back with the bot.
+    await chat.fill('#name', 'Hana Filterable');
+    await chat.click('#chat-btn');
+    await chat.waitForSelector('#state[data-state="with_bot"]');
+    await supervisor.waitForSelector('#calls-table tr[data-state="with_bot"]');
+    await supervisor.fill('#calls-filter', 'no such caller');
+    await supervisor.waitForSelector('#calls-table td.empty');
+    assert.match(await supervisor.textContent('#calls-table td.empty'), /No call matches/);
+    await supervisor.fill('#calls-filter', 'hana');
+    await supervisor.waitForSelector('#calls-table tr[data-state="with_bot"] td.caller');
+    assert.match(await supervisor.textContent('#calls-table tbody'), /Hana Filterable/);
+    await supervisor.fill('#calls-filter', '');
+    // An alert as the server sends it (its emotion path is tested in tests/emotion.rs): listed
+    // with the caller's name, counted as new with a chime, then acknowledged.
+    const callIdNow = await chat.evaluate(() => window.sb.callId);
+    await supervisor.evaluate((id) => window.sb.emit('sentiment_alert', {
+      type: 'sentiment_alert', call_id: id, negative_utterances: 3, trend: -0.61, last_text: 'this is ridiculous',
+    }), callIdNow);
+    await supervisor.waitForSelector('#alerts-new[data-count="1"]');
+    assert.match(await supervisor.textContent('#alerts li.alert-item .alert-call'), /Hana Filterable/);
+    assert.equal(await supervisor.evaluate(() => window.sbChimes()), 1, 'a chime for the new alert');
+    await supervisor.click('#alerts button[data-ack]');
+    await supervisor.waitForSelector('#alerts-new[data-count="0"]', { state: 'attached' });
+    assert.equal(await supervisor.getAttribute('#alerts li.alert-item', 'data-acked'), 'true');
+    await chat.click('#end-chat-btn');
+    await chat.waitForSelector('#state[data-state="ended"]');
+    // The layout: two columns at 1366 px, one at 390 px with nothing wider than the screen.
+    await supervisor.setViewportSize({ width: 1366, height: 768 });
+    const columns = () => supervisor.$eval('.wallboard', (el) => getComputedStyle(el).gridTemplateColumns.split(' ').length);
+    assert.equal(await columns(), 2);
+    await supervisor.screenshot({ path: path.join(ARTIFACTS, 'supervisor-wallboard-1366.png'), fullPage: true });
+    await supervisor.setViewportSize({ width: 390, height: 844 });
+    assert.equal(await columns(), 1);
+    const overflow = await supervisor.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `the page is ${overflow} px wider than a phone`);
+    await supervisor.screenshot({ path: path.join(ARTIFACTS, 'supervisor-wallboard-390.png'), fullPage: true });
+    await supervisor.setViewportSize({ width: 1100, height: 800 });
+    await bobPage.click('#logout-btn');
+  });
+
   await step("the supervisor's connection drops: the tables are marked stale and stop counting", async () => {
     await supervisor.evaluate(() => window.sb.close());
     await supervisor.waitForSelector('#stale-banner', { state: 'visible' });

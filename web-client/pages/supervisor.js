@@ -99,13 +99,60 @@ function callerText(c = {}) {
   return c.topic ? `${name} (${c.topic})` : name;
 }
 
+// Sorting (a click on a column heading) and filtering, kept across dashboards.
+const sorting = { calls: { key: null, dir: 1 }, agents: { key: null, dir: 1 } };
+const STATE_ORDER = ['with_bot', 'queued', 'overflow', 'ringing', 'connected', 'scheduled', 'available', 'on_call', 'wrap_up', 'away'];
+function sortValue(item, key, names) {
+  if (key === 'caller') return callerText(item.caller).toLowerCase();
+  if (key === 'agent') return (item.agent ? names(item.agent) : '').toLowerCase();
+  if (key === 'sentiment') return item.sentiment ? Number(item.sentiment.trend) : Infinity;
+  if (key === 'state') return STATE_ORDER.indexOf(item.state);
+  const v = item[key];
+  return typeof v === 'string' ? v.toLowerCase() : (v ?? '');
+}
+function sorted(list, which, names) {
+  const { key, dir } = sorting[which];
+  if (!key) return list;
+  return [...list].sort((a, b) => {
+    const x = sortValue(a, key, names);
+    const y = sortValue(b, key, names);
+    return (x < y ? -1 : x > y ? 1 : 0) * dir;
+  });
+}
+function setupSorting(table, which) {
+  for (const th of table.querySelectorAll('th[data-sort]')) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.append(...th.childNodes);
+    th.append(b);
+    th.setAttribute('aria-sort', 'none');
+    b.addEventListener('click', () => {
+      const s = sorting[which];
+      s.dir = s.key === th.dataset.sort ? -s.dir : 1;
+      s.key = th.dataset.sort;
+      for (const o of table.querySelectorAll('th[data-sort]')) o.setAttribute('aria-sort', 'none');
+      th.setAttribute('aria-sort', s.dir > 0 ? 'ascending' : 'descending');
+      render();
+    });
+  }
+}
+setupSorting($('#calls-table'), 'calls');
+setupSorting($('#agents-table'), 'agents');
+for (const el of ['#calls-filter', '#calls-state-filter', '#agents-state-filter']) $(el).addEventListener('input', () => render());
+
 function render() {
   const d = sup.dashboard;
   if (!d) return;
   // People by name everywhere: agents as in the agents table, waiting contacts by caller.
   const agentName = (id) => d.agents.find((a) => a.agent_id === id)?.name || id;
   const callerOf = (id) => d.calls.find((c) => c.call_id === id)?.caller;
-  fill($('#calls-table tbody'), d.calls.map((c) => {
+  const find = $('#calls-filter').value.trim().toLowerCase();
+  const callState = $('#calls-state-filter').value;
+  const calls = sorted(d.calls.filter((c) => (!callState || c.state === callState)
+    && (!find || [c.call_id, callerText(c.caller), c.agent ? agentName(c.agent) : '', ...Object.values(c.caller?.metadata ?? {})]
+      .some((t) => String(t).toLowerCase().includes(find)))), 'calls', agentName);
+  $('#calls-count').textContent = calls.length === d.calls.length ? `(${d.calls.length})` : `(${calls.length} of ${d.calls.length})`;
+  fill($('#calls-table tbody'), calls.map((c) => {
     const channel = c.channel ?? 'voice';
     const attrs = { callId: c.call_id, state: c.state, channel, mode: sup.listening.get(c.call_id)?.mode ?? '' };
     const tr = row(attrs, [
@@ -120,6 +167,7 @@ function render() {
       ['sentiment', sentimentBadge(c.sentiment)],
       ['action', actions(c)],
     ]);
+    tr.querySelector('td.dur').dataset.base = String(c.duration_s);
     tr.querySelector('td.channel').dataset.channel = channel;
     if (c.escalation) {
       const td = tr.querySelector('td.escalation');
@@ -137,17 +185,28 @@ function render() {
       tr.dataset.alert = 'true';
     }
     return tr;
-  }), 10, 'No calls');
-  fill($('#agents-table tbody'), d.agents.map((a) => row({ agentId: a.agent_id, state: a.state }, [
-    ['name', a.name],
-    ['state', AGENT_STATES[a.state] ?? a.state],
-    ['since', ''],
-  ])), 3, 'No agents logged in');
-  fill($('#queue-table tbody'), d.queue.map((q) => row({ callId: q.call_id }, [
-    ['pos', String(q.position)],
-    ['id', callerText(callerOf(q.call_id))],
-    ['waiting', ''],
-  ])), 3, 'Nobody waiting');
+  }), 10, d.calls.length ? 'No call matches the filter' : 'No calls');
+  const agentState = $('#agents-state-filter').value;
+  const agents = sorted(d.agents.filter((a) => !agentState || a.state === agentState), 'agents', agentName);
+  $('#agents-count').textContent = agents.length === d.agents.length ? `(${d.agents.length})` : `(${agents.length} of ${d.agents.length})`;
+  fill($('#agents-table tbody'), agents.map((a) => {
+    const tr = row({ agentId: a.agent_id, state: a.state }, [
+      ['name', a.name],
+      ['state', AGENT_STATES[a.state] ?? a.state],
+      ['since', ''],
+    ]);
+    tr.querySelector('td.since').dataset.base = String(a.state_s);
+    return tr;
+  }), 3, d.agents.length ? 'No agent matches the filter' : 'No agents logged in');
+  fill($('#queue-table tbody'), d.queue.map((q) => {
+    const tr = row({ callId: q.call_id }, [
+      ['pos', String(q.position)],
+      ['id', callerText(callerOf(q.call_id))],
+      ['waiting', ''],
+    ]);
+    tr.querySelector('td.waiting').dataset.base = String(q.waiting_s);
+    return tr;
+  }), 3, 'Nobody waiting');
   tick();
 }
 
@@ -156,10 +215,9 @@ function tick() {
   const d = sup.dashboard;
   if (!d || document.body.dataset.stale === 'true') return;
   const extra = (Date.now() - receivedAt) / 1000;
-  const cells = (sel) => [...document.querySelectorAll(sel)];
-  cells('#calls-table td.dur').forEach((td, i) => { td.textContent = fmtDuration(d.calls[i].duration_s + extra); });
-  cells('#agents-table td.since').forEach((td, i) => { td.textContent = fmtDuration(d.agents[i].state_s + extra); });
-  cells('#queue-table td.waiting').forEach((td, i) => { td.textContent = fmtDuration(d.queue[i].waiting_s + extra); });
+  for (const td of document.querySelectorAll('#main td[data-base]')) {
+    td.textContent = fmtDuration(Number(td.dataset.base) + extra);
+  }
 }
 setInterval(tick, 1000);
 
@@ -235,33 +293,88 @@ function span(cls, text) {
   return s;
 }
 
+// A short two-note chime for a new alert (Web Audio: no sound file), unless turned off.
+let chime = null;
+function playChime() {
+  if (!$('#alert-sound').checked) return;
+  try {
+    chime ??= new AudioContext();
+    chime.resume?.();
+    const t = chime.currentTime;
+    for (const [f, at] of [[880, 0], [660, 0.18]]) {
+      const o = chime.createOscillator();
+      const g = chime.createGain();
+      o.frequency.value = f;
+      g.gain.setValueAtTime(0.0001, t + at);
+      g.gain.exponentialRampToValueAtTime(0.08, t + at + 0.02);
+      g.gain.exponentialRampToValueAtTime(0.0001, t + at + 0.16);
+      o.connect(g).connect(chime.destination);
+      o.start(t + at);
+      o.stop(t + at + 0.17);
+    }
+    chimes += 1;
+  } catch { /* no audio here: the list still shows it */ }
+}
+let chimes = 0;
+window.sbChimes = () => chimes;
+
+function countNew() {
+  const n = document.querySelectorAll('#alerts li.alert-item:not([data-acked="true"])').length;
+  const badge = $('#alerts-new');
+  badge.dataset.count = String(n);
+  badge.textContent = n ? `(${n} new)` : '';
+  $('#alerts-ack-all').disabled = n === 0;
+}
+
+function acknowledge(li) {
+  li.dataset.acked = 'true';
+  li.querySelector('button[data-ack]')?.remove();
+  li.append(span('alert-acked', ` acknowledged ${new Date().toLocaleTimeString()}`));
+  countNew();
+}
+
 sup.on('sentiment_alert', (a) => {
   alerted.add(a.call_id);
+  const d = sup.dashboard;
+  const call = d?.calls.find((c) => c.call_id === a.call_id);
+  const agent = a.agent ? (d?.agents.find((x) => x.agent_id === a.agent)?.name || a.agent) : null;
   const li = document.createElement('li');
   li.className = 'alert-item';
   li.dataset.callId = a.call_id;
+  li.dataset.acked = 'false';
   const open = document.createElement('button');
   open.className = 'secondary';
   open.dataset.openTranscript = a.call_id;
   open.textContent = 'Transcript';
+  const ack = document.createElement('button');
+  ack.className = 'secondary';
+  ack.dataset.ack = a.call_id;
+  ack.textContent = 'Acknowledge';
   li.append(
     span('alert-time', new Date().toLocaleTimeString()), ' ',
-    span('alert-call', a.call_id), ' ',
-    span('alert-agent', a.agent ? `agent ${a.agent}` : 'no agent'), ': ',
+    span('alert-call', call ? callerText(call.caller) : a.call_id), ' ',
+    span('alert-agent', agent ? `with ${agent}` : 'no agent'), ': ',
     span('alert-count', `${a.negative_utterances} negative utterances in a row`),
     span('alert-trend', ` (trend ${fmtSigned(a.trend)})`), ' ',
     span('alert-text', `“${a.last_text}”`), ' ',
-    open,
+    open, ack,
   );
   const list = $('#alerts');
   list.prepend(li);
   while (list.children.length > MAX_ALERTS) list.lastElementChild.remove();
+  countNew();
+  playChime();
   render();
 });
 
 $('#alerts').addEventListener('click', (ev) => {
   const b = ev.target.closest('button[data-open-transcript]');
   if (b) openTranscript(b.dataset.openTranscript);
+  const k = ev.target.closest('button[data-ack]');
+  if (k) acknowledge(k.closest('li'));
+});
+$('#alerts-ack-all').addEventListener('click', () => {
+  for (const li of document.querySelectorAll('#alerts li.alert-item:not([data-acked="true"])')) acknowledge(li);
 });
 sup.on('error', (e) => showError(`${e.message} (${e.code})`));
 // Disconnected: what is shown is as of the last dashboard; it stops counting and says so

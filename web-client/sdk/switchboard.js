@@ -226,7 +226,7 @@ export class SwitchboardClient extends Emitter {
           continue;
         }
         try {
-          const r = await this.request({ type: 'resume', ...resume }, 'resumed');
+          const r = await this.request({ type: 'resume', ...resume }, 'resumed', () => true, { quiet: true });
           this.sessionId = r.session_id;
           this.resumeToken = resume.token;
           this._rememberSession();
@@ -283,14 +283,14 @@ export class SwitchboardClient extends Emitter {
    * the reply of type `replyType` that came before it (or with the `ok` itself when the request
    * causes no such reply, e.g. set_state to the current state); `error {re}` rejects.
    */
-  request(msg, replyType, match = () => true) {
+  request(msg, replyType, match = () => true, { quiet = false } = {}) {
     const id = `r${this._nextId++}`;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this._pending.delete(id);
         reject(new SwitchboardError('timeout', `no '${replyType}' reply to '${msg.type}'`, id));
       }, this.requestTimeoutMs);
-      this._pending.set(id, { type: replyType, match, resolve, reject, timer });
+      this._pending.set(id, { type: replyType, match, resolve, reject, timer, quiet });
       if (!this._sendRaw({ ...msg, id })) {
         clearTimeout(timer);
         this._pending.delete(id);
@@ -306,6 +306,8 @@ export class SwitchboardClient extends Emitter {
         clearTimeout(p.timer);
         this._pending.delete(msg.re);
         p.reject(new SwitchboardError(msg.code, msg.message, msg.re));
+        // The SDK's own requests (a resume) settle quietly: no 'error' event for the page.
+        if (p.quiet) return;
       }
     } else if (msg.type === 'ice_candidate') {
       const link = this._peers.get(msg.peer_id);

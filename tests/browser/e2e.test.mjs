@@ -1114,6 +1114,35 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
     await bobPage.click('#logout-btn');
   });
 
+  await step('two tabs of one agent: the offer rings in both, accepted in one, the other follows and its actions work', async () => {
+    const tab1 = pages['agent-callback'];
+    if ((await tab1.getAttribute('#agent-state', 'data-state')) === 'wrap_up') await tab1.click('#ready-btn');
+    await tab1.waitForSelector('#agent-state[data-state="available"]');
+    const tab2 = await openPage('agent-tab2', '/agent');
+    await login(tab2, 'alice');
+    await tab2.waitForSelector('#agent-state[data-state="available"]');
+    await chat.fill('#name', 'Ivo Twotabs');
+    await chat.click('#chat-btn');
+    await chat.waitForSelector('#state[data-state="with_bot"]');
+    await chat.click('#talk-btn');
+    for (const tab of [tab1, tab2]) await tab.waitForSelector('#offer-panel', { state: 'visible' });
+    await tab2.click('#accept-btn');
+    await chat.waitForSelector('#state[data-state="connected"]');
+    // The other tab drops the offer and shows the contact too.
+    await tab1.waitForSelector('#offer-panel', { state: 'hidden' });
+    await tab1.waitForSelector('#call-panel', { state: 'visible' });
+    assert.match(await tab1.textContent('#call-name'), /Ivo Twotabs/);
+    // A reply typed in the first tab reaches the customer; its hang-up ends the contact.
+    await type(tab1, 'Hello from the other tab', { click: true });
+    await waitForChat('customer sees the other tab', chat, (lines) => lines.find((l) => l.from === 'agent' && /other tab/.test(l.text)));
+    await tab1.click('#hangup-btn');
+    await chat.waitForSelector('#state[data-state="ended"]');
+    for (const tab of [tab1, tab2]) await tab.waitForSelector('#agent-state[data-state="wrap_up"]');
+    await tab2.click('#ready-btn');
+    for (const tab of [tab1, tab2]) await tab.waitForSelector('#agent-state[data-state="available"]');
+    await tab2.close();
+  });
+
   await step("the supervisor's connection drops: the tables are marked stale and stop counting", async () => {
     await supervisor.evaluate(() => window.sb.close());
     await supervisor.waitForSelector('#stale-banner', { state: 'visible' });

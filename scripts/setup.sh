@@ -29,7 +29,7 @@ if ! command -v cargo >/dev/null; then
   echo "setup: cargo (Rust 1.85 or newer) is required; install it with rustup" >&2
   exit 1
 fi
-if [ "$mode" = test ] && { [ ! -d tests/browser/node_modules/playwright-core ] || [ ! -d tests/browser/node_modules/axe-core ]; }; then
+if [ "$mode" = test ] && { [ ! -d tests/browser/node_modules/playwright-core ] || [ ! -d tests/browser/node_modules/axe-core ] || [ ! -d tests/browser/node_modules/typescript ]; }; then
   echo "setup: installing browser-test dependencies (npm)" >&2
   (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error)
 fi

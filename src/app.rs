@@ -29,6 +29,25 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use vocab::ParticipantKind;
 
+/// `msg` as JSON with the `re` of the request it answers, when it is that request's first
+/// reply of an expected type.
+fn tag_reply(s: &SessionTx, msg: &ServerMessage) -> Option<String> {
+    let mut pending = s.reply.lock().expect("lock");
+    let p = pending.as_ref()?;
+    let mut v = serde_json::to_value(msg).ok()?;
+    let ty = v.get("type")?.as_str()?;
+    if std::time::Instant::now() > p.until {
+        *pending = None;
+        return None;
+    }
+    if !p.types.contains(&ty) || v.get("re").is_some() {
+        return None;
+    }
+    v["re"] = p.re.clone();
+    *pending = None;
+    Some(v.to_string())
+}
+
 /// What goes out on a session's WebSocket.
 #[derive(Debug)]
 pub enum Outbound {
@@ -45,7 +64,21 @@ pub(crate) struct SessionTx {
     /// Set when a `resume` takes the session over from a connection that still looks alive:
     /// that connection ends without ending the session.
     pub(crate) taken_over: Arc<AtomicBool>,
+    /// The request being handled on this session: its id goes on the first message of one
+    /// of its reply types (`re`).
+    pub(crate) reply: std::sync::Mutex<Option<PendingReply>>,
 }
+
+/// A request whose reply has not gone out yet.
+pub(crate) struct PendingReply {
+    pub re: serde_json::Value,
+    pub types: &'static [&'static str],
+    /// Replies made by the call center may follow the request's `ok`; none comes later.
+    pub until: std::time::Instant,
+}
+
+/// How long after its request a reply still gets the request's `re`.
+const REPLY_WINDOW: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// What a new connection of a session gets from [`App::add_session`].
 pub struct SessionHandle {
@@ -340,6 +373,7 @@ impl App {
                 close,
                 resume_token: resume_token.clone(),
                 taken_over: taken_over.clone(),
+                reply: std::sync::Mutex::new(None),
             },
         );
         self.metrics.ws_sessions.set(self.sessions.len() as i64);
@@ -359,7 +393,11 @@ impl App {
     /// and is closed rather than letting memory grow.
     pub fn send(&self, session: &SessionId, msg: &ServerMessage) {
         if let Some(s) = self.sessions.get(session) {
-            if s.tx.try_send(Outbound::Text(msg.to_json())).is_err() && !*s.close.borrow() {
+            let text = match tag_reply(&s, msg) {
+                Some(tagged) => tagged,
+                None => msg.to_json(),
+            };
+            if s.tx.try_send(Outbound::Text(text)).is_err() && !*s.close.borrow() {
                 s.close.send_replace(true);
                 if self.log_limit.allow("slow_client") {
                     tracing::warn!(session = %session, "client too slow; closing");
@@ -370,6 +408,25 @@ impl App {
                         .inc();
                 }
             }
+        }
+    }
+
+    /// After `session` sent the request `re`, the first message of one of `types` it is sent
+    /// within [`REPLY_WINDOW`] carries `re` (docs/protocol.md, "Requests, id, re and ok").
+    /// `None` (a refused request) ends it.
+    pub fn expect_reply(
+        &self,
+        session: &SessionId,
+        re: Option<serde_json::Value>,
+        types: &'static [&'static str],
+    ) {
+        if let Some(s) = self.sessions.get(session) {
+            *s.reply.lock().expect("lock") =
+                re.filter(|_| !types.is_empty()).map(|re| PendingReply {
+                    re,
+                    types,
+                    until: std::time::Instant::now() + REPLY_WINDOW,
+                });
         }
     }
 

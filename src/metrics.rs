@@ -231,6 +231,9 @@ impl Metrics {
         for c in signaling::ErrorCode::ALL {
             self.ws_errors.with_label_values(&[c.as_str()]);
         }
+        for o in ["resumed", "expired", "ended"] {
+            self.ws_resumes.with_label_values(&[o]);
+        }
         for r in [
             "ok",
             "bad_credentials",

@@ -136,7 +136,18 @@ pub async fn resume(
         role: role.map(str::to_string),
         call_id,
     };
-    let _ = mine.tx.try_send(Outbound::Text(resumed.to_json()));
+    // The resume's own reply carries its `re`, like every reply (it goes out before the
+    // session's queue is this connection's, so not through App::send).
+    let re = mine.reply.lock().expect("lock").take().map(|p| p.re);
+    let text = match re {
+        Some(re) => {
+            let mut v = serde_json::to_value(&resumed).expect("serializes");
+            v["re"] = re;
+            v.to_string()
+        }
+        None => resumed.to_json(),
+    };
+    let _ = mine.tx.try_send(Outbound::Text(text));
     let mut rx = parked.rx;
     let mut lost = 0;
     while let Ok(m) = rx.try_recv() {

@@ -121,7 +121,13 @@ pub async fn serve<W, R, E>(
                 })
                 .await;
             }
-            let Some(out) = out else { break };
+            let Some(out) = out else {
+                // The session is gone. If the server closed it, say so to the client.
+                if *writer_closed.borrow() && !writer_taken_over.load(Ordering::Relaxed) {
+                    let _ = sink.send(Message::Close(None)).await;
+                }
+                break;
+            };
             match out {
                 Outbound::Text(t) => {
                     if sink.send(Message::Text(t.into())).await.is_err() {
@@ -225,7 +231,12 @@ pub async fn serve<W, R, E>(
         match parse_client_frame(&text) {
             Ok(frame) => {
                 let re = frame.id.clone();
-                match session.handle(frame.message).await {
+                app.expect_reply(&session.id, re.clone(), reply_types(&frame.message));
+                let done = session.handle(frame.message).await;
+                if done.is_err() {
+                    app.expect_reply(&session.id, None, &[]);
+                }
+                match done {
                     Ok(()) => {
                         if let Some(re) = re {
                             session.send(&ServerMessage::Ok { re });
@@ -270,6 +281,28 @@ pub async fn serve<W, R, E>(
         .is_err()
     {
         stop.abort();
+    }
+}
+
+/// The message types that answer a request (the first of them carries its `re`).
+fn reply_types(m: &ClientMessage) -> &'static [&'static str] {
+    match m {
+        ClientMessage::StartCall { .. } | ClientMessage::Listen { .. } => &["answer"],
+        ClientMessage::Accept { sdp: Some(_), .. } => &["answer"],
+        ClientMessage::Accept { sdp: None, .. } | ClientMessage::SetState { .. } => {
+            &["agent_state"]
+        }
+        ClientMessage::StartChat { .. }
+        | ClientMessage::RequestAgent { .. }
+        | ClientMessage::LeaveMessage { .. }
+        | ClientMessage::RequestCallback { .. } => &["call_state"],
+        ClientMessage::Login { .. } => &["logged_in"],
+        ClientMessage::Resume { .. } => &["resumed"],
+        ClientMessage::WatchTranscript { .. } => &["transcript_history"],
+        ClientMessage::Supervise { .. } => &["supervision"],
+        ClientMessage::Transfer { .. } => &["transferred"],
+        ClientMessage::Ping => &["pong"],
+        _ => &[],
     }
 }
 

@@ -66,6 +66,10 @@ async fn a_dropped_customer_connection_resumes_and_the_call_goes_on() {
     customer.ws.request(resume).await;
     let resumed = customer.ws.expect("resumed").await;
     assert_eq!(resumed["role"], "customer", "{resumed}");
+    assert!(
+        resumed["re"].is_number(),
+        "the reply names its request: {resumed}"
+    );
     assert_eq!(resumed["call_id"], customer.call_id.as_str(), "{resumed}");
     let line = customer.ws.chat_from("agent").await;
     assert_eq!(line["text"], "Are you still there?", "{line}");

@@ -31,6 +31,7 @@ export class OfferAlert {
     if (this.ringing) return;
     this.ringing = true;
     document.title = `${title} · ${this.baseTitle}`;
+    this._badge(true);
     this._burst();
     this.timer = setInterval(() => this._burst(), 3000);
     if (document.hidden && 'Notification' in window && Notification.permission === 'granted') {
@@ -53,6 +54,21 @@ export class OfferAlert {
     this.notification?.close();
     this.notification = null;
     document.title = this.baseTitle;
+    this._badge(false);
+  }
+
+  /** The tab's icon: a red dot while a contact rings (an SVG data URL), nothing otherwise. */
+  _badge(on) {
+    let link = document.querySelector('link[rel="icon"]');
+    if (!link) {
+      link = document.createElement('link');
+      link.rel = 'icon';
+      document.head.append(link);
+    }
+    link.href = on
+      ? 'data:image/svg+xml,' + encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" cy="8" r="7" fill="#c0392b"/></svg>')
+      : 'data:,';
+    link.dataset.badge = String(on);
   }
 
   // One ring: 440 + 480 Hz together (the North American ring), twice 0.4 s with 0.2 s between.

@@ -386,12 +386,14 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
     // The page rings and the tab's title says so.
     assert.equal(await agent.getAttribute('#offer-panel', 'data-ringing'), 'true');
     assert.match(await agent.title(), /^Incoming call · /);
+    assert.equal(await agent.getAttribute('link[rel="icon"]', 'data-badge'), 'true', 'the tab icon is badged');
     await agent.waitForFunction(() => window.sbAlert.rings >= 1);
     // Accepted from the keyboard.
     await agent.keyboard.press('Alt+KeyA');
     await agent.waitForSelector('#agent-state[data-state="on_call"]');
     await agent.waitForSelector('#call-panel', { state: 'visible' });
     assert.doesNotMatch(await agent.title(), /Incoming/, 'the ringing title is gone');
+    assert.equal(await agent.getAttribute('link[rel="icon"]', 'data-badge'), 'false');
     assert.equal(await agent.evaluate(() => window.sbAlert.ringing), false);
   });
 
@@ -1012,9 +1014,10 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
       await third.waitForSelector('#state[data-state="connected"]');
       await waitForAudio('agent <- proxied customer', alice, 0, heard);
       const before = (await inboundAudio(alice, 0)).packetsReceived;
+      const cutAt = Date.now();
       const cut = proxy.drop();
-      console.log(`cut ${cut} proxied connection(s)`);
       await third.waitForFunction(() => window.sbEvents.includes('resumed'), null, { timeout: 20_000 });
+      console.log(`cut ${cut} proxied connection(s); resumed ${Date.now() - cutAt} ms later`);
       const after = (await inboundAudio(alice, 0)).packetsReceived;
       console.log(`agent packets ${before} -> ${after}; customer events ${JSON.stringify(await third.evaluate(() => window.sbEvents))}`);
       assert.ok(after > before, 'the audio stopped');
@@ -1051,8 +1054,11 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
     await stopServer();
     await alice.waitForSelector('#conn[data-state="reconnecting"]', { timeout: 15_000 });
     await supervisor.waitForSelector('#stale-banner', { state: 'visible' });
+    const upAt = Date.now();
     await startServer();
+    const listening = Date.now();
     await alice.waitForSelector('#conn[data-state="connected"]', { timeout: 30_000 });
+    console.log(`server restart: healthy ${listening - upAt} ms after the start; the agent page logged in again ${Date.now() - listening} ms after that`);
     assert.match(await alice.textContent('#conn'), /restarted/);
     // The agent was available before: the page asks for it again.
     await alice.waitForSelector('#agent-state[data-state="available"]');

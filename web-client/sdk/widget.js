@@ -23,7 +23,7 @@
 //   placement  "inline" to render in place, else a floating button at the bottom right
 //
 // The server must list the site's origin in `allowed_origins` (README, Configuration). The
-// element's events bubble from it: 'switchboard-state' {state, reason?} and
+// element's events bubble from it: 'switchboard-state' {state} and
 // 'switchboard-error' {kind, text}.
 (() => {
   if (customElements.get('switchboard-call')) return;

@@ -1,0 +1,161 @@
+// The customer side: a voice call or a chat, with the bot first.
+
+import { SwitchboardError } from './client.js';
+import { CallParty } from './call-party.js';
+
+/** The caller object of start_call / start_chat from `caller` or the name/topic/metadata shorthand. */
+function callerInfo({ caller, name, topic, metadata } = {}) {
+  const c = { ...caller };
+  if (name) c.name = name;
+  if (topic) c.topic = topic;
+  if (metadata && Object.keys(metadata).length) c.metadata = metadata;
+  return c;
+}
+
+/**
+ * The customer side: one contact at a time, a voice call or a chat. Emits 'state' with each
+ * `call_state` of the contact ('with_bot' while the bot serves it, then 'queued', 'ringing',
+ * 'connected', 'ended'), and 'chat_message' {call_id, message} for each message of it.
+ */
+export class CustomerCall extends CallParty {
+  constructor(opts = {}) {
+    super(opts);
+    this.state = null;
+    this.on('rate_prompt', (m) => { this.ratePrompt = m; });
+    this.on('call_state', (m) => {
+      // The first call_state may arrive before the answer has been handled.
+      if (!this.callId && m.state !== 'ended') this.callId = m.call_id;
+      if (m.call_id !== this.callId) return;
+      this.state = m.state;
+      this.emit('state', m);
+    });
+    this.on('chat', (m) => {
+      if (m.call_id === this.callId) this._foldChat(m);
+    });
+  }
+
+  /** A live contact is worth coming back to; nothing else is. */
+  _worthResuming() {
+    return !!this.callId && this.state !== 'ended';
+  }
+
+  /** True while the bot serves the contact (before the customer asked for a person). */
+  get withBot() {
+    return this.state === 'with_bot';
+  }
+
+  _newContact(channel) {
+    this.callId = null;
+    this.state = null;
+    this.channel = channel;
+    this.conversation = null;
+    this.ratePrompt = null;
+  }
+
+  /**
+   * Rate the contact that just ended, 1 to 5, with an optional comment (once; the server sent
+   * 'rate_prompt' with the token when it ended). Resolves when stored; rejects with the
+   * server's error otherwise.
+   */
+  async rate(score, comment) {
+    const p = this.ratePrompt;
+    if (!p) throw new SwitchboardError('wrong_state', 'no ended contact to rate');
+    const base = new URL(this.url, location.href);
+    base.protocol = base.protocol === 'wss:' ? 'https:' : 'http:';
+    const r = await fetch(new URL('/api/ratings', base), {
+      method: 'POST',
+      body: JSON.stringify({ call_id: p.call_id, token: p.token, score, comment: comment || undefined }),
+    });
+    if (!r.ok) {
+      const e = await r.json().catch(() => ({}));
+      throw new SwitchboardError(r.status === 409 ? 'wrong_state' : 'bad_message', e.error ?? `HTTP ${r.status}`);
+    }
+    return r.json();
+  }
+
+  /**
+   * Place a call; resolves once the server's answer is applied (the call may still be queued,
+   * or with the bot). `language` is what the customer will speak (ISO 639-1 such as 'en' or
+   * 'zh', or 'auto'); without it the server's default applies. `entry` names the entry point
+   * (which bot flow greets the customer); `queue` the queue the customer chose (GET
+   * /api/queues lists them); `caller` is the CallerInfo itself, or give name / topic / metadata.
+   */
+  async start({ name, topic, metadata, caller, language, entry, queue, video = false } = {}) {
+    await this.connect();
+    this._newContact('voice');
+    const sdp = await this._openMedia();
+    const msg = { type: 'start_call', sdp, caller: callerInfo({ caller, name, topic, metadata }) };
+    if (language) msg.language = language;
+    if (entry) msg.entry = entry;
+    if (queue) msg.queue = queue;
+    try {
+      const answer = await this.request(msg, 'answer');
+      await this._answered(answer);
+      if (video) await this.enableCamera();
+      return answer;
+    } catch (e) {
+      this._endMedia();
+      throw e;
+    }
+  }
+
+  /**
+   * Start a text chat: no microphone, no peer connection. Resolves with the first `call_state`
+   * ('with_bot' when the bot serves it, else 'queued'); the bot's greeting follows as a
+   * 'chat_message'. `language` is the language of the chat (e.g. 'en', 'zh'), `entry` as in start().
+   */
+  async startChat({ name, topic, metadata, caller, language, entry, queue } = {}) {
+    await this.connect();
+    this._endMedia();
+    this._newContact('chat');
+    const msg = { type: 'start_chat', caller: callerInfo({ caller, name, topic, metadata }) };
+    if (language) msg.language = language;
+    if (entry) msg.entry = entry;
+    if (queue) msg.queue = queue;
+    const first = await this.request(msg, 'call_state');
+    if (first.type === 'call_state' && !this.callId) this.callId = first.call_id;
+    return first;
+  }
+
+  /** Ask for a person: the contact leaves the bot for the queue. Resolves with the next call_state (or ok). */
+  requestAgent() {
+    if (!this.callId) return Promise.reject(new SwitchboardError('wrong_state', 'no contact'));
+    const callId = this.callId;
+    return this.request({ type: 'request_agent', call_id: callId }, 'call_state', (m) => m.call_id === callId);
+  }
+
+  /** Tell the bot its last answer was not what the customer asked; it asks them to rephrase. */
+  rejectAnswer() {
+    if (!this.callId) return Promise.reject(new SwitchboardError('wrong_state', 'no contact'));
+    return this.request({ type: 'reject_answer', call_id: this.callId }, 'ok');
+  }
+
+  /**
+   * No agent can take the contact (call_state 'overflow'): leave a message and end it. In a voice
+   * call `text` may be left out: what the customer said since the overflow is the message.
+   * Resolves with the call_state 'ended' (reason 'message_left').
+   */
+  leaveMessage(text) {
+    if (!this.callId) return Promise.reject(new SwitchboardError('wrong_state', 'no contact'));
+    const callId = this.callId;
+    const msg = { type: 'leave_message', call_id: callId };
+    if (text) msg.text = text;
+    return this.request(msg, 'call_state', (m) => m.call_id === callId && m.state === 'ended');
+  }
+
+  /**
+   * No agent can take the contact: ask to be called back at `contact` (phone or e-mail), with
+   * an optional `note`, and end it. `at` (a Date, or an RFC 3339 string) asks for a later
+   * time: within 14 days and, when the queue has business hours, inside them (else the
+   * promise rejects with 'bad_message' saying why). Resolves with the call_state 'ended'
+   * ('callback_requested').
+   */
+  requestCallback(contact, note, at) {
+    if (!this.callId) return Promise.reject(new SwitchboardError('wrong_state', 'no contact'));
+    const callId = this.callId;
+    const msg = { type: 'request_callback', call_id: callId, contact };
+    if (note) msg.note = note;
+    if (at) msg.at = at instanceof Date ? at.toISOString() : String(at);
+    return this.request(msg, 'call_state', (m) => m.call_id === callId && m.state === 'ended');
+  }
+}

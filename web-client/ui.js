@@ -424,9 +424,10 @@ export function supervisorPage({ Console, what, load, reset }) {
  * of `logged_in` (never the password) is kept in this tab's sessionStorage under `key`.
  * `client` is the page's AgentPhone or SupervisorConsole. Shows the connection in #conn
  * (data-state: connected, reconnecting, offline) and calls `onLoggedIn(who)` after every
- * login, the automatic ones included. Returns { login(username, password), logout() }.
+ * login, the automatic ones included. Wires #login-form (#login-user, #login-pass,
+ * #login-btn); `beforeLogin()` runs in the click (a user gesture). Returns { logout() }.
  */
-export function keepSession(client, key, onLoggedIn) {
+export function keepSession(client, key, onLoggedIn, { beforeLogin } = {}) {
   const conn = $('#conn');
   const setConn = (state, text) => {
     conn.dataset.state = state;
@@ -464,12 +465,62 @@ export function keepSession(client, key, onLoggedIn) {
       if (e?.code !== 'bad_credentials') showError(e);
     });
   }
+  $('#login-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    showError(null);
+    beforeLogin?.();
+    $('#login-btn').disabled = true;
+    try {
+      remember(await client.login($('#login-user').value.trim(), $('#login-pass').value));
+      $('#login-pass').value = '';
+    } catch (e) {
+      showError(e);
+    } finally {
+      $('#login-btn').disabled = false;
+    }
+  });
   return {
-    login: async (username, password) => remember(await client.login(username, password)),
     logout: () => {
       leaving = true;
       sessionStorage.removeItem(key);
       client.close();
     },
   };
+}
+
+/**
+ * The chat box (#chat-form, #chat-input, #chat-send) of a contact on `client` (a CustomerCall
+ * or an AgentPhone): a message goes out with sendChat and shows when the server sends it back;
+ * a refused one goes back into the box. `enabled()` says whether Send is usable afterwards.
+ */
+export function chatForm(client, enabled = () => true) {
+  $('#chat-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const input = $('#chat-input');
+    const text = input.value.trim();
+    if (!text || $('#chat-send').disabled) return;
+    showError(null);
+    input.value = ''; // shown when the server sends it back
+    $('#chat-send').disabled = true;
+    try {
+      await client.sendChat(text);
+    } catch (e) {
+      showError(e);
+      if (!input.value) input.value = text;
+    } finally {
+      $('#chat-send').disabled = !enabled();
+      input.focus();
+    }
+  });
+}
+
+/** An element: `el('li', {cls, text, attrs, data}, ...children)`. */
+export function el(tag, { cls, text, attrs, data } = {}, ...children) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text != null) e.textContent = text;
+  for (const [k, v] of Object.entries(attrs ?? {})) e.setAttribute(k, v);
+  for (const [k, v] of Object.entries(data ?? {})) e.dataset[k] = v;
+  e.append(...children);
+  return e;
 }

@@ -1,5 +1,5 @@
 import { SupervisorConsole } from '../sdk/switchboard.js';
-import { $, show, showError, supervisorPage } from '../ui.js';
+import { $, el, show, showError, supervisorPage } from '../ui.js';
 
 const ACTIONS = {
   'user.create': 'account created', 'user.update': 'account changed', 'user.delete': 'account deleted',
@@ -9,16 +9,6 @@ let users = [];
 let queues = [];
 let editingUser = null; // username, or null when adding
 let editingQueue = null; // the stored rules being edited, or null when adding
-
-function el(tag, { cls, text, attrs, data } = {}, ...children) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text != null) e.textContent = text;
-  for (const [k, v] of Object.entries(attrs ?? {})) e.setAttribute(k, v);
-  for (const [k, v] of Object.entries(data ?? {})) e.dataset[k] = v;
-  e.append(...children);
-  return e;
-}
 
 const status = (text) => { $('#admin-status').textContent = text; };
 const levels = (select, { none } = {}) => {

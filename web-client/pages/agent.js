@@ -2,7 +2,7 @@ import { AgentPhone } from '../sdk/switchboard.js';
 import { OfferAlert } from '../alert.js';
 import {
   $, show, sdkOptions, showError, fmtDuration, fillMetadata, renderUtterance, renderChatMessage,
-  renderHandoff, AGENT_STATES, CHANNELS, keepSession,
+  renderHandoff, AGENT_STATES, CHANNELS, keepSession, chatForm,
 } from '../ui.js';
 // Ring, notify and badge the tab title while a contact rings for this agent.
 const offerAlert = new OfferAlert();
@@ -239,20 +239,8 @@ function loggedIn(who) {
   show('#main', true);
   render();
 }
-const session = keepSession(phone, 'switchboard.agent.token', loggedIn);
-$('#login-form').onsubmit = async (ev) => {
-  ev.preventDefault();
-  showError(null);
-  offerAlert.prepare(); // a user gesture: sound and notifications may start later
-  $('#login-btn').disabled = true;
-  try {
-    await session.login($('#login-user').value.trim(), $('#login-pass').value);
-  } catch (e) {
-    showError(e);
-  } finally {
-    $('#login-btn').disabled = false;
-  }
-};
+// The login click is a user gesture: sound and notifications may start later.
+const session = keepSession(phone, 'switchboard.agent.token', loggedIn, { beforeLogin: () => offerAlert.prepare() });
 
 async function setAvailable(on) {
   showError(null);
@@ -393,24 +381,7 @@ $('#transfer-form').onsubmit = async (ev) => {
   $('#transfer-btn').disabled = false;
 };
 
-$('#chat-form').onsubmit = async (ev) => {
-  ev.preventDefault();
-  const input = $('#chat-input');
-  const text = input.value.trim();
-  if (!text || $('#chat-send').disabled) return;
-  showError(null);
-  input.value = ''; // shown when the server sends it back
-  $('#chat-send').disabled = true;
-  try {
-    await phone.sendChat(text);
-  } catch (e) {
-    showError(e);
-    if (!input.value) input.value = text;
-  } finally {
-    $('#chat-send').disabled = false;
-    input.focus();
-  }
-};
+chatForm(phone);
 
 // Clocks tick locally between server messages.
 setInterval(() => {

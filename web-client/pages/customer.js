@@ -1,6 +1,6 @@
 import { CustomerCall } from '../sdk/switchboard.js';
 import {
-  $, sdkOptions, showError, renderChatMessage, customerProblem, END_REASONS, OVERFLOW_REASONS,
+  $, sdkOptions, showError, renderChatMessage, customerProblem, END_REASONS, OVERFLOW_REASONS, chatForm,
 } from '../ui.js';
 // A start that failed: say what it means and what to do next (#error[data-kind]).
 function showProblem(e) {
@@ -282,24 +282,7 @@ $('#reject-answer').onclick = async () => {
 };
 
 // Enter submits the form (the browser waits for an input method to finish composing first).
-$('#chat-form').onsubmit = async (ev) => {
-  ev.preventDefault();
-  const input = $('#chat-input');
-  const text = input.value.trim();
-  if (!text || $('#chat-send').disabled) return;
-  showError(null);
-  input.value = ''; // shown when the server sends it back
-  $('#chat-send').disabled = true;
-  try {
-    await call.sendChat(text);
-  } catch (e) {
-    showError(e);
-    if (!input.value) input.value = text;
-  } finally {
-    $('#chat-send').disabled = input.disabled;
-    input.focus();
-  }
-};
+chatForm(call, () => !$('#chat-input').disabled);
 
 $('#mute-btn').onclick = () => {
   try {

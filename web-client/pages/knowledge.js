@@ -1,5 +1,5 @@
 import { SupervisorConsole } from '../sdk/switchboard.js';
-import { $, show, showError, supervisorPage } from '../ui.js';
+import { $, el as makeEl, show, showError, supervisorPage } from '../ui.js';
 
 const LANGUAGES = { en: 'English', zh: 'Chinese' };
 const MATCHES = { smart: 'smart', contains: 'contains', exact: 'exact' };
@@ -12,14 +12,10 @@ let editing = null; // {language, id} of the entry the form edits; null when add
 const key = (language, id) => `${language}/${id}`;
 const findEntry = (language, id) => entries.find((e) => e.language === language && e.id === id);
 
-function el(tag, { cls, text, attrs, data } = {}, ...children) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text != null) e.textContent = text;
-  for (const [k, v] of Object.entries(attrs ?? {})) e.setAttribute(k, v);
-  for (const [k, v] of Object.entries(data ?? {})) e.dataset[k] = v;
-  e.append(...children);
-  if (text != null && CJK.test(text)) e.lang = 'zh';
+/** An element (ui.js `el`), marked Chinese when its text is. */
+function el(tag, opts = {}, ...children) {
+  const e = makeEl(tag, opts, ...children);
+  if (opts.text != null && CJK.test(opts.text)) e.lang = 'zh';
   return e;
 }
 

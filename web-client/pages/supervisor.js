@@ -472,16 +472,4 @@ function loggedIn(who) {
   clearInterval(kpiTimer);
   kpiTimer = setInterval(() => refreshKpis(sup.user?.token ?? who.token), 15_000);
 }
-const session = keepSession(sup, 'switchboard.supervisor.token', loggedIn);
-$('#login-form').onsubmit = async (ev) => {
-  ev.preventDefault();
-  showError(null);
-  $('#login-btn').disabled = true;
-  try {
-    await session.login($('#login-user').value.trim(), $('#login-pass').value);
-  } catch (e) {
-    showError(e);
-  } finally {
-    $('#login-btn').disabled = false;
-  }
-};
+keepSession(sup, 'switchboard.supervisor.token', loggedIn);

@@ -1,6 +1,6 @@
 // The agent side: availability, offers, accepting and handling contacts.
 
-import { accountLogin } from './client.js';
+import { AccountSession } from './client.js';
 import { CallParty } from './call-party.js';
 import { Transcript, Conversation } from './conversation.js';
 
@@ -13,7 +13,7 @@ import { Transcript, Conversation } from './conversation.js';
  * and `conversation` its Conversation: the handoff's conversation first, then live messages,
  * each emitted as 'chat_message' {call_id, message}.
  */
-export class AgentPhone extends CallParty {
+export class AgentPhone extends AccountSession(CallParty) {
   constructor(opts = {}) {
     super(opts);
     this.user = null;
@@ -49,35 +49,6 @@ export class AgentPhone extends CallParty {
     this.on('offer_withdrawn', (m) => {
       if (this.offer?.call_id === m.call_id) this.offer = null;
     });
-  }
-
-  /** Log in with a username and password; resolves with `logged_in` (its `token` is the session token). */
-  login(username, password) {
-    return accountLogin(this, { username, password });
-  }
-
-  /** Log in again with the `token` of an earlier `logged_in` (after a reload or a restart). */
-  loginWithToken(token) {
-    return accountLogin(this, { token });
-  }
-
-  _worthResuming() {
-    return !!this.user;
-  }
-
-  /** Agents and supervisors wait for the server however long it takes. */
-  _keepTrying() {
-    return true;
-  }
-
-  /** The server forgot the session (a restart): log in again with the session token. */
-  async restoreSession() {
-    if (!this.user?.token) return false;
-    const before = this._wantAvailable; // the new login's first agent_state says away
-    await accountLogin(this, { token: this.user.token });
-    this._wantAvailable = before;
-    await this._afterRestore?.();
-    return true;
   }
 
   /** Available (true) or away (false); resolves with the resulting `agent_state`. */

@@ -332,3 +332,39 @@ export async function accountLogin(client, credentials) {
   client.user = await client.request(msg, 'logged_in');
   return client.user;
 }
+
+/**
+ * What agents and supervisors add to a connection: an account. Log in with a password or a
+ * session token; a dropped connection is always worth coming back to, however long the server
+ * takes; and when the server forgot the session (a restart), log in again with the token.
+ */
+export const AccountSession = (Base) => class extends Base {
+  /** Log in with a username and password; resolves with `logged_in` (its `token` is the session token). */
+  login(username, password) {
+    return accountLogin(this, { username, password });
+  }
+
+  /** Log in again with the `token` of an earlier `logged_in` (after a reload or a restart). */
+  loginWithToken(token) {
+    return accountLogin(this, { token });
+  }
+
+  _worthResuming() {
+    return !!this.user;
+  }
+
+  /** Agents and supervisors wait for the server however long it takes. */
+  _keepTrying() {
+    return true;
+  }
+
+  /** The server forgot the session (a restart): log in again with the session token. */
+  async restoreSession() {
+    if (!this.user?.token) return false;
+    const before = this._wantAvailable; // the new login's first agent_state says away
+    await accountLogin(this, { token: this.user.token });
+    this._wantAvailable = before;
+    await this._afterRestore?.();
+    return true;
+  }
+};

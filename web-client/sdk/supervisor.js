@@ -1,6 +1,6 @@
 // The supervisor side: the dashboard, listening, whisper and barge, transcripts.
 
-import { SwitchboardClient, SwitchboardError, accountLogin } from './client.js';
+import { AccountSession, SwitchboardClient, SwitchboardError } from './client.js';
 import { PeerLink, attachStream } from './peer.js';
 import { Transcript, Conversation } from './conversation.js';
 
@@ -11,7 +11,7 @@ import { Transcript, Conversation } from './conversation.js';
  * watched call's Transcript (in `transcripts`). A watched contact's typed messages (customer,
  * bot, agent) are folded into `conversations` and emitted as 'chat_message' {call_id, message}.
  */
-export class SupervisorConsole extends SwitchboardClient {
+export class SupervisorConsole extends AccountSession(SwitchboardClient) {
   constructor(opts = {}) {
     super(opts);
     this.user = null;
@@ -36,35 +36,6 @@ export class SupervisorConsole extends SwitchboardClient {
       const message = this.conversations.get(m.call_id)?.add(m);
       if (message) this.emit('chat_message', { call_id: m.call_id, message });
     });
-  }
-
-  /** Log in with a username and password; resolves with `logged_in` (its `token` is the session token). */
-  login(username, password) {
-    return accountLogin(this, { username, password });
-  }
-
-  /** Log in again with the `token` of an earlier `logged_in` (after a reload or a restart). */
-  loginWithToken(token) {
-    return accountLogin(this, { token });
-  }
-
-  _worthResuming() {
-    return !!this.user;
-  }
-
-  /** Agents and supervisors wait for the server however long it takes. */
-  _keepTrying() {
-    return true;
-  }
-
-  /** The server forgot the session (a restart): log in again with the session token. */
-  async restoreSession() {
-    if (!this.user?.token) return false;
-    const before = this._wantAvailable; // the new login's first agent_state says away
-    await accountLogin(this, { token: this.user.token });
-    this._wantAvailable = before;
-    await this._afterRestore?.();
-    return true;
   }
 
   /**

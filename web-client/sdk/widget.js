@@ -288,7 +288,15 @@
         this.$log.scrollTop = this.$log.scrollHeight;
       });
       call.on('reconnecting', () => {
-        if (call === this.call && this.live) this.setState(this.state, STATES.reconnecting);
+        if (call !== this.call || !this.live) return;
+        this.beforeDrop ??= this.$status.textContent;
+        this.setState(this.state, STATES.reconnecting);
+      });
+      call.on('resumed', () => {
+        if (call !== this.call || this.beforeDrop == null) return;
+        // Back: what the status said before, unless a state change arrived meanwhile.
+        if (this.$status.textContent === STATES.reconnecting) this.setState(this.state, this.beforeDrop);
+        this.beforeDrop = null;
       });
       call.on('close', () => {
         if (call === this.call && this.live) {

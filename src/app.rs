@@ -29,23 +29,28 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use vocab::ParticipantKind;
 
-/// `msg` as JSON with the `re` of the request it answers, when it is that request's first
-/// reply of an expected type.
-fn tag_reply(s: &SessionTx, msg: &ServerMessage) -> Option<String> {
+/// A message's `json` with the `re` of the request it answers, when it is that request's
+/// first reply of an expected type.
+fn tag_reply(s: &SessionTx, json: &str) -> Option<String> {
     let mut pending = s.reply.lock().expect("lock");
     let p = pending.as_ref()?;
-    let mut v = serde_json::to_value(msg).ok()?;
-    let ty = v.get("type")?.as_str()?;
     if std::time::Instant::now() > p.until {
         *pending = None;
         return None;
     }
-    if !p.types.contains(&ty) || v.get("re").is_some() {
+    // Serde writes the tag first: `{"type":"answer",...}`.
+    let ty = json.strip_prefix("{\"type\":\"")?.split('"').next()?;
+    if !p.types.contains(&ty) {
         return None;
     }
-    v["re"] = p.re.clone();
+    let tagged = with_re(json, &p.re);
     *pending = None;
-    Some(v.to_string())
+    Some(tagged)
+}
+
+/// A server message's JSON with `"re"` (the id of the request it answers) added.
+pub(crate) fn with_re(json: &str, re: &serde_json::Value) -> String {
+    format!("{{\"re\":{re},{}", &json[1..])
 }
 
 /// What goes out on a session's WebSocket.
@@ -393,10 +398,8 @@ impl App {
     /// and is closed rather than letting memory grow.
     pub fn send(&self, session: &SessionId, msg: &ServerMessage) {
         if let Some(s) = self.sessions.get(session) {
-            let text = match tag_reply(&s, msg) {
-                Some(tagged) => tagged,
-                None => msg.to_json(),
-            };
+            let json = msg.to_json();
+            let text = tag_reply(&s, &json).unwrap_or(json);
             if s.tx.try_send(Outbound::Text(text)).is_err() && !*s.close.borrow() {
                 s.close.send_replace(true);
                 if self.log_limit.allow("slow_client") {

@@ -140,11 +140,7 @@ pub async fn resume(
     // session's queue is this connection's, so not through App::send).
     let re = mine.reply.lock().expect("lock").take().map(|p| p.re);
     let text = match re {
-        Some(re) => {
-            let mut v = serde_json::to_value(&resumed).expect("serializes");
-            v["re"] = re;
-            v.to_string()
-        }
+        Some(re) => crate::app::with_re(&resumed.to_json(), &re),
         None => resumed.to_json(),
     };
     let _ = mine.tx.try_send(Outbound::Text(text));

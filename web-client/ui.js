@@ -69,6 +69,13 @@ export function customerProblem(err) {
   return { kind: 'other', text: err?.message || String(err) };
 }
 
+/** A customer's expected wait in words: "under a minute", "about 3 minutes". */
+export function fmtWait(s) {
+  if (s < 60) return 'under a minute';
+  const m = Math.round(s / 60);
+  return `about ${m} minute${m === 1 ? '' : 's'}`;
+}
+
 export const END_REASONS = {
   customer_hung_up: 'the customer hung up',
   agent_hung_up: 'the agent hung up',

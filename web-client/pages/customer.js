@@ -1,6 +1,6 @@
 import { CustomerCall } from '../sdk/switchboard.js';
 import {
-  $, sdkOptions, showError, renderChatMessage, customerProblem, END_REASONS, OVERFLOW_REASONS, chatForm,
+  $, sdkOptions, showError, renderChatMessage, customerProblem, END_REASONS, OVERFLOW_REASONS, chatForm, fmtWait,
 } from '../ui.js';
 // A start that failed: say what it means and what to do next (#error[data-kind]).
 function showProblem(e) {
@@ -79,11 +79,6 @@ function refreshReject() {
 
 // The wait estimate counts down between the server's updates (never below "under a minute").
 let queuedAt = null;
-function fmtWait(s) {
-  if (s < 60) return 'under a minute';
-  const m = Math.round(s / 60);
-  return `about ${m} minute${m === 1 ? '' : 's'}`;
-}
 function showQueued() {
   if (!queuedAt) return;
   const left = queuedAt.wait != null ? Math.max(0, queuedAt.wait - (Date.now() - queuedAt.at) / 1000) : null;

@@ -73,16 +73,6 @@
     overflow: 'No agent can take your contact right now',
     reconnecting: 'Connection lost: reconnecting…',
   };
-  const ENDED = {
-    customer_hung_up: 'you ended it',
-    agent_hung_up: 'the agent ended it',
-    customer_disconnected: 'your connection was lost',
-    agent_disconnected: 'the agent was disconnected',
-    media_failed: 'the audio connection failed',
-    server_shutdown: 'our service is restarting',
-    message_left: 'your message was left for our team',
-    callback_requested: 'we will call you back',
-  };
 
   function el(tag, attrs = {}, ...children) {
     const e = document.createElement(tag);
@@ -268,15 +258,14 @@
         const channel = this.channel;
         if (s.state === 'with_bot') this.setState('with_bot', STATES.with_bot[channel]);
         else if (s.state === 'queued') {
-          const wait = s.estimated_wait_s != null
-            ? `; expected wait ${s.estimated_wait_s < 60 ? 'under a minute' : `about ${Math.round(s.estimated_wait_s / 60)} min`}`
-            : '';
+          // The server's ui.js words it, as on the customer page.
+          const wait = s.estimated_wait_s != null ? `; expected wait ${this.ui.fmtWait(s.estimated_wait_s)}` : '';
           this.setState('queued', `You are number ${s.position ?? '?'} in the queue${wait}`);
         } else if (s.state === 'connected') {
           const who = s.agent_name ? `Connected to ${s.agent_name}` : 'Connected to an agent';
           this.setState('connected', who);
         } else if (s.state === 'ended') {
-          const why = ENDED[s.reason];
+          const why = this.ui.END_REASONS[s.reason];
           this.setState('ended', `${channel === 'voice' ? 'Call' : 'Chat'} ended${why ? `: ${why}` : ''}`);
           this.renderLauncher();
         } else this.setState(s.state, STATES[s.state] || s.state);

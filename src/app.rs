@@ -247,6 +247,7 @@ impl App {
         let turns = crate::calls::turns::Turns::new(
             Duration::from_millis(config.bot.voice.turn_hold_ms),
             Duration::from_millis(config.bot.voice.turn_max_hold_ms),
+            center.clone(),
         );
         let app = Arc::new(Self {
             auth,
@@ -843,9 +844,11 @@ impl SpeechSink for AppSink {
             return;
         }
         let Some(app) = self.0.upgrade() else { return };
+        let rate = crate::speech::endpoint::SAMPLE_RATE as u32;
         if let Some(sp) = &app.speakers {
-            sp.caller_audio(call, samples, crate::speech::endpoint::SAMPLE_RATE as u32);
+            sp.caller_audio(call, samples, rate);
         }
+        app.turns.caller_audio(call, samples.len(), rate);
     }
 
     fn speech_ended(&self, call: &CallId, speaker: ParticipantKind, utterance: &str) {
@@ -854,7 +857,7 @@ impl SpeechSink for AppSink {
             if let Some(sp) = &app.speakers {
                 sp.caller_stopped(call, utterance);
             }
-            app.turns.caller_stopped(&app, call);
+            app.turns.caller_stopped(call);
         }
     }
 
@@ -883,7 +886,7 @@ impl SpeechSink for AppSink {
     fn no_words(&self, call: &CallId, speaker: ParticipantKind) {
         let Some(app) = self.0.upgrade() else { return };
         if speaker == ParticipantKind::Customer {
-            app.turns.nothing_said(&app, call);
+            app.turns.nothing_said(call);
         }
     }
 
@@ -965,11 +968,11 @@ impl SpeechSink for AppSink {
                     || sp.was_echo(call, &e.utterance_id, &e.text)
             });
             if backchannel || app.bot.is_none() {
-                app.turns.nothing_said(&app, call);
+                app.turns.nothing_said(call);
                 return;
             }
             app.turns
-                .said(&app, call, e.text.clone(), Some(u.emotion.valence));
+                .said(call, e.text.clone(), Some(u.emotion.valence));
         }
     }
 }

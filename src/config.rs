@@ -115,7 +115,7 @@ impl Default for VoiceConfig {
             voice_zh: "zf_xiaoxiao".into(),
             speed: 1.0,
             barge_in_ms: 300,
-            turn_hold_ms: 1200,
+            turn_hold_ms: 2000,
             turn_max_hold_ms: 6000,
         }
     }

@@ -5,9 +5,14 @@
 //! (`resume {session_id, token}`) takes it over and gets the waiting messages; when the grace
 //! runs out the session ends as if it had closed then. A `resume` may also take over a session
 //! whose old connection has not noticed yet that it is dead.
+//!
+//! A customer's page that reloads goes the same way: its connection goes (parked), its
+//! media closes (the center keeps the call while the customer is away), the new page
+//! resumes the session and `rejoin`s the call with a new peer connection.
 
 use crate::app::{App, Outbound};
 use crate::calls::{Identity, Refusal};
+use signaling::center::Input;
 use signaling::protocol::ServerMessage;
 use signaling::{ErrorCode, SessionId};
 use std::sync::atomic::Ordering;
@@ -47,6 +52,14 @@ pub fn park(app: &Arc<App>, id: SessionId, identity: Identity, rx: mpsc::Receive
     if !kept {
         end(app, &id, identity);
         return;
+    }
+    if let Identity::Customer(call) = &identity {
+        // The call goes on while the customer's page may come back (a reload closes its
+        // media too; the center waits for a rejoin instead of ending the call).
+        app.center.tell(Input::CustomerAway {
+            call: call.clone(),
+            away: true,
+        });
     }
     app.parked.insert(id.clone(), Parked { identity, rx });
     app.metrics.ws_parked.set(app.parked.len() as i64);
@@ -161,6 +174,12 @@ pub async fn resume(
         tracing::warn!(session = %old, lost, "messages for a resumed session did not fit its queue");
     }
     tracing::info!(session = %old, "session resumed on a new connection");
+    if let Identity::Customer(call) = &parked.identity {
+        app.center.tell(Input::CustomerAway {
+            call: call.clone(),
+            away: false,
+        });
+    }
     Ok(parked.identity)
 }
 

@@ -518,6 +518,20 @@ impl Store {
         Ok(())
     }
 
+    /// A contact's chat lines (stored as utterances of language `chat`) in the order written:
+    /// (speaker, text, at_ms).
+    pub fn chat_lines(&self, call_id: &str) -> anyhow::Result<Vec<(String, String, u64)>> {
+        let conn = self.conn.lock().expect("lock");
+        let mut st = conn.prepare(
+            "SELECT speaker, text, start_ms FROM utterances
+             WHERE call_id = ?1 AND language = 'chat' ORDER BY start_ms, rowid",
+        )?;
+        let rows = st.query_map(params![call_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// A call's transcript in time order; `None` when there is no such call.
     pub fn transcript(&self, call_id: &str) -> anyhow::Result<Option<Vec<UtteranceView>>> {
         let conn = self.conn.lock().expect("lock");

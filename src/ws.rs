@@ -298,6 +298,8 @@ fn reply_types(m: &ClientMessage) -> &'static [&'static str] {
         | ClientMessage::RequestCallback { .. } => &["call_state"],
         ClientMessage::Login { .. } => &["logged_in"],
         ClientMessage::Resume { .. } => &["resumed"],
+        ClientMessage::Rejoin { sdp: Some(_), .. } => &["answer"],
+        ClientMessage::Rejoin { sdp: None, .. } => &["call_state"],
         ClientMessage::WatchTranscript { .. } => &["transcript_history"],
         ClientMessage::Supervise { .. } => &["supervision"],
         ClientMessage::Transfer { .. } => &["transferred"],
@@ -505,6 +507,10 @@ impl Session {
                 let sup = self.supervisor()?;
                 self.apply(Input::UnwatchTranscript { sup, call: call_id })
                     .await
+            }
+            ClientMessage::Rejoin { call_id, sdp } => {
+                self.customer_of(&call_id)?;
+                setup::rejoin(&self.app, &self.id, &call_id, sdp.as_deref()).await
             }
         }
     }

@@ -341,7 +341,27 @@ pub fn decode_tap(
                 .inc_by(s.corrupt - reported.corrupt);
             *reported = s;
         };
+        let mut ssrc = None;
         while let Some(p) = rx.recv().await {
+            let from = p.packet.header.ssrc;
+            if ssrc.is_some_and(|s| s != from) {
+                // Another stream of the same party (a customer's page that reloaded and
+                // rejoined): its sequence numbers start anywhere, so it gets a decoder of its
+                // own after what the old one still held.
+                for f in tap.flush() {
+                    out.push(f);
+                }
+                report(&tap, &mut reported);
+                match OpusTap::new(3, 5) {
+                    Ok(t) => tap = t,
+                    Err(e) => {
+                        tracing::error!("opus decoder: {e}");
+                        break;
+                    }
+                }
+                reported = TapStats::default();
+            }
+            ssrc = Some(from);
             for f in tap.push(p.packet.header.sequence_number, p.packet.payload) {
                 out.push(f);
             }
@@ -444,6 +464,41 @@ mod tests {
         frames.extend(tap.push(2, pkts[2].clone()));
         assert_eq!(frames.len(), 3);
         assert!(tap.stats().corrupt >= 1);
+    }
+
+    /// A party's stream that starts over (a customer's page that reloaded and rejoined: a new
+    /// SSRC, its sequence numbers anywhere) is decoded like the first, not dropped as late.
+    #[tokio::test]
+    async fn a_new_stream_of_the_same_party_is_decoded_from_its_start() {
+        let metrics = crate::MediaMetrics::new(&prometheus::Registry::new()).unwrap();
+        let (tx, rx) = mpsc::channel(256);
+        let frames = decode_tap(rx, 256, metrics);
+        let pkts = encoded_tone(40);
+        let packet = |ssrc: u32, seq: u16, payload: &Bytes| {
+            let mut p = rtc::rtp::Packet::default();
+            p.header.ssrc = ssrc;
+            p.header.sequence_number = seq;
+            p.payload = payload.clone();
+            crate::source::TapPacket {
+                publisher: crate::ParticipantKind::Customer,
+                kind: crate::Kind::Audio,
+                packet: p,
+            }
+        };
+        // The first stream at 30000.., then the new one 20000 numbers behind it.
+        for (i, pl) in pkts[..20].iter().enumerate() {
+            tx.send(packet(1, 30_000 + i as u16, pl)).await.unwrap();
+        }
+        for (i, pl) in pkts[20..].iter().enumerate() {
+            tx.send(packet(2, 10_000 + i as u16, pl)).await.unwrap();
+        }
+        drop(tx);
+        let mut got = vec![];
+        while let Some(batch) = frames.recv_all().await {
+            got.extend(batch);
+        }
+        assert_eq!(got.len(), 40, "every packet of both streams is a frame");
+        assert!(got.iter().all(|f| !f.concealed));
     }
 
     #[tokio::test]

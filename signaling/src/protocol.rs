@@ -171,6 +171,15 @@ pub enum ClientMessage {
         session_id: SessionId,
         token: String,
     },
+    /// Customer, after a `resume` (a page that reloaded): come back to the live contact. A
+    /// voice call needs the SDP offer of a new peer connection (answered with `answer`; the
+    /// new connection replaces the old one); a chat none. Then `call_state` says where the
+    /// contact stands and the chat so far is sent again as `chat` messages.
+    Rejoin {
+        call_id: CallId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sdp: Option<String>,
+    },
 }
 
 impl ClientMessage {
@@ -198,6 +207,7 @@ impl ClientMessage {
         "unwatch_transcript",
         "ping",
         "resume",
+        "rejoin",
     ];
 }
 
@@ -665,6 +675,13 @@ pub enum ServerMessage {
         role: String,
         muted: bool,
     },
+    /// To the agent: the customer's page lost its media and may come back (a reload:
+    /// `connected: false`), or came back (`rejoin`: `connected: true`).
+    PeerConnection {
+        call_id: CallId,
+        role: String,
+        connected: bool,
+    },
     /// Answer to `login`.
     LoggedIn {
         username: String,
@@ -997,6 +1014,10 @@ mod tests {
                 session_id: SessionId::from("s1"),
                 token: "t".into(),
             },
+            ClientMessage::Rejoin {
+                call_id: CallId::from("c1"),
+                sdp: Some("v=0".into()),
+            },
         ]
     }
 
@@ -1024,6 +1045,7 @@ mod tests {
             ClientMessage::UnwatchTranscript { .. } => "unwatch_transcript",
             ClientMessage::Ping => "ping",
             ClientMessage::Resume { .. } => "resume",
+            ClientMessage::Rejoin { .. } => "rejoin",
         }
     }
 

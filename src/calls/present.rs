@@ -31,6 +31,15 @@ pub fn event(e: Event) -> ServerMessage {
             role: party.as_str().into(),
             muted,
         },
+        Event::PeerConnection {
+            call_id,
+            party,
+            connected,
+        } => ServerMessage::PeerConnection {
+            call_id,
+            role: party.as_str().into(),
+            connected,
+        },
         Event::AgentState {
             state,
             call_id,

@@ -245,6 +245,84 @@ pub async fn accept(
     Ok(())
 }
 
+/// The customer's page came back to its live contact (after a reload and a `resume`): a
+/// voice call with the offer of a new peer connection, which replaces the old one in the
+/// room (the agent's and the bot's audio go to it, its audio to them and to the speech
+/// pipeline); a chat without. The chat so far is sent again; the center says where the
+/// contact stands (`call_state`).
+pub async fn rejoin(
+    app: &Arc<App>,
+    session: &SessionId,
+    call_id: &CallId,
+    sdp: Option<&str>,
+) -> Result<(), Refusal> {
+    let c = call_id.clone();
+    let with_media = sdp.is_some();
+    app.center
+        .read(move |center, _| center.check_rejoin(&c, with_media))
+        .await??;
+    let old: Vec<ParticipantId> = app
+        .peers
+        .iter()
+        .filter(|e| &e.value().call == call_id && e.value().member == Member::Customer)
+        .map(|e| e.key().clone())
+        .collect();
+    match sdp {
+        Some(sdp) => {
+            let joined = join(app, session, call_id, Member::Customer, sdp).await?;
+            let input = Input::CustomerRejoined {
+                call: call_id.clone(),
+                participant: Some(joined.0.clone()),
+            };
+            commit(app, session, call_id, joined, vec![input]).await?;
+            // The page's old connection, if the server has not seen it go yet.
+            for p in &old {
+                app.drop_peer(p);
+            }
+        }
+        None => {
+            app.center
+                .apply(Input::CustomerRejoined {
+                    call: call_id.clone(),
+                    participant: None,
+                })
+                .await?;
+        }
+    }
+    replay_chat(app, session, call_id);
+    tracing::info!(call_id = %call_id, "customer rejoined");
+    Ok(())
+}
+
+/// Send the contact's chat lines so far again to `session` (a page that reloaded has lost them).
+fn replay_chat(app: &App, session: &SessionId, call_id: &CallId) {
+    use signaling::protocol::ChatFrom;
+    let lines = match app.store.chat_lines(call_id.as_str()) {
+        Ok(lines) => lines,
+        Err(e) => {
+            tracing::error!(call_id = %call_id, "store: {e:#}");
+            return;
+        }
+    };
+    for (speaker, text, at_ms) in lines {
+        let from = match speaker.as_str() {
+            "customer" => ChatFrom::Customer,
+            "agent" => ChatFrom::Agent,
+            _ => ChatFrom::Bot,
+        };
+        app.send(
+            session,
+            &ServerMessage::Chat {
+                call_id: call_id.clone(),
+                from,
+                text,
+                at_ms,
+                entry_id: None,
+            },
+        );
+    }
+}
+
 /// A supervisor starts listening to a call, with their peer's offer.
 pub async fn listen(
     app: &Arc<App>,

@@ -1036,6 +1036,45 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
     }
   });
 
+  await step('the customer page reloads mid-call and rejoins it: the agent stays on the call and both hear each other again', async () => {
+    const alice = pages['agent-callback'];
+    await alice.waitForSelector('#agent-state[data-state="available"]');
+    const page = await openPage('customer-reload', '/?raw=1');
+    await page.fill('#name', 'Rita Reload');
+    await page.click('#call-btn');
+    await page.waitForSelector('#state[data-state="with_bot"]');
+    await page.click('#talk-btn');
+    await alice.waitForSelector('#offer-panel', { state: 'visible' });
+    await alice.click('#accept-btn');
+    await page.waitForSelector('#state[data-state="connected"]');
+    await waitForAudio('agent <- customer before the reload', alice, 0, heard);
+    const kept = await page.evaluate(() => window.sb.savedContact);
+    assert.equal(kept?.channel, 'voice', `the page keeps its contact: ${JSON.stringify(kept)}`);
+    const reloadAt = Date.now();
+    await page.reload();
+    // The agent is told why the customer went quiet, and when they are back.
+    await alice.waitForSelector('#peer-connection', { state: 'visible', timeout: 10_000 });
+    await page.waitForSelector('#state[data-state="connected"]', { timeout: 20_000 });
+    await alice.waitForSelector('#peer-connection', { state: 'hidden' });
+    console.log(`the reloaded customer page is back in the call ${Date.now() - reloadAt} ms after the reload`);
+    assert.equal(await alice.getAttribute('#agent-state', 'data-state'), 'on_call', 'the agent left the call');
+    assert.equal(await page.evaluate(() => window.sb.callId), kept.call_id, 'the same call');
+    // The new page hears the agent, and the agent's track carries the new page's audio.
+    await waitForAudio('customer <- agent after the reload', page, 0, heard);
+    const before = (await inboundAudio(alice, 0)).packetsReceived;
+    await sleep(1000);
+    const after = (await inboundAudio(alice, 0)).packetsReceived;
+    console.log(`agent packets from the rejoined customer: ${before} -> ${after}`);
+    assert.ok(after > before + 20, `the agent hears nothing from the rejoined page (${before} -> ${after})`);
+    assert.equal(await alice.getAttribute('#agent-state', 'data-state'), 'on_call');
+    // Its hang-up ends the call, and nothing is kept for another reload.
+    await page.click('#hangup-btn');
+    await alice.waitForSelector('#agent-state[data-state="wrap_up"]');
+    assert.equal(await page.evaluate(() => window.sb.savedContact), null);
+    await alice.click('#ready-btn');
+    await alice.waitForSelector('#agent-state[data-state="available"]');
+  });
+
   await step('the agent page reloads and logs in again from its stored session token, not the password', async () => {
     const alice = pages['agent-callback'];
     await alice.reload();

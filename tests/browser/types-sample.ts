@@ -51,6 +51,15 @@ export async function customer(): Promise<void> {
   // A message type this SDK does not know yet: the string fallback.
   call.on('something_new', (m: { type: string }) => console.log(m.type));
 
+  // A page that keeps its contact for a reload comes back to it.
+  const kept = new CustomerCall({ url, persist: 'session' });
+  if (kept.savedContact?.channel === 'voice') {
+    const back = await kept.rejoin();
+    if (back) console.log(back.call_id, back.channel, back.state ?? 'unknown');
+  }
+  // @ts-expect-error persist is a Storage, true or 'session', not a key name
+  new CustomerCall({ persist: 'local' });
+
   const welcome = await call.connect();
   console.log(welcome.protocol, welcome.session_id, welcome.resume_token);
   const answer = await call.start({ name: 'Grace', topic: 'Billing', language: 'en', queue: 'billing', video: false });

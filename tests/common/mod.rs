@@ -515,6 +515,16 @@ impl Ws {
         let _ = self.stream.close(None).await;
     }
 
+    /// Close as a page that goes away (a reload, a closed tab) does: code 1001.
+    pub async fn close_going_away(mut self) {
+        use tokio_tungstenite::tungstenite::protocol::{frame::coding::CloseCode, CloseFrame};
+        let frame = CloseFrame {
+            code: CloseCode::Away,
+            reason: "".into(),
+        };
+        let _ = self.stream.close(Some(frame)).await;
+    }
+
     /// Log in, waiting as told while the server's password checks are busy (`rate_limited`
     /// with `retry_after_ms`), as a client written from the protocol would.
     pub async fn login(&mut self, user: &str) -> Value {
@@ -993,6 +1003,17 @@ impl Peer {
 
     pub async fn close(&self) {
         let _ = self.pc.close().await;
+    }
+
+    /// The next RTP sequence number and timestamp the microphone sends (e.g. a new page's
+    /// stream that starts behind the old one's).
+    pub fn start_rtp_at(&self, seq: u16, ts: u32) {
+        *self.rtp_next.lock().unwrap() = (seq, ts);
+    }
+
+    /// The next RTP sequence number and timestamp the microphone would send.
+    pub fn rtp_next(&self) -> (u16, u32) {
+        *self.rtp_next.lock().unwrap()
     }
 
     /// Close as a sender that says goodbye does (aiortc): an RTCP BYE for the

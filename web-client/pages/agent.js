@@ -123,6 +123,7 @@ function render() {
   }
   if (state !== 'on_call') {
     $('#peer-muted').hidden = true;
+    $('#peer-connection').hidden = true;
     speaking.clear();
     $('#supervision').hidden = true;
     $('#remote-video').hidden = true;
@@ -181,6 +182,7 @@ phone.on('transferred', (m) => {
   $('#wrapup-reason').dataset.reason = 'transferred';
 });
 phone.on('peer_muted', (m) => { $('#peer-muted').hidden = !m.muted; });
+phone.on('peer_connection', (m) => { $('#peer-connection').hidden = m.connected; });
 // Supervisors on this call who speak: whisper (only you hear them) or barge (all do).
 phone.on('supervision', (m) => {
   if (m.mode === 'listen') speaking.delete(m.supervisor_id);

@@ -9,7 +9,8 @@ function showProblem(e) {
   $('#error').dataset.kind = p.kind;
 }
 
-const call = new CustomerCall({ ...sdkOptions(), audioElement: $('#remote-audio') });
+// The live contact is kept in this tab's sessionStorage: a reload comes back to it.
+const call = new CustomerCall({ ...sdkOptions(), audioElement: $('#remote-audio'), persist: 'session' });
 window.sb = call;
 const params = new URLSearchParams(location.search);
 if (['en', 'zh'].includes(params.get('lang'))) $('#language').value = params.get('lang');
@@ -304,4 +305,28 @@ function meter() {
 }
 requestAnimationFrame(meter);
 
-call.connect().then(() => { $('#conn').textContent = 'Connected'; }, () => {});
+// A reload mid-contact comes back to it (the server waits for the page as long as it keeps a
+// dropped session); otherwise the page just connects.
+async function comeBack() {
+  const saved = call.savedContact;
+  if (!saved) {
+    await call.connect();
+    $('#conn').textContent = 'Connected';
+    return;
+  }
+  channel = saved.channel;
+  openChatPanel();
+  setState('calling', channel === 'chat' ? 'Reconnecting to your chat…' : 'Reconnecting to your call…');
+  try {
+    const back = await call.rejoin();
+    $('#conn').textContent = 'Connected';
+    if (!back) {
+      $('#chat-panel').hidden = true;
+      setState('idle', 'Not in a call');
+    }
+  } catch (e) {
+    showProblem(e);
+    setState('ended', channel === 'chat' ? 'Chat ended' : 'Call ended');
+  }
+}
+comeBack().catch(() => {});

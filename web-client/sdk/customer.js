@@ -18,20 +18,120 @@ function callerInfo({ caller, name, topic, metadata } = {}) {
  * 'connected', 'ended'), and 'chat_message' {call_id, message} for each message of it.
  */
 export class CustomerCall extends CallParty {
+  /**
+   * `persist`: where to keep the live contact so that a reload of the page can come back to it
+   * (`rejoin()`): `true` or 'session' for sessionStorage (one tab, gone with it), or any
+   * Storage-like object; off by default.
+   */
   constructor(opts = {}) {
     super(opts);
     this.state = null;
+    this._store = opts.persist === true || opts.persist === 'session'
+      ? globalThis.sessionStorage ?? null
+      : opts.persist || null;
+    this._storeKey = `switchboard.contact:${this.url}`;
     this.on('rate_prompt', (m) => { this.ratePrompt = m; });
     this.on('call_state', (m) => {
       // The first call_state may arrive before the answer has been handled.
       if (!this.callId && m.state !== 'ended') this.callId = m.call_id;
       if (m.call_id !== this.callId) return;
       this.state = m.state;
+      if (m.state === 'ended') this._forget();
+      else this._keep();
       this.emit('state', m);
     });
+    this.on('close', () => this._forget());
     this.on('chat', (m) => {
       if (m.call_id === this.callId) this._foldChat(m);
     });
+  }
+
+  /** The live contact a reload can come back to ({call_id, channel}), or null. */
+  get savedContact() {
+    const s = this._saved();
+    return s ? { call_id: s.call_id, channel: s.channel } : null;
+  }
+
+  _saved() {
+    try {
+      const s = JSON.parse(this._store?.getItem(this._storeKey) ?? 'null');
+      return s && s.session_id && s.token && s.call_id ? s : null;
+    } catch { return null; }
+  }
+
+  /** Remember the live contact (its session and resume token) for a reload. */
+  _keep() {
+    if (!this._store || this._rejoining || !this.callId || !this._resumeId || !this._resumeTok) return;
+    const s = { session_id: this._resumeId, token: this._resumeTok, call_id: this.callId, channel: this.channel };
+    try { this._store.setItem(this._storeKey, JSON.stringify(s)); } catch { /* storage full or denied */ }
+  }
+
+  _forget() {
+    try { this._store?.removeItem(this._storeKey); } catch { /* denied */ }
+  }
+
+  /**
+   * Come back to the contact this page had before it was reloaded (needs `persist`): resume
+   * the kept session, then rejoin the contact, a voice call with a new peer connection (the
+   * microphone is asked for again), a chat without; the chat so far arrives again as
+   * 'chat_message' events and the contact's state as 'state'. Resolves with {call_id,
+   * channel, state}, or null when there is nothing to come back to (no contact kept, or the
+   * server ended it meanwhile). The server waits for a reloading page as long as it keeps a
+   * dropped session (`[session] resume_grace_ms`, 20 s by default).
+   */
+  async rejoin() {
+    const saved = this._saved();
+    if (!saved) return null;
+    await this.connect();
+    this._newContact(saved.channel === 'chat' ? 'chat' : 'voice');
+    this.callId = saved.call_id;
+    this._rejoining = true;
+    try {
+      const back = await this._rejoin(saved);
+      this._rejoining = false;
+      if (back && back.state !== 'ended') this._keep();
+      return back;
+    } finally {
+      this._rejoining = false;
+    }
+  }
+
+  async _rejoin(saved) {
+    let r;
+    try {
+      r = await this.request({ type: 'resume', session_id: saved.session_id, token: saved.token }, 'resumed',
+        () => true, { quiet: true });
+    } catch (e) {
+      this.callId = null;
+      this._forget();
+      if (e.code === 'not_found') return null;
+      throw e;
+    }
+    this.sessionId = r.session_id;
+    this.resumeToken = saved.token;
+    this._rememberSession();
+    if (r.call_id && r.call_id !== this.callId) this.callId = r.call_id;
+    if (this.state === 'ended') return { call_id: this.callId, channel: this.channel, state: this.state };
+    const callId = this.callId;
+    try {
+      if (this.channel === 'voice') {
+        const sdp = await this._openMedia();
+        const answer = await this.request({ type: 'rejoin', call_id: callId, sdp }, 'answer');
+        await this._answered(answer);
+      } else {
+        await this.request({ type: 'rejoin', call_id: callId }, 'call_state', (m) => m.call_id === callId);
+      }
+    } catch (e) {
+      this._endMedia();
+      this._forget();
+      throw e;
+    }
+    return { call_id: callId, channel: this.channel, state: this.state };
+  }
+
+  hangUp() {
+    this._forget();
+    super.hangUp();
   }
 
   /** A live contact is worth coming back to; nothing else is. */

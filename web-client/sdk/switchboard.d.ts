@@ -321,6 +321,15 @@ export interface PeerMuted extends ServerMessageBase {
   muted: boolean;
 }
 
+/** To the agent: the customer's page lost its media and may come back (a reload), or came back. */
+export interface PeerConnection extends ServerMessageBase {
+  type: 'peer_connection';
+  call_id: CallId;
+  /** Whose connection: 'customer'. */
+  role: Speaker;
+  connected: boolean;
+}
+
 /** Reply to `login`. */
 export interface LoggedIn extends ServerMessageBase {
   type: 'logged_in';
@@ -512,6 +521,7 @@ export interface ServerMessages {
   ice_candidate: IceCandidateMessage;
   call_state: CallState;
   peer_muted: PeerMuted;
+  peer_connection: PeerConnection;
   logged_in: LoggedIn;
   agent_state: AgentState;
   rate_prompt: RatePrompt;
@@ -589,6 +599,8 @@ export interface WatchTranscriptMessage extends ClientMessageBase { type: 'watch
 export interface UnwatchTranscriptMessage extends ClientMessageBase { type: 'unwatch_transcript'; call_id: CallId }
 export interface PingMessage extends ClientMessageBase { type: 'ping' }
 export interface ResumeMessage extends ClientMessageBase { type: 'resume'; session_id: string; token: string }
+/** Customer, after `resume`: come back to the live contact (a voice call with a new peer connection's offer, a chat without). */
+export interface RejoinMessage extends ClientMessageBase { type: 'rejoin'; call_id: CallId; sdp?: string }
 
 /** Any client message (a union discriminated by `type`). */
 export type ClientMessage =
@@ -613,7 +625,8 @@ export type ClientMessage =
   | WatchTranscriptMessage
   | UnwatchTranscriptMessage
   | PingMessage
-  | ResumeMessage;
+  | ResumeMessage
+  | RejoinMessage;
 
 // ---------------------------------------------------------------------------------------------
 // What the SDK builds from messages
@@ -1042,8 +1055,35 @@ export interface StartOptions extends StartChatOptions {
  * `call_state` of the contact ('with_bot' while the bot serves it, then 'queued', 'ringing',
  * 'connected', 'ended'), and 'chat_message' {call_id, message} for each message of it.
  */
+/** Options of a CustomerCall. */
+export interface CustomerCallOptions extends CallPartyOptions {
+  /**
+   * Where to keep the live contact so that a reload of the page can come back to it
+   * (`rejoin()`): true or 'session' for sessionStorage, or any Storage; off by default.
+   */
+  persist?: boolean | 'session' | Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
+}
+
+/** What `rejoin()` came back to. */
+export interface Rejoined {
+  call_id: CallId;
+  channel: 'voice' | 'chat';
+  state: CallStateName | null;
+}
+
 export declare class CustomerCall extends CallParty<CustomerCallEvents> {
-  constructor(options?: CallPartyOptions);
+  constructor(options?: CustomerCallOptions);
+  /** The live contact a reload can come back to, or null (needs `persist`). */
+  readonly savedContact: { call_id: CallId; channel: 'voice' | 'chat' } | null;
+  /**
+   * Come back to the contact this page had before it was reloaded (needs `persist`): resume
+   * the kept session, then rejoin the contact, a voice call with a new peer connection (the
+   * microphone is asked for again), a chat without; the chat so far arrives again as
+   * 'chat_message' events and the contact's state as 'state'. Resolves with what it came back
+   * to, or null when there is nothing to come back to (no contact kept, or the server ended
+   * it meanwhile).
+   */
+  rejoin(): Promise<Rejoined | null>;
   /** The last call_state's state, e.g. 'with_bot'. */
   state: CallStateName | null;
   /** The `rate_prompt` of the contact that just ended (undefined before any contact). */

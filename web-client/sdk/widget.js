@@ -145,6 +145,7 @@
 
     connectedCallback() {
       this.renderLauncher();
+      this.comeBack();
       this.$notice.textContent = this.getAttribute('notice') || DEFAULT_NOTICE;
       // The server's own wording ([calls] transcription_notice), unless the site set one.
       if (!this.hasAttribute('notice')) {
@@ -158,6 +159,39 @@
     }
 
     attributeChangedCallback() { this.renderLauncher(); }
+
+    get wsUrl() {
+      const u = new URL('/ws', this.server);
+      u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+      return u.href;
+    }
+
+    /** The host page was reloaded mid-contact: come back to it (the SDK kept it in sessionStorage). */
+    async comeBack() {
+      if (this.call) return; // moved in the page: it has its contact already
+      let kept = null;
+      try { kept = JSON.parse(sessionStorage.getItem(`switchboard.contact:${this.wsUrl}`) ?? 'null'); } catch { /* none */ }
+      if (!kept?.call_id) return;
+      this.channel = kept.channel === 'chat' ? 'chat' : 'voice';
+      this.$log.replaceChildren();
+      this.$panel.hidden = false;
+      this.$launcher.hidden = true;
+      this.setState('calling', 'Reconnecting to your contact…');
+      try {
+        const { CustomerCall } = await this.loadSdk();
+        const call = new CustomerCall({ url: this.wsUrl, audioElement: this.$audio, persist: 'session' });
+        this.call = call;
+        this.wire(call);
+        const back = await call.rejoin();
+        if (!back) {
+          this.setState('ended', `${this.channel === 'voice' ? 'Call' : 'Chat'} ended`);
+          this.renderLauncher();
+        }
+      } catch (e) {
+        this.setState('error', this.channel === 'voice' ? 'The call could not be resumed' : 'The chat could not be resumed');
+        this.problem(e);
+      }
+    }
 
     get server() { return (this.getAttribute('server') || scriptOrigin).replace(/\/+$/, ''); }
 
@@ -238,10 +272,8 @@
       this.setState('calling', channel === 'voice' ? STATES.calling : 'Starting the chat…');
       try {
         const { CustomerCall } = await this.loadSdk();
-        const wsUrl = new URL('/ws', this.server);
-        wsUrl.protocol = wsUrl.protocol === 'https:' ? 'wss:' : 'ws:';
         this.call?.close();
-        const call = new CustomerCall({ url: wsUrl.href, audioElement: this.$audio });
+        const call = new CustomerCall({ url: this.wsUrl, audioElement: this.$audio, persist: 'session' });
         this.call = call;
         this.wire(call);
         if (channel === 'voice') await call.start(this.options());

@@ -84,6 +84,8 @@ impl CallCenter {
             was_queued: false,
             looked: false,
             told_position: None,
+            customer_away: false,
+            customer_gone: None,
         }
     }
 
@@ -438,7 +440,7 @@ impl CallCenter {
 
     /// A participant's media was lost. The media-failure policy: a customer whose media fails
     /// or goes away ends the call (`media_failed` when ICE gave up, else
-    /// `customer_disconnected`); an agent's puts the call back at the head of its queue
+    /// `customer_disconnected`), unless their page may be coming back (see [`super::rejoin`]); an agent's puts the call back at the head of its queue
     /// ([`CallCenter::agent_lost`]); a supervisor stops listening; a bot's voice just leaves. Unknown participants (already gone) are ignored.
     pub(crate) fn media_lost(
         &mut self,
@@ -457,6 +459,9 @@ impl CallCenter {
         };
         match member {
             Member::Customer => {
+                if self.customer_media_gone(now, call_id, participant, loss) {
+                    return Ok(());
+                }
                 let reason = match loss {
                     MediaLoss::Failed => EndReason::MediaFailed,
                     _ => EndReason::CustomerDisconnected,

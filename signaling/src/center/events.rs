@@ -28,6 +28,13 @@ pub enum Event {
         party: ParticipantKind,
         muted: bool,
     },
+    /// A party's media went away while their page may come back (a reload), or came back
+    /// (told to the other party).
+    PeerConnection {
+        call_id: CallId,
+        party: ParticipantKind,
+        connected: bool,
+    },
     /// An agent's own state.
     AgentState {
         state: AgentStateName,

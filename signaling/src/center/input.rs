@@ -112,6 +112,17 @@ pub enum Input {
         participant: ParticipantId,
         loss: MediaLoss,
     },
+    /// The customer's session lost its connection (it is kept for a resume), or got it back.
+    CustomerAway {
+        call: CallId,
+        away: bool,
+    },
+    /// The customer's page came back to the contact (`rejoin`): with the new peer connection
+    /// already in the room (voice), or without media (chat).
+    CustomerRejoined {
+        call: CallId,
+        participant: Option<ParticipantId>,
+    },
     // ---- agents
     AgentLogin {
         agent: AgentId,
@@ -267,6 +278,13 @@ impl CallCenter {
                 participant,
                 loss,
             } => self.media_lost(now, &call, &participant, loss),
+            Input::CustomerAway { call, away } => {
+                self.customer_away(now, &call, away);
+                Ok(())
+            }
+            Input::CustomerRejoined { call, participant } => {
+                self.customer_rejoined(&call, participant)
+            }
             Input::AgentLogin {
                 agent,
                 name,

@@ -52,6 +52,10 @@ pub struct CenterConfig {
     /// An agent lost during a call who is back within this many seconds is offered it again
     /// first, if it still waits (another agent may take it before).
     pub rejoin_grace_s: u64,
+    /// A customer's page whose media closed with its connection (a reload) has this many
+    /// seconds to resume its session and rejoin the call with a new peer connection before
+    /// the call ends as `customer_disconnected`.
+    pub customer_rejoin_s: u64,
     /// The queues and their overflow rules (`[[center.queues]]`).
     pub queues: Vec<routing::QueueRules>,
     /// How waiting calls are ordered.
@@ -66,6 +70,7 @@ impl Default for CenterConfig {
             default_handle_time_s: 180,
             reoffer_after_s: 30,
             rejoin_grace_s: 30,
+            customer_rejoin_s: 10,
             queue_update_s: 5,
             queues: vec![],
             priority: routing::PriorityRules::default(),
@@ -85,6 +90,8 @@ mod calls;
 mod overflow;
 pub use overflow::{CallbackTime, SavedCallback, TicketFacts};
 mod queue;
+mod rejoin;
+pub use rejoin::CLOSE_SETTLE;
 pub mod routing;
 mod supervision;
 mod transfer;
@@ -350,6 +357,11 @@ struct Call {
     looked: bool,
     /// The queue position its customer was last told.
     told_position: Option<usize>,
+    /// The customer's session has lost its connection (kept for a resume).
+    customer_away: bool,
+    /// The customer's media is gone: the call ends at this time, for this reason, unless
+    /// they rejoin.
+    customer_gone: Option<(Instant, EndReason)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -480,6 +492,7 @@ impl CallCenter {
             _ => None,
         });
         let wakes = self.wakes.first().map(|(t, _)| *t);
+        let customers = self.next_customer_deadline();
         let scheduled = self.calls.values().filter_map(|c| match c.state {
             CallState::Scheduled { due } => Some(due),
             _ => None,
@@ -488,6 +501,7 @@ impl CallCenter {
             .chain(wraps)
             .chain(scheduled)
             .chain(wakes)
+            .chain(customers)
             .chain(self.positions_due)
             .min()
     }
@@ -521,6 +535,7 @@ impl CallCenter {
             self.set_agent_state(now, &a, AgentState::Available);
         }
         self.start_due_callbacks(now);
+        self.end_customers_gone(now);
         self.dispatch(now);
     }
 }
@@ -535,6 +550,8 @@ mod admin_tests;
 mod agent_loss_tests;
 #[cfg(test)]
 mod overflow_tests;
+#[cfg(test)]
+mod rejoin_tests;
 #[cfg(test)]
 mod routing_tests;
 #[cfg(test)]

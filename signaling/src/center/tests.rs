@@ -414,11 +414,14 @@ fn the_media_failure_policy_lives_in_the_center() {
         .iter()
         .any(|o| matches!(o, Output::CloseCall(..))));
     assert!(c.is_live(&call));
-    // The customer said goodbye: customer_disconnected.
+    // The customer said goodbye: customer_disconnected, once their connection had the time
+    // to show a page that reloads (rejoin_tests.rs).
     let mut c = CallCenter::new(CenterConfig::default());
     let (call, _) = talking(&mut c, now);
     c.media_lost(now, &call, &"pc".into(), MediaLoss::Left)
         .unwrap();
+    assert_eq!(c.poll_timeout(), Some(now + CLOSE_SETTLE));
+    c.handle_timeout(now + CLOSE_SETTLE);
     assert!(drain(&mut c).contains(&Output::CloseCall(
         call.clone(),
         EndReason::CustomerDisconnected

@@ -1,0 +1,178 @@
+//! A customer's page that reloads (or whose peer connection closes while its session is kept)
+//! does not end the call: the call waits for the page to come back and rejoin it with a new
+//! peer connection.
+//!
+//! The policy, in the order things happen on a reload:
+//! - the session's connection goes (`CustomerAway {away: true}`: the shell keeps the session
+//!   for its resume grace) and the customer's media closes: the call goes on without the
+//!   customer's media for `customer_rejoin_s` (a page that reloads is back in a second or
+//!   two; a closed tab should not leave the agent in silence for the whole grace), then ends
+//!   as `customer_disconnected` (sooner if the grace runs out first);
+//! - media that closes while the session still looks connected waits [`CLOSE_SETTLE`] for the
+//!   connection to go too (a page going away closes both, in either order) before the call
+//!   ends as `customer_disconnected`; media whose network failed (`media_failed`) ends it at
+//!   once, as before, unless the session is away (then it waits too, and ends as
+//!   `media_failed` if the page does not come back);
+//! - a session that comes back (`CustomerAway {away: false}`) without media must rejoin
+//!   (`CustomerRejoined`) within the same time.
+
+use super::{CallCenter, CallState, MediaLoss, Member, Output, Recipient};
+use crate::error::{Result, SignalError};
+use crate::ids::{CallId, ParticipantId, ParticipantKind};
+use crate::protocol::{Channel, EndReason};
+use std::time::{Duration, Instant};
+
+/// How long a customer's media that closed waits for their connection to go too (a page
+/// that reloads) before the call ends.
+pub const CLOSE_SETTLE: Duration = Duration::from_secs(1);
+
+impl CallCenter {
+    /// The customer's session lost its connection (`away`) or got it back.
+    pub(crate) fn customer_away(&mut self, now: Instant, call_id: &CallId, away: bool) {
+        let rejoin = Duration::from_secs(self.config.customer_rejoin_s);
+        let Some(call) = self.calls.get_mut(call_id) else {
+            return;
+        };
+        call.customer_away = away;
+        let has_media = call.members.iter().any(|(_, m)| *m == Member::Customer);
+        if has_media || call.channel != Channel::Voice || !call.customer_media {
+            // Nothing to wait for: the media goes on (or there is none); the session's grace
+            // decides.
+            call.customer_gone = None;
+        } else if away {
+            // The media closed first, then the connection went: a page reloading.
+            let why = call
+                .customer_gone
+                .map_or(EndReason::CustomerDisconnected, |(_, r)| r);
+            call.customer_gone = Some((now + rejoin, why));
+        } else {
+            call.customer_gone
+                .get_or_insert((now + rejoin, EndReason::CustomerDisconnected));
+        }
+    }
+
+    /// The customer's media went away. Returns whether the call goes on without it for now
+    /// (else the caller ends it).
+    pub(super) fn customer_media_gone(
+        &mut self,
+        now: Instant,
+        call_id: &CallId,
+        participant: &ParticipantId,
+        loss: MediaLoss,
+    ) -> bool {
+        let rejoin = Duration::from_secs(self.config.customer_rejoin_s);
+        let Some(call) = self.calls.get_mut(call_id) else {
+            return false;
+        };
+        let until = match (call.customer_away, loss) {
+            (true, _) => now + rejoin,
+            (false, MediaLoss::Failed) => return false,
+            (false, _) => now + CLOSE_SETTLE,
+        };
+        // A network that failed is `media_failed` if the page does not come back.
+        let why = match loss {
+            MediaLoss::Failed => EndReason::MediaFailed,
+            _ => EndReason::CustomerDisconnected,
+        };
+        call.customer_gone = Some((until, why));
+        self.media_left(call_id, participant);
+        self.tell_agent_customer_connection(call_id, false);
+        true
+    }
+
+    /// The agent on the call hears why the customer went quiet, and when they are back.
+    fn tell_agent_customer_connection(&mut self, call_id: &CallId, connected: bool) {
+        if let Some(a) = self.agent_of(call_id) {
+            let msg = super::Event::PeerConnection {
+                call_id: call_id.clone(),
+                party: ParticipantKind::Customer,
+                connected,
+            };
+            self.outputs
+                .push_back(Output::Notify(Recipient::Agent(a), msg));
+        }
+    }
+
+    /// Whether the customer's page may rejoin the contact now, with a new peer connection
+    /// (`with_media`, a voice call) or without (a chat). Asked before touching media.
+    pub fn check_rejoin(&self, call_id: &CallId, with_media: bool) -> Result<()> {
+        let call = self
+            .calls
+            .get(call_id)
+            .filter(|c| c.state != CallState::Ended)
+            .ok_or_else(|| SignalError::CallNotFound(call_id.clone()))?;
+        match (call.channel, with_media) {
+            (Channel::Voice, false) => Err(SignalError::BadRequest(
+                "a voice call is rejoined with the SDP offer of a new peer connection".into(),
+            )),
+            (Channel::Chat | Channel::Callback, true) => Err(SignalError::BadRequest(
+                "a chat has no media: rejoin it without an SDP offer".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The customer's page came back to its contact: with a new peer connection
+    /// (`participant`, a voice call) or without (a chat). The new media replaces the old, the
+    /// call stops waiting for it, and the customer is told where the contact stands.
+    pub(crate) fn customer_rejoined(
+        &mut self,
+        call_id: &CallId,
+        participant: Option<ParticipantId>,
+    ) -> Result<()> {
+        self.check_rejoin(call_id, participant.is_some())?;
+        let call = self.call_mut(call_id)?;
+        call.customer_gone = None;
+        call.customer_away = false;
+        let was_muted = std::mem::replace(&mut call.customer_muted, false);
+        if let Some(p) = participant {
+            call.members.retain(|(_, m)| *m != Member::Customer);
+            call.members.push((p, Member::Customer));
+            self.push_route(call_id);
+            self.tell_agent_customer_connection(call_id, true);
+        }
+        if was_muted {
+            // The new connection's microphone starts unmuted.
+            if let Some(a) = self.agent_of(call_id) {
+                let msg = super::Event::PeerMuted {
+                    call_id: call_id.clone(),
+                    party: ParticipantKind::Customer,
+                    muted: false,
+                };
+                self.outputs
+                    .push_back(Output::Notify(Recipient::Agent(a), msg));
+            }
+        }
+        let msg = self.call_state_msg(call_id);
+        self.outputs
+            .push_back(Output::Notify(Recipient::Customer(call_id.clone()), msg));
+        Ok(())
+    }
+
+    /// When the next call that waits for its customer's media gives up.
+    pub(super) fn next_customer_deadline(&self) -> Option<Instant> {
+        self.calls
+            .values()
+            .filter(|c| c.state != CallState::Ended)
+            .filter_map(|c| c.customer_gone.map(|(t, _)| t))
+            .min()
+    }
+
+    /// Calls whose customer did not come back in time end as a disconnect.
+    pub(super) fn end_customers_gone(&mut self, now: Instant) {
+        let mut due = vec![];
+        for (id, c) in self.calls.iter_mut() {
+            if let Some((t, why)) = c.customer_gone {
+                if t <= now {
+                    c.customer_gone = None;
+                    if c.state != CallState::Ended {
+                        due.push((id.clone(), why));
+                    }
+                }
+            }
+        }
+        for (id, why) in due {
+            let _ = self.end_call(now, &id, why);
+        }
+    }
+}

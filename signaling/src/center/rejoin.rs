@@ -122,14 +122,18 @@ impl CallCenter {
     ) -> Result<()> {
         self.check_rejoin(call_id, participant.is_some())?;
         let call = self.call_mut(call_id)?;
-        call.customer_gone = None;
+        // The agent was told the customer's media went (and now hears it is back) only if it
+        // went before the new connection came.
+        let was_gone = call.customer_gone.take().is_some();
         call.customer_away = false;
         let was_muted = std::mem::replace(&mut call.customer_muted, false);
         if let Some(p) = participant {
             call.members.retain(|(_, m)| *m != Member::Customer);
             call.members.push((p, Member::Customer));
             self.push_route(call_id);
-            self.tell_agent_customer_connection(call_id, true);
+            if was_gone {
+                self.tell_agent_customer_connection(call_id, true);
+            }
         }
         if was_muted {
             // The new connection's microphone starts unmuted.

@@ -286,4 +286,9 @@ fn a_chat_rejoins_without_media_and_a_muted_customer_comes_back_unmuted() {
         )),
         "{outs:?}"
     );
+    assert_eq!(
+        told_connected(&outs),
+        None,
+        "a connection replaced before its media went is no news to the agent"
+    );
 }

@@ -17,18 +17,10 @@ idle_timeout_ms = 0
 resume_grace_ms = 8000
 "#;
 
-fn resume_of(ws: &Ws) -> Value {
-    json!({
-        "type": "resume",
-        "session_id": ws.welcome["session_id"],
-        "token": ws.welcome["resume_token"],
-    })
-}
-
 /// The page goes away as a reload does: its WebSocket closes with 1001 and its peer
 /// connection closes (DTLS close_notify).
 async fn reload(customer: Customer) -> (Value, String) {
-    let resume = resume_of(&customer.ws);
+    let resume = customer.ws.resume_request();
     let Customer { ws, peer, call_id } = customer;
     ws.close_going_away().await;
     peer.close().await;
@@ -185,14 +177,7 @@ async fn the_rejoined_customer_is_still_transcribed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reloaded_chat_gets_its_conversation_back() {
     let server = Server::start(CONFIG).await;
-    let mut agent = agent_available(&server, "alice").await;
-    let mut customer = Ws::connect(&server).await;
-    let call_id = customer.start_chat("Ann", None).await;
-    agent.expect("call_offered").await;
-    agent
-        .request(json!({"type":"accept","call_id":call_id}))
-        .await;
-    customer.wait_call_state("connected").await;
+    let (mut customer, call_id, mut agent) = connected_chat(&server, "alice", "Ann").await;
     customer
         .request(json!({"type":"chat","call_id":call_id,"text":"My parcel has not arrived."}))
         .await;
@@ -202,7 +187,7 @@ async fn a_reloaded_chat_gets_its_conversation_back() {
         .await;
     customer.chat_from("agent").await;
 
-    let resume = resume_of(&customer);
+    let resume = customer.resume_request();
     customer.close_going_away().await;
     let mut ws = resumed(&server, resume).await;
     let id = ws.request(json!({"type":"rejoin","call_id":call_id})).await;

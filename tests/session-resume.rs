@@ -16,21 +16,13 @@ idle_timeout_ms = 0
 resume_grace_ms = 8000
 "#;
 
-fn resume_of(ws: &Ws) -> serde_json::Value {
-    json!({
-        "type": "resume",
-        "session_id": ws.welcome["session_id"],
-        "token": ws.welcome["resume_token"],
-    })
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_customer_connection_resumes_and_the_call_goes_on() {
     let server = Server::start(CONFIG).await;
     let (mut customer, mut agent, agent_peer) = connected_call(&server, "alice").await;
     let _tone = customer.peer.start_tone(300.0).await;
     agent_peer.wait_tone(0, 300.0).await;
-    let resume = resume_of(&customer.ws);
+    let resume = customer.ws.resume_request();
     assert_eq!(
         resume["token"].as_str().map(str::len),
         Some(32),
@@ -95,15 +87,8 @@ async fn a_dropped_customer_connection_resumes_and_the_call_goes_on() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_not_resumed_in_time_ends_as_a_disconnect() {
     let server = Server::start(&CONFIG.replace("8000", "1500")).await;
-    let mut agent = agent_available(&server, "alice").await;
-    let mut customer = Ws::connect(&server).await;
-    let call_id = customer.start_chat("Ann", None).await;
-    agent.expect("call_offered").await;
-    agent
-        .request(json!({"type":"accept","call_id":call_id}))
-        .await;
-    customer.wait_call_state("connected").await;
-    let resume = resume_of(&customer);
+    let (customer, _call_id, mut agent) = connected_chat(&server, "alice", "Ann").await;
+    let resume = customer.resume_request();
     drop(customer);
 
     let ended = agent.wait_call_state("ended").await;
@@ -130,7 +115,7 @@ async fn a_resume_takes_over_a_live_connection_and_a_wrong_token_changes_nothing
 
     // A wrong token: refused, and the agent's own connection is untouched.
     let mut stranger = Ws::connect(&server).await;
-    let mut forged = resume_of(&first);
+    let mut forged = first.resume_request();
     forged["token"] = json!("0".repeat(32));
     stranger.request(forged).await;
     stranger.expect_error("not_found").await;
@@ -140,7 +125,7 @@ async fn a_resume_takes_over_a_live_connection_and_a_wrong_token_changes_nothing
     // The right token from a second connection while the first still looks alive (a
     // network that died without a word): the second takes over, the first is closed.
     let mut second = Ws::connect(&server).await;
-    second.request(resume_of(&first)).await;
+    second.request(first.resume_request()).await;
     let resumed = second.expect("resumed").await;
     assert_eq!(resumed["role"], "agent", "{resumed}");
     assert_eq!(resumed["session_id"], first.welcome["session_id"]);
@@ -158,6 +143,6 @@ async fn a_resume_takes_over_a_live_connection_and_a_wrong_token_changes_nothing
         "the old connection got work after the takeover"
     );
     // A resumed session cannot resume again.
-    second.request(resume_of(&first)).await;
+    second.request(first.resume_request()).await;
     second.expect_error("wrong_state").await;
 }

@@ -19,15 +19,7 @@ resume_grace_ms = 0
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chat_agent_who_stops_answering_pings_loses_the_chat_to_the_queue() {
     let server = Server::start(CONFIG).await;
-    let mut alice = agent_available(&server, "alice").await;
-    let mut customer = Ws::connect(&server).await;
-    let call = customer.start_chat("Ada Lovelace", None).await;
-    let offer = alice.expect("call_offered").await;
-    assert_eq!(offer["call_id"], call.as_str());
-    alice
-        .request(json!({"type":"accept","call_id": call}))
-        .await;
-    customer.wait_call_state("connected").await;
+    let (mut customer, call, mut alice) = connected_chat(&server, "alice", "Ada Lovelace").await;
 
     // Both sides keep reading (and so answer pings) for three idle timeouts: nobody is
     // closed, the chat goes on.

@@ -515,6 +515,15 @@ impl Ws {
         let _ = self.stream.close(None).await;
     }
 
+    /// The `resume` request that takes this session over on a new connection.
+    pub fn resume_request(&self) -> Value {
+        json!({
+            "type": "resume",
+            "session_id": self.welcome["session_id"],
+            "token": self.welcome["resume_token"],
+        })
+    }
+
     /// Close as a page that goes away (a reload, a closed tab) does: code 1001.
     pub async fn close_going_away(mut self) {
         use tokio_tungstenite::tungstenite::protocol::{frame::coding::CloseCode, CloseFrame};
@@ -1158,6 +1167,21 @@ pub async fn agent_accepts_with(agent: &mut Ws, call_id: &str, layout: Layout) -
     peer.apply_answer(&answer).await;
     peer.wait_connected().await;
     peer
+}
+
+/// A chat accepted by `agent_user`: (the customer's session, the call id, the agent's session),
+/// once the customer is told it is connected.
+pub async fn connected_chat(server: &Server, agent_user: &str, name: &str) -> (Ws, String, Ws) {
+    let mut agent = agent_available(server, agent_user).await;
+    let mut customer = Ws::connect(server).await;
+    let call = customer.start_chat(name, None).await;
+    let offer = agent.expect("call_offered").await;
+    assert_eq!(offer["call_id"], call.as_str());
+    agent
+        .request(json!({"type":"accept","call_id": call}))
+        .await;
+    customer.wait_call_state("connected").await;
+    (customer, call, agent)
 }
 
 /// A connected call: customer and agent with media up.

@@ -2,26 +2,8 @@
 //! session is away, the new peer connection replaces the old one in the plan, and a page that
 //! does not come back ends the call as `customer_disconnected` (see `rejoin.rs`).
 
-use super::test_util::drain;
+use super::test_util::{drain, start_chat, talking};
 use super::*;
-
-/// `a` talks with the customer of c1 (customer media "pc", agent media "pa").
-fn talking(c: &mut CallCenter, now: Instant) -> (CallId, AgentId) {
-    let a = AgentId::from("a");
-    c.agent_login(now, a.clone(), "A".into(), Default::default());
-    c.set_availability(now, &a, true).unwrap();
-    let call: CallId = "c1".into();
-    c.start_call(now, call.clone(), CallerInfo::default(), Start::default());
-    c.media_joined(&call, "pc".into(), Member::Customer)
-        .unwrap();
-    c.accept(now, &a, &call).unwrap();
-    c.media_joined(&call, "pa".into(), Member::Agent(a.clone()))
-        .unwrap();
-    c.media_up(now, &call, ParticipantKind::Customer).unwrap();
-    c.media_up(now, &call, ParticipantKind::Agent).unwrap();
-    drain(c);
-    (call, a)
-}
 
 fn closed(outs: &[Output]) -> Option<EndReason> {
     outs.iter().find_map(|o| match o {
@@ -215,16 +197,7 @@ fn a_rejoin_that_does_not_fit_the_contact_is_refused_and_changes_nothing() {
         Err(SignalError::BadRequest(_))
     ));
     // A chat has none.
-    let chat: CallId = "c2".into();
-    c.start_call(
-        t,
-        chat.clone(),
-        CallerInfo::default(),
-        Start {
-            channel: Channel::Chat,
-            ..Start::default()
-        },
-    );
+    let chat = start_chat(&mut c, t, "c2");
     assert!(matches!(
         c.customer_rejoined(&chat, Some("x".into())),
         Err(SignalError::BadRequest(_))
@@ -249,16 +222,7 @@ fn a_rejoin_that_does_not_fit_the_contact_is_refused_and_changes_nothing() {
 fn a_chat_rejoins_without_media_and_a_muted_customer_comes_back_unmuted() {
     let t = Instant::now();
     let mut c = CallCenter::new(CenterConfig::default());
-    let chat: CallId = "c2".into();
-    c.start_call(
-        t,
-        chat.clone(),
-        CallerInfo::default(),
-        Start {
-            channel: Channel::Chat,
-            ..Start::default()
-        },
-    );
+    let chat = start_chat(&mut c, t, "c2");
     drain(&mut c);
     c.customer_away(t, &chat, true);
     c.customer_away(t, &chat, false);

@@ -1,4 +1,4 @@
-use super::test_util::drain;
+use super::test_util::{drain, talking};
 use super::*;
 
 fn t0() -> Instant {
@@ -283,21 +283,6 @@ fn the_dashboard_queue_shows_ringing_calls_too() {
 }
 
 /// A connected call c1 with agent a, customer peer "pc" and agent peer "pa".
-fn talking(c: &mut CallCenter, now: Instant) -> (CallId, AgentId) {
-    let a = available(c, now, "a");
-    let call: CallId = "c1".into();
-    c.start_call(now, call.clone(), CallerInfo::default(), Start::default());
-    c.media_joined(&call, "pc".into(), Member::Customer)
-        .unwrap();
-    c.accept(now, &a, &call).unwrap();
-    c.media_joined(&call, "pa".into(), Member::Agent(a.clone()))
-        .unwrap();
-    c.media_up(now, &call, ParticipantKind::Customer).unwrap();
-    c.media_up(now, &call, ParticipantKind::Agent).unwrap();
-    drain(c);
-    (call, a)
-}
-
 fn last_route(outs: &[Output]) -> Option<Plan> {
     outs.iter().rev().find_map(|o| match o {
         Output::Route(_, p) => Some(p.clone()),

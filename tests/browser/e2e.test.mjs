@@ -242,6 +242,17 @@ async function videoStats(receiverPage, senderPage) {
   return { ...inbound, pliReceivedBySender: pli };
 }
 
+/** A customer page calls as `name`, asks the bot for a person, and `agent` accepts: both connected. */
+async function callConnected(page, agent, name) {
+  await page.fill('#name', name);
+  await page.click('#call-btn');
+  await page.waitForSelector('#state[data-state="with_bot"]');
+  await page.click('#talk-btn');
+  await agent.waitForSelector('#offer-panel', { state: 'visible' });
+  await agent.click('#accept-btn');
+  await page.waitForSelector('#state[data-state="connected"]');
+}
+
 const heard = (s) => s.packetsReceived > 50 && (s.audioLevel > 0 || s.totalAudioEnergy > 0);
 
 /** The messages a page shows in a chat list: [{from, text, entryId}], in order. */
@@ -536,13 +547,7 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
     // Chrome closes with a DTLS close_notify and no RTCP BYE; the server sees the DTLS
     // transport closed (it looks every 250 ms). The WebSocket stays open.
     const second = await openPage('customer2', '/?raw=1');
-    await second.fill('#name', 'Frank Closer');
-    await second.click('#call-btn');
-    await second.waitForSelector('#state[data-state="with_bot"]');
-    await second.click('#talk-btn');
-    await agent.waitForSelector('#offer-panel', { state: 'visible' });
-    await agent.click('#accept-btn');
-    await second.waitForSelector('#state[data-state="connected"]');
+    await callConnected(second, agent, 'Frank Closer');
     await agent.waitForSelector('#agent-state[data-state="on_call"]');
     const t0 = Date.now();
     await second.evaluate(() => window.sb.pc.close());
@@ -1013,13 +1018,7 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
         window.sbEvents = [];
         for (const e of ['reconnecting', 'resumed', 'reconnected', 'close']) window.sb.on(e, () => window.sbEvents.push(e));
       });
-      await third.fill('#name', 'Gus Proxied');
-      await third.click('#call-btn');
-      await third.waitForSelector('#state[data-state="with_bot"]');
-      await third.click('#talk-btn');
-      await alice.waitForSelector('#offer-panel', { state: 'visible' });
-      await alice.click('#accept-btn');
-      await third.waitForSelector('#state[data-state="connected"]');
+      await callConnected(third, alice, 'Gus Proxied');
       await waitForAudio('agent <- proxied customer', alice, 0, heard);
       const before = (await inboundAudio(alice, 0)).packetsReceived;
       const cutAt = Date.now();
@@ -1048,13 +1047,7 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
     const alice = pages['agent-callback'];
     await alice.waitForSelector('#agent-state[data-state="available"]');
     const page = await openPage('customer-reload', '/?raw=1');
-    await page.fill('#name', 'Rita Reload');
-    await page.click('#call-btn');
-    await page.waitForSelector('#state[data-state="with_bot"]');
-    await page.click('#talk-btn');
-    await alice.waitForSelector('#offer-panel', { state: 'visible' });
-    await alice.click('#accept-btn');
-    await page.waitForSelector('#state[data-state="connected"]');
+    await callConnected(page, alice, 'Rita Reload');
     await waitForAudio('agent <- customer before the reload', alice, 0, heard);
     const kept = await page.evaluate(() => window.sb.savedContact);
     assert.equal(kept?.channel, 'voice', `the page keeps its contact: ${JSON.stringify(kept)}`);

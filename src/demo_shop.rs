@@ -60,7 +60,7 @@ pub async fn spawn(app: &Arc<App>, addr: SocketAddr, https: bool) {
 }
 
 /// The shop's page, its script tag pointing at the Switchboard server on the host the
-/// browser used for the shop.
+/// browser used for the shop, with a strict Content-Security-Policy of the shop's own.
 async fn page(State(shop): State<Arc<Shop>>, headers: HeaderMap) -> Response {
     let file = shop.app.config.web_root.join("embed").join("shop.html");
     let Ok(html) = tokio::fs::read_to_string(&file).await else {
@@ -79,7 +79,23 @@ async fn page(State(shop): State<Arc<Shop>>, headers: HeaderMap) -> Response {
         })
         .unwrap_or("127.0.0.1")
         .to_string();
-    let scheme = if shop.https { "https" } else { "http" };
-    let server = format!("{scheme}://{host}:{}", shop.app.config.listen.port());
-    Html(html.replace("{{SERVER}}", &server)).into_response()
+    let (scheme, ws) = if shop.https {
+        ("https", "wss")
+    } else {
+        ("http", "ws")
+    };
+    let port = shop.app.config.listen.port();
+    let server = format!("{scheme}://{host}:{port}");
+    // The shop is strict about what its page may load, as a careful site is: the button works
+    // with the Switchboard server allowed for scripts and connections, and nothing else.
+    // (Its own style sheet goes by a nonce: the button's styles need no 'unsafe-inline'.)
+    let nonce = crate::resume::new_token();
+    let csp = format!(
+        "default-src 'none'; script-src {server}; connect-src {server} {ws}://{host}:{port}; \
+         style-src 'nonce-{nonce}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    );
+    let html = html
+        .replace("{{SERVER}}", &server)
+        .replace("{{NONCE}}", &nonce);
+    ([(header::CONTENT_SECURITY_POLICY, csp)], Html(html)).into_response()
 }

@@ -969,6 +969,11 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
     });
     assert.equal(evil.status, 403);
 
+    // The shop has a strict policy of its own: the button needs only the server allowed.
+    const shopCsp = (await fetch(shopUrl)).headers.get('content-security-policy') ?? '';
+    assert.match(shopCsp, /default-src 'none'/);
+    assert.match(shopCsp, new RegExp(`script-src ${baseUrl.replace(/[.]/g, '\\.')}(;| )`));
+    const violationsBefore = cspViolations.length;
     const shop = await openPage('shop', shopUrl);
     const widget = shop.locator('switchboard-call');
     await widget.locator('button', { hasText: 'Chat with us' }).click();
@@ -1001,9 +1006,26 @@ test('customer call is answered by an agent and heard by a supervisor; a chat go
     await widget.locator('button', { hasText: 'Call us' }).click();
     await shop.waitForFunction(() => document.querySelector('switchboard-call').shadowRoot
       .querySelector('.status')?.dataset.state === 'with_bot');
+    // A reload mid-call: the button rejoins the call with a new peer connection.
+    const firstPeer = await shop.evaluate(() => document.querySelector('switchboard-call').call.link?.peerId);
+    await shop.reload();
+    await shop.waitForFunction(() => {
+      const w = document.querySelector('switchboard-call');
+      return w?.call?.link?.pc.connectionState === 'connected'
+        && w.shadowRoot.querySelector('.status')?.dataset.state === 'with_bot';
+    }, null, { timeout: 20_000 });
+    const again2 = await shop.evaluate(() => {
+      const w = document.querySelector('switchboard-call');
+      return { state: w.shadowRoot.querySelector('.status').dataset.state, peer: w.call.link.peerId, channel: w.channel };
+    });
+    console.log(`widget call after the reload: ${JSON.stringify(again2)} (first peer ${firstPeer})`);
+    assert.equal(again2.state, 'with_bot');
+    assert.equal(again2.channel, 'voice');
+    assert.notEqual(again2.peer, firstPeer, 'a new peer connection');
     await widget.locator('button', { hasText: 'Hang up' }).click();
     await shop.waitForFunction(() => document.querySelector('switchboard-call').shadowRoot
       .querySelector('.status')?.dataset.state === 'ended');
+    assert.deepEqual(cspViolations.slice(violationsBefore), [], "the shop's policy refused something the button needs");
   });
 
   await step("the customer's WebSocket drops while the call's media flows: the call goes on and the page resumes it", async () => {

@@ -361,7 +361,7 @@ struct Call {
     customer_away: bool,
     /// The customer's media is gone: the call ends at this time, for this reason, unless
     /// they rejoin.
-    customer_gone: Option<(Instant, EndReason)>,
+    customer_gone: Option<rejoin::Gone>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -26,10 +26,33 @@ use std::time::{Duration, Instant};
 /// that reloads) before the call ends.
 pub const CLOSE_SETTLE: Duration = Duration::from_secs(1);
 
+/// A call's customer media is gone, and the call waits for it.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Gone {
+    /// When the media went.
+    since: Instant,
+    /// How the call ends if it does not come back.
+    why: EndReason,
+    /// The customer's connection went too (or came back without media): a page reloading,
+    /// which has `customer_rejoin_s`; else [`CLOSE_SETTLE`].
+    reload: bool,
+}
+
+impl CallCenter {
+    /// When the call whose customer media is `gone` gives up on it.
+    fn gives_up(&self, gone: &Gone) -> Instant {
+        let wait = if gone.reload {
+            Duration::from_secs(self.config.customer_rejoin_s)
+        } else {
+            CLOSE_SETTLE
+        };
+        gone.since + wait
+    }
+}
+
 impl CallCenter {
     /// The customer's session lost its connection (`away`) or got it back.
     pub(crate) fn customer_away(&mut self, now: Instant, call_id: &CallId, away: bool) {
-        let rejoin = Duration::from_secs(self.config.customer_rejoin_s);
         let Some(call) = self.calls.get_mut(call_id) else {
             return;
         };
@@ -39,16 +62,17 @@ impl CallCenter {
             // Nothing to wait for: the media goes on (or there is none); the session's grace
             // decides.
             call.customer_gone = None;
-        } else if away {
-            // The media closed first, then the connection went: a page reloading.
-            let why = call
-                .customer_gone
-                .map_or(EndReason::CustomerDisconnected, |(_, r)| r);
-            call.customer_gone = Some((now + rejoin, why));
-        } else {
-            call.customer_gone
-                .get_or_insert((now + rejoin, EndReason::CustomerDisconnected));
+            return;
         }
+        // The media is gone and the connection went too (a page reloading) or came back
+        // without it: the page has the rejoin time, counted from when the media went (going
+        // away and coming back again does not make it longer).
+        let gone = call.customer_gone.get_or_insert(Gone {
+            since: now,
+            why: EndReason::CustomerDisconnected,
+            reload: true,
+        });
+        gone.reload = true;
     }
 
     /// The customer's media went away. Returns whether the call goes on without it for now
@@ -60,21 +84,21 @@ impl CallCenter {
         participant: &ParticipantId,
         loss: MediaLoss,
     ) -> bool {
-        let rejoin = Duration::from_secs(self.config.customer_rejoin_s);
         let Some(call) = self.calls.get_mut(call_id) else {
             return false;
         };
-        let until = match (call.customer_away, loss) {
-            (true, _) => now + rejoin,
-            (false, MediaLoss::Failed) => return false,
-            (false, _) => now + CLOSE_SETTLE,
-        };
-        // A network that failed is `media_failed` if the page does not come back.
-        let why = match loss {
-            MediaLoss::Failed => EndReason::MediaFailed,
-            _ => EndReason::CustomerDisconnected,
-        };
-        call.customer_gone = Some((until, why));
+        if !call.customer_away && loss == MediaLoss::Failed {
+            return false;
+        }
+        call.customer_gone = Some(Gone {
+            since: now,
+            // A network that failed is `media_failed` if the page does not come back.
+            why: match loss {
+                MediaLoss::Failed => EndReason::MediaFailed,
+                _ => EndReason::CustomerDisconnected,
+            },
+            reload: call.customer_away,
+        });
         self.media_left(call_id, participant);
         self.tell_agent_customer_connection(call_id, false);
         true
@@ -158,24 +182,25 @@ impl CallCenter {
         self.calls
             .values()
             .filter(|c| c.state != CallState::Ended)
-            .filter_map(|c| c.customer_gone.map(|(t, _)| t))
+            .filter_map(|c| c.customer_gone.as_ref().map(|g| self.gives_up(g)))
             .min()
     }
 
-    /// Calls whose customer did not come back in time end as a disconnect.
+    /// Calls whose customer did not come back in time end as a disconnect (or `media_failed`).
     pub(super) fn end_customers_gone(&mut self, now: Instant) {
-        let mut due = vec![];
-        for (id, c) in self.calls.iter_mut() {
-            if let Some((t, why)) = c.customer_gone {
-                if t <= now {
-                    c.customer_gone = None;
-                    if c.state != CallState::Ended {
-                        due.push((id.clone(), why));
-                    }
-                }
-            }
-        }
+        let due: Vec<(CallId, EndReason)> = self
+            .calls
+            .iter()
+            .filter(|(_, c)| c.state != CallState::Ended)
+            .filter_map(|(id, c)| {
+                let g = c.customer_gone.as_ref()?;
+                (self.gives_up(g) <= now).then(|| (id.clone(), g.why))
+            })
+            .collect();
         for (id, why) in due {
+            if let Some(c) = self.calls.get_mut(&id) {
+                c.customer_gone = None;
+            }
             let _ = self.end_call(now, &id, why);
         }
     }

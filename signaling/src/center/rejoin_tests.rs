@@ -144,16 +144,21 @@ fn a_page_that_does_not_come_back_ends_the_call_as_a_disconnect() {
     }
 
     // Media first, then the connection (the other order of a reload): the same wait, from
-    // when the connection went.
+    // when the media went; going away and coming back again does not make it longer.
     let mut c = CallCenter::new(CenterConfig::default());
     let (call, _) = talking(&mut c, t);
     c.media_lost(t, &call, &"pc".into(), MediaLoss::Closed)
         .unwrap();
-    let gone = t + Duration::from_millis(300);
-    c.customer_away(gone, &call, true);
+    c.customer_away(t + Duration::from_millis(300), &call, true);
     let wait = Duration::from_secs(c.config().customer_rejoin_s);
-    assert_eq!(c.poll_timeout(), Some(gone + wait));
-    c.handle_timeout(gone + wait);
+    assert_eq!(c.poll_timeout(), Some(t + wait));
+    for k in 1..4 {
+        let at = t + Duration::from_secs(2 * k);
+        c.customer_away(at, &call, false);
+        c.customer_away(at + Duration::from_secs(1), &call, true);
+    }
+    assert_eq!(c.poll_timeout(), Some(t + wait));
+    c.handle_timeout(t + wait);
     assert_eq!(
         closed(&drain(&mut c)),
         Some(EndReason::CustomerDisconnected)

@@ -697,11 +697,7 @@ impl App {
     }
 
     fn store_chat_line(&self, call: &CallId, from: ChatFrom, text: &str, at_ms: u64) {
-        let speaker = match from {
-            ChatFrom::Customer => "customer",
-            ChatFrom::Agent => "agent",
-            ChatFrom::Bot => "bot",
-        };
+        let speaker = from.as_str();
         let view = UtteranceView {
             utterance_id: format!("chat-{at_ms}-{speaker}-{}", rand::random::<u32>()),
             speaker: speaker.into(),

@@ -5,7 +5,7 @@
 
 use anyhow::Context;
 use rusqlite::{params, Connection, OptionalExtension};
-use signaling::protocol::UtteranceView;
+use signaling::protocol::{ChatFrom, ChatLine, UtteranceView};
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -518,16 +518,19 @@ impl Store {
         Ok(())
     }
 
-    /// A contact's chat lines (stored as utterances of language `chat`) in the order written:
-    /// (speaker, text, at_ms).
-    pub fn chat_lines(&self, call_id: &str) -> anyhow::Result<Vec<(String, String, u64)>> {
+    /// A contact's chat lines (stored as utterances of language `chat`) in the order written.
+    pub fn chat_lines(&self, call_id: &str) -> anyhow::Result<Vec<ChatLine>> {
         let conn = self.conn.lock().expect("lock");
         let mut st = conn.prepare(
             "SELECT speaker, text, start_ms FROM utterances
              WHERE call_id = ?1 AND language = 'chat' ORDER BY start_ms, rowid",
         )?;
         let rows = st.query_map(params![call_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
+            Ok(ChatLine {
+                from: ChatFrom::from_speaker(&r.get::<_, String>(0)?),
+                text: r.get(1)?,
+                at_ms: r.get::<_, i64>(2)? as u64,
+            })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

@@ -36,6 +36,14 @@ fn undisturbed(msgs: &[Value]) -> bool {
     })
 }
 
+/// `text` said by espeak-ng (48 kHz), with a short pause before and a long one after.
+fn spoken(text: &str) -> Vec<i16> {
+    let mut pcm = vec![0i16; 300 * 48];
+    pcm.extend(espeak_48k(text, &[]));
+    pcm.extend(vec![0i16; 1500 * 48]);
+    pcm
+}
+
 /// The new page: a new connection resumes the session.
 async fn resumed(server: &Server, resume: Value) -> Ws {
     let mut ws = Ws::connect(server).await;
@@ -45,9 +53,8 @@ async fn resumed(server: &Server, resume: Value) -> Ws {
     ws
 }
 
-/// It rejoins the voice call with a new peer; returns the peer once its media is up.
-async fn rejoin_voice(ws: &mut Ws, call_id: &str) -> Peer {
-    let mut peer = Peer::new(Layout::Talker).await;
+/// It rejoins the voice call with `peer`, new; returns it once its media is up.
+async fn rejoin_voice(ws: &mut Ws, call_id: &str, mut peer: Peer) -> Peer {
     let sdp = peer.offer().await;
     let id = ws
         .request(json!({"type":"rejoin","call_id":call_id,"sdp":sdp}))
@@ -88,7 +95,7 @@ async fn a_reloaded_page_rejoins_the_call_and_audio_flows_both_ways() {
         .await;
 
     let mut ws = resumed(&server, resume).await;
-    let peer = rejoin_voice(&mut ws, &call_id).await;
+    let peer = rejoin_voice(&mut ws, &call_id, Peer::new(Layout::Talker).await).await;
     let state = ws.wait_call_state("connected").await;
     assert_eq!(state["call_id"], call_id.as_str(), "{state}");
     let line = ws.chat_from("agent").await;
@@ -123,10 +130,10 @@ async fn a_reloaded_page_rejoins_the_call_and_audio_flows_both_ways() {
 async fn the_rejoined_customer_is_still_transcribed() {
     let server = Server::start_with_speech(CONFIG).await;
     let (customer, mut agent, _agent_peer) = connected_call(&server, "alice").await;
-    let mut words = vec![0i16; 300 * 48];
-    words.extend(espeak_48k("I am calling about my broken router.", &[]));
-    words.extend(vec![0i16; 1500 * 48]);
-    let first = customer.peer.start_pcm(words, false).await;
+    let first = customer
+        .peer
+        .start_pcm(spoken("I am calling about my broken router."), false)
+        .await;
     let said = agent
         .wait_for("the customer's first final", |v: &Value| {
             v["type"] == "transcript" && v["speaker"] == "customer" && v["final"] == true
@@ -140,21 +147,11 @@ async fn the_rejoined_customer_is_still_transcribed() {
     let peer = Peer::new(Layout::Talker).await;
     // The new page's stream starts behind the old one's (a new stream starts anywhere).
     peer.start_rtp_at(old_next.0.wrapping_sub(5000), old_next.1);
-    let mut peer = peer;
-    let sdp = peer.offer().await;
-    ws.request(json!({"type":"rejoin","call_id":call_id,"sdp":sdp}))
-        .await;
-    let answer = ws.expect("answer").await;
-    peer.apply_answer(&answer).await;
-    peer.wait_connected().await;
+    let peer = rejoin_voice(&mut ws, &call_id, peer).await;
 
-    let mut again = vec![0i16; 300 * 48];
-    again.extend(espeak_48k(
-        "The light on the front keeps blinking red.",
-        &[],
-    ));
-    again.extend(vec![0i16; 1500 * 48]);
-    let _second = peer.start_pcm(again, false).await;
+    let _second = peer
+        .start_pcm(spoken("The light on the front keeps blinking red."), false)
+        .await;
     let first_id = said["utterance_id"].clone();
     let heard = agent
         .wait_for("a final from the new connection", |v: &Value| {

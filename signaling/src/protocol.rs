@@ -420,6 +420,26 @@ pub enum ChatFrom {
     Bot,
 }
 
+impl ChatFrom {
+    /// The wire name, also the `speaker` of the line in the stored transcript.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChatFrom::Customer => "customer",
+            ChatFrom::Agent => "agent",
+            ChatFrom::Bot => "bot",
+        }
+    }
+
+    /// The writer of a line whose speaker is `s` (`customer`, `agent`; anything else is the bot).
+    pub fn from_speaker(s: &str) -> Self {
+        match s {
+            "customer" => ChatFrom::Customer,
+            "agent" => ChatFrom::Agent,
+            _ => ChatFrom::Bot,
+        }
+    }
+}
+
 /// One line of a conversation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChatLine {

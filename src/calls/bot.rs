@@ -348,11 +348,7 @@ fn card(h: &bot::Handoff) -> HandoffCard {
             .conversation
             .iter()
             .map(|l| ChatLine {
-                from: match l.from.as_str() {
-                    "customer" => ChatFrom::Customer,
-                    "agent" => ChatFrom::Agent,
-                    _ => ChatFrom::Bot,
-                },
+                from: ChatFrom::from_speaker(&l.from),
                 text: l.text.clone(),
                 at_ms: l.at_ms,
             })

@@ -296,7 +296,6 @@ pub async fn rejoin(
 
 /// Send the contact's chat lines so far again to `session` (a page that reloaded has lost them).
 fn replay_chat(app: &App, session: &SessionId, call_id: &CallId) {
-    use signaling::protocol::ChatFrom;
     let lines = match app.store.chat_lines(call_id.as_str()) {
         Ok(lines) => lines,
         Err(e) => {
@@ -304,19 +303,14 @@ fn replay_chat(app: &App, session: &SessionId, call_id: &CallId) {
             return;
         }
     };
-    for (speaker, text, at_ms) in lines {
-        let from = match speaker.as_str() {
-            "customer" => ChatFrom::Customer,
-            "agent" => ChatFrom::Agent,
-            _ => ChatFrom::Bot,
-        };
+    for l in lines {
         app.send(
             session,
             &ServerMessage::Chat {
                 call_id: call_id.clone(),
-                from,
-                text,
-                at_ms,
+                from: l.from,
+                text: l.text,
+                at_ms: l.at_ms,
                 entry_id: None,
             },
         );

@@ -29,6 +29,7 @@ export class CustomerCall extends CallParty {
     this._store = opts.persist === true || opts.persist === 'session'
       ? globalThis.sessionStorage ?? null
       : opts.persist || null;
+    // (widget.js peeks at this key to know, before loading the SDK, that it has a contact.)
     this._storeKey = `switchboard.contact:${this.url}`;
     this.on('rate_prompt', (m) => { this.ratePrompt = m; });
     this.on('call_state', (m) => {
@@ -86,14 +87,14 @@ export class CustomerCall extends CallParty {
     this._newContact(saved.channel === 'chat' ? 'chat' : 'voice');
     this.callId = saved.call_id;
     this._rejoining = true;
+    let back;
     try {
-      const back = await this._rejoin(saved);
-      this._rejoining = false;
-      if (back && back.state !== 'ended') this._keep();
-      return back;
+      back = await this._rejoin(saved);
     } finally {
       this._rejoining = false;
     }
+    if (back && back.state !== 'ended') this._keep();
+    return back;
   }
 
   async _rejoin(saved) {
@@ -110,7 +111,7 @@ export class CustomerCall extends CallParty {
     this.sessionId = r.session_id;
     this.resumeToken = saved.token;
     this._rememberSession();
-    if (r.call_id && r.call_id !== this.callId) this.callId = r.call_id;
+    this.callId = r.call_id ?? this.callId;
     if (this.state === 'ended') return { call_id: this.callId, channel: this.channel, state: this.state };
     const callId = this.callId;
     try {

@@ -1050,11 +1050,6 @@ export interface StartOptions extends StartChatOptions {
   video?: boolean;
 }
 
-/**
- * The customer side: one contact at a time, a voice call or a chat. Emits 'state' with each
- * `call_state` of the contact ('with_bot' while the bot serves it, then 'queued', 'ringing',
- * 'connected', 'ended'), and 'chat_message' {call_id, message} for each message of it.
- */
 /** Options of a CustomerCall. */
 export interface CustomerCallOptions extends CallPartyOptions {
   /**
@@ -1071,6 +1066,11 @@ export interface Rejoined {
   state: CallStateName | null;
 }
 
+/**
+ * The customer side: one contact at a time, a voice call or a chat. Emits 'state' with each
+ * `call_state` of the contact ('with_bot' while the bot serves it, then 'queued', 'ringing',
+ * 'connected', 'ended'), and 'chat_message' {call_id, message} for each message of it.
+ */
 export declare class CustomerCall extends CallParty<CustomerCallEvents> {
   constructor(options?: CustomerCallOptions);
   /** The live contact a reload can come back to, or null (needs `persist`). */

@@ -166,6 +166,15 @@
       return u.href;
     }
 
+    /** This button's CustomerCall for a new contact (kept in sessionStorage for a reload), wired to the panel. */
+    async newCall() {
+      const { CustomerCall } = await this.loadSdk();
+      const call = new CustomerCall({ url: this.wsUrl, audioElement: this.$audio, persist: 'session' });
+      this.call = call;
+      this.wire(call);
+      return call;
+    }
+
     /** The host page was reloaded mid-contact: come back to it (the SDK kept it in sessionStorage). */
     async comeBack() {
       if (this.call) return; // moved in the page: it has its contact already
@@ -178,10 +187,7 @@
       this.$launcher.hidden = true;
       this.setState('calling', 'Reconnecting to your contact…');
       try {
-        const { CustomerCall } = await this.loadSdk();
-        const call = new CustomerCall({ url: this.wsUrl, audioElement: this.$audio, persist: 'session' });
-        this.call = call;
-        this.wire(call);
+        const call = await this.newCall();
         const back = await call.rejoin();
         if (!back) {
           this.setState('ended', `${this.channel === 'voice' ? 'Call' : 'Chat'} ended`);
@@ -271,11 +277,8 @@
       this.$launcher.hidden = true;
       this.setState('calling', channel === 'voice' ? STATES.calling : 'Starting the chat…');
       try {
-        const { CustomerCall } = await this.loadSdk();
         this.call?.close();
-        const call = new CustomerCall({ url: this.wsUrl, audioElement: this.$audio, persist: 'session' });
-        this.call = call;
-        this.wire(call);
+        const call = await this.newCall();
         if (channel === 'voice') await call.start(this.options());
         else await call.startChat(this.options());
       } catch (e) {

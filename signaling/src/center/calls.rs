@@ -180,17 +180,20 @@ impl CallCenter {
             muted,
         };
         match party {
-            ParticipantKind::Customer => {
-                if let Some(a) = self.agent_of(call_id) {
-                    self.outputs
-                        .push_back(Output::Notify(Recipient::Agent(a), msg));
-                }
-            }
+            ParticipantKind::Customer => self.notify_agent_of(call_id, msg),
             _ => self
                 .outputs
                 .push_back(Output::Notify(Recipient::Customer(call_id.clone()), msg)),
         }
         Ok(())
+    }
+
+    /// Tell the agent ringing for or talking on the call, if there is one.
+    pub(super) fn notify_agent_of(&mut self, call_id: &CallId, msg: Event) {
+        if let Some(a) = self.agent_of(call_id) {
+            self.outputs
+                .push_back(Output::Notify(Recipient::Agent(a), msg));
+        }
     }
 
     /// The customer or the agent hangs up: the call ends for everyone, with a reason naming who.

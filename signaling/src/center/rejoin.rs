@@ -16,7 +16,7 @@
 //! - a session that comes back (`CustomerAway {away: false}`) without media must rejoin
 //!   (`CustomerRejoined`) within the same time.
 
-use super::{CallCenter, CallState, MediaLoss, Member, Output, Recipient};
+use super::{CallCenter, Event, MediaLoss, Member, Output, Recipient};
 use crate::error::{Result, SignalError};
 use crate::ids::{CallId, ParticipantId, ParticipantKind};
 use crate::protocol::{Channel, EndReason};
@@ -106,24 +106,21 @@ impl CallCenter {
 
     /// The agent on the call hears why the customer went quiet, and when they are back.
     fn tell_agent_customer_connection(&mut self, call_id: &CallId, connected: bool) {
-        if let Some(a) = self.agent_of(call_id) {
-            let msg = super::Event::PeerConnection {
-                call_id: call_id.clone(),
-                party: ParticipantKind::Customer,
-                connected,
-            };
-            self.outputs
-                .push_back(Output::Notify(Recipient::Agent(a), msg));
-        }
+        let msg = Event::PeerConnection {
+            call_id: call_id.clone(),
+            party: ParticipantKind::Customer,
+            connected,
+        };
+        self.notify_agent_of(call_id, msg);
     }
 
     /// Whether the customer's page may rejoin the contact now, with a new peer connection
     /// (`with_media`, a voice call) or without (a chat). Asked before touching media.
     pub fn check_rejoin(&self, call_id: &CallId, with_media: bool) -> Result<()> {
+        // (Ended calls are forgotten: not found.)
         let call = self
             .calls
             .get(call_id)
-            .filter(|c| c.state != CallState::Ended)
             .ok_or_else(|| SignalError::CallNotFound(call_id.clone()))?;
         match (call.channel, with_media) {
             (Channel::Voice, false) => Err(SignalError::BadRequest(
@@ -161,15 +158,12 @@ impl CallCenter {
         }
         if was_muted {
             // The new connection's microphone starts unmuted.
-            if let Some(a) = self.agent_of(call_id) {
-                let msg = super::Event::PeerMuted {
-                    call_id: call_id.clone(),
-                    party: ParticipantKind::Customer,
-                    muted: false,
-                };
-                self.outputs
-                    .push_back(Output::Notify(Recipient::Agent(a), msg));
-            }
+            let msg = Event::PeerMuted {
+                call_id: call_id.clone(),
+                party: ParticipantKind::Customer,
+                muted: false,
+            };
+            self.notify_agent_of(call_id, msg);
         }
         let msg = self.call_state_msg(call_id);
         self.outputs
@@ -181,7 +175,6 @@ impl CallCenter {
     pub(super) fn next_customer_deadline(&self) -> Option<Instant> {
         self.calls
             .values()
-            .filter(|c| c.state != CallState::Ended)
             .filter_map(|c| c.customer_gone.as_ref().map(|g| self.gives_up(g)))
             .min()
     }
@@ -191,16 +184,13 @@ impl CallCenter {
         let due: Vec<(CallId, EndReason)> = self
             .calls
             .iter()
-            .filter(|(_, c)| c.state != CallState::Ended)
             .filter_map(|(id, c)| {
                 let g = c.customer_gone.as_ref()?;
                 (self.gives_up(g) <= now).then(|| (id.clone(), g.why))
             })
             .collect();
         for (id, why) in due {
-            if let Some(c) = self.calls.get_mut(&id) {
-                c.customer_gone = None;
-            }
+            // Ending forgets the call, and its deadline with it.
             let _ = self.end_call(now, &id, why);
         }
     }

@@ -74,6 +74,7 @@ fn rtf(cfg: &SpeechConfig, clips: &[Vec<f32>]) {
                 kind: JobKind::Final,
                 audio,
                 language: "en".into(),
+                turn: false,
                 queued_at: Instant::now(),
                 reply: Box::new(move |o| {
                     let _ = tx.send(o);

@@ -8,7 +8,11 @@
 //! Settings (defaults in brackets): `SB_BENCH_ROUNDS` questions per caller [6],
 //! `SB_BENCH_CALLS` callers at once, each its own bot call, questions staggered [1],
 //! `SB_BENCH_TTS_THREADS` threads for synthesis [2, the server's default],
-//! `SB_BENCH_ASR_THREADS` threads per recognition worker [1, the server's default]. The demo
+//! `SB_BENCH_ASR_THREADS` threads per recognition worker [1, the server's default],
+//! `SB_BENCH_PREPARE=0` (no prepared answers), `SB_BENCH_TURN_WINDOW=0` (no cheaper first
+//! recognition), `SB_SERVER_BIN` (the server to run, e.g. target/release/switchboard),
+//! `SB_BENCH_TURN_THREADS` threads of a bot turn's early final [1, the
+//! server's default], `SB_BENCH_LOG` (a file to copy the server's log to). The demo
 //! knowledge base answers the questions.
 
 #[path = "../tests/common/mod.rs"]
@@ -130,12 +134,48 @@ async fn main() {
     let calls = env("SB_BENCH_CALLS", 1).max(1);
     let threads = env("SB_BENCH_TTS_THREADS", 2).max(1);
     let asr_threads = env("SB_BENCH_ASR_THREADS", 1).max(1);
+    let turn_threads = env("SB_BENCH_TURN_THREADS", 1).max(1);
+    // Off, for the "before" rows: no prepared answers, no cheaper first try.
+    let prepare = env("SB_BENCH_PREPARE", 1) == 1;
+    let turn_window = if env("SB_BENCH_TURN_WINDOW", 1) == 1 {
+        ""
+    } else {
+        "turn_window = \"full\"\n"
+    };
     let server = Arc::new(
         Server::start_with_speech(&format!(
-            "[speech]\nthreads_per_worker = {asr_threads}\n\n[bot.voice]\nthreads = {threads}\n\n[[entry_points]]\nname = \"phone\"\nbot = true\nlanguage = \"en\"\n"
+            "[speech]\nthreads_per_worker = {asr_threads}\nturn_threads = {turn_threads}\n{turn_window}\n[bot.voice]\nthreads = {threads}\nprepare = {prepare}\n\n[[entry_points]]\nname = \"phone\"\nbot = true\nlanguage = \"en\"\n"
         ))
         .await,
     );
+    // The server makes its fixed lines and answers' first phrases ready in the background at
+    // start: the callers come once that is done (as they would to a server up for a while).
+    if prepare {
+        let t_prep = Instant::now();
+        let mut last = (-1.0, Instant::now());
+        loop {
+            let n = server
+                .metric("switchboard_bot_prepared_phrases_total{source=\"synthesised\"}")
+                .await
+                + server
+                    .metric("switchboard_bot_prepared_phrases_total{source=\"disk\"}")
+                    .await;
+            if n != last.0 {
+                last = (n, Instant::now());
+            } else if n > 0.0 && last.1.elapsed() > Duration::from_secs(4) {
+                break;
+            }
+            if t_prep.elapsed() > Duration::from_secs(180) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        println!(
+            "{} phrases prepared in {:.0} s",
+            last.0,
+            t_prep.elapsed().as_secs_f64() - 4.0
+        );
+    }
     let s0 = stages(&server).await;
     let used0 = server
         .metric("switchboard_bot_speculative_phrases_total{result=\"used\"}")
@@ -164,7 +204,7 @@ async fn main() {
         - used0;
     let asked = calls * rounds;
     println!(
-        "{calls} call(s), synthesis threads {threads}, recognition threads {asr_threads}: voice to voice over {} of {asked} questions: p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms",
+        "{calls} call(s), synthesis threads {threads}, recognition threads {asr_threads}, turn recognition threads {turn_threads}: voice to voice over {} of {asked} questions: p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms",
         v2v.len(),
         pct(&mut v2v.clone(), 0.5),
         pct(&mut v2v.clone(), 0.95),
@@ -181,6 +221,9 @@ async fn main() {
         line.push_str(&format!(" {s} {mean:.0} ms;"));
     }
     println!("{line} first phrases made ahead and used: {used}");
+    if let Ok(path) = std::env::var("SB_BENCH_LOG") {
+        let _ = std::fs::write(&path, server.log());
+    }
     println!(
         "server CPU: {cpu:.1} s over {wall:.0} s = {:.0} % of one core per bot call (greeting and questions)",
         cpu / wall / calls as f64 * 100.0

@@ -277,40 +277,10 @@ impl App {
             queues_changed: Arc::new(tokio::sync::Notify::new()),
             admin_applied: tokio::sync::Mutex::new(admin_applied),
         });
-        if let (Some(sp), Some(desk)) = (&app.speakers, &app.bot) {
+        if let Some(sp) = &app.speakers {
             sp.attach(Arc::downgrade(&app));
-            // The greeting of each entry point's language, made before the first caller.
-            let v = &app.config.bot.voice;
-            let mut warm: Vec<(String, tts::Lang, tts::Speaker)> = vec![];
-            for e in app.config.entry_points.iter().filter(|e| e.bot) {
-                let (lang, default) = match bot::Language::parse(e.bot_language()) {
-                    Some(bot::Language::Zh) => (tts::Lang::Zh, &v.voice_zh),
-                    _ => (tts::Lang::En, &v.voice_en),
-                };
-                let voice = e
-                    .voice
-                    .clone()
-                    .filter(|x| crate::calls::speaker::voice_language(x) == Some(lang))
-                    .unwrap_or_else(|| default.clone());
-                let language = if lang == tts::Lang::Zh {
-                    bot::Language::Zh
-                } else {
-                    bot::Language::En
-                };
-                let item = (
-                    desk.greeting(language),
-                    lang,
-                    tts::Speaker {
-                        voice,
-                        speed: e.speed.unwrap_or(v.speed),
-                    },
-                );
-                if !warm.contains(&item) {
-                    warm.push(item);
-                }
-            }
-            sp.warm(warm);
         }
+        app.prepare_voice();
         tokio::spawn(media_events(Arc::downgrade(&app), media_rx));
         tokio::spawn(crate::calls::bot::run(Arc::downgrade(&app), bot_rx));
         tokio::spawn(crate::hours::run(Arc::downgrade(&app)));
@@ -323,6 +293,56 @@ impl App {
             Arc::downgrade(&app),
         ));
         Ok(app)
+    }
+
+    /// The bot's voice makes ready what it says word for word (the greeting first, then its
+    /// other fixed lines and the first phrase of every answer) in each bot entry point's
+    /// language and voice: at start and after each change to the knowledge base.
+    pub fn prepare_voice(&self) {
+        let (Some(sp), Some(desk)) = (&self.speakers, &self.bot) else {
+            return;
+        };
+        let v = &self.config.bot.voice;
+        let mut lines: Vec<(String, tts::Lang, tts::Speaker, bool)> = vec![];
+        let mut speakers: Vec<(bot::Language, tts::Lang, tts::Speaker)> = vec![];
+        for e in self.config.entry_points.iter().filter(|e| e.bot) {
+            let (language, lang, default) = match bot::Language::parse(e.bot_language()) {
+                Some(bot::Language::Zh) => (bot::Language::Zh, tts::Lang::Zh, &v.voice_zh),
+                _ => (bot::Language::En, tts::Lang::En, &v.voice_en),
+            };
+            let voice = e
+                .voice
+                .clone()
+                .filter(|x| crate::calls::speaker::voice_language(x) == Some(lang))
+                .unwrap_or_else(|| default.clone());
+            let speaker = tts::Speaker {
+                voice,
+                speed: e.speed.unwrap_or(v.speed),
+            };
+            let item = (language, lang, speaker);
+            if !speakers.contains(&item) {
+                speakers.push(item);
+            }
+        }
+        // Every caller hears the greeting: all of it, for every voice, before the rest.
+        for (language, lang, speaker) in &speakers {
+            lines.push((desk.greeting(*language), *lang, speaker.clone(), true));
+        }
+        if v.prepare {
+            for (language, lang, speaker) in &speakers {
+                for text in desk.spoken_lines(*language) {
+                    lines.push((text, *lang, speaker.clone(), false));
+                }
+            }
+        }
+        let dir = v.prepare.then(|| {
+            if v.cache_dir.as_os_str().is_empty() {
+                self.config.data_dir.join("voice-cache")
+            } else {
+                v.cache_dir.clone()
+            }
+        });
+        sp.prepare_lines(lines, dir, self.metrics.bot_prepared.clone());
     }
 
     // ---- administration --------------------------------------------------------------------

@@ -100,6 +100,13 @@ pub struct VoiceConfig {
     pub turn_hold_ms: u64,
     /// The longest such wait in all, counting the pauses but not while the caller talks (ms).
     pub turn_max_hold_ms: u64,
+    /// Make what the bot says word for word ready at start and after each knowledge-base
+    /// change, in the background at low priority: its fixed lines and the first phrase of
+    /// every answer, so an answer starts without waiting for synthesis.
+    pub prepare: bool,
+    /// Where prepared phrases are kept between runs (raw 16-bit PCM, one file each; safe to
+    /// delete). Empty: `voice-cache` in `data_dir`.
+    pub cache_dir: PathBuf,
 }
 
 impl Default for VoiceConfig {
@@ -117,6 +124,8 @@ impl Default for VoiceConfig {
             barge_in_ms: 300,
             turn_hold_ms: 2000,
             turn_max_hold_ms: 6000,
+            prepare: true,
+            cache_dir: PathBuf::new(),
         }
     }
 }

@@ -50,6 +50,7 @@ fn reload(app: &App, desk: &crate::calls::bot::BotDesk) -> anyhow::Result<usize>
     let entries = app.store.kb_entries()?;
     let n = entries.len();
     desk.reload(entries, &app.store);
+    app.prepare_voice();
     Ok(n)
 }
 

@@ -24,6 +24,7 @@ pub struct Metrics {
     pub bot_voice_errors: IntCounter,
     pub bot_turn_stage: HistogramVec,
     pub bot_speculative: IntCounterVec,
+    pub bot_prepared: IntCounterVec,
     pub call_setup: HistogramVec,
     pub call_duration: Histogram,
     pub ws_sessions: IntGauge,
@@ -117,6 +118,15 @@ impl Metrics {
                 ),
                 &["result"],
             )?,
+            bot_prepared: IntCounterVec::new(
+                Opts::new(
+                    "switchboard_bot_prepared_phrases_total",
+                    "Phrases the bot says word for word (its fixed lines, the first phrase of \
+                     every knowledge-base answer) made ready before anyone asks: synthesised \
+                     now, or read back from the voice cache on disk",
+                ),
+                &["source"],
+            )?,
             calls_ended: IntCounterVec::new(
                 Opts::new("switchboard_calls_ended_total", "Ended calls by reason"),
                 &["reason"],
@@ -187,6 +197,7 @@ impl Metrics {
         m.registry.register(Box::new(m.bot_voice_errors.clone()))?;
         m.registry.register(Box::new(m.bot_turn_stage.clone()))?;
         m.registry.register(Box::new(m.bot_speculative.clone()))?;
+        m.registry.register(Box::new(m.bot_prepared.clone()))?;
         m.registry.register(Box::new(m.call_setup.clone()))?;
         m.registry.register(Box::new(m.call_duration.clone()))?;
         m.registry.register(Box::new(m.ws_sessions.clone()))?;
@@ -224,6 +235,9 @@ impl Metrics {
         }
         for r in ["made", "used"] {
             self.bot_speculative.with_label_values(&[r]);
+        }
+        for r in ["synthesised", "disk"] {
+            self.bot_prepared.with_label_values(&[r]);
         }
         for p in ["offer_to_connected", "accept_to_two_way"] {
             self.call_setup.with_label_values(&[p]);

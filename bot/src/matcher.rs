@@ -362,6 +362,15 @@ impl Matcher {
         self.len() == 0
     }
 
+    /// Every entry of `language`.
+    pub fn entries(&self, language: Language) -> impl Iterator<Item = &Entry> {
+        self.index
+            .get(&language)
+            .into_iter()
+            .flatten()
+            .map(|i| &i.entry)
+    }
+
     /// The entry `id` of `language`.
     pub fn entry(&self, language: Language, id: &str) -> Option<&Entry> {
         self.index

@@ -135,6 +135,24 @@ impl BotDesk {
         b.phrases(language).greeting.clone()
     }
 
+    /// What the bot says word for word in `language`: its fixed lines and every answer of
+    /// the knowledge base (their first phrases are synthesised before anyone asks).
+    pub fn spoken_lines(&self, language: Language) -> Vec<String> {
+        let b = self.brain.read().expect("brain lock");
+        let p = b.phrases(language);
+        let mut out = vec![
+            p.greeting.clone(),
+            p.fallback.clone(),
+            p.handing_over.clone(),
+            p.already_queued.clone(),
+            p.goodbye.clone(),
+            p.rephrase.clone(),
+            p.ask_rating.clone(),
+        ];
+        out.extend(b.matcher.entries(language).map(|e| e.answer.clone()));
+        out
+    }
+
     /// The language a contact's conversation is in now.
     pub fn language_of(&self, call: &CallId) -> Option<Language> {
         self.conversations

@@ -9,7 +9,7 @@ use crate::app::App;
 use dashmap::DashMap;
 use media::Voice;
 use signaling::CallId;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 use tokio::sync::mpsc;
@@ -98,6 +98,12 @@ type Pending = Arc<tokio::sync::OnceCell<Arc<[i16]>>>;
 /// Every call's bot voice, and the engine they share.
 pub struct Speakers {
     cache: Arc<std::sync::Mutex<PhraseCache>>,
+    /// What the bot says word for word, made before anyone asks (never evicted).
+    prepared: std::sync::RwLock<std::collections::HashMap<CacheKey, Arc<[i16]>>>,
+    /// Raised by each preparation run; an older run stops.
+    prepare_run: AtomicU64,
+    /// Live phrases waiting for the engine: preparation waits while there are any.
+    live_waiting: AtomicUsize,
     pending: std::sync::Mutex<std::collections::HashMap<CacheKey, Pending>>,
     /// Each call's first phrase made ahead of the final transcript, and whether it is still
     /// being made.
@@ -130,6 +136,9 @@ impl Speakers {
     pub fn new(engine: Arc<dyn Tts>, barge_in: std::time::Duration) -> Self {
         Self {
             cache: Default::default(),
+            prepared: Default::default(),
+            prepare_run: AtomicU64::new(0),
+            live_waiting: AtomicUsize::new(0),
             pending: Default::default(),
             ahead: DashMap::new(),
             heard: DashMap::new(),
@@ -434,7 +443,7 @@ impl Speakers {
             speaker.speed.to_bits(),
             text.to_string(),
         );
-        if let Some(hit) = self.cache.lock().ok().and_then(|c| c.get(&key)) {
+        if let Some(hit) = self.cached(&key) {
             return Ok(Ok(hit));
         }
         // Made once even when wanted twice at once (ahead of the final, then for real).
@@ -447,7 +456,11 @@ impl Speakers {
                 let engine = engine.clone();
                 let sp = speaker.clone();
                 let t = text.to_string();
-                match tokio::task::spawn_blocking(move || engine.synthesize(&t, lang, &sp)).await {
+                self.live_waiting.fetch_add(1, Ordering::SeqCst);
+                let made =
+                    tokio::task::spawn_blocking(move || engine.synthesize(&t, lang, &sp)).await;
+                self.live_waiting.fetch_sub(1, Ordering::SeqCst);
+                match made {
                     Ok(Ok(a)) => Ok(Arc::<[i16]>::from(a.to_i16())),
                     Ok(Err(e)) => Err(Ok(e)),
                     Err(e) => Err(Err(e)),
@@ -489,7 +502,7 @@ impl Speakers {
             speaker.speed.to_bits(),
             first.clone(),
         );
-        if self.cache.lock().is_ok_and(|c| c.get(&key).is_some()) {
+        if self.cached(&key).is_some() {
             return;
         }
         match self.ahead.entry(call.clone()) {
@@ -523,20 +536,127 @@ impl Speakers {
         self.ahead.remove_if(call, |_, a| &a.0 == key).is_some()
     }
 
-    /// Synthesise phrases ahead (the greeting) so the first caller hears them at once.
-    pub fn warm(self: &Arc<Self>, texts: Vec<(String, Lang, Speaker)>) {
+    /// A phrase's audio if it is ready: prepared, or recently made.
+    fn cached(&self, key: &CacheKey) -> Option<Arc<[i16]>> {
+        if let Some(hit) = self.prepared.read().ok().and_then(|p| p.get(key).cloned()) {
+            return Some(hit);
+        }
+        self.cache.lock().ok().and_then(|c| c.get(key))
+    }
+
+    /// Makes `lines` ready to speak before anyone asks: each line's first phrase (all of
+    /// them for `whole` lines, such as the greeting), read from `dir` when an earlier run
+    /// left it there, else synthesised on a thread of its own at the lowest CPU priority,
+    /// one phrase at a time and only while no call waits for the engine, then kept in
+    /// `dir`. What an earlier preparation kept and these lines no longer say is dropped
+    /// (from memory and from `dir`). A newer call stops an older one that is still going.
+    pub fn prepare_lines(
+        self: &Arc<Self>,
+        lines: Vec<(String, Lang, Speaker, bool)>,
+        dir: Option<std::path::PathBuf>,
+        prepared_total: prometheus::IntCounterVec,
+    ) {
+        let run = self.prepare_run.fetch_add(1, Ordering::SeqCst) + 1;
         let me = self.clone();
-        let engine = self.engine.clone();
-        tokio::spawn(async move {
-            for (text, lang, speaker) in texts {
-                for p in tts::phrases(&text) {
-                    if let Ok(Err(e)) = me.phrase(&engine, &p, lang, &speaker).await {
-                        tracing::warn!("bot voice: {e}");
-                        return;
+        let spawned = std::thread::Builder::new()
+            .name("bot-voice-prepare".into())
+            .spawn(move || {
+                let me_tid = rustix::thread::gettid();
+                if let Err(e) = rustix::process::setpriority_process(Some(me_tid), 19) {
+                    tracing::debug!("could not lower the voice preparation's priority: {e}");
+                }
+                let mut keys: Vec<(CacheKey, Lang)> = vec![];
+                for (text, lang, speaker, whole) in &lines {
+                    let phrases = tts::phrases(text);
+                    let take = if *whole { phrases.len() } else { 1 };
+                    for p in phrases.into_iter().take(take) {
+                        let k = (speaker.voice.clone(), speaker.speed.to_bits(), p);
+                        if !keys.iter().any(|(x, _)| x == &k) {
+                            keys.push((k, *lang));
+                        }
                     }
                 }
-            }
-        });
+                if let Some(d) = &dir {
+                    if let Err(e) = std::fs::create_dir_all(d) {
+                        tracing::warn!(dir = %d.display(), "bot voice cache: {e}");
+                    }
+                }
+                let t0 = Instant::now();
+                let (mut made, mut read) = (0usize, 0usize);
+                for (key, lang) in &keys {
+                    if me.prepare_run.load(Ordering::SeqCst) != run {
+                        return;
+                    }
+                    if me.prepared.read().is_ok_and(|p| p.contains_key(key)) {
+                        continue;
+                    }
+                    let file = dir.as_ref().map(|d| d.join(cache_file(key, *lang)));
+                    if let Some(pcm) = file.as_deref().and_then(read_pcm) {
+                        read += 1;
+                        prepared_total.with_label_values(&["disk"]).inc();
+                        me.keep_prepared(key.clone(), pcm);
+                        continue;
+                    }
+                    // Calls first: wait while any phrase of theirs waits for the engine.
+                    while me.live_waiting.load(Ordering::SeqCst) > 0 {
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                    }
+                    let speaker = Speaker {
+                        voice: key.0.clone(),
+                        speed: f32::from_bits(key.1),
+                    };
+                    match me.engine.synthesize(&key.2, *lang, &speaker) {
+                        Ok(a) => {
+                            let pcm: Arc<[i16]> = Arc::from(a.to_i16());
+                            if let Some(f) = &file {
+                                if let Err(e) = write_pcm(f, &pcm) {
+                                    tracing::warn!(file = %f.display(), "bot voice cache: {e}");
+                                }
+                            }
+                            made += 1;
+                            prepared_total.with_label_values(&["synthesised"]).inc();
+                            me.keep_prepared(key.clone(), pcm);
+                        }
+                        Err(e) => {
+                            tracing::warn!("bot voice: preparing {:?}: {e}", key.2);
+                            return;
+                        }
+                    }
+                }
+                if me.prepare_run.load(Ordering::SeqCst) != run {
+                    return;
+                }
+                // What no line says any more goes.
+                if let Ok(mut p) = me.prepared.write() {
+                    p.retain(|k, _| keys.iter().any(|(x, _)| x == k));
+                }
+                if let Some(d) = &dir {
+                    let wanted: std::collections::HashSet<String> =
+                        keys.iter().map(|(k, l)| cache_file(k, *l)).collect();
+                    for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
+                        let name = e.file_name().to_string_lossy().into_owned();
+                        if name.ends_with(".pcm") && !wanted.contains(&name) {
+                            let _ = std::fs::remove_file(e.path());
+                        }
+                    }
+                }
+                tracing::info!(
+                    phrases = keys.len(),
+                    synthesised = made,
+                    from_disk = read,
+                    ms = t0.elapsed().as_millis() as u64,
+                    "bot voice: phrases prepared"
+                );
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("bot voice: could not start preparing phrases: {e}");
+        }
+    }
+
+    fn keep_prepared(&self, key: CacheKey, pcm: Arc<[i16]>) {
+        if let Ok(mut p) = self.prepared.write() {
+            p.insert(key, pcm);
+        }
     }
 
     fn speaker_for(&self, app: &App, call: &CallId, lang: Lang) -> Speaker {
@@ -595,6 +715,47 @@ pub fn voice_language(name: &str) -> Option<Lang> {
         'z' => Some(Lang::Zh),
         _ => None,
     }
+}
+
+/// A prepared phrase's file name: a hash of the voice, speed, language and words (and of
+/// the engine's version, so that a new engine never plays an old one's audio).
+fn cache_file(key: &CacheKey, lang: Lang) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    h.update([0]);
+    h.update(key.0.as_bytes());
+    h.update([0]);
+    h.update(key.1.to_le_bytes());
+    h.update(lang.as_str().as_bytes());
+    h.update([0]);
+    h.update(key.2.as_bytes());
+    let d = h.finalize();
+    let hex: String = d[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{hex}.pcm")
+}
+
+/// A cached phrase (16-bit little-endian samples at the engine's rate); `None` if missing
+/// or not whole.
+fn read_pcm(path: &std::path::Path) -> Option<Arc<[i16]>> {
+    let bytes = std::fs::read(path).ok()?;
+    if bytes.is_empty() || bytes.len() % 2 != 0 {
+        return None;
+    }
+    Some(
+        bytes
+            .chunks_exact(2)
+            .map(|c| i16::from_le_bytes([c[0], c[1]]))
+            .collect(),
+    )
+}
+
+/// Writes a phrase whole or not at all (a temporary file renamed into place).
+fn write_pcm(path: &std::path::Path, pcm: &[i16]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let bytes: Vec<u8> = pcm.iter().flat_map(|s| s.to_le_bytes()).collect();
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
 }
 
 async fn run(
@@ -710,5 +871,41 @@ mod tests {
         ] {
             assert!(!backchannel(t), "{t}");
         }
+    }
+
+    #[test]
+    fn prepared_phrases_on_disk() {
+        let dir = std::env::temp_dir().join(format!("sb-voice-cache-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = (
+            "af_heart".to_string(),
+            1.0f32.to_bits(),
+            "Hello there.".to_string(),
+        );
+        let name = cache_file(&key, Lang::En);
+        // Another voice, speed, language or text is another file.
+        for other in [
+            (("af_bella".to_string(), key.1, key.2.clone()), Lang::En),
+            ((key.0.clone(), 1.2f32.to_bits(), key.2.clone()), Lang::En),
+            ((key.0.clone(), key.1, "Hello there!".to_string()), Lang::En),
+            (key.clone(), Lang::Zh),
+        ] {
+            assert_ne!(cache_file(&other.0, other.1), name);
+        }
+        let path = dir.join(&name);
+        let pcm: Vec<i16> = (0..4800).map(|i| (i % 300) as i16 - 150).collect();
+        write_pcm(&path, &pcm).unwrap();
+        assert_eq!(read_pcm(&path).as_deref(), Some(&pcm[..]));
+        assert!(
+            !dir.join(name.replace(".pcm", ".tmp")).exists(),
+            "no temporary file left"
+        );
+        // A torn or empty file is not a phrase.
+        std::fs::write(&path, [1u8, 2, 3]).unwrap();
+        assert!(read_pcm(&path).is_none());
+        std::fs::write(&path, []).unwrap();
+        assert!(read_pcm(&path).is_none());
+        assert!(read_pcm(&dir.join("missing.pcm")).is_none());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -102,6 +102,9 @@ pub struct Job {
     pub kind: JobKind,
     pub audio: Vec<f32>,
     pub language: String,
+    /// Someone waits to answer these words (a caller the bot talks with): its finals get the
+    /// cheaper first try (`turn_window`, `turn_threads`), its partials that window alone.
+    pub turn: bool,
     /// When the job was queued (for partials: when the audio was cut; for finals: the
     /// end-of-utterance decision).
     pub queued_at: Instant,
@@ -290,6 +293,10 @@ pub struct PoolConfig {
     pub nice: i32,
     /// Encoder window of the first attempt.
     pub window: Window,
+    /// Finals a bot's caller waits for: a cheaper first attempt with this window; early
+    /// finals (asked only while no final waits) run it on this many threads.
+    pub turn_window: Option<Window>,
+    pub turn_threads: usize,
     /// Retry suspect finals with safer settings.
     pub retries: bool,
     /// Decode with timestamp tokens.
@@ -305,15 +312,26 @@ impl Default for PoolConfig {
             partial_ttl: Duration::from_millis(1500),
             nice: 10,
             window: Window::default(),
+            turn_window: None,
+            turn_threads: 1,
             retries: true,
             timestamps: false,
         }
     }
 }
 
+/// A partial being recognised, which a final or early final of its stream stops: it would
+/// be out of date, and it takes the CPU the final needs.
+struct RunningPartial {
+    stream: StreamKey,
+    abort: Arc<std::sync::atomic::AtomicBool>,
+}
+
 struct Shared {
     sched: Mutex<Scheduler>,
     wake: Condvar,
+    /// Each worker's partial in progress.
+    partials: Mutex<Vec<Option<RunningPartial>>>,
     stop: std::sync::atomic::AtomicBool,
     metrics: Option<SpeechMetrics>,
 }
@@ -330,6 +348,7 @@ impl AsrPool {
         let shared = Arc::new(Shared {
             sched: Mutex::new(Scheduler::new(cfg.max_finals_per_stream, cfg.partial_ttl)),
             wake: Condvar::new(),
+            partials: Mutex::new((0..cfg.workers.max(1)).map(|_| None).collect()),
             stop: std::sync::atomic::AtomicBool::new(false),
             metrics,
         });
@@ -365,8 +384,16 @@ impl AsrPool {
             .unwrap_or(0)
     }
 
-    /// Queue a job; never blocks on recognition.
+    /// Queue a job; never blocks on recognition. A final (or early final) stops a partial of
+    /// its stream that is being recognised.
     pub fn submit(&self, job: Job) {
+        if job.kind != JobKind::Partial {
+            if let Ok(running) = self.shared.partials.lock() {
+                for r in running.iter().flatten().filter(|r| r.stream == job.stream) {
+                    r.abort.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        }
         let discarded = {
             let mut s = self.shared.sched.lock().expect("sched lock");
             let d = s.submit(job);
@@ -442,9 +469,28 @@ fn worker(index: usize, shared: Arc<Shared>, models: Arc<Models>, cfg: PoolConfi
     let partials_ok = cfg.workers <= 1 || index > 0;
     let rcfg = RecognizeConfig {
         window: cfg.window.clone(),
+        quick: None,
         threads: cfg.threads_per_worker,
         retries: cfg.retries,
         timestamps: cfg.timestamps,
+    };
+    let turn_cfg = RecognizeConfig {
+        quick: cfg.turn_window.clone(),
+        threads: cfg.turn_threads.max(1),
+        ..rcfg.clone()
+    };
+    // Under load (finals waiting, when no early finals are asked) two threads per job
+    // only fight each other: a turn's final gets the cheaper window on one.
+    let turn_final_cfg = RecognizeConfig {
+        threads: cfg.threads_per_worker,
+        ..turn_cfg.clone()
+    };
+    let turn_partial_cfg = RecognizeConfig {
+        window: cfg
+            .turn_window
+            .clone()
+            .unwrap_or_else(|| cfg.window.clone()),
+        ..rcfg.clone()
     };
     loop {
         let (job, stale) = {
@@ -489,15 +535,52 @@ fn worker(index: usize, shared: Arc<Shared>, models: Arc<Models>, cfg: PoolConfi
                 };
                 let started = Instant::now();
                 let is_final = job.kind != JobKind::Partial;
-                match recognize::recognize(
+                let abort = (!is_final).then(|| {
+                    let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                    if let Ok(mut running) = shared.partials.lock() {
+                        running[index] = Some(RunningPartial {
+                            stream: job.stream,
+                            abort: flag.clone(),
+                        });
+                    }
+                    flag
+                });
+                let result = recognize::recognize(
                     state,
                     ctx.token_eot(),
                     &job.audio,
                     language,
                     is_final,
-                    &rcfg,
-                ) {
+                    match (job.kind, job.turn) {
+                        (JobKind::Early, _) => &turn_cfg,
+                        (JobKind::Final, true) => &turn_final_cfg,
+                        (JobKind::Partial, true) => &turn_partial_cfg,
+                        _ => &rcfg,
+                    },
+                    abort.as_ref(),
+                );
+                if let Some(flag) = &abort {
+                    if let Ok(mut running) = shared.partials.lock() {
+                        running[index] = None;
+                    }
+                    if flag.load(std::sync::atomic::Ordering::Relaxed) {
+                        if let Some(m) = &shared.metrics {
+                            m.asr_dropped.with_label_values(&["partial"]).inc();
+                        }
+                        (job.reply)(AsrOutcome::Dropped);
+                        continue;
+                    }
+                }
+                match result {
                     Ok(r) => {
+                        tracing::debug!(
+                            kind = ?job.kind,
+                            audio_ms = (job.audio.len() * 1000 / SAMPLE_RATE) as u64,
+                            waited_ms = started.duration_since(job.queued_at).as_millis() as u64,
+                            compute_ms = started.elapsed().as_millis() as u64,
+                            attempts = r.attempts,
+                            "recognised"
+                        );
                         let out = Recognized {
                             text: r.text,
                             no_speech_prob: r.no_speech_prob,
@@ -544,6 +627,7 @@ mod tests {
             kind,
             audio: vec![],
             language: "en".into(),
+            turn: false,
             queued_at: Instant::now(),
             reply: Box::new(move |o| {
                 if matches!(o, AsrOutcome::Dropped) {

@@ -290,7 +290,13 @@ impl Stream {
             EndpointEvent::Partial {
                 utterance, audio, ..
             } => {
-                if !super::nonspeech::is_non_speech(&audio) {
+                // An early final of this utterance is being recognised: it is the newest
+                // partial there will be, and a partial now would take its CPU.
+                let early_pending = self
+                    .early
+                    .get(&utterance)
+                    .is_some_and(|e| e.outcome.is_none());
+                if !early_pending && !super::nonspeech::is_non_speech(&audio) {
                     self.submit(utterance, Tag::Partial, audio, now, tx);
                 }
             }
@@ -389,12 +395,14 @@ impl Stream {
             Tag::Final => JobKind::Final,
             Tag::Early { .. } => JobKind::Early,
         };
+        let turn = self.sink.wants_early_finals(&self.call, self.speaker);
         self.pool.submit(Job {
             stream: self.key,
             utterance,
             kind,
             audio,
             language: self.language.clone(),
+            turn,
             queued_at: now,
             reply: Box::new(move |o| {
                 let _ = tx.send((utterance, tag, o));

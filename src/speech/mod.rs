@@ -55,6 +55,12 @@ pub struct SpeechConfig {
     /// early, so that its final is ready when `min_silence_ms` ends it (0: off). At least
     /// `pad_ms`.
     pub early_final_ms: u32,
+    /// The first, cheaper attempt at those early finals: the encoder window (`full`, or
+    /// `trimmed` with a margin and a minimum) and the threads it runs on. An attempt with
+    /// no words or a suspect one goes on with `window`. Off: `turn_window = "full"` is
+    /// never cheaper, so it is skipped.
+    pub turn_window: recognize::Window,
+    pub turn_threads: usize,
     /// Finals per stream that may wait for a worker; more drop the oldest (counted).
     pub max_queued_finals: usize,
     /// Alert supervisors when the customer has been negative this many utterances in a row.
@@ -89,6 +95,13 @@ impl Default for SpeechConfig {
             pad_ms: ep.pad_ms,
             partial_every_ms: ep.partial_every_ms,
             early_final_ms: 200,
+            // Below 6 s, tiny.en ended some 2-3 s questions at once with no words
+            // (benches/turn_asr.rs).
+            turn_window: recognize::Window::Trimmed {
+                margin_ms: 2000,
+                min_ms: 6000,
+            },
+            turn_threads: 1,
             max_queued_finals: 4,
             alert_after: 3,
             window: recognize::Window::default(),
@@ -120,6 +133,8 @@ impl SpeechConfig {
             partial_ttl: std::time::Duration::from_millis(1500),
             nice: self.worker_nice,
             window: self.window.clone(),
+            turn_window: Some(self.turn_window.clone()),
+            turn_threads: self.turn_threads,
             retries: self.retries,
             timestamps: self.timestamps,
         }

@@ -90,6 +90,7 @@ pub fn transcribe_on(
                 kind: JobKind::Final,
                 audio,
                 language: language.to_string(),
+                turn: false,
                 queued_at: Instant::now(),
                 reply: Box::new(move |o| {
                     let _ = tx.send((utterance, o));

@@ -11,7 +11,8 @@
 //! one bad decoding cannot seed the next.
 
 use super::guard::{self, Decoded, Suspect};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// Decodings run and rejected in this process, for benchmarks (the server has metrics).
 pub static DECODINGS: AtomicU64 = AtomicU64::new(0);
@@ -62,6 +63,10 @@ impl Window {
 #[derive(Clone, Debug)]
 pub struct RecognizeConfig {
     pub window: Window,
+    /// A cheaper first attempt for finals someone waits on (a bot's caller): a result with
+    /// no words or a suspect one goes on to `window`. With a window of a few seconds,
+    /// tiny.en now and then ends a short question at once with no words: hence the ladder.
+    pub quick: Option<Window>,
     pub threads: usize,
     /// Retry suspect finals (off only to measure what the guards save).
     pub retries: bool,
@@ -85,6 +90,8 @@ pub struct Recognition {
 
 struct Attempt {
     window: i32,
+    /// The cheaper first try: no words from it is not an answer.
+    quick: bool,
     beam: bool,
     fallback: bool,
 }
@@ -98,6 +105,7 @@ pub fn recognize(
     language: Option<&str>,
     final_: bool,
     cfg: &RecognizeConfig,
+    abort: Option<&Arc<AtomicBool>>,
 ) -> Result<Recognition, String> {
     // whisper.cpp ignores inputs shorter than one second: pad with silence.
     let mut padded;
@@ -110,21 +118,36 @@ pub fn recognize(
     }
     let audio_s = audio.len() as f64 / SAMPLE_RATE as f64;
     let first = cfg.window.audio_ctx(input.len());
-    let mut ladder = vec![Attempt {
+    let mut ladder = vec![];
+    if let Some(q) = cfg.quick.as_ref().filter(|_| final_) {
+        let quick = q.audio_ctx(input.len());
+        if quick < first {
+            ladder.push(Attempt {
+                window: quick,
+                quick: true,
+                beam: false,
+                fallback: false,
+            });
+        }
+    }
+    ladder.push(Attempt {
         window: first,
+        quick: false,
         beam: false,
         fallback: false,
-    }];
+    });
     if final_ && cfg.retries {
         if first < FULL_WINDOW {
             ladder.push(Attempt {
                 window: FULL_WINDOW,
+                quick: false,
                 beam: false,
                 fallback: false,
             });
         }
         ladder.push(Attempt {
             window: FULL_WINDOW,
+            quick: false,
             beam: true,
             fallback: true,
         });
@@ -144,8 +167,12 @@ pub fn recognize(
         if i > 0 {
             RETRIES.fetch_add(1, Ordering::Relaxed);
         }
-        let (d, no_speech) = decode(state, eot, input, language, a, budget, cfg)?;
+        let tokens = Tokens { eot, budget };
+        let (d, no_speech) = decode(state, tokens, input, language, a, cfg, abort)?;
         out.no_speech_prob = no_speech;
+        if a.quick && d.text.trim().is_empty() {
+            continue;
+        }
         match guard::check(&d, audio_s) {
             None => {
                 out.text = d.text;
@@ -164,15 +191,23 @@ pub fn recognize(
     Ok(out)
 }
 
+/// The model's end-of-text token and how many tokens a decoding may take.
+#[derive(Clone, Copy)]
+struct Tokens {
+    eot: i32,
+    budget: usize,
+}
+
 fn decode(
     state: &mut WhisperState,
-    eot: i32,
+    tokens: Tokens,
     audio: &[f32],
     language: Option<&str>,
     a: &Attempt,
-    budget: usize,
     cfg: &RecognizeConfig,
+    abort: Option<&Arc<AtomicBool>>,
 ) -> Result<(Decoded, f32), String> {
+    let Tokens { eot, budget } = tokens;
     let strategy = if a.beam {
         SamplingStrategy::BeamSearch {
             beam_size: 5,
@@ -196,6 +231,10 @@ fn decode(
     p.set_suppress_blank(true);
     p.set_suppress_nst(true);
     p.set_audio_ctx(a.window);
+    if let Some(flag) = abort {
+        let flag = flag.clone();
+        p.set_abort_callback_safe(move || flag.load(Ordering::Relaxed));
+    }
     p.set_max_tokens(budget as i32);
     p.set_temperature(0.0);
     p.set_temperature_inc(if a.fallback { 0.2 } else { 0.0 });

@@ -136,6 +136,15 @@ impl Server {
         } else {
             format!("{extra_toml}\n[[entry_points]]\nname = \"default\"\nbot = false\n")
         };
+        // Preparing every answer's first phrase at start costs tens of CPU-seconds in the
+        // background: only the tests about it turn it on.
+        if !toml.contains("prepare =") {
+            if toml.contains("[bot.voice]\n") {
+                toml = toml.replacen("[bot.voice]\n", "[bot.voice]\nprepare = false\n", 1);
+            } else {
+                toml.push_str("\n[bot.voice]\nprepare = false\n");
+            }
+        }
         // A test's `Ws` answers the server's pings only while the test reads it; tests that
         // are not about idle sessions leave some unread for long waits, so the server keeps
         // them (tests/silent-session-is-gone.rs sets its own).

@@ -10,16 +10,9 @@ use std::time::Instant;
 use switchboard::speech::asr::load_model;
 use switchboard::speech::recognize::{recognize, RecognizeConfig, Window};
 
-const QUESTIONS: [&str; 8] = [
-    "How do I check my data balance?",
-    "Can I keep my number if I switch to you?",
-    "What should I do if my phone is stolen?",
-    "How can I pay my bill?",
-    "Do you have coverage abroad?",
-    "How do I change my plan?",
-    "My internet is very slow, what can I do?",
-    "How do I set up voicemail?",
-];
+#[path = "shared/questions.rs"]
+mod questions;
+use questions::QUESTIONS;
 
 /// espeak-ng speech at 16 kHz (its native 22,050 Hz, linearly resampled), as f32.
 fn speech(text: &str) -> Vec<f32> {

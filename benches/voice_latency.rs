@@ -22,16 +22,9 @@ use common::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const QUESTIONS: [&str; 8] = [
-    "How do I check my data balance?",
-    "Can I keep my number if I switch to you?",
-    "What should I do if my phone is stolen?",
-    "How can I pay my bill?",
-    "Do you have coverage abroad?",
-    "How do I change my plan?",
-    "My internet is very slow, what can I do?",
-    "How do I set up voicemail?",
-];
+#[path = "shared/questions.rs"]
+mod questions;
+use questions::QUESTIONS;
 
 fn pct(v: &mut [f64], p: f64) -> f64 {
     if v.is_empty() {
@@ -152,28 +145,20 @@ async fn main() {
     // start: the callers come once that is done (as they would to a server up for a while).
     if prepare {
         let t_prep = Instant::now();
-        let mut last = (-1.0, Instant::now());
-        loop {
-            let n = server
-                .metric("switchboard_bot_prepared_phrases_total{source=\"synthesised\"}")
-                .await
-                + server
-                    .metric("switchboard_bot_prepared_phrases_total{source=\"disk\"}")
-                    .await;
-            if n != last.0 {
-                last = (n, Instant::now());
-            } else if n > 0.0 && last.1.elapsed() > Duration::from_secs(4) {
-                break;
-            }
-            if t_prep.elapsed() > Duration::from_secs(180) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
+        while server.metric("switchboard_bot_voice_preparing").await != 0.0
+            && t_prep.elapsed() < Duration::from_secs(300)
+        {
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
+        let n = server
+            .metric("switchboard_bot_prepared_phrases_total{source=\"synthesised\"}")
+            .await
+            + server
+                .metric("switchboard_bot_prepared_phrases_total{source=\"disk\"}")
+                .await;
         println!(
-            "{} phrases prepared in {:.0} s",
-            last.0,
-            t_prep.elapsed().as_secs_f64() - 4.0
+            "{n} phrases prepared in {:.0} s",
+            t_prep.elapsed().as_secs_f64()
         );
     }
     let s0 = stages(&server).await;

@@ -342,7 +342,12 @@ impl App {
                 v.cache_dir.clone()
             }
         });
-        sp.prepare_lines(lines, dir, self.metrics.bot_prepared.clone());
+        sp.prepare_lines(
+            lines,
+            dir,
+            self.metrics.bot_prepared.clone(),
+            self.metrics.bot_preparing.clone(),
+        );
     }
 
     // ---- administration --------------------------------------------------------------------

@@ -25,6 +25,7 @@ pub struct Metrics {
     pub bot_turn_stage: HistogramVec,
     pub bot_speculative: IntCounterVec,
     pub bot_prepared: IntCounterVec,
+    pub bot_preparing: IntGauge,
     pub call_setup: HistogramVec,
     pub call_duration: Histogram,
     pub ws_sessions: IntGauge,
@@ -127,6 +128,11 @@ impl Metrics {
                 ),
                 &["source"],
             )?,
+            bot_preparing: IntGauge::new(
+                "switchboard_bot_voice_preparing",
+                "1 while the bot's voice is making its fixed lines and answers ready (at start, \
+                 after a knowledge-base change), else 0",
+            )?,
             calls_ended: IntCounterVec::new(
                 Opts::new("switchboard_calls_ended_total", "Ended calls by reason"),
                 &["reason"],
@@ -198,6 +204,7 @@ impl Metrics {
         m.registry.register(Box::new(m.bot_turn_stage.clone()))?;
         m.registry.register(Box::new(m.bot_speculative.clone()))?;
         m.registry.register(Box::new(m.bot_prepared.clone()))?;
+        m.registry.register(Box::new(m.bot_preparing.clone()))?;
         m.registry.register(Box::new(m.call_setup.clone()))?;
         m.registry.register(Box::new(m.call_duration.clone()))?;
         m.registry.register(Box::new(m.ws_sessions.clone()))?;

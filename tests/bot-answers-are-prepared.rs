@@ -21,23 +21,19 @@ async fn prepared(server: &Server) -> (f64, f64) {
     )
 }
 
-/// Waits until the server has prepared phrases and then made no more for 3 s.
+/// Waits until the server says its preparation is done (it may take long at the lowest CPU
+/// priority on a busy machine), then what it prepared.
 async fn settled(server: &Server) -> (f64, f64) {
-    let deadline = Instant::now() + Duration::from_secs(240);
-    let mut last = ((-1.0, -1.0), Instant::now());
-    loop {
-        let now = prepared(server).await;
-        if now != last.0 {
-            last = (now, Instant::now());
-        } else if now.0 + now.1 > 0.0 && last.1.elapsed() > Duration::from_secs(3) {
-            return now;
-        }
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while server.metric("switchboard_bot_voice_preparing").await != 0.0 {
         assert!(
             Instant::now() < deadline,
-            "preparation never settled: {now:?}"
+            "preparation never ended: {:?}",
+            prepared(server).await
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+    prepared(server).await
 }
 
 fn cached_files(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -106,20 +102,9 @@ async fn answers_are_ready_before_anyone_asks_and_survive_a_restart() {
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while prepared(&server).await.0 < 1.0 {
-        assert!(
-            Instant::now() < deadline,
-            "the new answer was never prepared"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    settled(&server).await;
-    assert_eq!(
-        prepared(&server).await.0,
-        1.0,
-        "only the new answer's first phrase"
-    );
+    // The edit started a preparation before it was answered: wait for it to end.
+    let (made3, _) = settled(&server).await;
+    assert_eq!(made3, 1.0, "only the new answer's first phrase");
     let with_new = cached_files(&cache);
     assert_eq!(with_new.len(), files.len() + 1);
 

@@ -555,8 +555,12 @@ impl Speakers {
         lines: Vec<(String, Lang, Speaker, bool)>,
         dir: Option<std::path::PathBuf>,
         prepared_total: prometheus::IntCounterVec,
+        preparing: prometheus::IntGauge,
     ) {
         let run = self.prepare_run.fetch_add(1, Ordering::SeqCst) + 1;
+        // Set before the thread starts: from this call on, the work is known to be under way.
+        preparing.set(1);
+        let done = preparing.clone();
         let me = self.clone();
         let spawned = std::thread::Builder::new()
             .name("bot-voice-prepare".into())
@@ -619,6 +623,9 @@ impl Speakers {
                         }
                         Err(e) => {
                             tracing::warn!("bot voice: preparing {:?}: {e}", key.2);
+                            if me.prepare_run.load(Ordering::SeqCst) == run {
+                                done.set(0);
+                            }
                             return;
                         }
                     }
@@ -647,9 +654,13 @@ impl Speakers {
                     ms = t0.elapsed().as_millis() as u64,
                     "bot voice: phrases prepared"
                 );
+                if me.prepare_run.load(Ordering::SeqCst) == run {
+                    done.set(0);
+                }
             });
         if let Err(e) = spawned {
             tracing::warn!("bot voice: could not start preparing phrases: {e}");
+            preparing.set(0);
         }
     }
 

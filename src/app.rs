@@ -306,19 +306,15 @@ impl App {
         let mut lines: Vec<(String, tts::Lang, tts::Speaker, bool)> = vec![];
         let mut speakers: Vec<(bot::Language, tts::Lang, tts::Speaker)> = vec![];
         for e in self.config.entry_points.iter().filter(|e| e.bot) {
-            let (language, lang, default) = match bot::Language::parse(e.bot_language()) {
-                Some(bot::Language::Zh) => (bot::Language::Zh, tts::Lang::Zh, &v.voice_zh),
-                _ => (bot::Language::En, tts::Lang::En, &v.voice_en),
+            let (language, lang) = match bot::Language::parse(e.bot_language()) {
+                Some(bot::Language::Zh) => (bot::Language::Zh, tts::Lang::Zh),
+                _ => (bot::Language::En, tts::Lang::En),
             };
-            let voice = e
-                .voice
-                .clone()
-                .filter(|x| crate::calls::speaker::voice_language(x) == Some(lang))
-                .unwrap_or_else(|| default.clone());
-            let speaker = tts::Speaker {
-                voice,
-                speed: e.speed.unwrap_or(v.speed),
+            let prefs = crate::calls::speaker::VoicePrefs {
+                voice: e.voice.clone(),
+                speed: e.speed,
             };
+            let speaker = prefs.speaker(v, lang);
             let item = (language, lang, speaker);
             if !speakers.contains(&item) {
                 speakers.push(item);

@@ -671,20 +671,27 @@ impl Speakers {
     }
 
     fn speaker_for(&self, app: &App, call: &CallId, lang: Lang) -> Speaker {
-        let cfg = &app.config.bot.voice;
         let prefs = self.prefs.get(call).map(|p| p.clone()).unwrap_or_default();
+        prefs.speaker(&app.config.bot.voice, lang)
+    }
+}
+
+impl VoicePrefs {
+    /// How the bot sounds in `lang` with these preferences: an entry point's voice is for its
+    /// own language (the other keeps the default), its speed for both.
+    pub fn speaker(&self, cfg: &crate::config::VoiceConfig, lang: Lang) -> Speaker {
         let default = match lang {
             Lang::En => &cfg.voice_en,
             Lang::Zh => &cfg.voice_zh,
         };
-        // An entry point's voice is for its own language; the other keeps the default.
-        let voice = prefs
+        let voice = self
             .voice
+            .clone()
             .filter(|v| voice_language(v) == Some(lang))
             .unwrap_or_else(|| default.clone());
         Speaker {
             voice,
-            speed: prefs.speed.unwrap_or(cfg.speed),
+            speed: self.speed.unwrap_or(cfg.speed),
         }
     }
 }

@@ -103,9 +103,9 @@ class Graph:
         self.n += 1
         return self.init(f"c{self.n}", np.array(value, dtype=dtype))
 
-    def op(self, op_type, *inputs, **attrs):
+    def op(self, op_type, *inputs, out=None, **attrs):
         self.n += 1
-        out = f"t{self.n}"
+        out = out or f"t{self.n}"
         msg = b"".join(f_bytes(1, i) for i in inputs) + f_bytes(2, out)
         msg += f_bytes(3, f"n{self.n}") + f_bytes(4, op_type)
         msg += b"".join(f_bytes(5, attr(k, v)) for k, v in attrs.items())
@@ -113,9 +113,7 @@ class Graph:
         return out
 
     def model(self, inputs, output, output_name, opset=17):
-        # The last node's output is renamed to the graph output.
-        last = self.nodes[-1]
-        self.nodes[-1] = last.replace(f_bytes(2, output), f_bytes(2, output_name), 1)
+        self.op("Identity", output, out=output_name)
         g = b"".join(f_bytes(1, n) for n in self.nodes) + f_bytes(2, "mpnet")
         g += b"".join(f_bytes(5, t) for t in self.inits)
         g += b"".join(f_bytes(11, i) for i in inputs)

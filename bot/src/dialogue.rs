@@ -584,7 +584,10 @@ impl Conversation {
         let norm = normalize(text, lang);
         let vec = brain.embedder().embed(&norm);
         let signals = brain.intents.detect(lang, &norm, &vec);
-        let verdict = brain.matcher.ask_embedded(lang, &norm, &vec);
+        let vec2 = brain.matcher.second_vector(lang, &norm);
+        let verdict = brain
+            .matcher
+            .ask_embedded_with(lang, &norm, &vec, vec2.as_deref());
         let cfg = &brain.config;
         let phrases = brain.phrases(lang);
 
@@ -637,7 +640,12 @@ impl Conversation {
             self.flow = None;
         }
         if !human && !angry {
-            if let Some((i, sim)) = brain.flows.trigger(lang, &norm, &vec) {
+            if let Some((i, sim)) = brain.flows.trigger(
+                lang,
+                &norm,
+                &vec,
+                vec2.as_deref().map(|v| (v, brain.matcher.second_shift())),
+            ) {
                 if sim >= verdict.confidence {
                     self.flow = Some(Active {
                         flow: i,

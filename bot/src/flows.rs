@@ -90,6 +90,10 @@ pub struct Flow {
     pub threshold: f32,
     pub steps: Vec<Step>,
     triggers: BTreeMap<Language, Vec<Vec<f32>>>,
+    /// The trigger phrases, normalised (for a second encoder).
+    trigger_texts: BTreeMap<Language, Vec<String>>,
+    /// The same by the second encoder, for the language it votes for.
+    triggers2: BTreeMap<Language, Vec<Vec<f32>>>,
     cues: BTreeMap<Language, Vec<String>>,
 }
 
@@ -115,15 +119,12 @@ impl Flows {
                 return Err(format!("flow {name}: no steps"));
             }
             let mut triggers = BTreeMap::new();
+            let mut trigger_texts = BTreeMap::new();
             for (l, phrases) in f.trigger {
                 let lang = Language::parse(&l).ok_or(format!("flow {name}: language {l}"))?;
-                triggers.insert(
-                    lang,
-                    phrases
-                        .iter()
-                        .map(|p| embedder.embed(&normalize(p, lang)))
-                        .collect(),
-                );
+                let texts: Vec<String> = phrases.iter().map(|p| normalize(p, lang)).collect();
+                triggers.insert(lang, texts.iter().map(|t| embedder.embed(t)).collect());
+                trigger_texts.insert(lang, texts);
             }
             let mut cues = BTreeMap::new();
             for (l, words) in f.cues {
@@ -135,25 +136,51 @@ impl Flows {
                 threshold: f.threshold,
                 steps: f.steps,
                 triggers,
+                trigger_texts,
+                triggers2: BTreeMap::new(),
                 cues,
             });
         }
         Ok(Self { flows })
     }
 
+    /// Gives `language`'s triggers the second encoder's opinion (the one the knowledge base
+    /// uses for that language), so a flow and an answer are compared on one scale.
+    pub fn set_second(&mut self, language: Language, embedder: &dyn Embedder) {
+        for f in &mut self.flows {
+            if let Some(texts) = f.trigger_texts.get(&language) {
+                let v = texts.iter().map(|t| embedder.embed(t)).collect();
+                f.triggers2.insert(language, v);
+            }
+        }
+    }
+
     /// The flow the words start, with its similarity: above its threshold, or near it with
-    /// one of its cue words.
-    pub fn trigger(&self, lang: Language, norm: &str, vec: &[f32]) -> Option<(usize, f32)> {
+    /// one of its cue words. `second` is the question by the second encoder and the shift
+    /// that puts its cosines on the common scale ([`crate::Matcher::second_shift`]); flows
+    /// with that encoder's triggers for `lang` are judged by it.
+    pub fn trigger(
+        &self,
+        lang: Language,
+        norm: &str,
+        vec: &[f32],
+        second: Option<(&[f32], f32)>,
+    ) -> Option<(usize, f32)> {
         self.flows
             .iter()
             .enumerate()
             .filter_map(|(i, f)| {
-                let best = f
-                    .triggers
-                    .get(&lang)?
-                    .iter()
-                    .map(|t| cosine(vec, t))
-                    .fold(f32::MIN, f32::max);
+                let best = match (second, f.triggers2.get(&lang)) {
+                    (Some((q2, shift)), Some(t2)) if !t2.is_empty() => {
+                        t2.iter().map(|t| cosine(q2, t)).fold(f32::MIN, f32::max) + shift
+                    }
+                    _ => f
+                        .triggers
+                        .get(&lang)?
+                        .iter()
+                        .map(|t| cosine(vec, t))
+                        .fold(f32::MIN, f32::max),
+                };
                 let cue = f.cues.get(&lang).is_some_and(|c| {
                     c.iter()
                         .any(|w| crate::matcher::contains_term(norm, w, lang))

@@ -9,9 +9,9 @@ pub mod flows;
 pub mod intents;
 pub mod kb;
 pub mod matcher;
-pub mod minilm;
 pub mod slots;
 pub mod stats;
+pub mod transformer;
 pub mod turns;
 
 pub use dialogue::{Brain, Conversation, DialogueConfig, Handoff, Reason, Reply};

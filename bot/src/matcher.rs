@@ -10,8 +10,9 @@
 //! - `smart` entries score the best cosine over their phrasings, the answer counting a little
 //!   less, plus a small bonus per keyword present.
 //!
-//! With a second encoder for a language (all-MiniLM for English, [`Matcher::set_second`]), a
-//! smart entry's meaning is the mean of both encoders' scores.
+//! With a second encoder for a language (all-mpnet-base-v2 for English,
+//! [`Matcher::set_second`]), a smart entry's meaning is a weighted mean of both encoders'
+//! scores (`second_weight`).
 //!
 //! The best score is the confidence. Under the threshold the bot does not guess: the answer is
 //! the fallback ("could you put it another way?"), as it is when two different entries are
@@ -39,6 +40,15 @@ pub struct MatchConfig {
     /// keywords and answer, capped at `lexical_cap` and scaled to 0..1).
     pub lexical_weight: f32,
     pub lexical_cap: f32,
+    /// With a second encoder for the language: how much its opinion counts in the meaning
+    /// (0..1; the first encoder's counts the rest).
+    pub second_weight: f32,
+    /// With a second encoder: the score at which the bot answers (its cosines have their own
+    /// scale). Such a score is shifted by `threshold - second_threshold`, so confidences of
+    /// every language read alike (`threshold` is where the bot answers).
+    pub second_threshold: f32,
+    /// With a second encoder: the weight of the word-overlap score (`lexical_weight`'s).
+    pub second_lexical_weight: f32,
 }
 
 impl Default for MatchConfig {
@@ -50,6 +60,9 @@ impl Default for MatchConfig {
             mean_weight: 0.3,
             lexical_weight: 0.25,
             lexical_cap: 8.0,
+            second_weight: 1.0,
+            second_threshold: 0.44,
+            second_lexical_weight: 0.1,
         }
     }
 }
@@ -166,6 +179,8 @@ pub struct Matcher {
     first: Encoder,
     /// A second opinion on meaning for one language.
     second: Option<(Language, Encoder)>,
+    /// The tag its vectors are kept under (which encoder, which conversion).
+    second_tag: String,
     config: MatchConfig,
     index: BTreeMap<Language, Vec<Indexed>>,
     stats: BTreeMap<Language, Stats>,
@@ -184,6 +199,7 @@ impl Matcher {
         Self {
             first: Encoder::new(embedder, crate::embed::DIM),
             second: None,
+            second_tag: String::new(),
             config,
             index: BTreeMap::new(),
             stats: BTreeMap::new(),
@@ -192,8 +208,20 @@ impl Matcher {
 
     /// A second encoder (vectors of `dim` numbers) for the questions and entries of
     /// `language`; set before loading entries.
-    pub fn set_second(&mut self, language: Language, embedder: Arc<dyn Embedder>, dim: usize) {
+    pub fn set_second(
+        &mut self,
+        language: Language,
+        embedder: Arc<dyn Embedder>,
+        dim: usize,
+        tag: impl Into<String>,
+    ) {
         self.second = Some((language, Encoder::new(embedder, dim)));
+        self.second_tag = tag.into();
+    }
+
+    /// The tag the second encoder's vectors are kept under ("" without one).
+    pub fn second_tag(&self) -> &str {
+        &self.second_tag
     }
 
     /// Whether a second encoder votes for `language`.
@@ -396,6 +424,34 @@ impl Matcher {
 
     /// As [`Matcher::ask`], for a question already normalised (`norm`) and embedded (`q`).
     pub fn ask_embedded(&self, language: Language, norm: &str, q: &[f32]) -> Verdict {
+        let q2 = self.second_vector(language, norm);
+        self.ask_embedded_with(language, norm, q, q2.as_deref())
+    }
+
+    /// The question by the second encoder, when one votes for `language`.
+    pub fn second_vector(&self, language: Language, norm: &str) -> Option<Vec<f32>> {
+        match &self.second {
+            Some((l, e)) if *l == language && !norm.is_empty() => Some(e.embedder.embed(norm)),
+            _ => None,
+        }
+    }
+
+    /// What is added to a second-encoder cosine to put it on the common confidence scale
+    /// (`threshold - second_threshold`).
+    pub fn second_shift(&self) -> f32 {
+        self.config.threshold - self.config.second_threshold
+    }
+
+    /// As [`Matcher::ask_embedded`], with the second encoder's vector of the question
+    /// already made ([`Matcher::second_vector`]; `None` for a language it does not vote for).
+    pub fn ask_embedded_with(
+        &self,
+        language: Language,
+        norm: &str,
+        q: &[f32],
+        q2: Option<&[f32]>,
+    ) -> Verdict {
+        let q2 = q2.filter(|_| self.has_second(language));
         let Some(list) = self.index.get(&language).filter(|l| !l.is_empty()) else {
             return Verdict {
                 id: None,
@@ -412,26 +468,27 @@ impl Matcher {
         }
         let stats = self.stats.get(&language);
         let qterms = query_terms(norm, language, stats);
-        let q2 = match &self.second {
-            Some((l, e)) if *l == language => Some(e.embedder.embed(norm)),
-            _ => None,
-        };
         let mut scored: Vec<(usize, f32)> = list
             .iter()
             .enumerate()
             .map(|(i, ix)| {
                 let lex = stats.map_or(0.0, |st| bm25(st, &ix.terms, &qterms));
-                (i, self.score(ix, norm, q, q2.as_deref(), language, lex))
+                (i, self.score(ix, norm, q, q2, language, lex))
             })
             .collect();
         scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let shift = if q2.is_some() {
+            self.second_shift()
+        } else {
+            0.0
+        };
         let candidates: Vec<(String, f32)> = scored
             .iter()
             .take(3)
-            .map(|&(i, s)| (list[i].entry.id.clone(), round3(s)))
+            .map(|&(i, s)| (list[i].entry.id.clone(), round3(s + shift)))
             .collect();
         let (best, score) = scored[0];
-        let confidence = score.clamp(0.0, 1.0);
+        let confidence = (score + shift).clamp(0.0, 1.0);
         let id = (confidence >= self.config.threshold).then(|| list[best].entry.id.clone());
         Verdict {
             id,
@@ -482,14 +539,16 @@ impl Matcher {
                     meaning.max(cosine(q, answer) - c.answer_discount)
                 };
                 let first = opinion(q, &ix.phrasings, &ix.answer);
-                let meaning = match q2 {
+                let (meaning, lexical_weight) = match q2 {
                     Some(q2) if !ix.phrasings2.is_empty() => {
-                        (first + opinion(q2, &ix.phrasings2, &ix.answer2)) / 2.0
+                        let w = c.second_weight.clamp(0.0, 1.0);
+                        let second = opinion(q2, &ix.phrasings2, &ix.answer2);
+                        ((1.0 - w) * first + w * second, c.second_lexical_weight)
                     }
-                    _ => first,
+                    _ => (first, c.lexical_weight),
                 };
                 meaning
-                    + c.lexical_weight * lex.min(c.lexical_cap) / c.lexical_cap.max(1e-6)
+                    + lexical_weight * lex.min(c.lexical_cap) / c.lexical_cap.max(1e-6)
                     + c.keyword_bonus * hits.min(2) as f32
             }
         }

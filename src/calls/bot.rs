@@ -28,8 +28,6 @@ impl std::fmt::Debug for BotDesk {
 
 /// The model tag of stored sentence vectors.
 pub const VECTOR_MODEL: &str = "use-m3";
-/// The English second opinion's vectors in the database.
-pub const SECOND_MODEL: &str = "minilm-l6-v2-int8";
 
 /// Loads the sentence encoder, the intents and flows, and indexes `entries`, reusing the
 /// vectors `store` kept from earlier starts (and keeping the new ones).
@@ -42,7 +40,7 @@ pub fn load_brain_with(
     let mut brain = load_brain_from(config, vec![], known)?;
     brain
         .matcher
-        .remember_second(store.kb_vectors(SECOND_MODEL)?);
+        .remember_second(store.kb_vectors(brain.matcher.second_tag())?);
     index(&mut brain.matcher, entries, store);
     Ok(brain)
 }
@@ -55,7 +53,8 @@ fn index(matcher: &mut Matcher, entries: Vec<Entry>, store: &crate::store::Store
     if let Err(e) = store.put_kb_vectors(VECTOR_MODEL, &fresh) {
         tracing::error!("store: {e:#}");
     }
-    if let Err(e) = store.put_kb_vectors(SECOND_MODEL, &matcher.take_new_second_vectors()) {
+    let second = matcher.take_new_second_vectors();
+    if let Err(e) = store.put_kb_vectors(matcher.second_tag(), &second) {
         tracing::error!("store: {e:#}");
     }
     tracing::info!(
@@ -87,7 +86,7 @@ fn load_brain_from(
     };
     let intents = Intents::load(&intents_text, encoder.as_ref()).map_err(anyhow::Error::msg)?;
     // Flows are a deployment's own (its back ends); the demo brings the built-in ones.
-    let flows = match &config.flows {
+    let mut flows = match &config.flows {
         Some(p) => {
             let text = std::fs::read_to_string(p)
                 .map_err(|e| anyhow::anyhow!("[bot] flows {}: {e}", p.display()))?;
@@ -98,14 +97,20 @@ fn load_brain_from(
     let mut matcher = Matcher::new(encoder, config.matching.clone());
     matcher.remember(known);
     // English questions get a second opinion when its model is there.
-    let minilm = &config.english_model_dir;
-    if minilm.join("model.onnx").is_file() {
-        let m = bot::minilm::MiniLm::load(minilm, &config.voice.runtime)
+    let english = &config.english_model_dir;
+    if english.join("model.onnx").is_file() {
+        let m = bot::transformer::TransformerEncoder::load(english, &config.voice.runtime)
             .map_err(|e| anyhow::anyhow!("[bot] english_model_dir: {e}"))?;
-        matcher.set_second(Language::En, Arc::new(m), bot::minilm::MINILM_DIM);
+        let dim = m.dim();
+        flows.set_second(Language::En, &m);
+        // Vectors are kept per conversion: the size of the graph tells an 8-bit one from a
+        // float one (`tools/mpnet_to_onnx.py --float`) or a newer converter's.
+        let size = std::fs::metadata(english.join("model.onnx")).map_or(0, |m| m.len());
+        let tag = format!("all-mpnet-base-v2-{size}");
+        matcher.set_second(Language::En, Arc::new(m), dim, tag);
     } else {
         tracing::info!(
-            dir = %minilm.display(),
+            dir = %english.display(),
             "no second sentence encoder for English (scripts/fetch-models.sh fetches it)"
         );
     }

@@ -1,7 +1,10 @@
-//! all-MiniLM-L6-v2 (int8 ONNX, via ONNX Runtime): a second, English-only opinion on what a
-//! question means, beside the multilingual Universal Sentence Encoder ([`crate::embed`]).
-//! Mean of the last hidden states over the question's tokens, L2-normalised (as the
-//! sentence-transformers model defines it); 384 numbers.
+//! A sentence-transformers encoder as ONNX, run by ONNX Runtime: the English second opinion on
+//! what a question means, beside the multilingual Universal Sentence Encoder ([`crate::embed`]).
+//! The shipped one is all-mpnet-base-v2 (`tools/mpnet_to_onnx.py` writes its graph; 768
+//! numbers); all-MiniLM-L6-v2 as ONNX (384) loads the same way. The sentence vector is the
+//! mean of the last hidden states over the question's tokens, L2-normalised, as those models
+//! define it. The graph's inputs are looked up by name (`token_type_ids` only if it has one),
+//! and the width is read from its output.
 
 use crate::embed::{EmbedError, Embedder};
 use ort::session::Session;
@@ -9,9 +12,8 @@ use ort::value::Tensor;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
-pub const MINILM_DIM: usize = 384;
-/// Longer questions are cut (the model was trained on up to 256 word pieces).
-const MAX_TOKENS: usize = 256;
+/// Longer questions are cut (all-mpnet-base-v2 was trained on up to 384 word pieces).
+const MAX_TOKENS: usize = 384;
 
 static RUNTIME: OnceLock<Result<(), String>> = OnceLock::new();
 
@@ -35,13 +37,16 @@ fn load_runtime(lib: &Path) -> Result<(), EmbedError> {
         })
 }
 
-pub struct MiniLm {
-    /// One session: a question takes a few milliseconds, and each session costs ~160 MB.
+pub struct TransformerEncoder {
+    /// One session: a question takes tens of milliseconds, and a session holds the weights.
     session: Mutex<Session>,
     tokenizer: tokenizers::Tokenizer,
+    /// Whether the graph takes `token_type_ids` (BERT exports do; the MPNet graph does not).
+    token_types: bool,
+    dim: usize,
 }
 
-impl MiniLm {
+impl TransformerEncoder {
     /// `dir` holds model.onnx and tokenizer.json; `runtime` is libonnxruntime.so.
     pub fn load(dir: &Path, runtime: &Path) -> Result<Self, EmbedError> {
         load_runtime(runtime)?;
@@ -78,46 +83,74 @@ impl MiniLm {
             .map_err(|x| e(x.to_string()))?
             .commit_from_file(&model)
             .map_err(|x| e(x.to_string()))?;
-        Ok(Self {
+        let token_types = s.inputs().iter().any(|i| i.name() == "token_type_ids");
+        let mut me = Self {
             session: Mutex::new(s),
             tokenizer,
-        })
+            token_types,
+            dim: 0,
+        };
+        // The width is the output's last dimension: one short run tells it.
+        let probe = me.hidden("hello").map_err(e)?;
+        me.dim = probe.1;
+        if me.dim == 0 {
+            return Err(e("the model gives no output".into()));
+        }
+        Ok(me)
     }
 
-    fn try_embed(&self, text: &str) -> Result<Vec<f32>, String> {
+    /// Numbers in a sentence vector.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The last hidden states of `text`'s tokens (row-major) and the width of one.
+    fn hidden(&self, text: &str) -> Result<(Vec<f32>, usize, usize), String> {
         let enc = self
             .tokenizer
             .encode(text, true)
             .map_err(|e| e.to_string())?;
         let ids: Vec<i64> = enc.get_ids().iter().map(|&x| x as i64).collect();
-        let mask: Vec<i64> = enc.get_attention_mask().iter().map(|&x| x as i64).collect();
         let n = ids.len();
         if n == 0 {
-            return Ok(vec![0.0; MINILM_DIM]);
+            return Ok((vec![], self.dim, 0));
         }
+        let mask = vec![1i64; n];
         let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
         let result = (|| {
-            let outputs = session.run(ort::inputs![
+            let mut inputs = ort::inputs![
                 "input_ids" => Tensor::from_array(([1usize, n], ids))?,
-                "attention_mask" => Tensor::from_array(([1usize, n], mask.clone()))?,
-                "token_type_ids" => Tensor::from_array(([1usize, n], vec![0i64; n]))?,
-            ])?;
-            let (_, hidden) = outputs[0].try_extract_tensor::<f32>()?;
-            Ok::<_, ort::Error>(hidden.to_vec())
+                "attention_mask" => Tensor::from_array(([1usize, n], mask))?,
+            ];
+            if self.token_types {
+                inputs.push((
+                    "token_type_ids".into(),
+                    Tensor::from_array(([1usize, n], vec![0i64; n]))?.into(),
+                ));
+            }
+            let outputs = session.run(inputs)?;
+            let (shape, hidden) = outputs[0].try_extract_tensor::<f32>()?;
+            let width = shape.last().copied().unwrap_or(0).max(0) as usize;
+            Ok::<_, ort::Error>((hidden.to_vec(), width))
         })()
         .map_err(|e| e.to_string());
         drop(session);
-        let hidden = result?;
-        if hidden.len() != n * MINILM_DIM {
+        let (hidden, width) = result?;
+        if width == 0 || hidden.len() != n * width {
             return Err(format!("unexpected output of {} numbers", hidden.len()));
         }
-        let mut v = vec![0.0f32; MINILM_DIM];
-        for (t, m) in mask.iter().enumerate() {
-            if *m == 0 {
-                continue;
-            }
+        Ok((hidden, width, n))
+    }
+
+    fn try_embed(&self, text: &str) -> Result<Vec<f32>, String> {
+        let (hidden, width, n) = self.hidden(text)?;
+        if width != self.dim {
+            return Err(format!("output of width {width}, not {}", self.dim));
+        }
+        let mut v = vec![0.0f32; width];
+        for t in 0..n {
             for (d, x) in v.iter_mut().enumerate() {
-                *x += hidden[t * MINILM_DIM + d];
+                *x += hidden[t * width + d];
             }
         }
         // The mean's direction is the sum's.
@@ -129,10 +162,9 @@ impl MiniLm {
     }
 }
 
-impl Embedder for MiniLm {
+impl Embedder for TransformerEncoder {
     /// A zero vector (no opinion) when the model fails: the first opinion still stands.
     fn embed(&self, text: &str) -> Vec<f32> {
-        self.try_embed(text)
-            .unwrap_or_else(|_| vec![0.0; MINILM_DIM])
+        self.try_embed(text).unwrap_or_else(|_| vec![0.0; self.dim])
     }
 }

@@ -1,0 +1,346 @@
+//! One WebRTC participant of a load call (the `webrtc` crate: its own ICE, DTLS and SRTP, its
+//! own UDP socket): one sendrecv audio m-line, as a browser softphone or call page offers.
+//!
+//! It sends pre-encoded Opus frames at 50 packets a second. Each payload is a real Opus frame
+//! with the send time appended (8 bytes, microseconds since the run's epoch; an Opus decoder
+//! takes trailing bytes as part of the frame), so the receiving peer, in the same process and
+//! on the same clock, knows each packet's one-way time and which window it was sent in.
+
+use crate::stats::Direction;
+use anyhow::{anyhow, Context, Result};
+use rtc::media_stream::MediaStreamTrack;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+use webrtc::peer_connection::{
+    register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder,
+    PeerConnectionEventHandler, RTCIceGatheringState, RTCPeerConnectionState,
+    RTCSessionDescription, Registry,
+};
+
+/// What every peer of a run shares: the clock, the measurement window and the frames.
+pub struct Run {
+    epoch: Instant,
+    /// The window, in microseconds since `epoch`: packets sent inside it count.
+    window_start: AtomicU64,
+    window_end: AtomicU64,
+    /// Pre-encoded 20 ms Opus frames of a tone, sent in turn.
+    frames: Vec<Vec<u8>>,
+}
+
+impl Run {
+    pub fn new() -> Result<Run> {
+        let mut enc = opus::Encoder::new(48000, opus::Channels::Mono, opus::Application::Voip)
+            .context("opus encoder")?;
+        let mut out = vec![0u8; 1500];
+        let mut phase = 0.0f64;
+        let mut frames = Vec::new();
+        for _ in 0..50 {
+            let pcm: Vec<i16> = (0..960)
+                .map(|_| {
+                    phase += 2.0 * std::f64::consts::PI * 440.0 / 48000.0;
+                    (phase.sin() * 8000.0) as i16
+                })
+                .collect();
+            let n = enc.encode(&pcm, &mut out).context("opus encode")?;
+            frames.push(out[..n].to_vec());
+        }
+        Ok(Run {
+            epoch: Instant::now(),
+            window_start: AtomicU64::new(u64::MAX),
+            window_end: AtomicU64::new(u64::MAX),
+            frames,
+        })
+    }
+
+    /// The instant `us` microseconds after the epoch.
+    pub fn epoch_instant(&self, us: u64) -> Instant {
+        self.epoch + Duration::from_micros(us)
+    }
+
+    pub fn now_us(&self) -> u64 {
+        self.epoch.elapsed().as_micros() as u64
+    }
+
+    fn in_window(&self, t: u64) -> bool {
+        t >= self.window_start.load(Ordering::Relaxed) && t < self.window_end.load(Ordering::Relaxed)
+    }
+
+    pub fn open_window(&self) {
+        self.window_end.store(u64::MAX, Ordering::Relaxed);
+        self.window_start.store(self.now_us(), Ordering::Relaxed);
+    }
+
+    pub fn close_window(&self) {
+        self.window_end.store(self.now_us(), Ordering::Relaxed);
+    }
+}
+
+/// The state the peer's callbacks write.
+#[derive(Default)]
+pub struct PeerState {
+    gathered: AtomicBool,
+    connected: AtomicBool,
+    failed: AtomicBool,
+    /// When the first packet arrived (microseconds since the epoch; 0: none yet).
+    pub first_rx_us: AtomicU64,
+}
+
+struct Handler {
+    state: Arc<PeerState>,
+    run: Arc<Run>,
+    /// The direction this peer receives.
+    incoming: Arc<Direction>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_ice_gathering_state_change(&self, s: RTCIceGatheringState) {
+        if s == RTCIceGatheringState::Complete {
+            self.state.gathered.store(true, Ordering::Relaxed);
+        }
+    }
+
+    async fn on_connection_state_change(&self, s: RTCPeerConnectionState) {
+        self.state
+            .connected
+            .store(s == RTCPeerConnectionState::Connected, Ordering::Relaxed);
+        if matches!(
+            s,
+            RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed
+        ) {
+            self.state.failed.store(true, Ordering::Relaxed);
+        }
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let state = self.state.clone();
+        let run = self.run.clone();
+        let incoming = self.incoming.clone();
+        tokio::spawn(async move {
+            while let Some(ev) = track.poll().await {
+                let TrackRemoteEvent::OnRtpPacket(p) = ev else {
+                    continue;
+                };
+                let now = run.now_us();
+                let _ = state.first_rx_us.compare_exchange(
+                    0,
+                    now.max(1),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+                let n = p.payload.len();
+                if n < 9 {
+                    continue;
+                }
+                let mut t = [0u8; 8];
+                t.copy_from_slice(&p.payload[n - 8..]);
+                let sent = u64::from_le_bytes(t);
+                if run.in_window(sent) {
+                    incoming.count_received(now.saturating_sub(sent));
+                }
+            }
+        });
+    }
+}
+
+/// Returns once `stop` is true (or its sender is gone).
+pub async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    while !*stop.borrow_and_update() {
+        if stop.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+pub struct Peer {
+    pc: Arc<dyn PeerConnection>,
+    pub state: Arc<PeerState>,
+    track: Arc<TrackLocalStaticRTP>,
+    ssrc: u32,
+}
+
+impl Peer {
+    /// A peer whose received audio counts in `incoming`.
+    pub async fn new(run: Arc<Run>, incoming: Arc<Direction>) -> Result<Peer> {
+        let mut me = MediaEngine::default();
+        me.register_default_codecs().map_err(|e| anyhow!("codecs: {e}"))?;
+        let reg = register_default_interceptors(Registry::new(), &mut me)
+            .map_err(|e| anyhow!("interceptors: {e}"))?;
+        let state = Arc::new(PeerState::default());
+        let handler = Handler {
+            state: state.clone(),
+            run,
+            incoming,
+        };
+        let pc: Arc<dyn PeerConnection> = Arc::new(
+            PeerConnectionBuilder::new()
+                .with_media_engine(me)
+                .with_setting_engine(
+                    rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder::new(
+                    )
+                    .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
+                    .build(),
+                )
+                .with_interceptor_registry(reg)
+                .with_handler(Arc::new(handler))
+                .with_udp_addrs(vec!["127.0.0.1:0"])
+                .build()
+                .await
+                .map_err(|e| anyhow!("peer connection: {e}"))?,
+        );
+        let ssrc: u32 = rand::random();
+        let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+            "loadgen".into(),
+            format!("mic-{ssrc}"),
+            "mic".into(),
+            RtpCodecKind::Audio,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters {
+                    ssrc: Some(ssrc),
+                    ..Default::default()
+                },
+                codec: RTCRtpCodec {
+                    mime_type: "audio/opus".into(),
+                    clock_rate: 48000,
+                    channels: 2,
+                    sdp_fmtp_line: "minptime=10;useinbandfec=1".into(),
+                    rtcp_feedback: vec![],
+                },
+                ..Default::default()
+            }],
+        )));
+        pc.add_transceiver_from_track(
+            track.clone() as Arc<dyn TrackLocal>,
+            Some(RTCRtpTransceiverInit {
+                direction: RTCRtpTransceiverDirection::Sendrecv,
+                ..Default::default()
+            }),
+        )
+        .await
+        .map_err(|e| anyhow!("transceiver: {e}"))?;
+        Ok(Peer {
+            pc,
+            state,
+            track,
+            ssrc,
+        })
+    }
+
+    /// The offer, once its host candidates are gathered.
+    pub async fn offer(&self) -> Result<String> {
+        let offer = self
+            .pc
+            .create_offer(None)
+            .await
+            .map_err(|e| anyhow!("create offer: {e}"))?;
+        self.pc
+            .set_local_description(offer)
+            .await
+            .map_err(|e| anyhow!("set local description: {e}"))?;
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while !self.state.gathered.load(Ordering::Relaxed) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        Ok(self
+            .pc
+            .local_description()
+            .await
+            .ok_or_else(|| anyhow!("no local description"))?
+            .sdp)
+    }
+
+    pub async fn apply_answer(&self, sdp: &str) -> Result<()> {
+        let answer =
+            RTCSessionDescription::answer(sdp.to_string()).map_err(|e| anyhow!("answer: {e}"))?;
+        self.pc
+            .set_remote_description(answer)
+            .await
+            .map_err(|e| anyhow!("set remote description: {e}"))
+    }
+
+    /// Waits until ICE and DTLS are up (or `wait` passes, or the connection fails).
+    pub async fn connected(&self, wait: Duration) -> Result<()> {
+        let deadline = Instant::now() + wait;
+        loop {
+            if self.state.connected.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            if self.state.failed.load(Ordering::Relaxed) {
+                return Err(anyhow!("connection failed"));
+            }
+            if Instant::now() > deadline {
+                return Err(anyhow!("did not connect in {wait:?}"));
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    /// Sends a frame every 20 ms until `stop` turns true; packets sent in the window count in
+    /// `outgoing`.
+    pub async fn send(
+        &self,
+        run: Arc<Run>,
+        outgoing: Arc<Direction>,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let pt = self.payload_type().await;
+        let track = self.track.clone();
+        let ssrc = self.ssrc;
+        let mut seq: u16 = rand::random();
+        let mut ts: u32 = rand::random();
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        let mut k = 0usize;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stopped(&mut stop) => return,
+            }
+            let frame = &run.frames[k % run.frames.len()];
+            k += 1;
+            let now = run.now_us();
+            let mut payload = Vec::with_capacity(frame.len() + 8);
+            payload.extend_from_slice(frame);
+            payload.extend_from_slice(&now.to_le_bytes());
+            let mut p = rtc::rtp::Packet::default();
+            p.header.version = 2;
+            p.header.payload_type = pt;
+            p.header.sequence_number = seq;
+            p.header.timestamp = ts;
+            p.header.ssrc = ssrc;
+            p.payload = bytes::Bytes::from(payload);
+            seq = seq.wrapping_add(1);
+            ts = ts.wrapping_add(960);
+            if track.write_rtp(p).await.is_err() {
+                return;
+            }
+            if run.in_window(now) {
+                outgoing.count_sent();
+            }
+        }
+    }
+
+    /// The payload type our Opus sender negotiated.
+    async fn payload_type(&self) -> u8 {
+        let Some(sender) = self.pc.get_senders().await.into_iter().next() else {
+            return 111;
+        };
+        sender
+            .get_parameters()
+            .await
+            .ok()
+            .and_then(|p| p.rtp_parameters.codecs.first().map(|c| c.payload_type))
+            .unwrap_or(111)
+    }
+
+    pub async fn close(&self) {
+        let _ = self.pc.close().await;
+    }
+}

@@ -63,6 +63,9 @@ struct Args {
     /// The agents' password.
     #[arg(long, default_value = "demo")]
     password: String,
+    /// With --spawn: TOML appended to the server's configuration (e.g. "[media]\nice_check_interval_ms = 200").
+    #[arg(long, default_value = "")]
+    server_config: String,
     /// Seconds one call may take to set up before it counts as failed.
     #[arg(long, default_value_t = 20)]
     setup_timeout: u64,
@@ -82,16 +85,30 @@ impl Drop for Spawned {
     }
 }
 
-fn spawn_server(bin: &PathBuf, agents: &str, n: usize, password: &str) -> Result<(Spawned, String)> {
+fn spawn_server(
+    bin: &PathBuf,
+    agents: &str,
+    n: usize,
+    password: &str,
+    extra: &str,
+) -> Result<(Spawned, String)> {
     let dir = std::env::temp_dir().join(format!("sb-loadgen-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let config = "[center]\nwrap_up_s = 0\n\n[session]\nidle_timeout_ms = 0\nresume_grace_ms = 0\n\n\
+    let config =
+        "[center]\nwrap_up_s = 0\n\n[session]\nidle_timeout_ms = 0\nresume_grace_ms = 0\n\n\
                   [[entry_points]]\nname = \"default\"\nbot = false\n";
-    std::fs::write(dir.join("switchboard.toml"), config)?;
+    std::fs::write(dir.join("switchboard.toml"), format!("{config}\n{extra}\n"))?;
     eprintln!("loadgen: creating {n} agents");
     for i in 0..n {
         let status = Command::new(bin)
-            .args(["add-user", "--role", "agent", "--password", password, "--username"])
+            .args([
+                "add-user",
+                "--role",
+                "agent",
+                "--password",
+                password,
+                "--username",
+            ])
             .arg(format!("{agents}{i}"))
             .arg("--data-dir")
             .arg(&dir)
@@ -102,7 +119,9 @@ fn spawn_server(bin: &PathBuf, agents: &str, n: usize, password: &str) -> Result
             bail!("add-user {agents}{i} failed");
         }
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let addr = format!("127.0.0.1:{port}");
     let log = std::fs::File::create(dir.join("server.log"))?;
     let child = Command::new(bin)
@@ -175,9 +194,11 @@ async fn agent(
     ws.login(&user, &password, Duration::from_secs(120)).await?;
     ws.request(json!({"type": "set_state", "state": "available"}))
         .await?;
-    ws.wait_for(sh.wait, |v| v["type"] == "agent_state" && v["state"] == "available")
-        .await
-        .context("set available")?;
+    ws.wait_for(sh.wait, |v| {
+        v["type"] == "agent_state" && v["state"] == "available"
+    })
+    .await
+    .context("set available")?;
     let _ = ready.send(());
     // The whole run may pass before a call is offered to this agent.
     let offer = ws
@@ -258,7 +279,13 @@ async fn main() -> Result<()> {
     let ramp = args.ramp.clamp(0.1, 1000.0);
     let (_spawned, addr, pid) = match (&args.spawn, &args.addr) {
         (Some(bin), None) => {
-            let (s, addr) = spawn_server(bin, &args.agents, args.calls, &args.password)?;
+            let (s, addr) = spawn_server(
+                bin,
+                &args.agents,
+                args.calls,
+                &args.password,
+                &args.server_config,
+            )?;
             let pid = s.child.id();
             (Some(s), addr, Some(pid))
         }
@@ -304,7 +331,10 @@ async fn main() -> Result<()> {
             let _ = rx2.await;
             drop(p);
             let _ = tx.send(());
-            ("agent", run.await.map_err(|e| anyhow!("{e}")).and_then(|r| r))
+            (
+                "agent",
+                run.await.map_err(|e| anyhow!("{e}")).and_then(|r| r),
+            )
         });
     }
     drop(offered_tx);
@@ -319,7 +349,10 @@ async fn main() -> Result<()> {
     let before_calls = pid.and_then(stats::memory_kib);
 
     // 2. Customers, at the ramp rate.
-    eprintln!("loadgen: {agents_ready} agents available; {} calls at {ramp}/s", args.calls);
+    eprintln!(
+        "loadgen: {agents_ready} agents available; {} calls at {ramp}/s",
+        args.calls
+    );
     let (started_tx, mut started_rx) = tokio::sync::mpsc::channel(args.calls.max(1));
     let cpu_before_ramp = pid.and_then(|p| stats::cpu_seconds(Some(p)));
     let t_ramp = Instant::now();
@@ -327,7 +360,12 @@ async fn main() -> Result<()> {
         let due = t_ramp + Duration::from_secs_f64(i as f64 / ramp);
         tokio::time::sleep_until(due.into()).await;
         let (sh, addr, tx) = (sh.clone(), addr.clone(), started_tx.clone());
-        tasks.spawn(async move { ("customer", customer(sh, addr, format!("Load {i}"), tx).await) });
+        tasks.spawn(async move {
+            (
+                "customer",
+                customer(sh, addr, format!("Load {i}"), tx).await,
+            )
+        });
     }
     drop(started_tx);
 
@@ -360,8 +398,12 @@ async fn main() -> Result<()> {
             let two_way = sh.run.epoch_instant(a.max(c));
             setups.push(Setup {
                 customer_connected_ms: Some(*ms),
-                accept_to_two_way_ms: Some(two_way.saturating_duration_since(*ta).as_secs_f64() * 1e3),
-                start_to_two_way_ms: Some(two_way.saturating_duration_since(*t0).as_secs_f64() * 1e3),
+                accept_to_two_way_ms: Some(
+                    two_way.saturating_duration_since(*ta).as_secs_f64() * 1e3,
+                ),
+                start_to_two_way_ms: Some(
+                    two_way.saturating_duration_since(*t0).as_secs_f64() * 1e3,
+                ),
                 error: None,
             });
             customers.remove(&id);
@@ -374,8 +416,15 @@ async fn main() -> Result<()> {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let ramp_s = t_ramp.elapsed().as_secs_f64();
-    let connected = setups.iter().filter(|s| s.error.is_none()).count().min(args.calls);
-    eprintln!("loadgen: {connected} calls two-way in {ramp_s:.1} s; measuring {} s", args.seconds);
+    let connected = setups
+        .iter()
+        .filter(|s| s.error.is_none())
+        .count()
+        .min(args.calls);
+    eprintln!(
+        "loadgen: {connected} calls two-way in {ramp_s:.1} s; measuring {} s",
+        args.seconds
+    );
 
     // 4. The window.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -407,7 +456,8 @@ async fn main() -> Result<()> {
         (Some(a), Some(b)) => Some(b - a),
         _ => None,
     };
-    let forwarded = sh.c2a.received.load(Ordering::Relaxed) + sh.a2c.received.load(Ordering::Relaxed);
+    let forwarded =
+        sh.c2a.received.load(Ordering::Relaxed) + sh.a2c.received.load(Ordering::Relaxed);
     let errors: Vec<&String> = setups.iter().filter_map(|s| s.error.as_ref()).collect();
     let pick = |f: fn(&Setup) -> Option<f64>| setups.iter().filter_map(f).collect::<Vec<f64>>();
     let report = json!({

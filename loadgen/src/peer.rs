@@ -70,7 +70,8 @@ impl Run {
     }
 
     fn in_window(&self, t: u64) -> bool {
-        t >= self.window_start.load(Ordering::Relaxed) && t < self.window_end.load(Ordering::Relaxed)
+        t >= self.window_start.load(Ordering::Relaxed)
+            && t < self.window_end.load(Ordering::Relaxed)
     }
 
     pub fn open_window(&self) {
@@ -171,7 +172,8 @@ impl Peer {
     /// A peer whose received audio counts in `incoming`.
     pub async fn new(run: Arc<Run>, incoming: Arc<Direction>) -> Result<Peer> {
         let mut me = MediaEngine::default();
-        me.register_default_codecs().map_err(|e| anyhow!("codecs: {e}"))?;
+        me.register_default_codecs()
+            .map_err(|e| anyhow!("codecs: {e}"))?;
         let reg = register_default_interceptors(Registry::new(), &mut me)
             .map_err(|e| anyhow!("interceptors: {e}"))?;
         let state = Arc::new(PeerState::default());

@@ -43,7 +43,11 @@ impl Session {
 
     /// The first message `pred` accepts within `wait` (others are dropped); an `error` reply
     /// ends the wait with that error unless `pred` accepts it.
-    pub async fn wait_for(&mut self, wait: Duration, pred: impl Fn(&Value) -> bool) -> Result<Value> {
+    pub async fn wait_for(
+        &mut self,
+        wait: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Result<Value> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let msg = tokio::time::timeout_at(deadline, self.stream.next())
@@ -75,7 +79,8 @@ impl Session {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             let v = self
                 .wait_for(left, |v| {
-                    v["type"] == "logged_in" || (v["type"] == "error" && v["code"] == "rate_limited")
+                    v["type"] == "logged_in"
+                        || (v["type"] == "error" && v["code"] == "rate_limited")
                 })
                 .await
                 .with_context(|| format!("login {user}"))?;

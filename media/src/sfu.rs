@@ -323,6 +323,12 @@ impl Sfu {
                 )),
                 Some(Duration::from_millis(self.config.ice_keepalive_ms)),
             )
+            // Checks paced by `ice_check_interval_ms`, each pair tried for about 1.4 s (the
+            // crate's 7 tries of 200 ms).
+            .with_ice_connection_attempts(
+                Some(Duration::from_millis(self.config.ice_check_interval_ms)),
+                Some((1400 / self.config.ice_check_interval_ms.max(1)).clamp(2, 280) as u16),
+            )
             .with_multicast_dns_mode(if mdns {
                 MulticastDnsMode::QueryOnly
             } else {

@@ -8,6 +8,7 @@ use rtc::rtp::Packet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+use futures::FutureExt;
 use tokio::sync::mpsc;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
@@ -98,6 +99,9 @@ pub struct DownTrack {
     video: Option<VideoCodec>,
     state: Mutex<SlotState>,
     tx: mpsc::Sender<Packet>,
+    /// The subscriber's track, written to directly while nothing waits in `tx` (None in unit
+    /// tests: everything goes through `tx`).
+    direct: Option<Arc<TrackLocalStaticRTP>>,
     /// The subscriber's DTLS is up; before that there are no SRTP keys to send with.
     ready: Arc<AtomicBool>,
 }
@@ -114,6 +118,7 @@ impl DownTrack {
     ) -> Arc<Self> {
         let (tx, mut rx) = mpsc::channel::<Packet>(queue);
         let writer = track.clone();
+        let writer_for_direct = track.clone();
         tokio::spawn(async move {
             while let Some(p) = rx.recv().await {
                 if writer.write_rtp(p).await.is_err() {
@@ -136,7 +141,9 @@ impl DownTrack {
                 }
             }
         });
-        Arc::new(Self::new(spec, tx, ready))
+        let mut me = Self::new(spec, tx, ready);
+        me.direct = Some(writer_for_direct);
+        Arc::new(me)
     }
 
     fn new(spec: SlotSpec, tx: mpsc::Sender<Packet>, ready: Arc<AtomicBool>) -> Self {
@@ -149,6 +156,7 @@ impl DownTrack {
             video: spec.video,
             state: Mutex::new(SlotState::default()),
             tx,
+            direct: None,
             ready,
         }
     }
@@ -202,6 +210,19 @@ impl DownTrack {
         }
         out.header.ssrc = self.ssrc;
         out.header.payload_type = self.payload_type;
+        // Straight into the subscriber's connection when nothing waits in the queue: no task
+        // hop per packet. The write completes at once unless the connection's own queue is
+        // full (or its track lock is taken); then the packet waits in ours, in order, for the
+        // writer task.
+        if let Some(track) = &self.direct {
+            if self.tx.capacity() == self.tx.max_capacity() {
+                match track.write_rtp(out.clone()).now_or_never() {
+                    Some(Ok(())) => return true,
+                    Some(Err(_)) => return false,
+                    None => {}
+                }
+            }
+        }
         self.tx.try_send(out).is_ok()
     }
 }

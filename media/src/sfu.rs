@@ -9,6 +9,7 @@ use crate::room::Room;
 use crate::{MediaError, Result};
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::interceptor_registry::configure_rtcp_reports;
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::transport::RTCIceCandidateType;
 use rtc::rtp_transceiver::rtp_sender::{
@@ -114,7 +115,8 @@ impl Sfu {
             gathered: Notify::new(),
             metrics: self.metrics.clone(),
         });
-        let pc = self.build_pc(shared.clone()).await?;
+        let video = kinds_offered_video(&mlines);
+        let pc = self.build_pc(shared.clone(), video).await?;
 
         let fail = |e: webrtc::error::Error| MediaError::BadSdp(e.to_string());
         if let Err(e) = pc.set_remote_description(offer).await {
@@ -253,7 +255,11 @@ impl Sfu {
         }
     }
 
-    async fn build_pc(&self, shared: Arc<PeerShared>) -> Result<Arc<dyn PeerConnection>> {
+    async fn build_pc(
+        &self,
+        shared: Arc<PeerShared>,
+        video: bool,
+    ) -> Result<Arc<dyn PeerConnection>> {
         let (min, max) = (self.config.port_min, self.config.port_max);
         // MediaConfig::validate refuses min > max; be safe if it was not called.
         let max = max.max(min);
@@ -274,11 +280,11 @@ impl Sfu {
                 .map(|ip| std::net::SocketAddr::new(*ip, port).to_string())
                 .collect();
             let mdns = self.config.mdns && !self.mdns_failed.load(Ordering::Relaxed);
-            match self.try_build(shared.clone(), addrs.clone(), mdns).await {
+            match self.try_build(shared.clone(), addrs.clone(), mdns, video).await {
                 Ok(pc) => return Ok(pc),
                 Err(e) if mdns => {
                     // Most likely the mDNS socket (no multicast route): go on without it.
-                    match self.try_build(shared.clone(), addrs, false).await {
+                    match self.try_build(shared.clone(), addrs, false, video).await {
                         Ok(pc) => {
                             self.mdns_failed.store(true, Ordering::Relaxed);
                             tracing::warn!("mDNS is unavailable ({e}); answering without it");
@@ -304,9 +310,19 @@ impl Sfu {
         shared: Arc<PeerShared>,
         addrs: Vec<String>,
         mdns: bool,
+        video: bool,
     ) -> std::result::Result<Arc<dyn PeerConnection>, webrtc::error::Error> {
         let mut media_engine = crate::sdp::media_engine()?;
-        let registry = register_default_interceptors(Registry::new(), &mut media_engine)?.with(
+        // Audio alone needs only RTCP reports: no retransmission buffer (NACK is for video;
+        // browsers do not ask for lost Opus packets, FEC and the jitter buffer cover them) and
+        // no transport-wide congestion feedback (the audio path does not use it). Both cost
+        // a copy or a lookup per packet in the `webrtc` crate.
+        let registry = if video {
+            register_default_interceptors(Registry::new(), &mut media_engine)?
+        } else {
+            configure_rtcp_reports(Registry::new())
+        }
+        .with(
             crate::keyframe_requests::slot(),
             crate::keyframe_requests::KeyframeRequests::default(),
         );
@@ -349,6 +365,11 @@ impl Sfu {
             .await?;
         Ok(Arc::new(pc))
     }
+}
+
+/// Whether any m-line of an offer is video.
+fn kinds_offered_video(mlines: &[Option<Kind>]) -> bool {
+    mlines.iter().flatten().any(|k| *k == Kind::Video)
 }
 
 #[cfg(test)]

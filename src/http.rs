@@ -230,9 +230,12 @@ async fn ws(
         );
     }
     // Frames above the protocol limit are read (up to 1 MiB) so they can be refused with a
-    // `too_large` error instead of a dropped connection.
+    // `too_large` error instead of a dropped connection. The read buffer starts at 4 KiB and
+    // grows for a larger frame (an SDP, an import): the default 128 KiB, allocated up front,
+    // was the largest single cost of an idle session (heaptrack, 50 loadgen calls).
     upgrade
         .max_message_size(1 << 20)
+        .read_buffer_size(4096)
         .on_upgrade(move |socket| crate::ws::run(app, socket, Some(peer.ip())))
 }
 

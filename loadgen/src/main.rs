@@ -19,6 +19,7 @@
 //! throw-away data directory (no speech, no bot, no wrap-up, agents `load0..` with password
 //! `demo` created by `BIN add-user`) and stops it at the end. Loopback only.
 
+mod janus;
 mod peer;
 mod signal;
 mod stats;
@@ -66,6 +67,14 @@ struct Args {
     /// With --spawn: TOML appended to the server's configuration (e.g. "[media]\nice_check_interval_ms = 200").
     #[arg(long, default_value = "")]
     server_config: String,
+    /// Drive Janus instead (its HTTP API base, e.g. http://10.203.0.2:8088/janus; the
+    /// videocall plugin), with --pid for its CPU and memory: the side-by-side comparison.
+    #[arg(long)]
+    janus: Option<String>,
+    /// The IP address the peers' UDP sockets bind to: loopback, or an address of the network
+    /// namespace the run is in (Janus does not use loopback candidates).
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: String,
     /// Seconds one call may take to set up before it counts as failed.
     #[arg(long, default_value_t = 20)]
     setup_timeout: u64,
@@ -146,10 +155,11 @@ async fn wait_healthy(addr: &str, wait: Duration) -> Result<()> {
         if let Ok(mut s) = tokio::net::TcpStream::connect(addr).await {
             let req = format!("GET /healthz HTTP/1.0\r\nHost: {addr}\r\n\r\n");
             let mut buf = Vec::new();
-            if s.write_all(req.as_bytes()).await.is_ok() && s.read_to_end(&mut buf).await.is_ok() {
-                if buf.starts_with(b"HTTP/1.1 200") || buf.starts_with(b"HTTP/1.0 200") {
-                    return Ok(());
-                }
+            if s.write_all(req.as_bytes()).await.is_ok()
+                && s.read_to_end(&mut buf).await.is_ok()
+                && (buf.starts_with(b"HTTP/1.1 200") || buf.starts_with(b"HTTP/1.0 200"))
+            {
+                return Ok(());
             }
         }
         if Instant::now() > deadline {
@@ -161,7 +171,7 @@ async fn wait_healthy(addr: &str, wait: Duration) -> Result<()> {
 
 /// What one call's setup measured.
 #[derive(Default, Debug)]
-struct Setup {
+pub(crate) struct Setup {
     /// start_call sent -> the customer's peer connected (ICE + DTLS).
     customer_connected_ms: Option<f64>,
     /// accept sent -> both sides have received audio from the other.
@@ -171,8 +181,10 @@ struct Setup {
     error: Option<String>,
 }
 
-struct Shared {
+pub(crate) struct Shared {
     run: Arc<Run>,
+    /// The IP address peers bind to.
+    bind: String,
     /// Customer to agent, and agent to customer.
     c2a: Arc<Direction>,
     a2c: Arc<Direction>,
@@ -208,7 +220,7 @@ async fn agent(
         .as_str()
         .ok_or_else(|| anyhow!("call_offered without call_id"))?
         .to_string();
-    let peer = Peer::new(sh.run.clone(), sh.c2a.clone()).await?;
+    let peer = Peer::new(sh.run.clone(), sh.c2a.clone(), &sh.bind).await?;
     let sdp = peer.offer().await?;
     let t_accept = Instant::now();
     ws.request(json!({"type": "accept", "call_id": call_id, "sdp": sdp}))
@@ -240,7 +252,7 @@ async fn customer(
     started: tokio::sync::mpsc::Sender<(String, Instant, Arc<peer::PeerState>, f64)>,
 ) -> Result<()> {
     let mut ws = Session::connect(&addr, sh.wait).await?;
-    let peer = Peer::new(sh.run.clone(), sh.a2c.clone()).await?;
+    let peer = Peer::new(sh.run.clone(), sh.a2c.clone(), &sh.bind).await?;
     let sdp = peer.offer().await?;
     let t0 = Instant::now();
     ws.request(json!({"type": "start_call", "sdp": sdp, "caller": {"name": name}}))
@@ -277,8 +289,8 @@ async fn main() -> Result<()> {
         bail!("--seconds must be 1..=600");
     }
     let ramp = args.ramp.clamp(0.1, 1000.0);
-    let (_spawned, addr, pid) = match (&args.spawn, &args.addr) {
-        (Some(bin), None) => {
+    let (_spawned, addr, pid) = match (&args.spawn, &args.addr, &args.janus) {
+        (Some(bin), None, None) => {
             let (s, addr) = spawn_server(
                 bin,
                 &args.agents,
@@ -289,132 +301,142 @@ async fn main() -> Result<()> {
             let pid = s.child.id();
             (Some(s), addr, Some(pid))
         }
-        (None, Some(a)) => (None, a.clone(), args.pid),
-        _ => bail!("give either --spawn BIN or --addr HOST:PORT"),
+        (None, Some(a), None) => (None, a.clone(), args.pid),
+        (None, None, Some(j)) => (None, j.trim_end_matches('/').to_string(), args.pid),
+        _ => bail!("give one of --spawn BIN, --addr HOST:PORT or --janus URL"),
     };
-    if !addr.starts_with("127.") && !addr.starts_with("localhost") && !addr.starts_with("[::1]") {
-        bail!("loadgen targets loopback only ({addr})");
+    this_host_only(&host_of(&addr))?;
+    this_host_only(&args.bind)?;
+    if args.janus.is_some() {
+        janus::wait_healthy(&addr, Duration::from_secs(30)).await?;
+    } else {
+        wait_healthy(&addr, Duration::from_secs(30)).await?;
     }
-    wait_healthy(&addr, Duration::from_secs(30)).await?;
     let idle = pid.and_then(stats::memory_kib);
 
     let (stop_tx, stop) = watch::channel(false);
     let sh = Arc::new(Shared {
         run: Arc::new(Run::new()?),
+        bind: args.bind.clone(),
         c2a: Arc::new(Direction::default()),
         a2c: Arc::new(Direction::default()),
         stop,
         wait: Duration::from_secs(args.setup_timeout),
     });
 
-    // 1. Agents, a few logins at a time (password checks are deliberately slow).
-    eprintln!("loadgen: {} agents log in", args.calls);
-    let (offered_tx, mut offered_rx) = tokio::sync::mpsc::channel(args.calls.max(1));
-    let mut tasks = tokio::task::JoinSet::new();
-    let logins = Arc::new(tokio::sync::Semaphore::new(4));
-    let mut ready = Vec::new();
-    for i in 0..args.calls {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        ready.push(rx);
-        let (sh, addr, user, pw, off) = (
-            sh.clone(),
-            addr.clone(),
-            format!("{}{i}", args.agents),
-            args.password.clone(),
-            offered_tx.clone(),
-        );
-        let permit = logins.clone();
-        tasks.spawn(async move {
-            let p = permit.acquire_owned().await;
-            let (tx2, rx2) = tokio::sync::oneshot::channel();
-            let run = tokio::spawn(agent(sh, addr, user, pw, tx2, off));
-            let _ = rx2.await;
-            drop(p);
-            let _ = tx.send(());
-            (
-                "agent",
-                run.await.map_err(|e| anyhow!("{e}")).and_then(|r| r),
-            )
-        });
-    }
-    drop(offered_tx);
-    let mut agents_ready = 0;
-    for r in ready {
-        if r.await.is_ok() {
-            agents_ready += 1;
-        }
-    }
-
-    // Memory with the agents logged in and no call: what calls add is measured from here.
-    let before_calls = pid.and_then(stats::memory_kib);
-
-    // 2. Customers, at the ramp rate.
-    eprintln!(
-        "loadgen: {agents_ready} agents available; {} calls at {ramp}/s",
-        args.calls
-    );
-    let (started_tx, mut started_rx) = tokio::sync::mpsc::channel(args.calls.max(1));
-    let cpu_before_ramp = pid.and_then(|p| stats::cpu_seconds(Some(p)));
-    let t_ramp = Instant::now();
-    for i in 0..args.calls {
-        let due = t_ramp + Duration::from_secs_f64(i as f64 / ramp);
-        tokio::time::sleep_until(due.into()).await;
-        let (sh, addr, tx) = (sh.clone(), addr.clone(), started_tx.clone());
-        tasks.spawn(async move {
-            (
-                "customer",
-                customer(sh, addr, format!("Load {i}"), tx).await,
-            )
-        });
-    }
-    drop(started_tx);
-
-    // 3. Setup: every call's customer and agent both hear the other, or time out.
-    let mut customers = std::collections::HashMap::new();
-    let mut accepted = std::collections::HashMap::new();
-    let setup_deadline = Instant::now() + sh.wait + Duration::from_secs(2);
-    let mut setups: Vec<Setup> = Vec::new();
-    loop {
-        while let Ok((id, t0, st, ms)) = started_rx.try_recv() {
-            customers.insert(id, (t0, st, ms));
-        }
-        while let Ok((id, ta, st)) = offered_rx.try_recv() {
-            accepted.insert(id, (ta, st));
-        }
-        let ids: Vec<String> = customers.keys().cloned().collect();
-        for id in ids {
-            let Some((ta, ast)) = accepted.get(&id) else {
-                continue;
-            };
-            let (t0, cst, ms) = &customers[&id];
-            let (a, c) = (
-                ast.first_rx_us.load(Ordering::Relaxed),
-                cst.first_rx_us.load(Ordering::Relaxed),
+    let (mut tasks, setups, t_ramp, before_calls, cpu_before_ramp) = if args.janus.is_some() {
+        janus_setup(&sh, &addr, pid, args.calls, ramp).await
+    } else {
+        // 1. Agents, a few logins at a time (password checks are deliberately slow).
+        eprintln!("loadgen: {} agents log in", args.calls);
+        let (offered_tx, mut offered_rx) = tokio::sync::mpsc::channel(args.calls.max(1));
+        let mut tasks = tokio::task::JoinSet::new();
+        let logins = Arc::new(tokio::sync::Semaphore::new(4));
+        let mut ready = Vec::new();
+        for i in 0..args.calls {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            ready.push(rx);
+            let (sh, addr, user, pw, off) = (
+                sh.clone(),
+                addr.clone(),
+                format!("{}{i}", args.agents),
+                args.password.clone(),
+                offered_tx.clone(),
             );
-            if a == 0 || c == 0 {
-                continue;
-            }
-            // Both first packets are on the run's clock; the setups' starts on Instant.
-            let two_way = sh.run.epoch_instant(a.max(c));
-            setups.push(Setup {
-                customer_connected_ms: Some(*ms),
-                accept_to_two_way_ms: Some(
-                    two_way.saturating_duration_since(*ta).as_secs_f64() * 1e3,
-                ),
-                start_to_two_way_ms: Some(
-                    two_way.saturating_duration_since(*t0).as_secs_f64() * 1e3,
-                ),
-                error: None,
+            let permit = logins.clone();
+            tasks.spawn(async move {
+                let p = permit.acquire_owned().await;
+                let (tx2, rx2) = tokio::sync::oneshot::channel();
+                let run = tokio::spawn(agent(sh, addr, user, pw, tx2, off));
+                let _ = rx2.await;
+                drop(p);
+                let _ = tx.send(());
+                (
+                    "agent",
+                    run.await.map_err(|e| anyhow!("{e}")).and_then(|r| r),
+                )
             });
-            customers.remove(&id);
-            accepted.remove(&id);
         }
-        collect_failures(&mut tasks, &mut setups);
-        if setups.len() >= args.calls || Instant::now() > setup_deadline {
-            break;
+        drop(offered_tx);
+        let mut agents_ready = 0;
+        for r in ready {
+            if r.await.is_ok() {
+                agents_ready += 1;
+            }
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+
+        // Memory with the agents logged in and no call: what calls add is measured from here.
+        let before_calls = pid.and_then(stats::memory_kib);
+
+        // 2. Customers, at the ramp rate.
+        eprintln!(
+            "loadgen: {agents_ready} agents available; {} calls at {ramp}/s",
+            args.calls
+        );
+        let (started_tx, mut started_rx) = tokio::sync::mpsc::channel(args.calls.max(1));
+        let cpu_before_ramp = pid.and_then(|p| stats::cpu_seconds(Some(p)));
+        let t_ramp = Instant::now();
+        for i in 0..args.calls {
+            let due = t_ramp + Duration::from_secs_f64(i as f64 / ramp);
+            tokio::time::sleep_until(due.into()).await;
+            let (sh, addr, tx) = (sh.clone(), addr.clone(), started_tx.clone());
+            tasks.spawn(async move {
+                (
+                    "customer",
+                    customer(sh, addr, format!("Load {i}"), tx).await,
+                )
+            });
+        }
+        drop(started_tx);
+
+        // 3. Setup: every call's customer and agent both hear the other, or time out.
+        let mut customers = std::collections::HashMap::new();
+        let mut accepted = std::collections::HashMap::new();
+        let setup_deadline = Instant::now() + sh.wait + Duration::from_secs(2);
+        let mut setups: Vec<Setup> = Vec::new();
+        loop {
+            while let Ok((id, t0, st, ms)) = started_rx.try_recv() {
+                customers.insert(id, (t0, st, ms));
+            }
+            while let Ok((id, ta, st)) = offered_rx.try_recv() {
+                accepted.insert(id, (ta, st));
+            }
+            let ids: Vec<String> = customers.keys().cloned().collect();
+            for id in ids {
+                let Some((ta, ast)) = accepted.get(&id) else {
+                    continue;
+                };
+                let (t0, cst, ms) = &customers[&id];
+                let (a, c) = (
+                    ast.first_rx_us.load(Ordering::Relaxed),
+                    cst.first_rx_us.load(Ordering::Relaxed),
+                );
+                if a == 0 || c == 0 {
+                    continue;
+                }
+                // Both first packets are on the run's clock; the setups' starts on Instant.
+                let two_way = sh.run.epoch_instant(a.max(c));
+                setups.push(Setup {
+                    customer_connected_ms: Some(*ms),
+                    accept_to_two_way_ms: Some(
+                        two_way.saturating_duration_since(*ta).as_secs_f64() * 1e3,
+                    ),
+                    start_to_two_way_ms: Some(
+                        two_way.saturating_duration_since(*t0).as_secs_f64() * 1e3,
+                    ),
+                    error: None,
+                });
+                customers.remove(&id);
+                accepted.remove(&id);
+            }
+            collect_failures(&mut tasks, &mut setups);
+            if setups.len() >= args.calls || Instant::now() > setup_deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        (tasks, setups, t_ramp, before_calls, cpu_before_ramp)
+    };
     let ramp_s = t_ramp.elapsed().as_secs_f64();
     let connected = setups
         .iter()
@@ -504,12 +526,77 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
+/// The setup phase through Janus: calls start at `ramp` per second, each its own task (both
+/// participants); returns once every call is two-way or has failed, or the deadline passed.
+async fn janus_setup(
+    sh: &Arc<Shared>,
+    base: &str,
+    pid: Option<u32>,
+    calls: usize,
+    ramp: f64,
+) -> (Tasks, Vec<Setup>, Instant, Option<(u64, u64)>, Option<f64>) {
+    let mut tasks: Tasks = tokio::task::JoinSet::new();
+    let before_calls = pid.and_then(stats::memory_kib);
+    eprintln!("loadgen: {calls} calls through Janus at {ramp}/s");
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(4 * calls)
+        .build()
+        .unwrap_or_default();
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::channel(calls.max(1));
+    let cpu_before_ramp = pid.and_then(|p| stats::cpu_seconds(Some(p)));
+    let t_ramp = Instant::now();
+    for i in 0..calls {
+        let due = t_ramp + Duration::from_secs_f64(i as f64 / ramp);
+        tokio::time::sleep_until(due.into()).await;
+        let (sh, http, base, tx) = (sh.clone(), http.clone(), base.to_string(), done_tx.clone());
+        tasks.spawn(async move { ("call", janus::call(sh, http, base, i, tx).await) });
+    }
+    drop(done_tx);
+    let deadline = Instant::now() + sh.wait + Duration::from_secs(2);
+    let mut setups = Vec::new();
+    while setups.len() < calls && Instant::now() < deadline {
+        while let Ok(s) = done_rx.try_recv() {
+            setups.push(s);
+        }
+        collect_failures(&mut tasks, &mut setups);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    (tasks, setups, t_ramp, before_calls, cpu_before_ramp)
+}
+
+type Tasks = tokio::task::JoinSet<(&'static str, Result<()>)>;
+
+/// The host part of `host:port` or of a URL.
+fn host_of(addr: &str) -> String {
+    let rest = addr.split("://").last().unwrap_or(addr);
+    let hostport = rest.split('/').next().unwrap_or(rest);
+    if let Some(v6) = hostport.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or(v6).to_string();
+    }
+    hostport
+        .rsplit_once(':')
+        .map_or(hostport, |(h, _)| h)
+        .to_string()
+}
+
+/// Refuses anything but this host: loopback, or an address of an interface here (in the
+/// network namespace the run is in), which is what binding a socket to it proves.
+fn this_host_only(host: &str) -> Result<()> {
+    if host == "localhost" {
+        return Ok(());
+    }
+    let ip: std::net::IpAddr = host
+        .parse()
+        .map_err(|_| anyhow!("loadgen needs an IP address of this host, not {host:?}"))?;
+    if ip.is_loopback() || std::net::UdpSocket::bind((ip, 0)).is_ok() {
+        return Ok(());
+    }
+    bail!("loadgen targets this host only (loopback or an address of this namespace): {ip}")
+}
+
 /// Records the tasks that ended with an error during setup: each is a call that failed (a
 /// failed customer may leave its agent waiting, which is not counted twice).
-fn collect_failures(
-    tasks: &mut tokio::task::JoinSet<(&'static str, Result<()>)>,
-    setups: &mut Vec<Setup>,
-) {
+fn collect_failures(tasks: &mut Tasks, setups: &mut Vec<Setup>) {
     while let Some(r) = tasks.try_join_next() {
         let (who, res) = match r {
             Ok(x) => x,

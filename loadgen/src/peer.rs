@@ -169,8 +169,9 @@ pub struct Peer {
 }
 
 impl Peer {
-    /// A peer whose received audio counts in `incoming`.
-    pub async fn new(run: Arc<Run>, incoming: Arc<Direction>) -> Result<Peer> {
+    /// A peer whose received audio counts in `incoming`, its UDP socket on `bind` (an IP
+    /// address of this host: loopback, or an interface of the namespace it runs in).
+    pub async fn new(run: Arc<Run>, incoming: Arc<Direction>, bind: &str) -> Result<Peer> {
         let mut me = MediaEngine::default();
         me.register_default_codecs()
             .map_err(|e| anyhow!("codecs: {e}"))?;
@@ -193,7 +194,7 @@ impl Peer {
                 )
                 .with_interceptor_registry(reg)
                 .with_handler(Arc::new(handler))
-                .with_udp_addrs(vec!["127.0.0.1:0"])
+                .with_udp_addrs(vec![format!("{bind}:0")])
                 .build()
                 .await
                 .map_err(|e| anyhow!("peer connection: {e}"))?,
@@ -247,6 +248,32 @@ impl Peer {
             .set_local_description(offer)
             .await
             .map_err(|e| anyhow!("set local description: {e}"))?;
+        self.local_sdp().await
+    }
+
+    /// The answer to a server's `offer` (the Janus comparison, where the server offers to
+    /// the callee), once its host candidates are gathered.
+    pub async fn answer(&self, offer: &str) -> Result<String> {
+        let offer =
+            RTCSessionDescription::offer(offer.to_string()).map_err(|e| anyhow!("offer: {e}"))?;
+        self.pc
+            .set_remote_description(offer)
+            .await
+            .map_err(|e| anyhow!("set remote description: {e}"))?;
+        let answer = self
+            .pc
+            .create_answer(None)
+            .await
+            .map_err(|e| anyhow!("create answer: {e}"))?;
+        self.pc
+            .set_local_description(answer)
+            .await
+            .map_err(|e| anyhow!("set local description: {e}"))?;
+        self.local_sdp().await
+    }
+
+    /// The local description once gathering is complete (or 3 s have passed).
+    async fn local_sdp(&self) -> Result<String> {
         let deadline = Instant::now() + Duration::from_secs(3);
         while !self.state.gathered.load(Ordering::Relaxed) && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(5)).await;

@@ -3,12 +3,12 @@
 
 use crate::plan::Kind;
 use crate::sdp::VideoCodec;
+use futures::FutureExt;
 use rtc::rtp::header::Header;
 use rtc::rtp::Packet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use futures::FutureExt;
 use tokio::sync::mpsc;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
@@ -146,7 +146,7 @@ impl DownTrack {
         Arc::new(me)
     }
 
-    fn new(spec: SlotSpec, tx: mpsc::Sender<Packet>, ready: Arc<AtomicBool>) -> Self {
+    pub(crate) fn new(spec: SlotSpec, tx: mpsc::Sender<Packet>, ready: Arc<AtomicBool>) -> Self {
         Self {
             kind: spec.kind,
             index: spec.index,

@@ -19,6 +19,8 @@
 #![forbid(unsafe_code)]
 
 pub mod audio_tap;
+#[doc(hidden)]
+pub mod bench_support;
 mod config;
 mod down_track;
 mod error;

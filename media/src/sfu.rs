@@ -280,7 +280,10 @@ impl Sfu {
                 .map(|ip| std::net::SocketAddr::new(*ip, port).to_string())
                 .collect();
             let mdns = self.config.mdns && !self.mdns_failed.load(Ordering::Relaxed);
-            match self.try_build(shared.clone(), addrs.clone(), mdns, video).await {
+            match self
+                .try_build(shared.clone(), addrs.clone(), mdns, video)
+                .await
+            {
                 Ok(pc) => return Ok(pc),
                 Err(e) if mdns => {
                     // Most likely the mDNS socket (no multicast route): go on without it.

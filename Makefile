@@ -15,6 +15,7 @@ run: setup-run build-release
 
 test: setup-test
 	cargo build --tests --bins
+	cargo build --workspace --benches
 	cargo test --workspace --no-fail-fast
 	$(MAKE) test-browser
 	$(MAKE) fuzz
@@ -43,6 +44,7 @@ bench:
 	cargo bench --bench mix_cost
 	cargo bench --bench voice_latency
 	cargo bench -p signaling --bench routing_bench
+	cargo bench -p media --bench hot_path
 
 # WER/CER per group of the speech evaluation set (eval/speech), next to plain whisper.cpp's.
 # Another model: make eval-speech EVAL_MODEL=models/ggml-tiny.en-q8_0.bin

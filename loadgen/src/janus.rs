@@ -234,8 +234,8 @@ async fn talk(
     let connected_ms = t0.elapsed().as_secs_f64() * 1e3;
     apeer.connected(sh.wait).await?;
 
-    let send_c = cpeer.send(sh.run.clone(), sh.c2a.clone(), sh.stop.clone());
-    let send_a = apeer.send(sh.run.clone(), sh.a2c.clone(), sh.stop.clone());
+    let send_c = cpeer.send(sh.run.clone(), vec![sh.c2a.clone()], sh.stop.clone());
+    let send_a = apeer.send(sh.run.clone(), vec![sh.a2c.clone()], sh.stop.clone());
     let measure = async {
         let deadline = Instant::now() + sh.wait;
         loop {
@@ -260,6 +260,7 @@ async fn talk(
                         start_to_two_way_ms: Some(
                             two_way.saturating_duration_since(t0).as_secs_f64() * 1e3,
                         ),
+                        call_id: None,
                         error: None,
                     })
                     .await;

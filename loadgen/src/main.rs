@@ -15,6 +15,9 @@
 //! from /proc, with its memory. The generator's own CPU time is in the report too: on a small
 //! machine it competes with the server, and the report says by how much.
 //!
+//! With `--supervise` each call also gets a supervisor listening (`listen`, a receive-only
+//! peer connection hearing both parties), so each packet is forwarded twice.
+//!
 //! With `--spawn BIN` the generator starts that server itself on a free loopback port with a
 //! throw-away data directory (no speech, no bot, no wrap-up, agents `load0..` with password
 //! `demo` created by `BIN add-user`) and stops it at the end. Loopback only.
@@ -67,6 +70,10 @@ struct Args {
     /// With --spawn: TOML appended to the server's configuration (e.g. "[media]\nice_check_interval_ms = 200").
     #[arg(long, default_value = "")]
     server_config: String,
+    /// Each call also gets a listening supervisor (account `loadsup`, one session and one
+    /// receive-only peer connection per call, `listen` once the call is two-way).
+    #[arg(long)]
+    supervise: bool,
     /// Drive Janus instead (its HTTP API base, e.g. http://10.203.0.2:8088/janus; the
     /// videocall plugin), with --pid for its CPU and memory: the side-by-side comparison.
     #[arg(long)]
@@ -79,6 +86,9 @@ struct Args {
     #[arg(long, default_value_t = 20)]
     setup_timeout: u64,
 }
+
+/// The supervisor account of `--supervise` (created by `--spawn`).
+const SUPERVISOR: &str = "loadsup";
 
 /// A server this run started.
 struct Spawned {
@@ -100,6 +110,7 @@ fn spawn_server(
     n: usize,
     password: &str,
     extra: &str,
+    supervisor: bool,
 ) -> Result<(Spawned, String)> {
     let dir = std::env::temp_dir().join(format!("sb-loadgen-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -108,24 +119,27 @@ fn spawn_server(
                   [[entry_points]]\nname = \"default\"\nbot = false\n";
     std::fs::write(dir.join("switchboard.toml"), format!("{config}\n{extra}\n"))?;
     eprintln!("loadgen: creating {n} agents");
-    for i in 0..n {
+    let users = (0..n)
+        .map(|i| ("agent", format!("{agents}{i}")))
+        .chain(supervisor.then(|| ("supervisor", SUPERVISOR.to_string())));
+    for (role, user) in users {
         let status = Command::new(bin)
             .args([
                 "add-user",
                 "--role",
-                "agent",
+                role,
                 "--password",
                 password,
                 "--username",
             ])
-            .arg(format!("{agents}{i}"))
+            .arg(&user)
             .arg("--data-dir")
             .arg(&dir)
             .stdout(Stdio::null())
             .status()
             .with_context(|| format!("{} add-user", bin.display()))?;
         if !status.success() {
-            bail!("add-user {agents}{i} failed");
+            bail!("add-user {user} failed");
         }
     }
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
@@ -178,6 +192,8 @@ pub(crate) struct Setup {
     accept_to_two_way_ms: Option<f64>,
     /// start_call sent -> both sides have received audio.
     start_to_two_way_ms: Option<f64>,
+    /// The call's id (Switchboard calls: for `--supervise`).
+    call_id: Option<String>,
     error: Option<String>,
 }
 
@@ -188,8 +204,67 @@ pub(crate) struct Shared {
     /// Customer to agent, and agent to customer.
     c2a: Arc<Direction>,
     a2c: Arc<Direction>,
+    /// Both parties to the supervisors listening (`--supervise`).
+    to_sup: Arc<Direction>,
+    supervise: bool,
     stop: watch::Receiver<bool>,
     wait: Duration,
+}
+
+impl Shared {
+    /// Where a party's packets count as sent: the other party, and the supervisors.
+    fn outgoing(&self, to: &Arc<Direction>) -> Vec<Arc<Direction>> {
+        let mut v = vec![to.clone()];
+        if self.supervise {
+            v.push(self.to_sup.clone());
+        }
+        v
+    }
+}
+
+/// A supervisor session that logs in (holding one of `logins` meanwhile) and listens to `call_id` until the run stops; `ready`
+/// gets the time from `listen` to the first packet heard.
+async fn supervisor(
+    sh: Arc<Shared>,
+    addr: String,
+    password: String,
+    call_id: String,
+    logins: Arc<tokio::sync::Semaphore>,
+    ready: tokio::sync::oneshot::Sender<f64>,
+) -> Result<()> {
+    let mut ws = Session::connect(&addr, sh.wait).await?;
+    {
+        // A few password checks at a time, as for the agents.
+        let _permit = logins.acquire().await?;
+        ws.login(SUPERVISOR, &password, Duration::from_secs(120))
+            .await?;
+    }
+    let peer = Peer::listener(sh.run.clone(), sh.to_sup.clone(), &sh.bind).await?;
+    let sdp = peer.offer().await?;
+    let t0 = Instant::now();
+    ws.request(json!({"type": "listen", "call_id": call_id, "sdp": sdp}))
+        .await?;
+    let answer = ws
+        .wait_for(sh.wait, |v| v["type"] == "answer")
+        .await
+        .context("listen")?;
+    peer.apply_answer(answer["sdp"].as_str().unwrap_or_default())
+        .await?;
+    peer.connected(sh.wait).await?;
+    let deadline = Instant::now() + sh.wait;
+    while peer.state.first_rx_us.load(Ordering::Relaxed) == 0 {
+        if Instant::now() > deadline {
+            bail!("the supervisor heard nothing");
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let _ = ready.send(t0.elapsed().as_secs_f64() * 1e3);
+    let closed_by_server = ws.drain_until(sh.stop.clone()).await;
+    peer.close().await;
+    if closed_by_server {
+        bail!("the server closed the supervisor's session");
+    }
+    Ok(())
 }
 
 /// An agent that logs in, becomes available, accepts the first call offered and talks until
@@ -233,7 +308,7 @@ async fn agent(
         .await?;
     let _ = offered.send((call_id, t_accept, peer.state.clone())).await;
     peer.connected(sh.wait).await?;
-    let send = peer.send(sh.run.clone(), sh.a2c.clone(), sh.stop.clone());
+    let send = peer.send(sh.run.clone(), sh.outgoing(&sh.a2c), sh.stop.clone());
     let drain = ws.drain_until(sh.stop.clone());
     let (_, closed_by_server) = tokio::join!(send, drain);
     peer.close().await;
@@ -269,7 +344,7 @@ async fn customer(
     let _ = started
         .send((call_id, t0, peer.state.clone(), connected_ms))
         .await;
-    let send = peer.send(sh.run.clone(), sh.c2a.clone(), sh.stop.clone());
+    let send = peer.send(sh.run.clone(), sh.outgoing(&sh.c2a), sh.stop.clone());
     let drain = ws.drain_until(sh.stop.clone());
     let (_, closed_by_server) = tokio::join!(send, drain);
     peer.close().await;
@@ -297,6 +372,7 @@ async fn main() -> Result<()> {
                 args.calls,
                 &args.password,
                 &args.server_config,
+                args.supervise,
             )?;
             let pid = s.child.id();
             (Some(s), addr, Some(pid))
@@ -305,6 +381,9 @@ async fn main() -> Result<()> {
         (None, None, Some(j)) => (None, j.trim_end_matches('/').to_string(), args.pid),
         _ => bail!("give one of --spawn BIN, --addr HOST:PORT or --janus URL"),
     };
+    if args.supervise && args.janus.is_some() {
+        bail!("--supervise is for Switchboard calls (Janus's videocall has no listener)");
+    }
     this_host_only(&host_of(&addr))?;
     this_host_only(&args.bind)?;
     if args.janus.is_some() {
@@ -320,6 +399,8 @@ async fn main() -> Result<()> {
         bind: args.bind.clone(),
         c2a: Arc::new(Direction::default()),
         a2c: Arc::new(Direction::default()),
+        to_sup: Arc::new(Direction::default()),
+        supervise: args.supervise,
         stop,
         wait: Duration::from_secs(args.setup_timeout),
     });
@@ -424,6 +505,7 @@ async fn main() -> Result<()> {
                     start_to_two_way_ms: Some(
                         two_way.saturating_duration_since(*t0).as_secs_f64() * 1e3,
                     ),
+                    call_id: Some(id.clone()),
                     error: None,
                 });
                 customers.remove(&id);
@@ -443,10 +525,39 @@ async fn main() -> Result<()> {
         .filter(|s| s.error.is_none())
         .count()
         .min(args.calls);
-    eprintln!(
-        "loadgen: {connected} calls two-way in {ramp_s:.1} s; measuring {} s",
-        args.seconds
-    );
+    eprintln!("loadgen: {connected} calls two-way in {ramp_s:.1} s");
+
+    // 3b. A supervisor listening to each two-way call, a few logins at a time.
+    let mut listen_ms = Vec::new();
+    if sh.supervise {
+        let logins = Arc::new(tokio::sync::Semaphore::new(4));
+        let mut waiting = Vec::new();
+        for id in setups.iter().filter_map(|s| s.call_id.clone()) {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let (sh2, addr2, pw, permit) = (
+                sh.clone(),
+                addr.clone(),
+                args.password.clone(),
+                logins.clone(),
+            );
+            tasks.spawn(async move {
+                let r = supervisor(sh2, addr2, pw, id, permit, tx).await;
+                if let Err(e) = &r {
+                    eprintln!("loadgen: supervisor: {e:#}");
+                }
+                ("supervisor", r)
+            });
+            waiting.push(rx);
+        }
+        let deadline = tokio::time::Instant::now() + sh.wait + Duration::from_secs(120);
+        for rx in waiting {
+            if let Ok(Ok(ms)) = tokio::time::timeout_at(deadline, rx).await {
+                listen_ms.push(ms);
+            }
+        }
+        eprintln!("loadgen: {} supervisors listening", listen_ms.len());
+    }
+    eprintln!("loadgen: measuring {} s", args.seconds);
 
     // 4. The window.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -478,8 +589,9 @@ async fn main() -> Result<()> {
         (Some(a), Some(b)) => Some(b - a),
         _ => None,
     };
-    let forwarded =
-        sh.c2a.received.load(Ordering::Relaxed) + sh.a2c.received.load(Ordering::Relaxed);
+    let forwarded = sh.c2a.received.load(Ordering::Relaxed)
+        + sh.a2c.received.load(Ordering::Relaxed)
+        + sh.to_sup.received.load(Ordering::Relaxed);
     let errors: Vec<&String> = setups.iter().filter_map(|s| s.error.as_ref()).collect();
     let pick = |f: fn(&Setup) -> Option<f64>| setups.iter().filter_map(f).collect::<Vec<f64>>();
     let report = json!({
@@ -499,6 +611,11 @@ async fn main() -> Result<()> {
         "window_s": (window_s * 100.0).round() / 100.0,
         "customer_to_agent": sh.c2a.report(),
         "agent_to_customer": sh.a2c.report(),
+        "supervisors": if sh.supervise { json!({
+            "listening": listen_ms.len(),
+            "listen_to_first_audio_ms": stats::summary(listen_ms),
+            "both_parties_to_supervisors": sh.to_sup.report(),
+        }) } else { json!(null) },
         "server": {
             "pid": pid,
             "cpu_s": server_cpu.map(|c| (c * 100.0).round() / 100.0),

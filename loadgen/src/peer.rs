@@ -172,6 +172,41 @@ impl Peer {
     /// A peer whose received audio counts in `incoming`, its UDP socket on `bind` (an IP
     /// address of this host: loopback, or an interface of the namespace it runs in).
     pub async fn new(run: Arc<Run>, incoming: Arc<Direction>, bind: &str) -> Result<Peer> {
+        let peer = Self::bare(run, incoming, bind).await?;
+        peer.pc
+            .add_transceiver_from_track(
+                peer.track.clone() as Arc<dyn TrackLocal>,
+                Some(RTCRtpTransceiverInit {
+                    direction: RTCRtpTransceiverDirection::Sendrecv,
+                    ..Default::default()
+                }),
+            )
+            .await
+            .map_err(|e| anyhow!("transceiver: {e}"))?;
+        Ok(peer)
+    }
+
+    /// A listening supervisor's peer: two receive-only audio m-lines (the customer, then the
+    /// agent, docs/protocol.md `listen`), both counted in `incoming`.
+    pub async fn listener(run: Arc<Run>, incoming: Arc<Direction>, bind: &str) -> Result<Peer> {
+        let peer = Self::bare(run, incoming, bind).await?;
+        for _ in 0..2 {
+            peer.pc
+                .add_transceiver_from_kind(
+                    RtpCodecKind::Audio,
+                    Some(RTCRtpTransceiverInit {
+                        direction: RTCRtpTransceiverDirection::Recvonly,
+                        ..Default::default()
+                    }),
+                )
+                .await
+                .map_err(|e| anyhow!("transceiver: {e}"))?;
+        }
+        Ok(peer)
+    }
+
+    /// The connection and the (not yet added) microphone track.
+    async fn bare(run: Arc<Run>, incoming: Arc<Direction>, bind: &str) -> Result<Peer> {
         let mut me = MediaEngine::default();
         me.register_default_codecs()
             .map_err(|e| anyhow!("codecs: {e}"))?;
@@ -220,15 +255,6 @@ impl Peer {
                 ..Default::default()
             }],
         )));
-        pc.add_transceiver_from_track(
-            track.clone() as Arc<dyn TrackLocal>,
-            Some(RTCRtpTransceiverInit {
-                direction: RTCRtpTransceiverDirection::Sendrecv,
-                ..Default::default()
-            }),
-        )
-        .await
-        .map_err(|e| anyhow!("transceiver: {e}"))?;
         Ok(Peer {
             pc,
             state,
@@ -312,12 +338,12 @@ impl Peer {
         }
     }
 
-    /// Sends a frame every 20 ms until `stop` turns true; packets sent in the window count in
-    /// `outgoing`.
+    /// Sends a frame every 20 ms until `stop` turns true; packets sent in the window count as
+    /// sent in each of `outgoing` (the other party, and listening supervisors when there are).
     pub async fn send(
         &self,
         run: Arc<Run>,
-        outgoing: Arc<Direction>,
+        outgoing: Vec<Arc<Direction>>,
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) {
         let pt = self.payload_type().await;
@@ -351,7 +377,9 @@ impl Peer {
                 return;
             }
             if run.in_window(now) {
-                outgoing.count_sent();
+                for d in &outgoing {
+                    d.count_sent();
+                }
             }
         }
     }

@@ -6,6 +6,7 @@
 #
 #   bash scripts/bench-vs-janus.sh                 # 10 25 50 100 calls, 20 s windows
 #   CALLS="50 100" SECONDS_PER_RUN=30 bash scripts/bench-vs-janus.sh
+#   EXTRA=--video bash scripts/bench-vs-janus.sh  # loadgen options for both (here: video too)
 #
 # Needs root (a network namespace: Janus never gathers loopback candidates, so it, the
 # generator and Switchboard all run in a namespace of their own with one veth address;
@@ -16,6 +17,7 @@ cd "$(dirname "$0")/.."
 
 CALLS=${CALLS:-"10 25 50 100"}
 SECS=${SECONDS_PER_RUN:-20}
+EXTRA=${EXTRA:-}
 NS=sbjanus$$
 IP=10.203.0.2
 OUT=${OUT:-target/bench-vs-janus}
@@ -78,9 +80,9 @@ row() { # name file
 printf "%-12s %5s %6s %8s %9s %7s %7s %7s %7s %8s %8s %8s\n" server calls of us/pkt pkt/cpu-s loss_ca loss_ac p50_us p99_us setup_ms kib/call lg_cpu%
 for n in $CALLS; do
   ip netns exec "$NS" "$LG" --janus "http://$IP:8088/janus" --pid "$JPID" --bind "$IP" \
-     --calls "$n" --seconds "$SECS" > "$OUT/janus-$n.json" 2>"$OUT/janus-$n.log" || true
+     --calls "$n" --seconds "$SECS" $EXTRA > "$OUT/janus-$n.json" 2>"$OUT/janus-$n.log" || true
   ip netns exec "$NS" "$LG" --spawn target/release/switchboard --bind 127.0.0.1 \
-     --calls "$n" --seconds "$SECS" > "$OUT/switchboard-$n.json" 2>"$OUT/switchboard-$n.log" || true
+     --calls "$n" --seconds "$SECS" $EXTRA > "$OUT/switchboard-$n.json" 2>"$OUT/switchboard-$n.log" || true
   for s in janus switchboard; do
     if [ -s "$OUT/$s-$n.json" ]; then
       row "$s" "$OUT/$s-$n.json" | awk -F'\t' '{printf "%-12s %5s %6s %8s %9s %7s %7s %7s %7s %8s %8s %8s\n", $1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12}'

@@ -201,8 +201,20 @@ async fn talk(
             .await?;
         h.wait_event("registered", sh.wait).await?;
     }
-    let cpeer = Peer::new(sh.run.clone(), sh.a2c.clone(), &sh.bind).await?;
-    let apeer = Peer::new(sh.run.clone(), sh.c2a.clone(), &sh.bind).await?;
+    let cpeer = Peer::new(
+        sh.run.clone(),
+        sh.a2c.clone(),
+        &sh.bind,
+        sh.video_in(&sh.a2c_video),
+    )
+    .await?;
+    let apeer = Peer::new(
+        sh.run.clone(),
+        sh.c2a.clone(),
+        &sh.bind,
+        sh.video_in(&sh.c2a_video),
+    )
+    .await?;
     let offer = cpeer.offer().await?;
     let t0 = Instant::now();
     caller
@@ -278,7 +290,9 @@ async fn talk(
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
     };
-    tokio::join!(send_c, send_a, measure);
+    let cam_c = cpeer.send_video(sh.run.clone(), sh.c2a_video.clone(), sh.stop.clone());
+    let cam_a = apeer.send_video(sh.run.clone(), sh.a2c_video.clone(), sh.stop.clone());
+    tokio::join!(send_c, send_a, cam_c, cam_a, measure);
     cpeer.close().await;
     apeer.close().await;
     Ok(())

@@ -74,6 +74,10 @@ struct Args {
     /// receive-only peer connection per call, `listen` once the call is two-way).
     #[arg(long)]
     supervise: bool,
+    /// The customer and the agent also send video: a sendrecv VP8 m-line each, synthetic
+    /// frames at 30 per second, three packets each, a key frame every 2 s.
+    #[arg(long)]
+    video: bool,
     /// Drive Janus instead (its HTTP API base, e.g. http://10.203.0.2:8088/janus; the
     /// videocall plugin), with --pid for its CPU and memory: the side-by-side comparison.
     #[arg(long)]
@@ -207,6 +211,10 @@ pub(crate) struct Shared {
     /// Both parties to the supervisors listening (`--supervise`).
     to_sup: Arc<Direction>,
     supervise: bool,
+    /// Video each way (`--video`).
+    c2a_video: Arc<Direction>,
+    a2c_video: Arc<Direction>,
+    video: bool,
     stop: watch::Receiver<bool>,
     wait: Duration,
 }
@@ -219,6 +227,11 @@ impl Shared {
             v.push(self.to_sup.clone());
         }
         v
+    }
+
+    /// Where a peer's received video counts, with `--video`.
+    fn video_in(&self, d: &Arc<Direction>) -> Option<Arc<Direction>> {
+        self.video.then(|| d.clone())
     }
 }
 
@@ -295,7 +308,13 @@ async fn agent(
         .as_str()
         .ok_or_else(|| anyhow!("call_offered without call_id"))?
         .to_string();
-    let peer = Peer::new(sh.run.clone(), sh.c2a.clone(), &sh.bind).await?;
+    let peer = Peer::new(
+        sh.run.clone(),
+        sh.c2a.clone(),
+        &sh.bind,
+        sh.video_in(&sh.c2a_video),
+    )
+    .await?;
     let sdp = peer.offer().await?;
     let t_accept = Instant::now();
     ws.request(json!({"type": "accept", "call_id": call_id, "sdp": sdp}))
@@ -309,8 +328,9 @@ async fn agent(
     let _ = offered.send((call_id, t_accept, peer.state.clone())).await;
     peer.connected(sh.wait).await?;
     let send = peer.send(sh.run.clone(), sh.outgoing(&sh.a2c), sh.stop.clone());
+    let cam = peer.send_video(sh.run.clone(), sh.a2c_video.clone(), sh.stop.clone());
     let drain = ws.drain_until(sh.stop.clone());
-    let (_, closed_by_server) = tokio::join!(send, drain);
+    let (_, _, closed_by_server) = tokio::join!(send, cam, drain);
     peer.close().await;
     if closed_by_server {
         bail!("the server closed {user}'s session");
@@ -327,7 +347,13 @@ async fn customer(
     started: tokio::sync::mpsc::Sender<(String, Instant, Arc<peer::PeerState>, f64)>,
 ) -> Result<()> {
     let mut ws = Session::connect(&addr, sh.wait).await?;
-    let peer = Peer::new(sh.run.clone(), sh.a2c.clone(), &sh.bind).await?;
+    let peer = Peer::new(
+        sh.run.clone(),
+        sh.a2c.clone(),
+        &sh.bind,
+        sh.video_in(&sh.a2c_video),
+    )
+    .await?;
     let sdp = peer.offer().await?;
     let t0 = Instant::now();
     ws.request(json!({"type": "start_call", "sdp": sdp, "caller": {"name": name}}))
@@ -345,8 +371,9 @@ async fn customer(
         .send((call_id, t0, peer.state.clone(), connected_ms))
         .await;
     let send = peer.send(sh.run.clone(), sh.outgoing(&sh.c2a), sh.stop.clone());
+    let cam = peer.send_video(sh.run.clone(), sh.c2a_video.clone(), sh.stop.clone());
     let drain = ws.drain_until(sh.stop.clone());
-    let (_, closed_by_server) = tokio::join!(send, drain);
+    let (_, _, closed_by_server) = tokio::join!(send, cam, drain);
     peer.close().await;
     if closed_by_server {
         bail!("the server closed the customer's session");
@@ -401,6 +428,9 @@ async fn main() -> Result<()> {
         a2c: Arc::new(Direction::default()),
         to_sup: Arc::new(Direction::default()),
         supervise: args.supervise,
+        c2a_video: Arc::new(Direction::default()),
+        a2c_video: Arc::new(Direction::default()),
+        video: args.video,
         stop,
         wait: Duration::from_secs(args.setup_timeout),
     });
@@ -589,9 +619,12 @@ async fn main() -> Result<()> {
         (Some(a), Some(b)) => Some(b - a),
         _ => None,
     };
+    let video_forwarded = sh.c2a_video.received.load(Ordering::Relaxed)
+        + sh.a2c_video.received.load(Ordering::Relaxed);
     let forwarded = sh.c2a.received.load(Ordering::Relaxed)
         + sh.a2c.received.load(Ordering::Relaxed)
-        + sh.to_sup.received.load(Ordering::Relaxed);
+        + sh.to_sup.received.load(Ordering::Relaxed)
+        + video_forwarded;
     let errors: Vec<&String> = setups.iter().filter_map(|s| s.error.as_ref()).collect();
     let pick = |f: fn(&Setup) -> Option<f64>| setups.iter().filter_map(f).collect::<Vec<f64>>();
     let report = json!({
@@ -616,11 +649,16 @@ async fn main() -> Result<()> {
             "listen_to_first_audio_ms": stats::summary(listen_ms),
             "both_parties_to_supervisors": sh.to_sup.report(),
         }) } else { json!(null) },
+        "video": if sh.video { json!({
+            "customer_to_agent": sh.c2a_video.report(),
+            "agent_to_customer": sh.a2c_video.report(),
+        }) } else { json!(null) },
         "server": {
             "pid": pid,
             "cpu_s": server_cpu.map(|c| (c * 100.0).round() / 100.0),
             "cpu_percent_of_one_core": server_cpu.map(|c| (c * 1000.0 / window_s).round() / 10.0),
             "forwarded_packets": forwarded,
+            "forwarded_video_packets": video_forwarded,
             "packets_per_cpu_second": server_cpu.filter(|c| *c > 0.0).map(|c| (forwarded as f64 / c).round()),
             "cpu_us_per_packet": server_cpu.filter(|_| forwarded > 0).map(|c| (c * 1e7 / forwarded as f64).round() / 10.0),
             "ramp_cpu_s": match (cpu_before_ramp, cpu0) { (Some(a), Some(b)) => Some(((b - a) * 100.0).round() / 100.0), _ => None },

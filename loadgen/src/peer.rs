@@ -99,6 +99,8 @@ struct Handler {
     run: Arc<Run>,
     /// The direction this peer receives.
     incoming: Arc<Direction>,
+    /// Where its received video counts (`--video`).
+    incoming_video: Option<Arc<Direction>>,
 }
 
 #[async_trait::async_trait]
@@ -124,19 +126,27 @@ impl PeerConnectionEventHandler for Handler {
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
         let state = self.state.clone();
         let run = self.run.clone();
-        let incoming = self.incoming.clone();
+        let (audio_in, video_in) = (self.incoming.clone(), self.incoming_video.clone());
         tokio::spawn(async move {
+            let video = track.kind().await == RtpCodecKind::Video;
+            // A video track nobody counts is still read, so its queue never fills.
+            let incoming = if video { video_in } else { Some(audio_in) };
             while let Some(ev) = track.poll().await {
                 let TrackRemoteEvent::OnRtpPacket(p) = ev else {
                     continue;
                 };
                 let now = run.now_us();
-                let _ = state.first_rx_us.compare_exchange(
-                    0,
-                    now.max(1),
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                );
+                if !video {
+                    let _ = state.first_rx_us.compare_exchange(
+                        0,
+                        now.max(1),
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    );
+                }
+                let Some(incoming) = &incoming else {
+                    continue;
+                };
                 let n = p.payload.len();
                 if n < 9 {
                     continue;
@@ -166,13 +176,23 @@ pub struct Peer {
     pub state: Arc<PeerState>,
     track: Arc<TrackLocalStaticRTP>,
     ssrc: u32,
+    /// The camera track and its SSRC (`--video`).
+    video: Option<(Arc<TrackLocalStaticRTP>, u32)>,
 }
 
 impl Peer {
     /// A peer whose received audio counts in `incoming`, its UDP socket on `bind` (an IP
-    /// address of this host: loopback, or an interface of the namespace it runs in).
-    pub async fn new(run: Arc<Run>, incoming: Arc<Direction>, bind: &str) -> Result<Peer> {
-        let peer = Self::bare(run, incoming, bind).await?;
+    /// address of this host: loopback, or an interface of the namespace it runs in). With
+    /// `video_in` it also has a sendrecv VP8 m-line (a camera), its received video counted
+    /// there.
+    pub async fn new(
+        run: Arc<Run>,
+        incoming: Arc<Direction>,
+        bind: &str,
+        video_in: Option<Arc<Direction>>,
+    ) -> Result<Peer> {
+        let with_video = video_in.is_some();
+        let mut peer = Self::bare(run, incoming, video_in, bind).await?;
         peer.pc
             .add_transceiver_from_track(
                 peer.track.clone() as Arc<dyn TrackLocal>,
@@ -183,13 +203,47 @@ impl Peer {
             )
             .await
             .map_err(|e| anyhow!("transceiver: {e}"))?;
+        if with_video {
+            let ssrc: u32 = rand::random();
+            let cam = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+                "loadgen".into(),
+                format!("cam-{ssrc}"),
+                "cam".into(),
+                RtpCodecKind::Video,
+                vec![RTCRtpEncodingParameters {
+                    rtp_coding_parameters: RTCRtpCodingParameters {
+                        ssrc: Some(ssrc),
+                        ..Default::default()
+                    },
+                    codec: RTCRtpCodec {
+                        mime_type: "video/VP8".into(),
+                        clock_rate: 90000,
+                        channels: 0,
+                        sdp_fmtp_line: String::new(),
+                        rtcp_feedback: vec![],
+                    },
+                    ..Default::default()
+                }],
+            )));
+            peer.pc
+                .add_transceiver_from_track(
+                    cam.clone() as Arc<dyn TrackLocal>,
+                    Some(RTCRtpTransceiverInit {
+                        direction: RTCRtpTransceiverDirection::Sendrecv,
+                        ..Default::default()
+                    }),
+                )
+                .await
+                .map_err(|e| anyhow!("video transceiver: {e}"))?;
+            peer.video = Some((cam, ssrc));
+        }
         Ok(peer)
     }
 
     /// A listening supervisor's peer: two receive-only audio m-lines (the customer, then the
     /// agent, docs/protocol.md `listen`), both counted in `incoming`.
     pub async fn listener(run: Arc<Run>, incoming: Arc<Direction>, bind: &str) -> Result<Peer> {
-        let peer = Self::bare(run, incoming, bind).await?;
+        let peer = Self::bare(run, incoming, None, bind).await?;
         for _ in 0..2 {
             peer.pc
                 .add_transceiver_from_kind(
@@ -206,7 +260,12 @@ impl Peer {
     }
 
     /// The connection and the (not yet added) microphone track.
-    async fn bare(run: Arc<Run>, incoming: Arc<Direction>, bind: &str) -> Result<Peer> {
+    async fn bare(
+        run: Arc<Run>,
+        incoming: Arc<Direction>,
+        incoming_video: Option<Arc<Direction>>,
+        bind: &str,
+    ) -> Result<Peer> {
         let mut me = MediaEngine::default();
         me.register_default_codecs()
             .map_err(|e| anyhow!("codecs: {e}"))?;
@@ -217,6 +276,7 @@ impl Peer {
             state: state.clone(),
             run,
             incoming,
+            incoming_video,
         };
         let pc: Arc<dyn PeerConnection> = Arc::new(
             PeerConnectionBuilder::new()
@@ -260,6 +320,7 @@ impl Peer {
             state,
             track,
             ssrc,
+            video: None,
         })
     }
 
@@ -386,15 +447,74 @@ impl Peer {
 
     /// The payload type our Opus sender negotiated.
     async fn payload_type(&self) -> u8 {
-        let Some(sender) = self.pc.get_senders().await.into_iter().next() else {
-            return 111;
+        self.payload_type_of("audio/").await.unwrap_or(111)
+    }
+
+    /// The payload type negotiated by our sender whose codec's MIME type starts with `kind`.
+    async fn payload_type_of(&self, kind: &str) -> Option<u8> {
+        for sender in self.pc.get_senders().await {
+            let Ok(p) = sender.get_parameters().await else {
+                continue;
+            };
+            if let Some(c) = p.rtp_parameters.codecs.first() {
+                if c.rtp_codec.mime_type.to_ascii_lowercase().starts_with(kind) {
+                    return Some(c.payload_type);
+                }
+            }
+        }
+        None
+    }
+
+    /// Sends synthetic VP8 video until `stop` (nothing without a camera): 30 frames a second,
+    /// three 1,000-byte packets each (about 720 kbit/s), a key frame every 2 s. The payloads
+    /// carry valid VP8 payload descriptors and frame-type bits (what an SFU reads: frame
+    /// starts, key frames) and filler; nobody decodes them. Packets sent in the window count
+    /// in `outgoing`.
+    pub async fn send_video(
+        &self,
+        run: Arc<Run>,
+        outgoing: Arc<Direction>,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let Some((track, ssrc)) = self.video.clone() else {
+            return;
         };
-        sender
-            .get_parameters()
-            .await
-            .ok()
-            .and_then(|p| p.rtp_parameters.codecs.first().map(|c| c.payload_type))
-            .unwrap_or(111)
+        let pt = self.payload_type_of("video/").await.unwrap_or(96);
+        let mut seq: u16 = rand::random();
+        let mut ts: u32 = rand::random();
+        let mut tick = tokio::time::interval(Duration::from_micros(33_333));
+        for frame in 0u64.. {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stopped(&mut stop) => return,
+            }
+            let key = frame % 60 == 0;
+            for part in 0..3u8 {
+                let now = run.now_us();
+                let mut payload = vec![0u8; 1000];
+                // RFC 7741: S bit on the frame's first packet, partition 0.
+                payload[0] = if part == 0 { 0x10 } else { 0x00 };
+                // VP8 frame tag: bit 0 (P) is 0 for a key frame.
+                payload[1] = if key { 0x00 } else { 0x01 };
+                payload[992..].copy_from_slice(&now.to_le_bytes());
+                let mut p = rtc::rtp::Packet::default();
+                p.header.version = 2;
+                p.header.payload_type = pt;
+                p.header.sequence_number = seq;
+                p.header.timestamp = ts;
+                p.header.ssrc = ssrc;
+                p.header.marker = part == 2;
+                p.payload = bytes::Bytes::from(payload);
+                seq = seq.wrapping_add(1);
+                if track.write_rtp(p).await.is_err() {
+                    return;
+                }
+                if run.in_window(now) {
+                    outgoing.count_sent();
+                }
+            }
+            ts = ts.wrapping_add(3000);
+        }
     }
 
     pub async fn close(&self) {

@@ -246,8 +246,13 @@ async fn talk(
     let connected_ms = t0.elapsed().as_secs_f64() * 1e3;
     apeer.connected(sh.wait).await?;
 
-    let send_c = cpeer.send(sh.run.clone(), vec![sh.c2a.clone()], sh.stop.clone());
-    let send_a = apeer.send(sh.run.clone(), vec![sh.a2c.clone()], sh.stop.clone());
+    let send_c = cpeer.send(sh.run.clone(), vec![sh.c2a.clone()], 0, sh.stop.clone());
+    let send_a = apeer.send(
+        sh.run.clone(),
+        vec![sh.a2c.clone()],
+        sh.run.half(),
+        sh.stop.clone(),
+    );
     let measure = async {
         let deadline = Instant::now() + sh.wait;
         loop {

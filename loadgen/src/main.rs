@@ -78,6 +78,11 @@ struct Args {
     /// frames at 30 per second, three packets each, a key frame every 2 s.
     #[arg(long)]
     video: bool,
+    /// Send this WAV file (mono, 16-bit) instead of a tone, in a loop, the agent starting
+    /// half-way through; with --spawn the server transcribes (speech on), and the report
+    /// gains the speech pipeline's figures from /metrics (finals, dropped, latency).
+    #[arg(long)]
+    speech: Option<PathBuf>,
     /// Drive Janus instead (its HTTP API base, e.g. http://10.203.0.2:8088/janus; the
     /// videocall plugin), with --pid for its CPU and memory: the side-by-side comparison.
     #[arg(long)]
@@ -115,6 +120,7 @@ fn spawn_server(
     password: &str,
     extra: &str,
     supervisor: bool,
+    speech: bool,
 ) -> Result<(Spawned, String)> {
     let dir = std::env::temp_dir().join(format!("sb-loadgen-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -151,8 +157,12 @@ fn spawn_server(
         .port();
     let addr = format!("127.0.0.1:{port}");
     let log = std::fs::File::create(dir.join("server.log"))?;
-    let child = Command::new(bin)
-        .args(["--no-speech", "--listen", &addr])
+    let mut cmd = Command::new(bin);
+    if !speech {
+        cmd.arg("--no-speech");
+    }
+    let child = cmd
+        .args(["--listen", &addr])
         .arg("--data-dir")
         .arg(&dir)
         .arg("--config")
@@ -185,6 +195,19 @@ async fn wait_healthy(addr: &str, wait: Duration) -> Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The server's Prometheus text (`GET /metrics`), or None.
+async fn scrape(addr: &str) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let req = format!("GET /metrics HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+    s.write_all(req.as_bytes()).await.ok()?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.ok()?;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let body = text.split_once("\r\n\r\n")?.1.to_string();
+    Some(body)
 }
 
 /// What one call's setup measured.
@@ -327,7 +350,12 @@ async fn agent(
         .await?;
     let _ = offered.send((call_id, t_accept, peer.state.clone())).await;
     peer.connected(sh.wait).await?;
-    let send = peer.send(sh.run.clone(), sh.outgoing(&sh.a2c), sh.stop.clone());
+    let send = peer.send(
+        sh.run.clone(),
+        sh.outgoing(&sh.a2c),
+        sh.run.half(),
+        sh.stop.clone(),
+    );
     let cam = peer.send_video(sh.run.clone(), sh.a2c_video.clone(), sh.stop.clone());
     let drain = ws.drain_until(sh.stop.clone());
     let (_, _, closed_by_server) = tokio::join!(send, cam, drain);
@@ -370,7 +398,7 @@ async fn customer(
     let _ = started
         .send((call_id, t0, peer.state.clone(), connected_ms))
         .await;
-    let send = peer.send(sh.run.clone(), sh.outgoing(&sh.c2a), sh.stop.clone());
+    let send = peer.send(sh.run.clone(), sh.outgoing(&sh.c2a), 0, sh.stop.clone());
     let cam = peer.send_video(sh.run.clone(), sh.c2a_video.clone(), sh.stop.clone());
     let drain = ws.drain_until(sh.stop.clone());
     let (_, _, closed_by_server) = tokio::join!(send, cam, drain);
@@ -400,6 +428,7 @@ async fn main() -> Result<()> {
                 &args.password,
                 &args.server_config,
                 args.supervise,
+                args.speech.is_some(),
             )?;
             let pid = s.child.id();
             (Some(s), addr, Some(pid))
@@ -422,7 +451,7 @@ async fn main() -> Result<()> {
 
     let (stop_tx, stop) = watch::channel(false);
     let sh = Arc::new(Shared {
-        run: Arc::new(Run::new()?),
+        run: Arc::new(Run::new(args.speech.as_deref())?),
         bind: args.bind.clone(),
         c2a: Arc::new(Direction::default()),
         a2c: Arc::new(Direction::default()),
@@ -591,6 +620,8 @@ async fn main() -> Result<()> {
 
     // 4. The window.
     tokio::time::sleep(Duration::from_secs(2)).await;
+    let speech = args.speech.is_some() && args.janus.is_none();
+    let metrics0 = if speech { scrape(&addr).await } else { None };
     let cpu0 = pid.and_then(|p| stats::cpu_seconds(Some(p)));
     let self0 = stats::cpu_seconds(None);
     let w0 = Instant::now();
@@ -601,8 +632,18 @@ async fn main() -> Result<()> {
     let cpu1 = pid.and_then(|p| stats::cpu_seconds(Some(p)));
     let self1 = stats::cpu_seconds(None);
     let mem = pid.and_then(stats::memory_kib);
-    // Packets sent at the window's end are still on their way.
+    // Packets sent at the window's end are still on their way; so are the window's last
+    // finals (a few seconds behind their audio).
     tokio::time::sleep(Duration::from_millis(500)).await;
+    let speech_report = if speech {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        match (metrics0, scrape(&addr).await) {
+            (Some(a), Some(b)) => stats::speech_report(&a, &b),
+            _ => json!("metrics not readable"),
+        }
+    } else {
+        json!(null)
+    };
     let _ = stop_tx.send(true);
     let mut session_errors = 0;
     while let Some(r) = tokio::time::timeout(Duration::from_secs(10), tasks.join_next())
@@ -649,6 +690,7 @@ async fn main() -> Result<()> {
             "listen_to_first_audio_ms": stats::summary(listen_ms),
             "both_parties_to_supervisors": sh.to_sup.report(),
         }) } else { json!(null) },
+        "speech": speech_report,
         "video": if sh.video { json!({
             "customer_to_agent": sh.c2a_video.report(),
             "agent_to_customer": sh.a2c_video.report(),

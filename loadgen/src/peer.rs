@@ -31,27 +31,24 @@ pub struct Run {
     /// The window, in microseconds since `epoch`: packets sent inside it count.
     window_start: AtomicU64,
     window_end: AtomicU64,
-    /// Pre-encoded 20 ms Opus frames of a tone, sent in turn.
+    /// Pre-encoded 20 ms Opus frames (a tone, or `--speech`), sent in turn.
     frames: Vec<Vec<u8>>,
 }
 
 impl Run {
-    pub fn new() -> Result<Run> {
-        let mut enc = opus::Encoder::new(48000, opus::Channels::Mono, opus::Application::Voip)
-            .context("opus encoder")?;
-        let mut out = vec![0u8; 1500];
-        let mut phase = 0.0f64;
-        let mut frames = Vec::new();
-        for _ in 0..50 {
-            let pcm: Vec<i16> = (0..960)
-                .map(|_| {
-                    phase += 2.0 * std::f64::consts::PI * 440.0 / 48000.0;
-                    (phase.sin() * 8000.0) as i16
-                })
-                .collect();
-            let n = enc.encode(&pcm, &mut out).context("opus encode")?;
-            frames.push(out[..n].to_vec());
-        }
+    /// Half the frames: where the second party starts, so that in a speech run the two
+    /// parties' turns interleave rather than overlap exactly.
+    pub fn half(&self) -> usize {
+        self.frames.len() / 2
+    }
+
+    /// Frames of a 440 Hz tone (which the server's voice detector ignores), or with `speech`
+    /// the frames of that WAV file (mono, 16-bit, 8-48 kHz), so that the server transcribes.
+    pub fn new(speech: Option<&std::path::Path>) -> Result<Run> {
+        let frames = match speech {
+            Some(path) => speech_frames(path)?,
+            None => tone_frames()?,
+        };
         Ok(Run {
             epoch: Instant::now(),
             window_start: AtomicU64::new(u64::MAX),
@@ -82,6 +79,59 @@ impl Run {
     pub fn close_window(&self) {
         self.window_end.store(self.now_us(), Ordering::Relaxed);
     }
+}
+
+/// 50 frames (1 s) of a 440 Hz tone, encoded once.
+fn tone_frames() -> Result<Vec<Vec<u8>>> {
+    let mut enc = opus::Encoder::new(48000, opus::Channels::Mono, opus::Application::Voip)
+        .context("opus encoder")?;
+    let mut out = vec![0u8; 1500];
+    let mut phase = 0.0f64;
+    let mut frames = Vec::new();
+    for _ in 0..50 {
+        let pcm: Vec<i16> = (0..960)
+            .map(|_| {
+                phase += 2.0 * std::f64::consts::PI * 440.0 / 48000.0;
+                (phase.sin() * 8000.0) as i16
+            })
+            .collect();
+        let n = enc.encode(&pcm, &mut out).context("opus encode")?;
+        frames.push(out[..n].to_vec());
+    }
+    Ok(frames)
+}
+
+/// A WAV file's audio as 20 ms Opus frames, encoded once at the file's own rate.
+fn speech_frames(path: &std::path::Path) -> Result<Vec<Vec<u8>>> {
+    let mut wav =
+        hound::WavReader::open(path).with_context(|| format!("open {}", path.display()))?;
+    let spec = wav.spec();
+    if spec.channels != 1 || spec.bits_per_sample != 16 {
+        anyhow::bail!("{}: need mono 16-bit PCM", path.display());
+    }
+    let rate = spec.sample_rate;
+    if ![8000, 12000, 16000, 24000, 48000].contains(&rate) {
+        anyhow::bail!(
+            "{}: sample rate {rate} is not one Opus takes",
+            path.display()
+        );
+    }
+    let pcm: Vec<i16> = wav.samples::<i16>().collect::<Result<_, _>>()?;
+    let mut enc = opus::Encoder::new(rate, opus::Channels::Mono, opus::Application::Voip)
+        .context("opus encoder")?;
+    let n = rate as usize / 50;
+    let mut out = vec![0u8; 1500];
+    let mut frames = Vec::new();
+    for chunk in pcm.chunks(n) {
+        let mut f = chunk.to_vec();
+        f.resize(n, 0);
+        let k = enc.encode(&f, &mut out).context("opus encode")?;
+        frames.push(out[..k].to_vec());
+    }
+    if frames.is_empty() {
+        anyhow::bail!("{}: no audio", path.display());
+    }
+    Ok(frames)
 }
 
 /// The state the peer's callbacks write.
@@ -405,6 +455,7 @@ impl Peer {
         &self,
         run: Arc<Run>,
         outgoing: Vec<Arc<Direction>>,
+        first_frame: usize,
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) {
         let pt = self.payload_type().await;
@@ -413,7 +464,7 @@ impl Peer {
         let mut seq: u16 = rand::random();
         let mut ts: u32 = rand::random();
         let mut tick = tokio::time::interval(Duration::from_millis(20));
-        let mut k = 0usize;
+        let mut k = first_frame;
         loop {
             tokio::select! {
                 _ = tick.tick() => {}

@@ -105,8 +105,105 @@ pub fn memory_kib(pid: u32) -> Option<(u64, u64)> {
     Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
+/// The sum of every sample of `name` (any labels) whose labels contain `with` (e.g.
+/// `kind="final"`, or "" for all), in Prometheus text.
+pub fn metric_sum(text: &str, name: &str, with: &str) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (key, value) = l.rsplit_once(' ')?;
+            let bare = key.split('{').next()?;
+            (bare == name && key.contains(with)).then(|| value.parse::<f64>().ok())?
+        })
+        .sum()
+}
+
+/// Cumulative bucket counts of histogram `name`: (upper bound, count), ascending.
+fn buckets(text: &str, name: &str) -> Vec<(f64, f64)> {
+    let prefix = format!("{name}_bucket{{le=\"");
+    let mut v: Vec<(f64, f64)> = text
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix(&prefix)?;
+            let (le, tail) = rest.split_once("\"}")?;
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().ok()?
+            };
+            Some((le, tail.trim().parse().ok()?))
+        })
+        .collect();
+    v.sort_by(|a, b| a.0.total_cmp(&b.0));
+    v
+}
+
+/// The speech pipeline over the window, from two scrapes of the server's /metrics: finals
+/// emitted, finals and partials dropped (the recognisers did not keep up), finals rejected
+/// by the guards, and the final latency (mean, and p50/p95 as bucket upper bounds).
+pub fn speech_report(before: &str, after: &str) -> serde_json::Value {
+    let d = |name: &str, with: &str| metric_sum(after, name, with) - metric_sum(before, name, with);
+    let latency = "switchboard_asr_final_latency_seconds";
+    let count = d(&format!("{latency}_count"), "");
+    let sum = d(&format!("{latency}_sum"), "");
+    let (b0, b1) = (buckets(before, latency), buckets(after, latency));
+    let q = |q: f64| -> Option<f64> {
+        if count <= 0.0 {
+            return None;
+        }
+        b1.iter()
+            .zip(b0.iter().chain(std::iter::repeat(&(0.0, 0.0))))
+            .find(|((_, c1), (_, c0))| c1 - c0 >= q * count)
+            .map(|((le, _), _)| *le)
+    };
+    serde_json::json!({
+        "finals": d("switchboard_utterances_total", ""),
+        "finals_dropped": d("switchboard_asr_dropped_jobs_total", "kind=\"final\""),
+        "partials_dropped": d("switchboard_asr_dropped_jobs_total", "kind=\"partial\""),
+        "finals_rejected": d("switchboard_asr_rejected_total", ""),
+        "retries": d("switchboard_asr_retries_total", ""),
+        "final_latency_s": {
+            "n": count,
+            "mean": (count > 0.0).then(|| (sum / count * 1000.0).round() / 1000.0),
+            "p50_at_most": q(0.5),
+            "p95_at_most": q(0.95),
+        },
+        "queue_depth_at_end": metric_sum(after, "switchboard_asr_queue_depth", ""),
+        "streams_at_end": metric_sum(after, "switchboard_speech_streams", ""),
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn speech_figures_are_differences_of_two_scrapes() {
+        let before = "# HELP x\nswitchboard_utterances_total{emotion=\"calm\"} 2\n\
+            switchboard_asr_dropped_jobs_total{kind=\"final\"} 1\n\
+            switchboard_asr_final_latency_seconds_bucket{le=\"0.5\"} 1\n\
+            switchboard_asr_final_latency_seconds_bucket{le=\"1\"} 2\n\
+            switchboard_asr_final_latency_seconds_bucket{le=\"+Inf\"} 2\n\
+            switchboard_asr_final_latency_seconds_sum 1.2\n\
+            switchboard_asr_final_latency_seconds_count 2\n";
+        let after = "switchboard_utterances_total{emotion=\"calm\"} 5\n\
+            switchboard_utterances_total{emotion=\"angry\"} 1\n\
+            switchboard_asr_dropped_jobs_total{kind=\"final\"} 1\n\
+            switchboard_asr_dropped_jobs_total{kind=\"partial\"} 7\n\
+            switchboard_asr_final_latency_seconds_bucket{le=\"0.5\"} 2\n\
+            switchboard_asr_final_latency_seconds_bucket{le=\"1\"} 4\n\
+            switchboard_asr_final_latency_seconds_bucket{le=\"+Inf\"} 6\n\
+            switchboard_asr_final_latency_seconds_sum 9.2\n\
+            switchboard_asr_final_latency_seconds_count 6\n";
+        let r = super::speech_report(before, after);
+        assert_eq!(r["finals"], 4.0);
+        assert_eq!(r["finals_dropped"], 0.0);
+        assert_eq!(r["partials_dropped"], 7.0);
+        assert_eq!(r["final_latency_s"]["n"], 4.0);
+        assert_eq!(r["final_latency_s"]["mean"], 2.0);
+        // 1 of 4 new finals within 0.5 s, 2 within 1 s, all 4 only in +Inf.
+        assert_eq!(r["final_latency_s"]["p50_at_most"], 1.0);
+        assert!(r["final_latency_s"]["p95_at_most"].is_null()); // +Inf is not JSON
+    }
+
     use super::*;
 
     #[test]

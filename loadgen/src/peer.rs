@@ -221,6 +221,30 @@ pub async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
     }
 }
 
+/// A local track named `label` sending `codec` with a random SSRC.
+fn local_track(
+    label: &str,
+    kind: RtpCodecKind,
+    codec: RTCRtpCodec,
+) -> (Arc<TrackLocalStaticRTP>, u32) {
+    let ssrc: u32 = rand::random();
+    let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+        "loadgen".into(),
+        format!("{label}-{ssrc}"),
+        label.into(),
+        kind,
+        vec![RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters {
+                ssrc: Some(ssrc),
+                ..Default::default()
+            },
+            codec,
+            ..Default::default()
+        }],
+    )));
+    (track, ssrc)
+}
+
 pub struct Peer {
     pc: Arc<dyn PeerConnection>,
     pub state: Arc<PeerState>,
@@ -254,27 +278,17 @@ impl Peer {
             .await
             .map_err(|e| anyhow!("transceiver: {e}"))?;
         if with_video {
-            let ssrc: u32 = rand::random();
-            let cam = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
-                "loadgen".into(),
-                format!("cam-{ssrc}"),
-                "cam".into(),
+            let (cam, ssrc) = local_track(
+                "cam",
                 RtpCodecKind::Video,
-                vec![RTCRtpEncodingParameters {
-                    rtp_coding_parameters: RTCRtpCodingParameters {
-                        ssrc: Some(ssrc),
-                        ..Default::default()
-                    },
-                    codec: RTCRtpCodec {
-                        mime_type: "video/VP8".into(),
-                        clock_rate: 90000,
-                        channels: 0,
-                        sdp_fmtp_line: String::new(),
-                        rtcp_feedback: vec![],
-                    },
-                    ..Default::default()
-                }],
-            )));
+                RTCRtpCodec {
+                    mime_type: "video/VP8".into(),
+                    clock_rate: 90000,
+                    channels: 0,
+                    sdp_fmtp_line: String::new(),
+                    rtcp_feedback: vec![],
+                },
+            );
             peer.pc
                 .add_transceiver_from_track(
                     cam.clone() as Arc<dyn TrackLocal>,
@@ -344,27 +358,17 @@ impl Peer {
                 .await
                 .map_err(|e| anyhow!("peer connection: {e}"))?,
         );
-        let ssrc: u32 = rand::random();
-        let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
-            "loadgen".into(),
-            format!("mic-{ssrc}"),
-            "mic".into(),
+        let (track, ssrc) = local_track(
+            "mic",
             RtpCodecKind::Audio,
-            vec![RTCRtpEncodingParameters {
-                rtp_coding_parameters: RTCRtpCodingParameters {
-                    ssrc: Some(ssrc),
-                    ..Default::default()
-                },
-                codec: RTCRtpCodec {
-                    mime_type: "audio/opus".into(),
-                    clock_rate: 48000,
-                    channels: 2,
-                    sdp_fmtp_line: "minptime=10;useinbandfec=1".into(),
-                    rtcp_feedback: vec![],
-                },
-                ..Default::default()
-            }],
-        )));
+            RTCRtpCodec {
+                mime_type: "audio/opus".into(),
+                clock_rate: 48000,
+                channels: 2,
+                sdp_fmtp_line: "minptime=10;useinbandfec=1".into(),
+                rtcp_feedback: vec![],
+            },
+        );
         Ok(Peer {
             pc,
             state,

@@ -333,8 +333,16 @@ impl Peer {
         let mut me = MediaEngine::default();
         me.register_default_codecs()
             .map_err(|e| anyhow!("codecs: {e}"))?;
-        let reg = register_default_interceptors(Registry::new(), &mut me)
-            .map_err(|e| anyhow!("interceptors: {e}"))?;
+        // As a browser does: NACK and congestion feedback for video; audio alone gets RTCP
+        // reports only (which also keeps the generator cheap).
+        let reg = if incoming_video.is_some() {
+            register_default_interceptors(Registry::new(), &mut me)
+                .map_err(|e| anyhow!("interceptors: {e}"))?
+        } else {
+            rtc::peer_connection::configuration::interceptor_registry::configure_rtcp_reports(
+                Registry::new(),
+            )
+        };
         let state = Arc::new(PeerState::default());
         let handler = Handler {
             state: state.clone(),

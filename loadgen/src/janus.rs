@@ -153,22 +153,6 @@ impl Handle {
     }
 }
 
-/// Waits until Janus answers `GET base/info`.
-pub async fn wait_healthy(base: &str, wait: Duration) -> Result<()> {
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + wait;
-    loop {
-        let r = http.get(format!("{base}/info")).send().await;
-        if r.is_ok_and(|r| r.status().is_success()) {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            bail!("Janus at {base} did not answer in {wait:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// Call number `i` through Janus: the callee registers, the caller registers and calls, the
 /// callee answers Janus's offer; both talk until the run stops. The setup figures go to
 /// `done` as soon as both sides hear each other.

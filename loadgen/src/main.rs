@@ -175,23 +175,17 @@ fn spawn_server(
     Ok((Spawned { child, dir }, addr))
 }
 
-/// Waits until `GET /healthz` answers 200.
-async fn wait_healthy(addr: &str, wait: Duration) -> Result<()> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+/// Waits until `GET url` answers with success (a server's `/healthz`, Janus's `/info`).
+async fn wait_healthy(url: &str, wait: Duration) -> Result<()> {
+    let http = reqwest::Client::new();
     let deadline = Instant::now() + wait;
     loop {
-        if let Ok(mut s) = tokio::net::TcpStream::connect(addr).await {
-            let req = format!("GET /healthz HTTP/1.0\r\nHost: {addr}\r\n\r\n");
-            let mut buf = Vec::new();
-            if s.write_all(req.as_bytes()).await.is_ok()
-                && s.read_to_end(&mut buf).await.is_ok()
-                && (buf.starts_with(b"HTTP/1.1 200") || buf.starts_with(b"HTTP/1.0 200"))
-            {
-                return Ok(());
-            }
+        let r = http.get(url).send().await;
+        if r.is_ok_and(|r| r.status().is_success()) {
+            return Ok(());
         }
         if Instant::now() > deadline {
-            bail!("{addr} did not become healthy in {wait:?}");
+            bail!("{url} did not answer in {wait:?}");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -199,15 +193,8 @@ async fn wait_healthy(addr: &str, wait: Duration) -> Result<()> {
 
 /// The server's Prometheus text (`GET /metrics`), or None.
 async fn scrape(addr: &str) -> Option<String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
-    let req = format!("GET /metrics HTTP/1.0\r\nHost: {addr}\r\n\r\n");
-    s.write_all(req.as_bytes()).await.ok()?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).await.ok()?;
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let body = text.split_once("\r\n\r\n")?.1.to_string();
-    Some(body)
+    let r = reqwest::get(format!("http://{addr}/metrics")).await.ok()?;
+    r.text().await.ok()
 }
 
 /// What one call's setup measured.
@@ -442,11 +429,12 @@ async fn main() -> Result<()> {
     }
     this_host_only(&host_of(&addr))?;
     this_host_only(&args.bind)?;
-    if args.janus.is_some() {
-        janus::wait_healthy(&addr, Duration::from_secs(30)).await?;
+    let health = if args.janus.is_some() {
+        format!("{addr}/info")
     } else {
-        wait_healthy(&addr, Duration::from_secs(30)).await?;
-    }
+        format!("http://{addr}/healthz")
+    };
+    wait_healthy(&health, Duration::from_secs(30)).await?;
     let idle = pid.and_then(stats::memory_kib);
 
     let (stop_tx, stop) = watch::channel(false);

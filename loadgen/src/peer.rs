@@ -245,6 +245,19 @@ fn local_track(
     (track, ssrc)
 }
 
+/// An RTP packet of ours.
+fn rtp(pt: u8, seq: u16, ts: u32, ssrc: u32, marker: bool, payload: Vec<u8>) -> rtc::rtp::Packet {
+    let mut p = rtc::rtp::Packet::default();
+    p.header.version = 2;
+    p.header.payload_type = pt;
+    p.header.sequence_number = seq;
+    p.header.timestamp = ts;
+    p.header.ssrc = ssrc;
+    p.header.marker = marker;
+    p.payload = bytes::Bytes::from(payload);
+    p
+}
+
 pub struct Peer {
     pc: Arc<dyn PeerConnection>,
     pub state: Arc<PeerState>,
@@ -470,7 +483,7 @@ impl Peer {
         first_frame: usize,
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) {
-        let pt = self.payload_type().await;
+        let pt = self.payload_type_of("audio/").await.unwrap_or(111);
         let track = self.track.clone();
         let ssrc = self.ssrc;
         let mut seq: u16 = rand::random();
@@ -488,13 +501,7 @@ impl Peer {
             let mut payload = Vec::with_capacity(frame.len() + 8);
             payload.extend_from_slice(frame);
             payload.extend_from_slice(&now.to_le_bytes());
-            let mut p = rtc::rtp::Packet::default();
-            p.header.version = 2;
-            p.header.payload_type = pt;
-            p.header.sequence_number = seq;
-            p.header.timestamp = ts;
-            p.header.ssrc = ssrc;
-            p.payload = bytes::Bytes::from(payload);
+            let p = rtp(pt, seq, ts, ssrc, false, payload);
             seq = seq.wrapping_add(1);
             ts = ts.wrapping_add(960);
             if track.write_rtp(p).await.is_err() {
@@ -506,11 +513,6 @@ impl Peer {
                 }
             }
         }
-    }
-
-    /// The payload type our Opus sender negotiated.
-    async fn payload_type(&self) -> u8 {
-        self.payload_type_of("audio/").await.unwrap_or(111)
     }
 
     /// The payload type negotiated by our sender whose codec's MIME type starts with `kind`.
@@ -560,14 +562,7 @@ impl Peer {
                 // VP8 frame tag: bit 0 (P) is 0 for a key frame.
                 payload[1] = if key { 0x00 } else { 0x01 };
                 payload[992..].copy_from_slice(&now.to_le_bytes());
-                let mut p = rtc::rtp::Packet::default();
-                p.header.version = 2;
-                p.header.payload_type = pt;
-                p.header.sequence_number = seq;
-                p.header.timestamp = ts;
-                p.header.ssrc = ssrc;
-                p.header.marker = part == 2;
-                p.payload = bytes::Bytes::from(payload);
+                let p = rtp(pt, seq, ts, ssrc, part == 2, payload);
                 seq = seq.wrapping_add(1);
                 if track.write_rtp(p).await.is_err() {
                     return;

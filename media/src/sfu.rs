@@ -119,7 +119,7 @@ impl Sfu {
             gathered: Notify::new(),
             metrics: self.metrics.clone(),
         });
-        let video = kinds_offered_video(&mlines);
+        let video = offers_video(&mlines);
         let pc = self.build_pc(shared.clone(), video).await?;
 
         let fail = |e: webrtc::error::Error| MediaError::BadSdp(e.to_string());
@@ -375,7 +375,7 @@ impl Sfu {
 }
 
 /// Whether any m-line of an offer is video.
-fn kinds_offered_video(mlines: &[Option<Kind>]) -> bool {
+fn offers_video(mlines: &[Option<Kind>]) -> bool {
     mlines.iter().flatten().any(|k| *k == Kind::Video)
 }
 
@@ -386,21 +386,13 @@ fn kinds_offered_video(mlines: &[Option<Kind>]) -> bool {
 const VIDEO_NACK_HISTORY: u16 = 256;
 
 /// The interceptors of a connection with video: what `register_default_interceptors` sets
-/// (NACK generator and responder with "nack" and "nack pli" feedback, simulcast header
-/// extensions, transport-wide congestion feedback as receiver, RTCP reports), with a shorter
-/// retransmission history.
+/// (NACK generator and responder, simulcast header extensions, transport-wide congestion
+/// feedback as receiver, RTCP reports), with a shorter retransmission history. The "nack" and
+/// "nack pli" feedback it would register are already on every video codec of
+/// [`crate::sdp::media_engine`].
 fn video_interceptors(
     media_engine: &mut MediaEngine,
 ) -> std::result::Result<Registry, webrtc::error::Error> {
-    for parameter in ["", "pli"] {
-        media_engine.register_feedback(
-            rtc::rtp_transceiver::rtp_sender::RTCPFeedback {
-                typ: rtc::rtp_transceiver::rtp_sender::TYPE_RTCP_FB_NACK.to_owned(),
-                parameter: parameter.to_owned(),
-            },
-            RtpCodecKind::Video,
-        );
-    }
     configure_simulcast_extension_headers(media_engine)?;
     let registry = Registry::new()
         .with(
@@ -451,6 +443,45 @@ mod tests {
         assert!(room
             .add_voice(ParticipantId::from("bot"), ParticipantKind::Bot)
             .is_err());
+    }
+
+    #[tokio::test]
+    async fn video_answers_offer_nack_and_audio_only_answers_do_not() {
+        let sfu = Sfu::new(MediaConfig::default(), MediaMetrics::unregistered());
+        let id = CallId::from("c3");
+        sfu.open_room(&id).unwrap();
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let video = include_str!("../../fuzz/corpus/sdp_offer/chrome_audio_video.sdp");
+        let (_, answer) = sfu
+            .join(
+                &id,
+                ParticipantId::from("v"),
+                ParticipantKind::Customer,
+                video,
+                tx.clone(),
+            )
+            .await
+            .unwrap();
+        for fb in [" nack\r", " nack pli\r", " transport-cc\r"] {
+            assert!(
+                answer
+                    .lines()
+                    .any(|l| l.starts_with("a=rtcp-fb:") && format!("{l}\r").ends_with(fb)),
+                "no{fb:?} in {answer}"
+            );
+        }
+        let (_, answer) = sfu
+            .join(
+                &id,
+                ParticipantId::from("a"),
+                ParticipantKind::Agent,
+                OFFER,
+                tx,
+            )
+            .await
+            .unwrap();
+        assert!(!answer.contains(" nack"), "{answer}");
+        sfu.close_room(&id).await;
     }
 
     #[tokio::test]

@@ -2,7 +2,8 @@
 //! results in docs/benchmarks.md): the real server with live transcription and the bot's
 //! voice, real WebRTC customers on loopback asking questions in espeak-ng speech. For each
 //! question: from the true end of the caller's speech (the last voiced sample sent) to the
-//! first packet of the bot's answer arriving at the caller. Also reported: where the time goes
+//! first packet of the bot's answer arriving at the caller, and to the first packet that
+//! decodes to sound (what the caller hears first). Also reported: where the time goes
 //! (the server's `switchboard_bot_turn_stage_seconds`) and the server's CPU per bot call.
 //!
 //! Settings (defaults in brackets): `SB_BENCH_ROUNDS` questions per caller [6],
@@ -12,7 +13,9 @@
 //! `SB_BENCH_PREPARE=0` (no prepared answers), `SB_BENCH_TURN_WINDOW=0` (no cheaper first
 //! recognition), `SB_SERVER_BIN` (the server to run, e.g. target/release/switchboard),
 //! `SB_BENCH_TURN_THREADS` threads of a bot turn's early final [1, the
-//! server's default], `SB_BENCH_LOG` (a file to copy the server's log to). The demo
+//! server's default], `SB_BENCH_SPEECH` more `[speech]` settings separated by `;`
+//! (e.g. `early_final_ms = 200; turn_end_ms = 0; turn_threads_idle = 1`),
+//! `SB_BENCH_LOG` (a file to copy the server's log to). The demo
 //! knowledge base answers the questions.
 
 #[path = "../tests/common/mod.rs"]
@@ -56,7 +59,7 @@ async fn wait_quiet(peer: &Peer, quiet: Duration) {
 
 /// One caller: waits out the greeting, then asks `rounds` questions starting at `first`;
 /// the voice-to-voice time of each answered one.
-async fn caller(server: Arc<Server>, n: usize, first: usize, rounds: usize) -> Vec<f64> {
+async fn caller(server: Arc<Server>, n: usize, first: usize, rounds: usize) -> Vec<(f64, f64)> {
     let mut customer = customer_calls(&server, &format!("Latency {n}")).await;
     customer.ws.wait_call_state("with_bot").await;
     customer.ws.chat_from("bot").await; // the greeting
@@ -74,27 +77,36 @@ async fn caller(server: Arc<Server>, n: usize, first: usize, rounds: usize) -> V
         let t_start = Instant::now();
         let audio = customer.peer.start_pcm(pcm, false).await;
         let t_end = t_start + Duration::from_secs_f64(end as f64 / 48000.0);
-        // The first packet of the answer after the end of the question.
+        // The first packet of the answer after the end of the question, and the first that
+        // the caller can hear (a phrase may begin with encoded silence).
         let deadline = t_end + Duration::from_secs(30);
-        let mut first = None;
+        let (mut first, mut heard) = (None, None);
         while Instant::now() < deadline {
             let r = customer.peer.received(0);
-            if r.packets > before && r.last_at.is_some_and(|t| t > t_end) {
+            if first.is_none() && r.packets > before && r.last_at.is_some_and(|t| t > t_end) {
                 first = r.last_at;
+            }
+            if r.last_sound_at.is_some_and(|t| t > t_end) {
+                heard = r.last_sound_at;
                 break;
             }
-            tokio::time::sleep(Duration::from_millis(5)).await;
+            tokio::time::sleep(Duration::from_millis(2)).await;
         }
         let reply = tokio::time::timeout(Duration::from_secs(14), customer.ws.chat_from("bot"))
             .await
             .unwrap_or_default();
-        match first {
-            Some(t) => {
-                let ms = t.duration_since(t_end).as_secs_f64() * 1000.0;
-                println!("[{n}] {ms:7.0} ms  {q:?} -> {:?}", reply["text"]);
-                v2v.push(ms);
+        match (first, heard) {
+            (Some(p), Some(h)) => {
+                let ms = |t: Instant| t.duration_since(t_end).as_secs_f64() * 1000.0;
+                println!(
+                    "[{n}] {:7.0} ms to the first packet, {:7.0} ms to the first sound  {q:?} -> {:?}",
+                    ms(p),
+                    ms(h),
+                    reply["text"]
+                );
+                v2v.push((ms(p), ms(h)));
             }
-            None => println!("[{n}]    none  {q:?}: no spoken answer within 30 s"),
+            _ => println!("[{n}]    none  {q:?}: no spoken answer within 30 s"),
         }
         wait_quiet(&customer.peer, Duration::from_secs(3)).await;
         audio.abort();
@@ -135,9 +147,14 @@ async fn main() {
     } else {
         "turn_window = \"full\"\n"
     };
+    // More `[speech]` settings, `;`-separated, e.g. "early_final_ms = 200; turn_end_ms = 0"
+    // (the turn ending at its pause off, for a "before" row).
+    let speech_extra = std::env::var("SB_BENCH_SPEECH")
+        .unwrap_or_default()
+        .replace(';', "\n");
     let server = Arc::new(
         Server::start_with_speech(&format!(
-            "[speech]\nthreads_per_worker = {asr_threads}\nturn_threads = {turn_threads}\n{turn_window}\n[bot.voice]\nthreads = {threads}\nprepare = {prepare}\n\n[[entry_points]]\nname = \"phone\"\nbot = true\nlanguage = \"en\"\n"
+            "[speech]\nthreads_per_worker = {asr_threads}\nturn_threads = {turn_threads}\n{turn_window}\n{speech_extra}\n[bot.voice]\nthreads = {threads}\nprepare = {prepare}\n\n[[entry_points]]\nname = \"phone\"\nbot = true\nlanguage = \"en\"\n"
         ))
         .await,
     );
@@ -188,13 +205,20 @@ async fn main() {
         .await
         - used0;
     let asked = calls * rounds;
+    let mut packet: Vec<f64> = v2v.iter().map(|v| v.0).collect();
+    let mut sound: Vec<f64> = v2v.iter().map(|v| v.1).collect();
     println!(
-        "{calls} call(s), synthesis threads {threads}, recognition threads {asr_threads}, turn recognition threads {turn_threads}: voice to voice over {} of {asked} questions: p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms",
+        "{calls} call(s), synthesis threads {threads}, recognition threads {asr_threads}, turn recognition threads {turn_threads}: voice to voice over {} of {asked} questions",
         v2v.len(),
-        pct(&mut v2v.clone(), 0.5),
-        pct(&mut v2v.clone(), 0.95),
-        pct(&mut v2v, 1.0),
     );
+    for (what, v) in [("first packet", &mut packet), ("first sound", &mut sound)] {
+        println!(
+            "  to the {what}: p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms",
+            pct(&mut v.clone(), 0.5),
+            pct(&mut v.clone(), 0.95),
+            pct(v, 1.0),
+        );
+    }
     let mut line = String::from("server stages (means):");
     for (i, s) in STAGES.iter().enumerate() {
         let (a, b) = (s0[i], s1[i]);

@@ -52,9 +52,8 @@ pub fn run(
     for p in &phrases {
         let audio = engine.synthesize(p, lang, &speaker)?;
         first_ms.get_or_insert(t0.elapsed().as_millis() as u64);
+        // Each phrase ends with its own pause, as the live voice plays them.
         pcm.extend(audio.to_i16());
-        // A short breath between phrases, as the live voice leaves.
-        pcm.extend(std::iter::repeat_n(0, 24_000 / 10));
     }
     let total_ms = t0.elapsed().as_millis() as u64;
     let spec = hound::WavSpec {

@@ -736,12 +736,14 @@ pub fn voice_language(name: &str) -> Option<Lang> {
 }
 
 /// A prepared phrase's file name: a hash of the voice, speed, language and words (and of
-/// the engine's version, so that a new engine never plays an old one's audio).
+/// the engine's version and audio revision, so that a new engine never plays an old one's
+/// audio).
 fn cache_file(key: &CacheKey, lang: Lang) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
     h.update([0]);
+    h.update(tts::AUDIO_REVISION.to_le_bytes());
     h.update(key.0.as_bytes());
     h.update([0]);
     h.update(key.1.to_le_bytes());

@@ -613,6 +613,9 @@ pub struct Received {
     /// [`Peer::reset_gap`].
     pub last_at: Option<Instant>,
     pub max_gap: Duration,
+    /// When the last packet that decoded to sound (a sample over 300 of 32767) arrived:
+    /// what a listener hears, where `last_at` counts encoded silence too.
+    pub last_sound_at: Option<Instant>,
     /// Decoded PCM (48 kHz mono) of the last few seconds.
     pub pcm: Vec<i16>,
     /// Everything decoded (48 kHz mono), the first minute.
@@ -666,6 +669,9 @@ impl PeerConnectionEventHandler for Handler {
                         r.max_gap = r.max_gap.max(now - last);
                     }
                     r.last_at = Some(now);
+                    if buf[..n].iter().any(|s| s.unsigned_abs() > 300) {
+                        r.last_sound_at = Some(now);
+                    }
                     if let Some(t) = r.last_ts {
                         if p.header.timestamp.wrapping_sub(t) == 960 {
                             r.ts_steps_20ms += 1;

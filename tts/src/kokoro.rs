@@ -216,6 +216,7 @@ impl Tts for Kokoro {
             let style = &voice[row * STYLE_DIM..(row + 1) * STYLE_DIM];
             samples.extend(self.run(chunk, style, speaker.speed.clamp(0.5, 2.0))?);
         }
+        let samples = crate::silence::fit(&samples, RATE, crate::silence::pause_after(text));
         Ok(Audio {
             samples,
             rate: RATE,

@@ -10,9 +10,15 @@ mod chinese;
 mod english;
 pub mod kokoro;
 mod phrases;
+pub mod silence;
 
 pub use kokoro::{Kokoro, KokoroConfig};
 pub use phrases::phrases;
+
+/// Changes whenever the same text, voice and speed would give different audio: phrases kept
+/// on disk from another revision are made again. 2: silence around phrases fitted
+/// ([`silence`]).
+pub const AUDIO_REVISION: u32 = 2;
 
 use std::time::Duration;
 
@@ -85,7 +91,9 @@ pub struct Speaker {
 /// Text to speech. Implementations are blocking (call them from a blocking thread) and may be
 /// shared between calls.
 pub trait Tts: Send + Sync {
-    /// Speak one phrase (a sentence or a clause; see [`phrases`]).
+    /// Speak one phrase (a sentence or a clause; see [`phrases`]). The audio starts just before
+    /// the first sound and ends with the pause that follows the phrase
+    /// ([`silence::pause_after`]), so phrases played back to back sound like one reply.
     fn synthesize(&self, text: &str, lang: Lang, speaker: &Speaker) -> Result<Audio, TtsError>;
     /// The voices this engine has, by name.
     fn voices(&self) -> Vec<String>;

@@ -916,6 +916,11 @@ impl SpeechSink for AppSink {
                 .is_some_and(|sp| sp.active(call))
     }
 
+    fn ends_turn(&self, call: &CallId, speaker: ParticipantKind, text: &str) -> bool {
+        // The caller waits for the bot's answer: a finished question is answered at once.
+        bot::turns::whole(text) && self.wants_early_finals(call, speaker)
+    }
+
     fn utterance(&self, call: &CallId, u: FinalUtterance) {
         let Some(app) = self.0.upgrade() else { return };
         let e = &u.event;

@@ -34,6 +34,37 @@ pub fn unfinished(text: &str) -> bool {
     ends_open(t)
 }
 
+/// Spoken digits, as Whisper may write a number read out digit by digit.
+const EN_DIGITS: [&str; 11] = [
+    "zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+];
+
+/// Whether `text` (the words up to a pause) is a whole turn that can be answered before the
+/// usual pause has passed: a finished sentence that does not end in a number, a digit or a
+/// letter, since a caller reading out an order or phone number pauses between groups
+/// ("N W 1 2 3", "四五六") and finishes the same way.
+pub fn whole(text: &str) -> bool {
+    let t = text.trim();
+    if t.is_empty() || unfinished(t) {
+        return false;
+    }
+    let body = t.trim_end_matches(|c: char| !c.is_alphanumeric());
+    let Some(last_char) = body.chars().last() else {
+        return false;
+    };
+    if last_char.is_ascii_digit() || "零一二三四五六七八九十两〇".contains(last_char) {
+        return false;
+    }
+    let last = body
+        .rsplit(|c: char| c.is_whitespace() || c == '-' || c == ',')
+        .next()
+        .unwrap_or("")
+        .to_lowercase();
+    // A single letter (not "I" or "a", which end no sentence anyway) or a spoken digit.
+    let letter = last.chars().count() == 1 && last.chars().all(|c| c.is_ascii_alphabetic());
+    !(letter || EN_DIGITS.contains(&last.as_str()))
+}
+
 fn ends_open(t: &str) -> bool {
     let t = t.trim();
     // "不是" (no) is a whole answer.
@@ -84,6 +115,35 @@ mod tests {
             "",
         ] {
             assert!(!unfinished(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn whole_turns_answer_at_once_but_numbers_being_read_wait() {
+        for t in [
+            "Where is my order?",
+            "I want to talk to a person.",
+            "yes",
+            "No, thank you.",
+            "What time do you open on Saturday?",
+            "我的订单到哪了？",
+            "好的",
+        ] {
+            assert!(whole(t), "{t}");
+        }
+        for t in [
+            "",
+            "My order number is",
+            "It's about my bill and",
+            "My order number is N W 1 2 3.",
+            "NW123456",
+            "N W one two three",
+            "The code is 4 4 1, 8 2 0.",
+            "my postcode is S W 1 A",
+            "我的电话是一三九。",
+            "我的订单号是",
+        ] {
+            assert!(!whole(t), "{t}");
         }
     }
 }

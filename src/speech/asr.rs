@@ -277,7 +277,6 @@ impl Scheduler {
             .sum()
     }
 
-    #[allow(dead_code)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -297,6 +296,9 @@ pub struct PoolConfig {
     /// finals (asked only while no final waits) run it on this many threads.
     pub turn_window: Option<Window>,
     pub turn_threads: usize,
+    /// Threads of an early final that is the only recognition running, with nothing queued:
+    /// nothing else of the recognisers' would compete for the cores.
+    pub turn_threads_idle: usize,
     /// Retry suspect finals with safer settings.
     pub retries: bool,
     /// Decode with timestamp tokens.
@@ -314,6 +316,7 @@ impl Default for PoolConfig {
             window: Window::default(),
             turn_window: None,
             turn_threads: 1,
+            turn_threads_idle: 1,
             retries: true,
             timestamps: false,
         }
@@ -334,6 +337,8 @@ struct Shared {
     partials: Mutex<Vec<Option<RunningPartial>>>,
     stop: std::sync::atomic::AtomicBool,
     metrics: Option<SpeechMetrics>,
+    /// Workers recognising something now.
+    busy: std::sync::atomic::AtomicUsize,
 }
 
 /// The worker pool. Dropping it stops the workers after their current job.
@@ -351,6 +356,7 @@ impl AsrPool {
             partials: Mutex::new((0..cfg.workers.max(1)).map(|_| None).collect()),
             stop: std::sync::atomic::AtomicBool::new(false),
             metrics,
+            busy: std::sync::atomic::AtomicUsize::new(0),
         });
         let models = Arc::new(models);
         let workers = (0..cfg.workers.max(1))
@@ -456,6 +462,15 @@ impl Drop for AsrPool {
     }
 }
 
+/// A worker's count in `Shared::busy`, given back however its job ends.
+struct Busy<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 fn worker(index: usize, shared: Arc<Shared>, models: Arc<Models>, cfg: PoolConfig) {
     if cfg.nice != 0 {
         let me = rustix::thread::gettid();
@@ -479,6 +494,10 @@ fn worker(index: usize, shared: Arc<Shared>, models: Arc<Models>, cfg: PoolConfi
         threads: cfg.turn_threads.max(1),
         ..rcfg.clone()
     };
+    let turn_idle_cfg = RecognizeConfig {
+        threads: cfg.turn_threads_idle.max(cfg.turn_threads).max(1),
+        ..turn_cfg.clone()
+    };
     // Under load (finals waiting, when no early finals are asked) two threads per job
     // only fight each other: a turn's final gets the cheaper window on one.
     let turn_final_cfg = RecognizeConfig {
@@ -492,11 +511,12 @@ fn worker(index: usize, shared: Arc<Shared>, models: Arc<Models>, cfg: PoolConfi
             .unwrap_or_else(|| cfg.window.clone()),
         ..rcfg.clone()
     };
+    use std::sync::atomic::Ordering::SeqCst;
     loop {
-        let (job, stale) = {
+        let (job, stale, alone) = {
             let mut s = shared.sched.lock().expect("sched lock");
             loop {
-                if shared.stop.load(std::sync::atomic::Ordering::SeqCst) {
+                if shared.stop.load(SeqCst) {
                     return;
                 }
                 let (job, stale) = s.next(Instant::now(), partials_ok);
@@ -504,13 +524,17 @@ fn worker(index: usize, shared: Arc<Shared>, models: Arc<Models>, cfg: PoolConfi
                     if let Some(m) = &shared.metrics {
                         m.asr_queue_depth.set(s.len() as i64);
                     }
-                    break (job, stale);
+                    // Counted under the lock: two workers never both find themselves alone.
+                    let alone =
+                        job.is_some() && shared.busy.fetch_add(1, SeqCst) == 0 && s.is_empty();
+                    break (job, stale, alone);
                 }
                 s = shared.wake.wait(s).expect("sched lock");
             }
         };
         discard(&shared, stale);
         let Some(job) = job else { continue };
+        let _busy = Busy(&shared.busy);
         let outcome = match models.pick(&job.language) {
             None => {
                 AsrOutcome::Failed(AsrError::NoModelForLanguage(job.language.clone()).to_string())
@@ -552,6 +576,7 @@ fn worker(index: usize, shared: Arc<Shared>, models: Arc<Models>, cfg: PoolConfi
                     language,
                     is_final,
                     match (job.kind, job.turn) {
+                        (JobKind::Early, _) if alone => &turn_idle_cfg,
                         (JobKind::Early, _) => &turn_cfg,
                         (JobKind::Final, true) => &turn_final_cfg,
                         (JobKind::Partial, true) => &turn_partial_cfg,

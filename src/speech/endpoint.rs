@@ -29,7 +29,8 @@ pub struct EndpointConfig {
     pub partial_every_ms: u32,
     /// After this much silence in an utterance, its audio is offered early ([`EndpointEvent::Pause`])
     /// so that its final can be recognised while the endpointer still waits for
-    /// `min_silence_ms` (0: never). At least `pad_ms`, or the early audio is not the final's.
+    /// `min_silence_ms` (0: never). The pause's audio is the final's up to its trailing
+    /// silence: `pad_ms` of it, or less when this is shorter.
     pub pause_ms: u32,
 }
 
@@ -106,6 +107,14 @@ pub struct Endpointer {
     scores: Vec<(u64, f32)>,
     state: State,
     next_utterance: u64,
+    /// The words before a pause make a whole turn ([`Endpointer::end_early`]): that
+    /// utterance, the pause's `end`, and the silence that then ends it.
+    early_end: Option<(u64, u64, u32)>,
+}
+
+/// One VAD frame, in ms (16).
+fn frame_ms() -> u32 {
+    (VAD_FRAME * 1000 / SAMPLE_RATE) as u32
 }
 
 fn ms(ms: u32) -> u64 {
@@ -124,6 +133,7 @@ impl Endpointer {
             scores: vec![],
             state: State::Silence,
             next_utterance: 1,
+            early_end: None,
         }
     }
 
@@ -151,6 +161,33 @@ impl Endpointer {
         events
     }
 
+    /// The speaker's words up to the pause that ended at `end` (a [`EndpointEvent::Pause`])
+    /// make a whole turn: utterance `utterance` ends once that pause has lasted `silence_ms`
+    /// (now, if it already has) instead of `min_silence_ms`, with exactly the pause's audio.
+    /// If the speaker has gone on since, nothing changes.
+    pub fn end_early(&mut self, utterance: u64, end: u64, silence_ms: u32) -> Vec<EndpointEvent> {
+        let State::Speech {
+            utterance: u,
+            start,
+            last_voiced_end,
+            silent_frames,
+            ..
+        } = self.state
+        else {
+            return vec![];
+        };
+        if u != utterance || last_voiced_end != end {
+            return vec![];
+        }
+        if silent_frames * frame_ms() >= silence_ms {
+            self.state = State::Silence;
+            self.early_end = None;
+            return vec![self.end(u, start, last_voiced_end)];
+        }
+        self.early_end = Some((utterance, end, silence_ms));
+        vec![]
+    }
+
     /// The stream ended: close any open utterance.
     pub fn finish(&mut self) -> Vec<EndpointEvent> {
         let mut events = vec![];
@@ -172,7 +209,8 @@ impl Endpointer {
         self.pos += frame.len() as u64;
         let score = self.vad.predict_f32(frame);
         let voiced = score >= self.cfg.threshold;
-        let frame_ms = (VAD_FRAME * 1000 / SAMPLE_RATE) as u32;
+        let frame_ms = frame_ms();
+        let early_end = self.early_end;
 
         match &mut self.state {
             State::Silence | State::Onset { .. } => {
@@ -228,9 +266,14 @@ impl Endpointer {
                     *silent_frames += 1;
                 }
                 let (u, s, lve) = (*utterance, *start, *last_voiced_end);
-                if *silent_frames * frame_ms >= self.cfg.min_silence_ms {
+                let silence_ms = match early_end {
+                    Some((eu, end, ms)) if eu == u && end == lve => ms.min(self.cfg.min_silence_ms),
+                    _ => self.cfg.min_silence_ms,
+                };
+                if *silent_frames * frame_ms >= silence_ms {
                     events.push(self.end(u, s, lve));
                     self.state = State::Silence;
+                    self.early_end = None;
                     return;
                 }
                 if self.pos - s >= ms(self.cfg.max_utterance_ms) {
@@ -492,5 +535,161 @@ mod tests {
             "{ended} ended, {matched} matched"
         );
         assert!(pauses.len() > ended, "some pauses were not the end");
+    }
+
+    /// LibriVox in 4 s pieces with 700 ms of quiet after each.
+    fn speech_with_gaps() -> Vec<f32> {
+        let Some(audio) = speech() else {
+            panic!("pocketsphinx-testdata must be installed (make test installs it)");
+        };
+        audio
+            .chunks(4 * SAMPLE_RATE)
+            .flat_map(|c| c.iter().copied().chain(std::iter::repeat_n(0.0, 700 * 16)))
+            .collect()
+    }
+
+    #[test]
+    fn a_whole_turn_ends_at_its_pause_sooner_with_the_same_audio() {
+        let cfg = EndpointConfig {
+            pause_ms: 120,
+            max_utterance_ms: 60_000,
+            partial_every_ms: 0,
+            ..EndpointConfig::default()
+        };
+        let audio = speech_with_gaps();
+        // Every pause is declared a whole turn, ending after 300 ms instead of 500.
+        let mut ep = Endpointer::new(cfg.clone());
+        let mut pauses: Vec<(u64, u64, Vec<f32>)> = vec![];
+        let mut ended = vec![];
+        for c in audio.chunks(VAD_FRAME) {
+            for e in ep.push(c) {
+                match e {
+                    EndpointEvent::Pause {
+                        utterance,
+                        end,
+                        audio,
+                        ..
+                    } => {
+                        // Asked at once: the pause is 120 ms old, so it ends later.
+                        assert!(ep.end_early(utterance, end, 300).is_empty());
+                        pauses.push((utterance, end, audio));
+                    }
+                    EndpointEvent::Ended {
+                        utterance,
+                        end,
+                        audio,
+                        ..
+                    } => ended.push((utterance, end, audio, ep.position())),
+                    _ => {}
+                }
+            }
+        }
+        assert!(ended.len() >= 3, "{} ended", ended.len());
+        for (u, end, audio, at) in &ended {
+            let waited = (at - end) * 1000 / SAMPLE_RATE as u64;
+            assert!(
+                (300..340).contains(&waited),
+                "utterance {u} ended {waited} ms after its voice"
+            );
+            let p = pauses
+                .iter()
+                .rev()
+                .find(|p| p.0 == *u)
+                .expect("paused first");
+            assert_eq!(p.1, *end);
+            assert!(
+                audio.starts_with(&p.2),
+                "the early audio is the final's, less some trailing silence"
+            );
+        }
+
+        // Without the word, the same audio ends each utterance after the full 500 ms.
+        let mut plain = Endpointer::new(cfg.clone());
+        let mut waits = vec![];
+        for c in audio.chunks(VAD_FRAME) {
+            for e in plain.push(c) {
+                if let EndpointEvent::Ended { end, .. } = e {
+                    waits.push((plain.position() - end) * 1000 / SAMPLE_RATE as u64);
+                }
+            }
+        }
+        assert!(waits.iter().all(|w| *w >= 500), "{waits:?}");
+
+        // Declared after the silence is already long enough: it ends there and then.
+        let mut late = Endpointer::new(cfg);
+        let mut pause = None;
+        let mut got = None;
+        'outer: for c in audio.chunks(VAD_FRAME) {
+            for e in late.push(c) {
+                if let EndpointEvent::Pause { utterance, end, .. } = e {
+                    pause = Some((utterance, end));
+                }
+            }
+            if let Some((u, end)) = pause {
+                if (late.position() - end) * 1000 / SAMPLE_RATE as u64 >= 250 {
+                    let ev = late.end_early(u, end, 200);
+                    if !ev.is_empty() {
+                        got = Some(ev);
+                        break 'outer;
+                    }
+                    pause = None; // the speaker went on after that pause
+                }
+            }
+        }
+        let ev = got.expect("a pause that lasted 250 ms");
+        assert!(matches!(ev[..], [EndpointEvent::Ended { .. }]), "{ev:?}");
+        assert!(!late.is_speaking());
+    }
+
+    #[test]
+    fn a_turn_declared_whole_goes_on_when_the_speaker_does() {
+        let cfg = EndpointConfig {
+            pause_ms: 120,
+            max_utterance_ms: 60_000,
+            partial_every_ms: 0,
+            ..EndpointConfig::default()
+        };
+        let Some(speech) = speech() else {
+            panic!("pocketsphinx-testdata must be installed (make test installs it)");
+        };
+        // Speech, 250 ms of quiet, more speech, then a long quiet.
+        let a = &speech[..2 * SAMPLE_RATE];
+        let b = &speech[2 * SAMPLE_RATE..4 * SAMPLE_RATE];
+        let gap_at = a.len() as u64;
+        let mut audio = a.to_vec();
+        audio.extend(std::iter::repeat_n(0.0, 250 * 16));
+        audio.extend_from_slice(b);
+        audio.extend(std::iter::repeat_n(0.0, 1000 * 16));
+        let mut ep = Endpointer::new(cfg);
+        let (mut declared, mut ends, mut pauses) = (None, vec![], vec![]);
+        for c in audio.chunks(VAD_FRAME) {
+            for e in ep.push(c) {
+                match e {
+                    // The pause in the quiet gap is declared a whole turn; the speaker goes on.
+                    EndpointEvent::Pause { utterance, end, .. }
+                        if end + ms(300) >= gap_at && end <= gap_at + ms(150) =>
+                    {
+                        assert!(ep.end_early(utterance, end, 300).is_empty());
+                        declared = Some((utterance, end));
+                    }
+                    EndpointEvent::Ended { end, .. } => ends.push(end),
+                    EndpointEvent::Pause { end, .. } => pauses.push(end),
+                    _ => {}
+                }
+            }
+            // Asked again once the speaker is back: still nothing.
+            if let Some((u, end)) = declared {
+                if ep.position() > gap_at + ms(400) {
+                    assert!(ep.end_early(u, end, 0).is_empty());
+                }
+            }
+        }
+        let (_, end) =
+            declared.unwrap_or_else(|| panic!("a pause in the gap at {gap_at}: {pauses:?}"));
+        assert!(
+            ends.iter().all(|e| *e > end),
+            "ended at the declared pause {end}: {ends:?}"
+        );
+        assert!(ends.iter().any(|e| *e > gap_at + ms(1000)), "{ends:?}");
     }
 }

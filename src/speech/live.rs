@@ -63,6 +63,12 @@ pub trait SpeechSink: Send + Sync + 'static {
     fn wants_early_finals(&self, _call: &CallId, _speaker: ParticipantKind) -> bool {
         false
     }
+    /// Whether `text`, this speaker's words up to a pause (an early final), is a whole turn
+    /// that someone is waiting to answer: then the utterance ends once the pause has lasted
+    /// `turn_end_ms`, not `min_silence_ms`.
+    fn ends_turn(&self, _call: &CallId, _speaker: ParticipantKind, _text: &str) -> bool {
+        false
+    }
 }
 
 /// Each live call's streams (stream key, its frame queue).
@@ -143,6 +149,7 @@ impl LiveSpeech {
             early: HashMap::new(),
             baseline: SpeakerBaseline::default(),
             trend: Trend::default(),
+            turn_end_ms: self.cfg.turn_end_ms,
         };
         let ep = Endpointer::new(self.cfg.endpoint());
         tokio::spawn(stream.run(ep, frames));
@@ -197,6 +204,8 @@ struct Stream {
     early: HashMap<u64, Early>,
     baseline: SpeakerBaseline,
     trend: Trend,
+    /// The pause that ends a whole turn ([`SpeechSink::ends_turn`]); 0: off.
+    turn_end_ms: u32,
 }
 
 impl Stream {
@@ -234,7 +243,17 @@ impl Stream {
                         self.on_endpoint(e, now, pos, &tx);
                     }
                 }
-                Some((u, tag, outcome)) = rx.recv() => self.on_reply(u, tag, outcome, &tx),
+                Some((u, tag, outcome)) = rx.recv() => {
+                    // Words that make a whole turn end it at their pause, sooner.
+                    if let Some(end) = self.on_reply(u, tag, outcome, &tx) {
+                        let events = ep.end_early(u, end, self.turn_end_ms);
+                        let now = Instant::now();
+                        let pos = ep.position();
+                        for e in events {
+                            self.on_endpoint(e, now, pos, &tx);
+                        }
+                    }
+                }
                 // No audio (the speaker muted, or their packets stopped): that is silence, and
                 // it must still end the utterance in progress.
                 _ = tokio::time::sleep(STALL), if open && ep.is_speaking() => {
@@ -358,9 +377,11 @@ impl Stream {
                     }
                     return;
                 }
+                // Ended at the pause that early final was for: the same words (its audio may
+                // have less trailing silence, when `early_final_ms` < `pad_ms`).
                 let same = early
                     .as_ref()
-                    .is_some_and(|e| e.end == end && e.len == audio.len());
+                    .is_some_and(|e| e.end == end && e.len <= audio.len());
                 let endpointing =
                     Duration::from_secs_f64(pos.saturating_sub(end) as f64 / SAMPLE_RATE as f64);
                 self.finals
@@ -410,19 +431,21 @@ impl Stream {
         });
     }
 
+    /// A recognition came back. `Some(end)`: an early final of the utterance's pause at
+    /// `end` whose words make a whole turn (the caller may have gone on since).
     fn on_reply(
         &mut self,
         u: u64,
         tag: Tag,
         outcome: AsrOutcome,
         tx: &mpsc::UnboundedSender<Reply>,
-    ) {
+    ) -> Option<u64> {
         match tag {
             Tag::Partial => self.on_partial(u, outcome),
             Tag::Final => self.on_result(u, outcome, None),
             Tag::Early { end } => {
                 let Some(e) = self.early.get_mut(&u).filter(|e| e.end == end) else {
-                    return; // the speaker went on after that pause
+                    return None; // the speaker went on after that pause
                 };
                 if !matches!(outcome, AsrOutcome::Done(_)) {
                     // Dropped or failed: the utterance gets an ordinary final.
@@ -432,7 +455,7 @@ impl Stream {
                         let audio = audio.clone();
                         self.submit(u, Tag::Final, audio, Instant::now(), tx);
                     }
-                    return;
+                    return None;
                 }
                 match e.ended_at {
                     Some(ended) => {
@@ -445,13 +468,17 @@ impl Stream {
                         if let Some(AsrOutcome::Done(r)) = &e.outcome {
                             if super::offline::keep(r) {
                                 let r = r.clone();
+                                let whole = self.turn_end_ms > 0
+                                    && self.sink.ends_turn(&self.call, self.speaker, &r.text);
                                 self.on_partial(u, AsrOutcome::Done(r));
+                                return whole.then_some(end);
                             }
                         }
                     }
                 }
             }
         }
+        None
     }
 
     fn on_partial(&mut self, u: u64, outcome: AsrOutcome) {

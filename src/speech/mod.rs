@@ -52,15 +52,23 @@ pub struct SpeechConfig {
     pub pad_ms: u32,
     pub partial_every_ms: u32,
     /// In calls the bot answers: after this much silence the caller's utterance is recognised
-    /// early, so that its final is ready when `min_silence_ms` ends it (0: off). At least
-    /// `pad_ms`.
+    /// early, so that its final is ready when the utterance ends at that pause (0: off). The
+    /// early final saw only this much trailing silence where it is less than `pad_ms`.
     pub early_final_ms: u32,
+    /// In calls the bot answers: when the early final's words are a whole turn (a finished
+    /// sentence, not "my order number is", not a number still being read out), the
+    /// caller's utterance ends once the pause has lasted this long instead of
+    /// `min_silence_ms` (0: always `min_silence_ms`).
+    pub turn_end_ms: u32,
     /// The first, cheaper attempt at those early finals: the encoder window (`full`, or
     /// `trimmed` with a margin and a minimum) and the threads it runs on. An attempt with
     /// no words or a suspect one goes on with `window`. Off: `turn_window = "full"` is
     /// never cheaper, so it is skipped.
     pub turn_window: recognize::Window,
     pub turn_threads: usize,
+    /// Threads of such an early final when it is the only recognition running and nothing
+    /// waits (one caller asking the bot on a quiet server); otherwise `turn_threads`.
+    pub turn_threads_idle: usize,
     /// Finals per stream that may wait for a worker; more drop the oldest (counted).
     pub max_queued_finals: usize,
     /// Alert supervisors when the customer has been negative this many utterances in a row.
@@ -94,7 +102,8 @@ impl Default for SpeechConfig {
             max_utterance_ms: ep.max_utterance_ms,
             pad_ms: ep.pad_ms,
             partial_every_ms: ep.partial_every_ms,
-            early_final_ms: 200,
+            early_final_ms: 120,
+            turn_end_ms: 250,
             // Below 6 s, tiny.en ended some 2-3 s questions at once with no words
             // (benches/turn_asr.rs).
             turn_window: recognize::Window::Trimmed {
@@ -102,6 +111,7 @@ impl Default for SpeechConfig {
                 min_ms: 6000,
             },
             turn_threads: 1,
+            turn_threads_idle: 2,
             max_queued_finals: 4,
             alert_after: 3,
             window: recognize::Window::default(),
@@ -135,6 +145,7 @@ impl SpeechConfig {
             window: self.window.clone(),
             turn_window: Some(self.turn_window.clone()),
             turn_threads: self.turn_threads,
+            turn_threads_idle: self.turn_threads_idle,
             retries: self.retries,
             timestamps: self.timestamps,
         }

@@ -339,6 +339,9 @@ struct Shared {
     metrics: Option<SpeechMetrics>,
     /// Workers recognising something now.
     busy: std::sync::atomic::AtomicUsize,
+    /// An early final runs on `turn_threads_idle` threads: the other workers start nothing
+    /// until it ends (more threads than cores make whisper.cpp's threads wait on each other).
+    wide: std::sync::atomic::AtomicBool,
 }
 
 /// The worker pool. Dropping it stops the workers after their current job.
@@ -357,6 +360,7 @@ impl AsrPool {
             stop: std::sync::atomic::AtomicBool::new(false),
             metrics,
             busy: std::sync::atomic::AtomicUsize::new(0),
+            wide: std::sync::atomic::AtomicBool::new(false),
         });
         let models = Arc::new(models);
         let workers = (0..cfg.workers.max(1))
@@ -462,12 +466,24 @@ impl Drop for AsrPool {
     }
 }
 
-/// A worker's count in `Shared::busy`, given back however its job ends.
-struct Busy<'a>(&'a std::sync::atomic::AtomicUsize);
+/// A worker's count in `Shared::busy` (and its hold on the others, for a wide early final),
+/// given back however its job ends.
+struct Busy<'a> {
+    shared: &'a Shared,
+    wide: bool,
+}
 
 impl Drop for Busy<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        use std::sync::atomic::Ordering::SeqCst;
+        self.shared.busy.fetch_sub(1, SeqCst);
+        if self.wide {
+            // Under the lock, so that a worker about to wait cannot miss the wake-up.
+            let guard = self.shared.sched.lock();
+            self.shared.wide.store(false, SeqCst);
+            drop(guard);
+            self.shared.wake.notify_all();
+        }
     }
 }
 
@@ -519,22 +535,32 @@ fn worker(index: usize, shared: Arc<Shared>, models: Arc<Models>, cfg: PoolConfi
                 if shared.stop.load(SeqCst) {
                     return;
                 }
-                let (job, stale) = s.next(Instant::now(), partials_ok);
-                if job.is_some() || !stale.is_empty() {
-                    if let Some(m) = &shared.metrics {
-                        m.asr_queue_depth.set(s.len() as i64);
+                if !shared.wide.load(SeqCst) {
+                    let (job, stale) = s.next(Instant::now(), partials_ok);
+                    if job.is_some() || !stale.is_empty() {
+                        if let Some(m) = &shared.metrics {
+                            m.asr_queue_depth.set(s.len() as i64);
+                        }
+                        // Counted under the lock: two workers never both find themselves
+                        // alone.
+                        let alone =
+                            job.is_some() && shared.busy.fetch_add(1, SeqCst) == 0 && s.is_empty();
+                        let wide = alone
+                            && job.as_ref().is_some_and(|j| j.kind == JobKind::Early)
+                            && cfg.turn_threads_idle > cfg.turn_threads;
+                        shared.wide.store(wide, SeqCst);
+                        break (job, stale, wide);
                     }
-                    // Counted under the lock: two workers never both find themselves alone.
-                    let alone =
-                        job.is_some() && shared.busy.fetch_add(1, SeqCst) == 0 && s.is_empty();
-                    break (job, stale, alone);
                 }
                 s = shared.wake.wait(s).expect("sched lock");
             }
         };
         discard(&shared, stale);
         let Some(job) = job else { continue };
-        let _busy = Busy(&shared.busy);
+        let _busy = Busy {
+            shared: &shared,
+            wide: alone,
+        };
         let outcome = match models.pick(&job.language) {
             None => {
                 AsrOutcome::Failed(AsrError::NoModelForLanguage(job.language.clone()).to_string())

@@ -916,9 +916,22 @@ impl SpeechSink for AppSink {
                 .is_some_and(|sp| sp.active(call))
     }
 
-    fn ends_turn(&self, call: &CallId, speaker: ParticipantKind, text: &str) -> bool {
-        // The caller waits for the bot's answer: a finished question is answered at once.
-        bot::turns::whole(text) && self.wants_early_finals(call, speaker)
+    fn ends_turn(
+        &self,
+        call: &CallId,
+        speaker: ParticipantKind,
+        utterance: &str,
+        text: &str,
+    ) -> bool {
+        // The caller waits for the bot's answer: a finished question asked while the bot is
+        // quiet is answered at once.
+        speaker == ParticipantKind::Customer
+            && bot::turns::whole(text)
+            && self
+                .0
+                .upgrade()
+                .and_then(|app| app.speakers.clone())
+                .is_some_and(|sp| sp.active(call) && !sp.began_over_bot(call, utterance))
     }
 
     fn utterance(&self, call: &CallId, u: FinalUtterance) {

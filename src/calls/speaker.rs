@@ -345,6 +345,13 @@ impl Speakers {
         talks.iter().rev().find(|t| t.id == utterance).cloned()
     }
 
+    /// Whether a caller's utterance began while the bot was talking (or its voice could still
+    /// be coming back): words said over the bot ("sorry, wait, ...") are not a question asked
+    /// into a silence, so their turn is not ended at the first pause.
+    pub fn began_over_bot(&self, call: &CallId, utterance: &str) -> bool {
+        self.talk(call, utterance).is_some_and(|t| t.over_bot)
+    }
+
     /// Whether a final transcript is only a backchannel said while the bot was talking, which
     /// the bot does not answer.
     pub fn is_backchannel(&self, call: &CallId, utterance: &str, text: &str) -> bool {

@@ -63,10 +63,16 @@ pub trait SpeechSink: Send + Sync + 'static {
     fn wants_early_finals(&self, _call: &CallId, _speaker: ParticipantKind) -> bool {
         false
     }
-    /// Whether `text`, this speaker's words up to a pause (an early final), is a whole turn
-    /// that someone is waiting to answer: then the utterance ends once the pause has lasted
-    /// `turn_end_ms`, not `min_silence_ms`.
-    fn ends_turn(&self, _call: &CallId, _speaker: ParticipantKind, _text: &str) -> bool {
+    /// Whether `text`, this speaker's words in `utterance` up to a pause (an early final), is
+    /// a whole turn that someone is waiting to answer: then the utterance ends once the pause
+    /// has lasted `turn_end_ms`, not `min_silence_ms`.
+    fn ends_turn(
+        &self,
+        _call: &CallId,
+        _speaker: ParticipantKind,
+        _utterance: &str,
+        _text: &str,
+    ) -> bool {
         false
     }
 }
@@ -469,7 +475,12 @@ impl Stream {
                             if super::offline::keep(r) {
                                 let r = r.clone();
                                 let whole = self.turn_end_ms > 0
-                                    && self.sink.ends_turn(&self.call, self.speaker, &r.text);
+                                    && self.sink.ends_turn(
+                                        &self.call,
+                                        self.speaker,
+                                        &self.utterance_id(u),
+                                        &r.text,
+                                    );
                                 self.on_partial(u, AsrOutcome::Done(r));
                                 return whole.then_some(end);
                             }

@@ -529,7 +529,7 @@ fn worker(index: usize, shared: Arc<Shared>, models: Arc<Models>, cfg: PoolConfi
     };
     use std::sync::atomic::Ordering::SeqCst;
     loop {
-        let (job, stale, alone) = {
+        let (job, stale, wide) = {
             let mut s = shared.sched.lock().expect("sched lock");
             loop {
                 if shared.stop.load(SeqCst) {
@@ -559,7 +559,7 @@ fn worker(index: usize, shared: Arc<Shared>, models: Arc<Models>, cfg: PoolConfi
         let Some(job) = job else { continue };
         let _busy = Busy {
             shared: &shared,
-            wide: alone,
+            wide,
         };
         let outcome = match models.pick(&job.language) {
             None => {
@@ -602,7 +602,7 @@ fn worker(index: usize, shared: Arc<Shared>, models: Arc<Models>, cfg: PoolConfi
                     language,
                     is_final,
                     match (job.kind, job.turn) {
-                        (JobKind::Early, _) if alone => &turn_idle_cfg,
+                        (JobKind::Early, _) if wide => &turn_idle_cfg,
                         (JobKind::Early, _) => &turn_cfg,
                         (JobKind::Final, true) => &turn_final_cfg,
                         (JobKind::Partial, true) => &turn_partial_cfg,

@@ -163,8 +163,8 @@ impl Endpointer {
 
     /// The speaker's words up to the pause that ended at `end` (a [`EndpointEvent::Pause`])
     /// make a whole turn: utterance `utterance` ends once that pause has lasted `silence_ms`
-    /// (now, if it already has) instead of `min_silence_ms`, with exactly the pause's audio.
-    /// If the speaker has gone on since, nothing changes.
+    /// (now, if it already has) instead of `min_silence_ms`, with the pause's words (and up to
+    /// `pad_ms` of its silence). If the speaker has gone on since, nothing changes.
     pub fn end_early(&mut self, utterance: u64, end: u64, silence_ms: u32) -> Vec<EndpointEvent> {
         let State::Speech {
             utterance: u,

@@ -48,6 +48,9 @@ struct Line {
     /// Raised by each barge-in; words queued before it are not spoken.
     epoch: Arc<AtomicU64>,
     voice: Arc<std::sync::Mutex<Option<Arc<Voice>>>>,
+    /// Between receiving words to say and queueing their last phrase: the bot is in the
+    /// middle of a reply even while its voice waits for the next phrase to be made.
+    saying: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The bot's level while a caller may be talking over it (-12 dB).
@@ -184,6 +187,7 @@ impl Speakers {
             let (tx, rx) = mpsc::unbounded_channel();
             let epoch = Arc::new(AtomicU64::new(0));
             let voice = Arc::new(std::sync::Mutex::new(None));
+            let saying = Arc::new(std::sync::atomic::AtomicBool::new(false));
             tokio::spawn(run(
                 app,
                 self.engine.clone(),
@@ -191,8 +195,14 @@ impl Speakers {
                 rx,
                 epoch.clone(),
                 voice.clone(),
+                saying.clone(),
             ));
-            Line { tx, epoch, voice }
+            Line {
+                tx,
+                epoch,
+                voice,
+                saying,
+            }
         });
         let _ = line.tx.send((line.epoch.load(Ordering::SeqCst), text));
     }
@@ -400,10 +410,12 @@ impl Speakers {
         };
         let voice = line.voice.lock().ok().and_then(|v| v.clone());
         if let Some(v) = voice {
-            if v.speaking() {
-                v.stop();
+            // Counted when the bot was playing, or between two phrases of its reply (the
+            // next one still being made: it is skipped below).
+            if v.speaking() || line.saying.load(Ordering::SeqCst) {
                 app.metrics.bot_barge_ins.inc();
             }
+            v.stop();
             v.set_gain(1.0);
         }
         if let Some(mut g) = self.echo.get_mut(call) {
@@ -792,6 +804,7 @@ async fn run(
     mut rx: mpsc::UnboundedReceiver<(u64, String)>,
     epoch: Arc<AtomicU64>,
     slot: Arc<std::sync::Mutex<Option<Arc<Voice>>>>,
+    saying: Arc<std::sync::atomic::AtomicBool>,
 ) {
     let mut voice: Option<Arc<Voice>> = None;
     while let Some((said_at, text)) = rx.recv().await {
@@ -823,6 +836,7 @@ async fn run(
         drop(a);
         let speakers = speakers.clone();
         let t0 = Instant::now();
+        saying.store(true, Ordering::SeqCst);
         for (i, phrase) in tts::phrases(&text).into_iter().enumerate() {
             if epoch.load(Ordering::SeqCst) != said_at {
                 break;
@@ -874,6 +888,7 @@ async fn run(
                 break;
             }
         }
+        saying.store(false, Ordering::SeqCst);
     }
     if let (Some(v), Some(a)) = (voice, app.upgrade()) {
         super::voice::leave(&a, &call, v.id());

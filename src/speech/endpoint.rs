@@ -181,7 +181,6 @@ impl Endpointer {
         }
         if silent_frames * frame_ms() >= silence_ms {
             self.state = State::Silence;
-            self.early_end = None;
             return vec![self.end(u, start, last_voiced_end)];
         }
         self.early_end = Some((utterance, end, silence_ms));
@@ -273,7 +272,6 @@ impl Endpointer {
                 if *silent_frames * frame_ms >= silence_ms {
                     events.push(self.end(u, s, lve));
                     self.state = State::Silence;
-                    self.early_end = None;
                     return;
                 }
                 if self.pos - s >= ms(self.cfg.max_utterance_ms) {
@@ -389,6 +387,7 @@ impl Endpointer {
     }
 
     fn end(&mut self, utterance: u64, start: u64, end: u64) -> EndpointEvent {
+        self.early_end = None;
         let keep = ending(&self.current, self.cfg.pad_ms, start, end).len();
         let mut audio = std::mem::take(&mut self.current);
         audio.truncate(keep);

@@ -167,6 +167,17 @@ pub struct Handoff {
     pub summary: String,
 }
 
+/// Why the bot tells a waiting customer their queue position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueueNews {
+    /// They just joined the queue.
+    Joined,
+    /// They moved up since they were last told.
+    MovedUp,
+    /// A reminder after a while without news.
+    Unchanged,
+}
+
 /// The bot's response to one customer turn.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Reply {
@@ -537,14 +548,37 @@ impl Conversation {
     }
 
     /// Where the customer stands in the queue, in their language.
-    pub fn queued(&mut self, position: usize, estimated_wait_s: u64) -> Reply {
+    pub fn queued(&mut self, position: usize, estimated_wait_s: u64, news: QueueNews) -> Reply {
         let minutes = estimated_wait_s.div_ceil(60).max(1);
-        let text = match self.language {
-            Language::En => format!(
-                "You're number {position} in the queue; the expected wait is about {minutes} minute{}.",
-                if minutes == 1 { "" } else { "s" }
+        let s = if minutes == 1 { "" } else { "s" };
+        let text = match (self.language, news, position) {
+            (Language::En, QueueNews::MovedUp, 1) => format!(
+                "You're next in the queue now; the expected wait is about {minutes} minute{s}."
             ),
-            Language::Zh => format!("您目前排在第{position}位，预计等待约{minutes}分钟。"),
+            (Language::En, QueueNews::MovedUp, _) => format!(
+                "You've moved up: you're number {position} in the queue now; the expected wait is about {minutes} minute{s}."
+            ),
+            (Language::En, QueueNews::Unchanged, 1) => format!(
+                "Thank you for waiting. You're next in the queue; the expected wait is about {minutes} minute{s}."
+            ),
+            (Language::En, QueueNews::Unchanged, _) => format!(
+                "Thank you for waiting. You're number {position} in the queue; the expected wait is about {minutes} minute{s}."
+            ),
+            (Language::En, QueueNews::Joined, _) => format!(
+                "You're number {position} in the queue; the expected wait is about {minutes} minute{s}."
+            ),
+            (Language::Zh, QueueNews::MovedUp, 1) => {
+                format!("下一位就是您了，预计等待约{minutes}分钟。")
+            }
+            (Language::Zh, QueueNews::MovedUp, _) => {
+                format!("您的排队位置已前进，现在排在第{position}位，预计等待约{minutes}分钟。")
+            }
+            (Language::Zh, QueueNews::Unchanged, _) => {
+                format!("感谢您的耐心等待。您目前排在第{position}位，预计等待约{minutes}分钟。")
+            }
+            (Language::Zh, QueueNews::Joined, _) => {
+                format!("您目前排在第{position}位，预计等待约{minutes}分钟。")
+            }
         };
         self.say(text, None, 0.0, None)
     }

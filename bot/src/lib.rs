@@ -14,7 +14,7 @@ pub mod stats;
 pub mod transformer;
 pub mod turns;
 
-pub use dialogue::{Brain, Conversation, DialogueConfig, Handoff, Reason, Reply};
+pub use dialogue::{Brain, Conversation, DialogueConfig, Handoff, QueueNews, Reason, Reply};
 pub use embed::{Embedder, UseEncoder};
 pub use intents::Intents;
 pub use kb::{Entry, Language, MatchMode};

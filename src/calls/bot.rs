@@ -7,7 +7,7 @@ use crate::app::App;
 use crate::config::BotConfig;
 use bot::kb::Language;
 use bot::{Brain, Conversation, Entry, Intents, Matcher, UseEncoder};
-use signaling::center::{BotInput, BotTurn, Input};
+use signaling::center::{BotInput, BotTurn, Input, QueueNews};
 use signaling::ids::CallId;
 use signaling::protocol::{ChatFrom, ChatLine, EscalationReason, HandoffCard};
 use std::collections::HashMap;
@@ -253,9 +253,15 @@ impl BotDesk {
             BotInput::Queued {
                 position,
                 estimated_wait_s,
+                news,
             } => {
                 let c = convs.get_mut(call)?;
-                let reply = c.queued(position, estimated_wait_s);
+                let news = match news {
+                    QueueNews::Joined => bot::QueueNews::Joined,
+                    QueueNews::MovedUp => bot::QueueNews::MovedUp,
+                    QueueNews::Unchanged => bot::QueueNews::Unchanged,
+                };
+                let reply = c.queued(position, estimated_wait_s, news);
                 Some((self.finish(app, &brain, call, c, reply, at_ms), None))
             }
             BotInput::Text { text, valence } => {

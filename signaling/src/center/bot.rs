@@ -197,8 +197,10 @@ impl CallCenter {
                 BotInput::Queued {
                     position,
                     estimated_wait_s,
+                    news: QueueNews::Joined,
                 },
             ));
+            self.spoke_position(now, call_id, position);
         }
     }
 }

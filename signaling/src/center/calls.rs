@@ -84,6 +84,7 @@ impl CallCenter {
             was_queued: false,
             looked: false,
             told_position: None,
+            spoken_position: None,
             customer_away: false,
             customer_gone: None,
         }

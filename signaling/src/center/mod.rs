@@ -49,6 +49,11 @@ pub struct CenterConfig {
     /// Customers beyond the first 50 in the queue are told their new position at most this
     /// often (seconds); the first 50 at every change.
     pub queue_update_s: u64,
+    /// A voice caller the bot keeps company while they wait hears their new position when it
+    /// has moved up, at most this often (seconds; 0: never).
+    pub bot_position_update_s: u64,
+    /// ... and, with no news for this long, where they still stand (seconds; 0: never).
+    pub bot_position_reminder_s: u64,
     /// An agent lost during a call who is back within this many seconds is offered it again
     /// first, if it still waits (another agent may take it before).
     pub rejoin_grace_s: u64,
@@ -72,6 +77,8 @@ impl Default for CenterConfig {
             rejoin_grace_s: 30,
             customer_rejoin_s: 10,
             queue_update_s: 5,
+            bot_position_update_s: 30,
+            bot_position_reminder_s: 90,
             queues: vec![],
             priority: routing::PriorityRules::default(),
         }
@@ -191,9 +198,21 @@ pub enum BotInput {
     Queued {
         position: usize,
         estimated_wait_s: u64,
+        news: QueueNews,
     },
     /// An agent took the contact over, or it ended: the bot leaves.
     Stop,
+}
+
+/// Why the bot tells a waiting customer their position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueueNews {
+    /// They just joined the queue.
+    Joined,
+    /// They moved up since they were last told.
+    MovedUp,
+    /// A reminder: nothing changed for a while.
+    Unchanged,
 }
 
 /// What the server says to a voice caller by itself.
@@ -357,6 +376,8 @@ struct Call {
     looked: bool,
     /// The queue position its customer was last told.
     told_position: Option<usize>,
+    /// The position the bot last said to its voice caller, and when.
+    spoken_position: Option<(usize, Instant)>,
     /// The customer's session has lost its connection (kept for a resume).
     customer_away: bool,
     /// The customer's media is gone: the call ends at this time, for this reason, unless
@@ -450,6 +471,8 @@ pub struct CallCenter {
     /// Positions beyond the first few changed since they were last told, and when to tell.
     positions_stale: bool,
     positions_due: Option<Instant>,
+    /// When to look again at the positions the bot said to waiting voice callers.
+    spoken_due: Option<Instant>,
 }
 
 impl CallCenter {
@@ -469,6 +492,7 @@ impl CallCenter {
             fresh_agents: Default::default(),
             positions_stale: false,
             positions_due: None,
+            spoken_due: None,
         }
     }
 
@@ -503,6 +527,7 @@ impl CallCenter {
             .chain(wakes)
             .chain(customers)
             .chain(self.positions_due)
+            .chain(self.spoken_due)
             .min()
     }
 
@@ -510,6 +535,9 @@ impl CallCenter {
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
         if self.positions_due.is_some_and(|t| t <= now) {
             self.flush_positions();
+        }
+        if self.spoken_due.is_some_and(|t| t <= now) {
+            self.speak_positions(now);
         }
         let due: Vec<(CallId, AgentId)> = self
             .calls
@@ -554,6 +582,8 @@ mod overflow_tests;
 mod rejoin_tests;
 #[cfg(test)]
 mod routing_tests;
+#[cfg(test)]
+mod spoken_position_tests;
 #[cfg(test)]
 mod test_util;
 #[cfg(test)]

@@ -323,6 +323,88 @@ impl CallCenter {
         self.positions_due = None;
     }
 
+    /// The bot said `position` to the caller of `call_id` at `now`: later news is measured from
+    /// here (voice contacts only; a chat shows the position as it changes).
+    pub(super) fn spoke_position(&mut self, now: Instant, call_id: &CallId, position: usize) {
+        let (update, remind) = self.spoken_intervals();
+        let Some(c) = self.calls.get_mut(call_id) else {
+            return;
+        };
+        if c.channel != Channel::Voice || (update.is_none() && remind.is_none()) {
+            return;
+        }
+        c.spoken_position = Some((position, now));
+        let next = now + update.into_iter().chain(remind).min().expect("one is set");
+        self.spoken_due = Some(self.spoken_due.map_or(next, |t| t.min(next)));
+    }
+
+    fn spoken_intervals(&self) -> (Option<Duration>, Option<Duration>) {
+        let secs = |s: u64| (s > 0).then(|| Duration::from_secs(s));
+        (
+            secs(self.config.bot_position_update_s),
+            secs(self.config.bot_position_reminder_s),
+        )
+    }
+
+    /// The bot tells each waiting voice caller it keeps company that they moved up (at most
+    /// every `bot_position_update_s`) or, after `bot_position_reminder_s` without news, where
+    /// they still stand.
+    pub(super) fn speak_positions(&mut self, now: Instant) {
+        self.spoken_due = None;
+        let (update, remind) = self.spoken_intervals();
+        let (aht, staffed) = self.wait_basis();
+        let waiting: Vec<(CallId, usize)> = self
+            .waiting()
+            .enumerate()
+            .map(|(i, id)| (id.clone(), i + 1))
+            .collect();
+        for (id, position) in waiting {
+            let Some(c) = self.calls.get(&id) else {
+                continue;
+            };
+            let Some((said, at)) = c.spoken_position.filter(|_| c.bot) else {
+                continue;
+            };
+            let since = now.saturating_duration_since(at);
+            let news = if position < said && update.is_some_and(|u| since >= u) {
+                Some(QueueNews::MovedUp)
+            } else if remind.is_some_and(|r| since >= r) {
+                Some(if position < said {
+                    QueueNews::MovedUp
+                } else {
+                    QueueNews::Unchanged
+                })
+            } else {
+                None
+            };
+            match news {
+                Some(news) => {
+                    self.outputs.push_back(Output::Bot(
+                        id.clone(),
+                        BotInput::Queued {
+                            position,
+                            estimated_wait_s: estimate(aht, position, staffed),
+                            news,
+                        },
+                    ));
+                    self.spoke_position(now, &id, position);
+                }
+                None => {
+                    // Not yet: look again at the reminder, or sooner, in case they move up.
+                    let next = update
+                        .map(|u| now + u)
+                        .into_iter()
+                        .chain(remind.map(|r| at + r))
+                        .filter(|t| *t > now)
+                        .min();
+                    if let Some(next) = next {
+                        self.spoken_due = Some(self.spoken_due.map_or(next, |t| t.min(next)));
+                    }
+                }
+            }
+        }
+    }
+
     fn tell_positions(&mut self, who: Vec<(CallId, usize)>, only_changed: bool) {
         let (aht, staffed) = self.wait_basis();
         for (id, position) in who {

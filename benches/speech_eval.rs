@@ -144,6 +144,9 @@ fn main() {
         cfg.retries
     );
     let base = baselines(&dir);
+    // "ggml-tiny.en-q8_0" -> "tiny.en": the baselines are named by the weights' family.
+    let family = model_name.trim_start_matches("ggml-");
+    let family = family.split("-q").next().unwrap_or(family).to_string();
     let mut ours: BTreeMap<String, Tally> = BTreeMap::new();
     let mut theirs: BTreeMap<(String, String), Tally> = BTreeMap::new();
     // Ours on the clips each baseline has, for a like-for-like comparison.
@@ -179,8 +182,18 @@ fn main() {
         let hyp = texts.join(" ");
         let (e, n) = eval::score(&clip.reference, &hyp, clip.is_cjk());
         let inv = eval::invented(&texts);
+        // Plain whisper.cpp (greedy, same weights) on the same clip, where recorded.
+        let greedy = base
+            .iter()
+            .find(|(name, _)| **name == format!("{family}-greedy"))
+            .and_then(|(_, m)| m.get(&clip.id))
+            .map(|h| {
+                let (te, tn) = eval::score(&clip.reference, h, clip.is_cjk());
+                format!("{:>6.1}%", 100.0 * te as f64 / tn.max(1) as f64)
+            })
+            .unwrap_or_else(|| "     -".into());
         println!(
-            "{:<28} {:<14} {:>6.1}%  {}{}",
+            "{:<28} {:<14} {:>6.1}% {greedy}  {}{}",
             clip.id,
             clip.group,
             100.0 * e as f64 / n.max(1) as f64,

@@ -11,7 +11,8 @@
 //! the guards' retries off), `SB_EVAL_FILTER` (only ids or groups containing it),
 //! `SB_EVAL_NO_VARIANTS=1` (skip telephone and noisy copies), `SB_EVAL_QUALITY=gold` (only
 //! clips whose reference is exactly what was said), `SB_EVAL_THREADS`,
-//! `SB_EVAL_OUT` (write hypotheses to this TSV).
+//! `SB_EVAL_OUT` (write hypotheses to this TSV), `SB_EVAL_LOG` (a tracing filter for stderr,
+//! e.g. `switchboard=debug`: why utterances were dropped).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -91,7 +92,14 @@ fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
-    whisper_rs::install_logging_hooks(); // whisper.cpp logs go to (absent) tracing
+    whisper_rs::install_logging_hooks(); // whisper.cpp logs go to tracing, shown only with:
+    if let Ok(filter) = std::env::var("SB_EVAL_LOG") {
+        // e.g. SB_EVAL_LOG=switchboard=debug: why an utterance was dropped, and the endpointer.
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let dir = root.join("eval/speech");
     let clips = eval::load_manifests(&dir).expect("eval/speech manifests");

@@ -80,6 +80,7 @@ pub fn transcribe_on(
         } = ev
         {
             if super::nonspeech::is_non_speech(&audio) {
+                tracing::debug!(start, end, "utterance dropped: tone or hum, not speech");
                 continue;
             }
             let tx = tx.clone();
@@ -109,6 +110,13 @@ pub fn transcribe_on(
         match results.remove(&u) {
             Some(AsrOutcome::Done(r)) => {
                 if !keep(&r) {
+                    tracing::debug!(
+                        start,
+                        end,
+                        text = %r.text,
+                        no_speech = r.no_speech_prob,
+                        "utterance dropped: no words, or likely silence"
+                    );
                     continue;
                 }
                 let e = emotion::score(&audio, &r.text, language, &mut baseline);

@@ -170,6 +170,15 @@ pub fn recognize(
         let tokens = Tokens { eot, budget };
         let (d, no_speech) = decode(state, tokens, input, language, a, cfg, abort)?;
         out.no_speech_prob = no_speech;
+        tracing::debug!(
+            window = a.window,
+            beam = a.beam,
+            text = %d.text,
+            tokens = d.tokens,
+            avg_logprob = d.avg_logprob,
+            no_speech,
+            "decoded"
+        );
         if a.quick && d.text.trim().is_empty() {
             continue;
         }

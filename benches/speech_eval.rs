@@ -154,7 +154,8 @@ fn main() {
     let base = baselines(&dir);
     // "ggml-tiny.en-q8_0" -> "tiny.en": the baselines are named by the weights' family.
     let family = model_name.trim_start_matches("ggml-");
-    let family = family.split("-q").next().unwrap_or(family).to_string();
+    let family = family.split("-q").next().unwrap_or(family);
+    let greedy_base = base.get(&format!("{family}-greedy"));
     let mut ours: BTreeMap<String, Tally> = BTreeMap::new();
     let mut theirs: BTreeMap<(String, String), Tally> = BTreeMap::new();
     // Ours on the clips each baseline has, for a like-for-like comparison.
@@ -191,10 +192,8 @@ fn main() {
         let (e, n) = eval::score(&clip.reference, &hyp, clip.is_cjk());
         let inv = eval::invented(&texts);
         // Plain whisper.cpp (greedy, same weights) on the same clip, where recorded.
-        let greedy = base
-            .iter()
-            .find(|(name, _)| **name == format!("{family}-greedy"))
-            .and_then(|(_, m)| m.get(&clip.id))
+        let greedy = greedy_base
+            .and_then(|m| m.get(&clip.id))
             .map(|h| {
                 let (te, tn) = eval::score(&clip.reference, h, clip.is_cjk());
                 format!("{:>6.1}%", 100.0 * te as f64 / tn.max(1) as f64)

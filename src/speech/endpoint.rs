@@ -207,7 +207,6 @@ impl Endpointer {
         let frame_start = self.pos;
         self.pos += frame.len() as u64;
         let score = self.vad.predict_f32(frame);
-        tracing::trace!(ms = frame_start * 1000 / SAMPLE_RATE as u64, score, "voice");
         let voiced = score >= self.cfg.threshold;
         let frame_ms = frame_ms();
         let early_end = self.early_end;

@@ -366,42 +366,36 @@ impl CallCenter {
                 continue;
             };
             let since = now.saturating_duration_since(at);
-            let news = if position < said && update.is_some_and(|u| since >= u) {
-                Some(QueueNews::MovedUp)
-            } else if remind.is_some_and(|r| since >= r) {
-                Some(if position < said {
-                    QueueNews::MovedUp
-                } else {
-                    QueueNews::Unchanged
-                })
-            } else {
-                None
-            };
-            match news {
-                Some(news) => {
-                    self.outputs.push_back(Output::Bot(
-                        id.clone(),
-                        BotInput::Queued {
-                            position,
-                            estimated_wait_s: estimate(aht, position, staffed),
-                            news,
-                        },
-                    ));
-                    self.spoke_position(now, &id, position);
+            let moved_up = position < said;
+            let due = (moved_up && update.is_some_and(|u| since >= u))
+                || remind.is_some_and(|r| since >= r);
+            if !due {
+                // Not yet: look again at the reminder, or sooner, in case they move up.
+                let next = update
+                    .map(|u| now + u)
+                    .into_iter()
+                    .chain(remind.map(|r| at + r))
+                    .filter(|t| *t > now)
+                    .min();
+                if let Some(next) = next {
+                    self.spoken_due = Some(self.spoken_due.map_or(next, |t| t.min(next)));
                 }
-                None => {
-                    // Not yet: look again at the reminder, or sooner, in case they move up.
-                    let next = update
-                        .map(|u| now + u)
-                        .into_iter()
-                        .chain(remind.map(|r| at + r))
-                        .filter(|t| *t > now)
-                        .min();
-                    if let Some(next) = next {
-                        self.spoken_due = Some(self.spoken_due.map_or(next, |t| t.min(next)));
-                    }
-                }
+                continue;
             }
+            let news = if moved_up {
+                QueueNews::MovedUp
+            } else {
+                QueueNews::Unchanged
+            };
+            self.outputs.push_back(Output::Bot(
+                id.clone(),
+                BotInput::Queued {
+                    position,
+                    estimated_wait_s: estimate(aht, position, staffed),
+                    news,
+                },
+            ));
+            self.spoke_position(now, &id, position);
         }
     }
 
